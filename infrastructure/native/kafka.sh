@@ -210,6 +210,8 @@ cmd_start() {
     java $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="file:$DIR/log4j2.properties" -Dkafka.logs.dir="$LOGS" \
     -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUTFILE" 2>&1 </dev/null &
+  # The child writes its own pid (it execs java, so that is the broker's pid): wait for it.
+  wait_for 15 "kafka pid file" test -s "$PIDFILE" || die "kafka launcher did not start; see $OUTFILE"
   local deadline=$(( $(date +%s) + TIMEOUT ))
   until api_ready; do
     if ! pid_alive "$PIDFILE"; then
