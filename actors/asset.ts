@@ -1,0 +1,337 @@
+import {
+  CauseCode,
+  MessageKind,
+  Status,
+  TimerCode,
+  type ActorView,
+  type Behaviour,
+  type Cause,
+  type CityIndex,
+  type SimMessage,
+  type StepContext,
+} from '../engine/index.ts';
+import type { BehaviourOptions } from './options.ts';
+
+/** Relative tolerance for load comparisons, so float noise never trips an asset. */
+const LOAD_EPSILON = 1e-9;
+/** Above this temperature (°C) lines and transformers lose capacity, 1% per degree. */
+const DERATING_THRESHOLD_C = 35;
+const DERATING_PER_DEGREE = 0.01;
+
+/** Live state of one infrastructure asset. Immutable: a step returns a new object when anything changes. */
+export interface AssetState {
+  /** Physical condition 0..1 (1 = intact). Damage lowers it; repair restores it. */
+  readonly health: number;
+  /** Effective service level of each provider, by slot (null when the asset has no providers). */
+  readonly providerLevels: Float64Array | null;
+  /** Product over providers of (1 − strength × (1 − level)). */
+  readonly supply: number;
+  /** Connected to a source of its layer (set by the layer solver). */
+  readonly connected: boolean;
+  readonly isolated: boolean;
+  readonly tripped: boolean;
+  /** Degree of cyber compromise 0..1 (1 = offline). */
+  readonly cyber: number;
+  /** Load from demand and telemetry. */
+  readonly demandLoad: number;
+  /** Load moved here by tripped neighbours. */
+  readonly shiftedLoad: number;
+  /** Load from the flow solver (Motter–Lai betweenness). */
+  readonly flowLoad: number;
+  /** Load this asset handed to each link neighbour while tripped. */
+  readonly handedOff: number;
+  readonly capacity: number;
+  readonly temperature: number;
+  /** Virtual ms when the current damage is repaired (-1: none scheduled). */
+  readonly repairAt: number;
+  /** The service level dependents were last told. */
+  readonly announced: number;
+  /** Whether the layer solver was last told this asset is operable. */
+  readonly reportedOperable: boolean;
+  readonly cause: Cause | null;
+}
+
+export function load(s: AssetState): number {
+  return s.demandLoad + s.shiftedLoad + s.flowLoad;
+}
+
+/** Working as far as the asset itself knows (connectivity aside): what the layer solver needs. */
+export function operable(s: AssetState): boolean {
+  return s.health > 0 && !s.isolated && !s.tripped && s.supply > 0 && s.cyber < 1;
+}
+
+export function serviceLevel(s: AssetState): number {
+  if (!operable(s) || !s.connected) return 0;
+  return s.health * s.supply * (1 - s.cyber);
+}
+
+function statusOf(s: AssetState): Status {
+  if (s.isolated) return Status.Isolated;
+  const level = serviceLevel(s);
+  if (level <= 0) return Status.Failed;
+  return level < 1 - LOAD_EPSILON ? Status.Degraded : Status.Ok;
+}
+
+function effectiveCapacity(s: AssetState): number {
+  const over = s.temperature - DERATING_THRESHOLD_C;
+  return over > 0 ? s.capacity * Math.max(0, 1 - DERATING_PER_DEGREE * over) : s.capacity;
+}
+
+/**
+ * The behaviour of every infrastructure asset, whatever its layer: it tracks its own condition, its
+ * providers' service, its connectivity and its load, fails for a recorded cause, and tells its
+ * dependents, the cohorts it serves and its layer solver whenever what they see of it changes.
+ */
+export class AssetBehaviour implements Behaviour<AssetState> {
+  constructor(private readonly options: BehaviourOptions) {}
+
+  init(actor: number, index: CityIndex): AssetState {
+    const providers = index.depsByDependent.offsets[actor + 1]! - index.depsByDependent.offsets[actor]!;
+    return {
+      health: 1,
+      providerLevels: providers > 0 ? new Float64Array(providers).fill(1) : null,
+      supply: 1,
+      connected: true,
+      isolated: false,
+      tripped: false,
+      cyber: 0,
+      demandLoad: index.baseLoad[actor]!,
+      shiftedLoad: 0,
+      flowLoad: 0,
+      handedOff: 0,
+      capacity: index.capacity[actor]!,
+      temperature: 20,
+      repairAt: -1,
+      announced: 1,
+      reportedOperable: true,
+      cause: null,
+    };
+  }
+
+  step(state: AssetState, batch: readonly SimMessage[], ctx: StepContext): AssetState {
+    const index = ctx.index;
+    const self = ctx.self;
+    let s: { -readonly [K in keyof AssetState]: AssetState[K] } = { ...state };
+    let blame: Cause | null = null;
+    const blameOn = (code: Cause['code'], m: SimMessage): void => {
+      blame = { code, from: m.from, seq: m.seq, time: ctx.now };
+    };
+
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i]!;
+      switch (m.kind) {
+        case MessageKind.Damage: {
+          const health = Math.min(s.health, Math.max(0, 1 - m.value));
+          if (health < s.health) {
+            s.health = health;
+            blameOn(CauseCode.Damage, m);
+            if (this.options.selfRepair) {
+              const at = ctx.now + Math.max(1000, Math.round(index.repairMs[self]! * Math.max(0.25, 1 - health)));
+              if (s.repairAt < 0 || at > s.repairAt) {
+                s.repairAt = at;
+                ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, at - ctx.now);
+              }
+            }
+          }
+          break;
+        }
+        case MessageKind.Timer:
+          if (m.aux === TimerCode.RepairDone && s.repairAt >= 0 && ctx.now >= s.repairAt) {
+            s.health = 1;
+            s.cyber = 0;
+            s.repairAt = -1;
+          } else if (m.aux === TimerCode.TripReset && s.tripped && load(s) <= effectiveCapacity(s) * (1 + LOAD_EPSILON)) {
+            s.tripped = false;
+          } else if (m.aux === TimerCode.TripReset && s.tripped && this.options.tripResetSeconds !== null) {
+            ctx.send(self, MessageKind.Timer, 0, TimerCode.TripReset, this.options.tripResetSeconds * 1000);
+          }
+          break;
+        case MessageKind.Repair:
+          s.health = 1;
+          s.cyber = 0;
+          s.repairAt = -1;
+          break;
+        case MessageKind.ProviderLevel: {
+          const levels = s.providerLevels;
+          if (levels === null) break;
+          const previous = levels[m.aux]!;
+          if (m.value === previous) break;
+          if (m.value < previous) {
+            // Independent cascade: each worsening of a provider gets one chance to pass this edge.
+            const edge = index.depsByDependent.items[index.depsByDependent.offsets[self]! + m.aux]!;
+            const probability = index.depProbability[edge]!;
+            if (probability < 1 && ctx.random() >= probability) break;
+          }
+          const copy = levels === state.providerLevels ? Float64Array.from(levels) : levels;
+          copy[m.aux] = m.value;
+          s.providerLevels = copy;
+          s.supply = supplyOf(copy, index, self);
+          if (m.value < previous) blameOn(CauseCode.Dependency, m);
+          break;
+        }
+        case MessageKind.Connected:
+          s.connected = m.value >= 0.5;
+          if (!s.connected) blameOn(CauseCode.Disconnected, m);
+          break;
+        case MessageKind.LoadShift:
+          s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
+          if (m.value > 0) blameOn(CauseCode.Overload, m);
+          break;
+        case MessageKind.Demand:
+          s.demandLoad = Math.max(0, s.demandLoad + m.value);
+          if (m.value > 0) blameOn(CauseCode.Overload, m);
+          break;
+        case MessageKind.Telemetry:
+          s.demandLoad = Math.max(0, m.value);
+          blameOn(CauseCode.Telemetry, m);
+          break;
+        case MessageKind.FlowLoad:
+          s.flowLoad = m.value;
+          blameOn(CauseCode.Overload, m);
+          break;
+        case MessageKind.SetCapacity:
+          s.capacity = m.value;
+          break;
+        case MessageKind.ShedLoad:
+          s.demandLoad = s.demandLoad * (1 - Math.min(1, Math.max(0, m.value)));
+          break;
+        case MessageKind.Ambient:
+          s.temperature = m.value;
+          blameOn(CauseCode.Overload, m);
+          break;
+        case MessageKind.Isolate:
+          s.isolated = true;
+          blameOn(CauseCode.Isolated, m);
+          break;
+        case MessageKind.Restore:
+          s.isolated = false;
+          s.health = 1;
+          s.cyber = 0;
+          s.repairAt = -1;
+          if (s.tripped && load(s) <= effectiveCapacity(s) * (1 + LOAD_EPSILON)) s.tripped = false;
+          break;
+        case MessageKind.Cyber: {
+          const cyber = Math.min(1, Math.max(s.cyber, m.value));
+          if (cyber > s.cyber) {
+            s.cyber = cyber;
+            blameOn(CauseCode.Cyber, m);
+            if (this.options.selfRepair && s.repairAt < 0) {
+              s.repairAt = ctx.now + index.repairMs[self]!;
+              ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, index.repairMs[self]!);
+            }
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+
+    // Overload: an operable asset whose load exceeds its (derated) capacity trips.
+    const capacity = effectiveCapacity(s);
+    if (!s.tripped && operable(s) && s.connected && load(s) > capacity * (1 + LOAD_EPSILON)) {
+      s.tripped = true;
+      blame ??= { code: CauseCode.Overload, from: self, seq: -1, time: ctx.now };
+      if (blame.code !== CauseCode.Overload) blame = { ...blame, code: CauseCode.Overload };
+      if (this.options.tripResetSeconds !== null) {
+        ctx.send(self, MessageKind.Timer, 0, TimerCode.TripReset, this.options.tripResetSeconds * 1000);
+      }
+    }
+
+    // Local load sharing: a tripped asset's demand moves to its link neighbours, and comes back.
+    if (this.options.loadModel === 'local') s = this.shareLoad(s, ctx);
+
+    const level = serviceLevel(s);
+    if (level <= 0 && state.announced > 0) s.cause = blame ?? s.cause;
+    else if (level > 0 && statusOf(s) === Status.Ok) s.cause = null;
+    else if (level > 0 && level < state.announced && blame !== null) s.cause = blame;
+
+    if (level !== s.announced) {
+      s.announced = level;
+      announce(self, level, index, ctx);
+    }
+    const isOperable = operable(s);
+    if (isOperable !== s.reportedOperable) {
+      s.reportedOperable = isOperable;
+      const solver = index.solverOfLayer[index.layerOf[self]!]!;
+      if (solver >= 0) ctx.send(solver, MessageKind.Operable, isOperable ? 1 : 0, 0, 0);
+    }
+    return s;
+  }
+
+  private shareLoad(
+    s: { -readonly [K in keyof AssetState]: AssetState[K] },
+    ctx: StepContext,
+  ): { -readonly [K in keyof AssetState]: AssetState[K] } {
+    const { offsets, items } = ctx.index.links;
+    const first = offsets[ctx.self]!;
+    const degree = offsets[ctx.self + 1]! - first;
+    if (degree === 0) return s;
+    if (s.tripped && s.handedOff === 0 && s.demandLoad > 0) {
+      s.handedOff = s.demandLoad / degree;
+      for (let k = first; k < first + degree; k++) ctx.send(items[k]!, MessageKind.LoadShift, s.handedOff, 0, 0);
+    } else if (!s.tripped && s.handedOff > 0) {
+      for (let k = first; k < first + degree; k++) ctx.send(items[k]!, MessageKind.LoadShift, -s.handedOff, 0, 0);
+      s.handedOff = 0;
+    }
+    return s;
+  }
+
+  view(s: AssetState): ActorView {
+    const l = load(s);
+    const capacity = effectiveCapacity(s);
+    return {
+      status: statusOf(s),
+      level: s.announced,
+      load: l,
+      stress: capacity === Number.POSITIVE_INFINITY || capacity <= 0 ? (capacity <= 0 && l > 0 ? 1 : 0) : l / capacity,
+    };
+  }
+
+  cause(s: AssetState): Cause | null {
+    return s.cause;
+  }
+
+  fault(s: AssetState, cause: Cause): AssetState {
+    return { ...s, isolated: true, cause };
+  }
+
+  describe(s: AssetState): Record<string, unknown> {
+    return {
+      health: s.health,
+      supply: s.supply,
+      connected: s.connected,
+      isolated: s.isolated,
+      tripped: s.tripped,
+      cyber: s.cyber,
+      load: load(s),
+      capacity: effectiveCapacity(s),
+      temperature: s.temperature,
+      repairAt: s.repairAt < 0 ? null : s.repairAt / 1000,
+    };
+  }
+}
+
+function supplyOf(levels: Float64Array, index: CityIndex, self: number): number {
+  const first = index.depsByDependent.offsets[self]!;
+  let supply = 1;
+  for (let slot = 0; slot < levels.length; slot++) {
+    const strength = index.depStrength[index.depsByDependent.items[first + slot]!]!;
+    supply *= 1 - strength * (1 - levels[slot]!);
+  }
+  return supply;
+}
+
+/** Tells every dependent (after its edge latency) and every cohort served the new service level. */
+function announce(self: number, level: number, index: CityIndex, ctx: StepContext): void {
+  const deps = index.depsByProvider;
+  for (let k = deps.offsets[self]!; k < deps.offsets[self + 1]!; k++) {
+    const edge = deps.items[k]!;
+    ctx.send(index.depTo[edge]!, MessageKind.ProviderLevel, level, index.depSlot[edge]!, index.depLatencyMs[edge]!);
+  }
+  const served = index.cohortsServed;
+  for (let k = served.offsets[self]!; k < served.offsets[self + 1]!; k++) {
+    const row = served.items[k]!;
+    ctx.send(index.assetCount + index.relianceCohort[row]!, MessageKind.ServiceLevel, level, index.relianceSlot[row]!, 0);
+  }
+}

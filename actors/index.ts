@@ -1,0 +1,12 @@
+/**
+ * Behaviours: one module per actor role. Pure transitions driven by the engine.
+ */
+export { createBehaviours } from './behaviours.ts';
+export { AssetBehaviour, load as assetLoad, operable as assetOperable, serviceLevel } from './asset.ts';
+export type { AssetState } from './asset.ts';
+export { CohortBehaviour, cohortLackByLayer, POWER_MW_PER_PERSON } from './cohort.ts';
+export type { CohortState } from './cohort.ts';
+export { LayerSolverBehaviour, layerGraph, solveConnectivity } from './layer-solver.ts';
+export type { LayerGraph, SolverState } from './layer-solver.ts';
+export { LIVE_OPTIONS } from './options.ts';
+export type { BehaviourOptions, LoadModel } from './options.ts';

@@ -1,0 +1,28 @@
+/** How the behaviours model load. Chosen per run: the live twin and each cascade model pick one. */
+export type LoadModel =
+  /** A tripped asset hands its load to its link neighbours (local load sharing). The live default. */
+  | 'local'
+  /** Loads are shortest-path betweenness computed by the layer flow solver (Motter–Lai 2002). */
+  | 'flow'
+  /** Loads never move; only demand and telemetry change them. */
+  | 'none';
+
+export interface BehaviourOptions {
+  readonly loadModel: LoadModel;
+  /** Motter–Lai tolerance: capacity = (1 + alpha) × initial flow load. Used when loadModel is 'flow'. */
+  readonly alpha: number;
+  /** Simulated seconds after which a tripped asset recloses if its load allows; null = stays out until restored. */
+  readonly tripResetSeconds: number | null;
+  /** Whether damaged assets repair themselves after their repair time (false: only crews or operators repair). */
+  readonly selfRepair: boolean;
+  /** Simulated seconds between cohort stress updates while something is wrong. */
+  readonly cohortTickSeconds: number;
+}
+
+export const LIVE_OPTIONS: BehaviourOptions = {
+  loadModel: 'local',
+  alpha: 0.25,
+  tripResetSeconds: 900,
+  selfRepair: true,
+  cohortTickSeconds: 900,
+};

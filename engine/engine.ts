@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import type { BehaviourSet } from './behaviour.ts';
+import { CityIndex } from './city-index.ts';
+import { DirectDriver } from './drivers/direct.ts';
+import { NactDriver } from './drivers/nact.ts';
+import { UnknownTargetError } from './errors.ts';
+import { InputJournal, type InputCommand, type JournalEntry } from './journal.ts';
+import { Kernel, type Driver, type SupervisionPolicy } from './kernel.ts';
+import type { CityModel } from './model/types.ts';
+import { CyberCode, HazardCode, MessageKind, OrderCode, Status } from './protocol.ts';
+import { StateChangeStream } from './stream.ts';
+
+export type DriverName = 'nact' | 'direct';
+
+export interface EngineOptions {
+  readonly city: CityModel;
+  /** Builds the behaviours for this city (from actors/; the engine never imports them). */
+  readonly behaviours: (index: CityIndex) => BehaviourSet;
+  readonly seed: number;
+  /** `nact` (live twin, default) or `direct` (batch analysis). Both yield the same stream. */
+  readonly driver?: DriverName;
+  /** Append the input journal to this file (the embedded history default). */
+  readonly journalFile?: string;
+  readonly ringSize?: number;
+  readonly supervision?: SupervisionPolicy;
+  /** Precomputed content hash of the city, if the caller has one. */
+  readonly cityHash?: string;
+}
+
+export interface RunSummary {
+  readonly stateHash: string;
+  readonly events: number;
+  /** Assets out of service (failed or faulted) at the end. */
+  readonly failed: number;
+  readonly degraded: number;
+  readonly simulatedSeconds: number;
+  readonly inputs: number;
+  readonly deliveries: number;
+  readonly instants: number;
+  readonly escalations: number;
+  readonly cityHash: string;
+  readonly seed: number;
+  readonly driver: DriverName;
+}
+
+/** Canonical content hash of a city model (assets, links, dependencies, cohorts in file order). */
+export function hashCity(city: CityModel): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify([city.name]));
+  for (const part of [city.assets, city.links, city.dependencies, city.cohorts]) {
+    for (const item of part) hash.update(JSON.stringify(item, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v)));
+    hash.update('|');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * One running twin: the city index, the kernel with its actors, the input journal and the
+ * state-change stream. Batch runs call `runUntil`; the real-time runner (realtime.ts) calls it as
+ * the wall clock advances; adapters `submit` inputs and subscribe to `stream`.
+ *
+ * @example
+ * const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 1 });
+ * engine.submit({ type: 'fail', target: 'pw-tx-0' }, { at: 60 });
+ * await engine.runUntil(3_600_000);
+ * engine.summary().stateHash;
+ */
+export class Engine {
+  readonly index: CityIndex;
+  readonly kernel: Kernel;
+  readonly stream: StateChangeStream;
+  readonly journal: InputJournal;
+  readonly cityHash: string;
+  private readonly driver: Driver;
+  private busy = false;
+  private stopped = false;
+
+  private constructor(options: EngineOptions, index: CityIndex, driver: Driver) {
+    this.index = index;
+    this.driver = driver;
+    this.stream = new StateChangeStream(options.ringSize);
+    this.kernel = new Kernel(index, options.behaviours(index), options.seed, this.stream, options.supervision);
+    this.cityHash = options.cityHash ?? hashCity(options.city);
+    this.journal = new InputJournal(
+      { kind: 'stratum-journal', version: 1, cityHash: this.cityHash, seed: options.seed >>> 0, createdBy: 'stratum-twin' },
+      options.journalFile,
+    );
+  }
+
+  static async create(options: EngineOptions): Promise<Engine> {
+    const index = new CityIndex(options.city);
+    const driver: Driver = (options.driver ?? 'nact') === 'nact' ? new NactDriver() : new DirectDriver();
+    const engine = new Engine(options, index, driver);
+    await driver.start(engine.kernel);
+    return engine;
+  }
+
+  get driverName(): DriverName {
+    return this.driver.name;
+  }
+
+  /** Virtual clock in ms. */
+  get now(): number {
+    return this.kernel.now;
+  }
+
+  /** Earliest virtual time (ms) an input can still take effect at. */
+  earliestInputTime(): number {
+    const settled = this.kernel.settledUntil + 1;
+    return this.busy ? Math.max(settled, this.kernel.now + 1) : Math.max(settled, 0);
+  }
+
+  /**
+   * Accepts an input: checks its target, stamps it with a virtual time (the requested one, but never
+   * in the settled past), journals it, then schedules its messages. A bad input throws and changes
+   * nothing. Returns undefined for a duplicate (source, sourceSeq).
+   *
+   * Targets: an asset or cohort id, `district:NAME`, `layer:NAME`, or `*` (every asset and cohort).
+   */
+  submit(command: InputCommand, options: { at?: number; source?: string; sourceSeq?: number } = {}): JournalEntry | undefined {
+    const source = options.source ?? 'api';
+    if (this.journal.isDuplicate(source, options.sourceSeq)) return undefined;
+    const targets = this.resolveTargets(command);
+    const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
+    const time = Math.max(requested, this.earliestInputTime());
+    const entry = this.journal.append(time, source, command, options.sourceSeq);
+    this.scheduleEntry(entry, targets);
+    return entry;
+  }
+
+  /** Re-feeds a recorded journal entry (replay): same time, same order. */
+  replay(entry: JournalEntry): void {
+    const targets = this.resolveTargets(entry.command);
+    const copy = this.journal.append(entry.time, entry.source, entry.command, entry.sourceSeq);
+    this.scheduleEntry(copy, targets);
+  }
+
+  /** Runs every instant up to `untilMs` of virtual time. */
+  async runUntil(untilMs: number): Promise<void> {
+    if (this.busy) throw new Error('engine: runUntil is already running');
+    this.busy = true;
+    try {
+      await this.kernel.runUntil(this.driver, untilMs);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** True while a run is in progress. */
+  get running(): boolean {
+    return this.busy;
+  }
+
+  summary(): RunSummary {
+    let failed = 0;
+    let degraded = 0;
+    for (let a = 0; a < this.index.assetCount; a++) {
+      const status = this.kernel.statusOf(a);
+      if (status === Status.Failed || status === Status.Faulted) failed++;
+      else if (status === Status.Degraded) degraded++;
+    }
+    const counters = this.kernel.counters;
+    return {
+      stateHash: this.stream.stateHash(),
+      events: this.stream.count,
+      failed,
+      degraded,
+      simulatedSeconds: this.kernel.now / 1000,
+      inputs: this.journal.length,
+      deliveries: counters.deliveries,
+      instants: counters.instants,
+      escalations: this.kernel.escalations.length,
+      cityHash: this.cityHash,
+      seed: this.kernel.seed,
+      driver: this.driver.name,
+    };
+  }
+
+  /** JSON description of one actor's live state (inspector). */
+  describe(actor: number): Record<string, unknown> {
+    const behaviour = this.kernel.behaviourOf(actor);
+    return behaviour.describe(this.kernel.states[actor], this.index);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.driver.stop();
+  }
+
+  private resolveTargets(command: InputCommand): number[] {
+    const target = command.target;
+    const index = this.index;
+    const wantCohorts = command.type === 'order' || command.type === 'ambient';
+    const wantAssets = command.type !== 'order';
+    const all = (pick: (actor: number) => boolean): number[] => {
+      const out: number[] = [];
+      const end = index.assetCount + (wantCohorts ? index.cohortCount : 0);
+      for (let a = wantAssets ? 0 : index.assetCount; a < end; a++) if (pick(a)) out.push(a);
+      return out;
+    };
+    let targets: number[];
+    if (target === '*') targets = all(() => true);
+    else if (target.startsWith('district:')) {
+      const d = index.districts.indexOf(target.slice('district:'.length));
+      if (d < 0) throw new UnknownTargetError(`unknown district in target "${target}"`);
+      targets = all((a) => index.districtOf[a] === d);
+    } else if (target.startsWith('layer:')) {
+      const l = index.layers.indexOf(target.slice('layer:'.length));
+      if (l < 0) throw new UnknownTargetError(`unknown layer in target "${target}"`);
+      targets = all((a) => a < index.assetCount && index.layerOf[a] === l);
+    } else {
+      const a = index.indexOf(target);
+      if (a === undefined) throw new UnknownTargetError(`unknown asset or cohort "${target}"`);
+      const isCohort = a >= index.assetCount;
+      if (isCohort && !wantCohorts) throw new UnknownTargetError(`"${target}" is a cohort; a ${command.type} input targets assets`);
+      if (!isCohort && !wantAssets) throw new UnknownTargetError(`"${target}" is an asset; an order targets cohorts`);
+      targets = [a];
+    }
+    if (targets.length === 0) throw new UnknownTargetError(`target "${target}" matches nothing for a ${command.type} input`);
+    return targets;
+  }
+
+  private scheduleEntry(entry: JournalEntry, targets: readonly number[]): void {
+    const { kind, value, aux } = toMessage(entry.command);
+    for (const to of targets) this.kernel.schedule(to, -1, kind, value, aux, entry.time);
+  }
+}
+
+const HAZARDS: Record<string, number> = { flood: HazardCode.Flood, wind: HazardCode.Wind, shaking: HazardCode.Shaking, heat: HazardCode.Heat, fire: HazardCode.Fire };
+const ORDERS: Record<string, number> = { shelter: OrderCode.Shelter, evacuate: OrderCode.Evacuate, 'save-water': OrderCode.SaveWater, 'all-clear': OrderCode.AllClear };
+const ATTACKS: Record<string, number> = { compromise: CyberCode.Compromise, ddos: CyberCode.Ddos, ransomware: CyberCode.Ransomware };
+
+function toMessage(command: InputCommand): { kind: MessageKind; value: number; aux: number } {
+  switch (command.type) {
+    case 'fail':
+      return { kind: MessageKind.Damage, value: command.severity ?? 1, aux: command.hazard === undefined ? HazardCode.None : HAZARDS[command.hazard]! };
+    case 'repair':
+      return { kind: MessageKind.Repair, value: 1, aux: 0 };
+    case 'restore':
+      return { kind: MessageKind.Restore, value: 1, aux: 0 };
+    case 'isolate':
+      return { kind: MessageKind.Isolate, value: 1, aux: 0 };
+    case 'telemetry':
+      return { kind: MessageKind.Telemetry, value: command.value, aux: 0 };
+    case 'shed':
+      return { kind: MessageKind.ShedLoad, value: command.share, aux: 0 };
+    case 'ambient':
+      return { kind: MessageKind.Ambient, value: command.celsius, aux: 0 };
+    case 'cyber':
+      return { kind: MessageKind.Cyber, value: command.severity ?? (command.attack === 'ransomware' ? 0.5 : 1), aux: ATTACKS[command.attack]! };
+    case 'order':
+      return { kind: MessageKind.Order, value: 1, aux: ORDERS[command.order]! };
+  }
+}

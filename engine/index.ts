@@ -1,0 +1,41 @@
+/**
+ * The engine's public surface: the kernel of Stratum Twin. Other folders import from here only.
+ */
+export { Rng, mixSeed } from './rng.ts';
+export { StratumError, ValidationError, UnknownTargetError, ConflictError, DivergenceError } from './errors.ts';
+export type { Problem } from './errors.ts';
+export { KNOWN_LAYERS } from './model/types.ts';
+export type { Asset, CityModel, Cohort, Dependency, KnownLayer, Link, Position } from './model/types.ts';
+export { parseCity, loadCityFile, jsonPath, zodProblems } from './model/validate.ts';
+export { generateCity } from './model/generate.ts';
+export type { CityDocument, GenerateOptions } from './model/generate.ts';
+export { CityIndex, ActorRole, groupBy } from './city-index.ts';
+export type { Grouped } from './city-index.ts';
+export {
+  MessageKind,
+  MESSAGE_KIND_NAMES,
+  TimerCode,
+  HazardCode,
+  CyberCode,
+  OrderCode,
+  Status,
+  STATUS_NAMES,
+  CauseCode,
+  CAUSE_NAMES,
+} from './protocol.ts';
+export type { SimMessage, ActorView, Cause, StateChange } from './protocol.ts';
+export type { Behaviour, BehaviourSet, StepContext } from './behaviour.ts';
+export { Kernel, DEFAULT_SUPERVISION } from './kernel.ts';
+export type { Driver, Round, EscalatedCrash, SupervisionPolicy } from './kernel.ts';
+export { DirectDriver } from './drivers/direct.ts';
+export { NactDriver } from './drivers/nact.ts';
+export { StateChangeStream } from './stream.ts';
+export type { StateChangeListener } from './stream.ts';
+export { TimeQueue } from './time-queue.ts';
+export { InputJournal, inputCommandSchema, parseCommand, readJournalFile } from './journal.ts';
+export type { InputCommand, JournalEntry, JournalHeader } from './journal.ts';
+export { Engine, hashCity } from './engine.ts';
+export type { DriverName, EngineOptions, RunSummary } from './engine.ts';
+export { RealtimeRunner } from './realtime.ts';
+export { InProcessBus, MemoryHistory, MemoryCache } from './ports.ts';
+export type { BusPort, HistoryPort, CachePort } from './ports.ts';

@@ -1,0 +1,333 @@
+import type { Behaviour, BehaviourSet, StepContext } from './behaviour.ts';
+import type { CityIndex } from './city-index.ts';
+import { DivergenceError } from './errors.ts';
+import { CauseCode, MessageKind, type ActorView, type SimMessage, type StateChange } from './protocol.ts';
+import { Rng, mixSeed } from './rng.ts';
+import type { StateChangeStream } from './stream.ts';
+import { TimeQueue } from './time-queue.ts';
+
+/** The actors due in one round of one instant, ascending, each with its batch in (time, seq) order. */
+export interface Round {
+  readonly now: number;
+  readonly number: number;
+  readonly actors: Int32Array;
+  readonly batches: readonly SimMessage[][];
+}
+
+/** Runs the transitions of one round. The live driver uses nact actors; the batch driver calls them directly. */
+export interface Driver {
+  readonly name: 'nact' | 'direct';
+  /** Creates the actors (after the kernel has computed every initial state). */
+  start(kernel: Kernel): Promise<void>;
+  /** Runs every batch of the round; each actor reports through `kernel.complete`. */
+  runRound(round: Round): Promise<void> | void;
+  stop(): Promise<void>;
+}
+
+/** A crash that supervision escalated: the actor was taken out of service. Nothing is dropped silently. */
+export interface EscalatedCrash {
+  readonly actor: number;
+  readonly time: number;
+  readonly error: string;
+  readonly batch: readonly SimMessage[];
+}
+
+export interface SupervisionPolicy {
+  /** Crashes allowed within the window before escalating. */
+  readonly maxRestarts: number;
+  /** Window in virtual ms. */
+  readonly windowMs: number;
+}
+
+export const DEFAULT_SUPERVISION: SupervisionPolicy = { maxRestarts: 3, windowMs: 60_000 };
+
+/** Largest number of rounds one instant may take before the engine calls it a zero-delay loop. */
+const MAX_ROUNDS_PER_INSTANT = 100_000;
+
+interface Outcome {
+  state: unknown;
+  outbox: SimMessage[];
+}
+
+/**
+ * The simulation kernel: committed actor state, the virtual clock and the (time, seq) scheduler. It
+ * is driver-agnostic: a round's outputs are routed and its state changes published in ascending
+ * actor order after the whole round completed, so the nact driver (whose actors finish in any
+ * order) and the direct driver produce the same stream byte for byte.
+ */
+export class Kernel {
+  readonly index: CityIndex;
+  readonly seed: number;
+  /** Last committed state per actor. A crashed actor restarts from here. */
+  readonly states: unknown[];
+  private readonly behaviours: Behaviour[];
+  private readonly viewStatus: Uint8Array;
+  private readonly viewLevel: Float64Array;
+  private readonly viewLoad: Float64Array;
+  private readonly viewStress: Float64Array;
+
+  private readonly queue = new TimeQueue<SimMessage>();
+  private pendingByActor: (SimMessage[] | undefined)[];
+  private messageSeq = 0;
+  private currentTime = 0;
+  /** Virtual time up to which everything has been processed. */
+  private processedUntil = -1;
+  private outcomes: (Outcome | undefined)[] = [];
+  private readonly crashes = new Map<number, number[]>();
+  readonly escalations: EscalatedCrash[] = [];
+  private deliveries = 0;
+  private instants = 0;
+  private rounds = 0;
+
+  constructor(
+    index: CityIndex,
+    behaviourSet: BehaviourSet,
+    seed: number,
+    readonly stream: StateChangeStream,
+    readonly supervision: SupervisionPolicy = DEFAULT_SUPERVISION,
+  ) {
+    this.index = index;
+    this.seed = seed >>> 0;
+    const n = index.actorCount;
+    this.behaviours = new Array<Behaviour>(n);
+    this.states = new Array<unknown>(n);
+    this.viewStatus = new Uint8Array(n);
+    this.viewLevel = new Float64Array(n);
+    this.viewLoad = new Float64Array(n);
+    this.viewStress = new Float64Array(n);
+    this.pendingByActor = new Array<SimMessage[] | undefined>(n);
+    for (let a = 0; a < n; a++) {
+      const behaviour = behaviourSet.behaviourOf(a);
+      this.behaviours[a] = behaviour;
+      const state = behaviour.init(a, index);
+      this.states[a] = state;
+      this.storeView(a, behaviour.view(state));
+    }
+    for (const a of behaviourSet.starters(index)) this.schedule(a, -1, MessageKind.Start, 0, 0, 0);
+  }
+
+  /** The virtual clock in ms: the instant being processed, or the time run to. */
+  get now(): number {
+    return this.currentTime;
+  }
+
+  /** Everything at or before this virtual time has been processed; inputs must come later. */
+  get settledUntil(): number {
+    return this.processedUntil;
+  }
+
+  /** Messages waiting on the virtual clock. */
+  get queueDepth(): number {
+    return this.queue.size;
+  }
+
+  get counters(): { deliveries: number; instants: number; rounds: number; messages: number } {
+    return { deliveries: this.deliveries, instants: this.instants, rounds: this.rounds, messages: this.messageSeq };
+  }
+
+  behaviourOf(actor: number): Behaviour {
+    return this.behaviours[actor]!;
+  }
+
+  view(actor: number): ActorView {
+    return {
+      status: this.viewStatus[actor]! as ActorView['status'],
+      level: this.viewLevel[actor]!,
+      load: this.viewLoad[actor]!,
+      stress: this.viewStress[actor]!,
+    };
+  }
+
+  statusOf(actor: number): number {
+    return this.viewStatus[actor]!;
+  }
+
+  /**
+   * Puts a message on the virtual clock. Inputs from outside come through the engine's journal,
+   * which calls this with `from = -1`.
+   */
+  schedule(to: number, from: number, kind: MessageKind, value: number, aux: number, time: number): SimMessage {
+    if (time <= this.processedUntil) {
+      throw new RangeError(`cannot schedule at ${time} ms: the clock has settled up to ${this.processedUntil} ms`);
+    }
+    const message: SimMessage = { to, from, kind, value, aux, seq: this.messageSeq++ };
+    this.queue.push(time, message);
+    return message;
+  }
+
+  /** Time of the next instant with work, if any. */
+  nextInstant(): number | undefined {
+    return this.queue.peekTime();
+  }
+
+  /**
+   * Processes every instant up to and including `untilMs`, then sets the clock to `untilMs`.
+   * Between instants nothing happens, so the clock may jump.
+   */
+  async runUntil(driver: Driver, untilMs: number): Promise<void> {
+    for (;;) {
+      const next = this.queue.peekTime();
+      if (next === undefined || next > untilMs) break;
+      await this.runInstant(driver);
+    }
+    if (untilMs > this.currentTime) this.currentTime = untilMs;
+    if (untilMs > this.processedUntil) this.processedUntil = untilMs;
+  }
+
+  /** Processes the earliest instant completely (all its rounds). Returns false when nothing waits. */
+  async runInstant(driver: Driver): Promise<boolean> {
+    const bucket = this.queue.popBucket();
+    if (bucket === undefined) return false;
+    this.currentTime = bucket.time;
+    this.instants++;
+    let messages = bucket.items;
+    let roundNumber = 0;
+    while (messages.length > 0) {
+      if (roundNumber >= MAX_ROUNDS_PER_INSTANT) {
+        throw new DivergenceError(
+          `instant ${bucket.time} ms did not settle after ${MAX_ROUNDS_PER_INSTANT} rounds: a zero-latency message loop (give the dependencies a latency)`,
+        );
+      }
+      const round = this.groupRound(messages, roundNumber);
+      this.outcomes = new Array<Outcome | undefined>(round.actors.length);
+      const running = driver.runRound(round);
+      if (running !== undefined) await running;
+      messages = this.finishRound(round);
+      roundNumber++;
+      this.rounds++;
+    }
+    this.processedUntil = bucket.time;
+    return true;
+  }
+
+  private groupRound(messages: SimMessage[], roundNumber: number): Round {
+    const pending = this.pendingByActor;
+    const touched: number[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const batch = pending[m.to];
+      if (batch === undefined) {
+        pending[m.to] = [m];
+        touched.push(m.to);
+      } else {
+        batch.push(m);
+      }
+    }
+    this.deliveries += messages.length;
+    const actors = Int32Array.from(touched).sort();
+    const batches = new Array<SimMessage[]>(actors.length);
+    for (let k = 0; k < actors.length; k++) {
+      const a = actors[k]!;
+      batches[k] = pending[a]!;
+      pending[a] = undefined;
+    }
+    return { now: this.currentTime, number: roundNumber, actors, batches };
+  }
+
+  /**
+   * Runs one actor's transition on its committed state (the direct driver) or on the state nact
+   * holds (the live driver; the same object). Pure: throws on a behaviour error, commits nothing.
+   */
+  step(actor: number, state: unknown, batch: readonly SimMessage[], roundNumber: number): Outcome {
+    const outbox: SimMessage[] = [];
+    const now = this.currentTime;
+    let rng: Rng | undefined;
+    const seed = this.seed;
+    const ctx: StepContext = {
+      now,
+      self: actor,
+      index: this.index,
+      random: () => {
+        rng ??= new Rng(mixSeed(mixSeed(seed, actor), mixSeed(now, roundNumber)));
+        return rng.next();
+      },
+      send: (to, kind, value, aux, delayMs) => {
+        // Until routed, `seq` carries the delay: it saves an allocation per message on the hot path.
+        outbox.push({ to, from: actor, kind, value, aux, seq: delayMs });
+      },
+    };
+    const next = this.behaviours[actor]!.step(state, batch, ctx);
+    return { state: next, outbox };
+  }
+
+  /** Records the outcome of slot `k` of the current round. Routing happens when the round ends. */
+  complete(k: number, actor: number, outcome: Outcome): void {
+    this.states[actor] = outcome.state;
+    this.outcomes[k] = outcome;
+  }
+
+  /**
+   * Supervision decision for a crash of `actor` at the current instant: `restart` (reset from the
+   * last committed state and retry the batch) while restarts within the window stay under the
+   * limit, else `escalate`.
+   */
+  onCrash(actor: number): 'restart' | 'escalate' {
+    const now = this.currentTime;
+    const history = (this.crashes.get(actor) ?? []).filter((t) => t > now - this.supervision.windowMs);
+    history.push(now);
+    this.crashes.set(actor, history);
+    return history.length > this.supervision.maxRestarts ? 'escalate' : 'restart';
+  }
+
+  /** Escalated crash: the actor leaves service (status faulted), keeping the rest of its state. */
+  fault(k: number, actor: number, batch: readonly SimMessage[], error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.escalations.push({ actor, time: this.currentTime, error: message, batch });
+    const cause = { code: CauseCode.Crash, from: actor, seq: batch[0]?.seq ?? -1, time: this.currentTime };
+    const faulted = this.behaviours[actor]!.fault(this.states[actor], cause);
+    this.complete(k, actor, { state: faulted, outbox: [] });
+  }
+
+  private finishRound(round: Round): SimMessage[] {
+    const next: SimMessage[] = [];
+    const now = this.currentTime;
+    for (let k = 0; k < round.actors.length; k++) {
+      const actor = round.actors[k]!;
+      const outcome = this.outcomes[k];
+      if (outcome === undefined) throw new Error(`kernel: actor ${actor} did not complete round ${round.number}`);
+      const outbox = outcome.outbox;
+      for (let i = 0; i < outbox.length; i++) {
+        const m = outbox[i]!;
+        const delay = m.seq;
+        m.seq = this.messageSeq++;
+        if (delay <= 0) next.push(m);
+        else this.queue.push(now + delay, m);
+      }
+      this.publishIfChanged(actor, outcome.state);
+    }
+    this.outcomes = [];
+    return next;
+  }
+
+  private publishIfChanged(actor: number, state: unknown): void {
+    const behaviour = this.behaviours[actor]!;
+    const after = behaviour.view(state);
+    if (
+      after.status === this.viewStatus[actor] &&
+      after.level === this.viewLevel[actor] &&
+      after.load === this.viewLoad[actor] &&
+      after.stress === this.viewStress[actor]
+    ) {
+      return;
+    }
+    const before = this.view(actor);
+    this.storeView(actor, after);
+    const change: StateChange = {
+      time: this.currentTime,
+      seq: this.stream.allocateSeq(),
+      actor,
+      before,
+      after,
+      cause: behaviour.cause(state),
+    };
+    this.stream.publish(change);
+  }
+
+  private storeView(actor: number, view: ActorView): void {
+    this.viewStatus[actor] = view.status;
+    this.viewLevel[actor] = view.level;
+    this.viewLoad[actor] = view.load;
+    this.viewStress[actor] = view.stress;
+  }
+}
+

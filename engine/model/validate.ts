@@ -1,0 +1,255 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ValidationError, type Problem } from '../errors.ts';
+import {
+  DEFAULT_DISTRICT,
+  DEFAULT_KIND,
+  SOURCE_KINDS,
+  defaultCapacity,
+  repairSecondsFor,
+} from './defaults.ts';
+import type { Asset, CityModel, Cohort, Dependency, Link, Position } from './types.ts';
+
+const id = z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters');
+const share = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+const nonNegative = z.number().min(0, 'must be ≥ 0');
+const finite = z.number().finite();
+
+/** `{x, y, z?}` in metres, or `[lon, lat]` / `[x, y, z]`. */
+const positionSchema = z.union([
+  z.strictObject({ x: finite, y: finite, z: finite.optional() }),
+  z.tuple([finite, finite]),
+  z.tuple([finite, finite, finite]),
+]);
+
+const assetSchema = z.strictObject({
+  id,
+  layer: id,
+  kind: id.optional(),
+  position: positionSchema.optional(),
+  district: id.optional(),
+  capacity: z.union([nonNegative, z.null()]).optional(),
+  baseLoad: nonNegative.optional(),
+  source: z.boolean().optional(),
+  repairTime: nonNegative.optional(),
+  props: z.record(z.string(), z.unknown()).optional(),
+});
+
+const linkSchema = z.strictObject({ from: id, to: id, kind: id.optional() });
+
+const dependencySchema = z.strictObject({
+  from: id,
+  to: id,
+  kind: id.optional(),
+  strength: share.optional(),
+  probability: share.optional(),
+  latency: nonNegative.optional(),
+});
+
+const cohortSchema = z.strictObject({
+  id,
+  district: id,
+  population: z.number().int('must be a whole number').min(0, 'must be ≥ 0'),
+  elderlyShare: share.optional(),
+  mobilityLimitedShare: share.optional(),
+  riskAversion: share.optional(),
+  compliance: share.optional(),
+  reliesOn: z.array(id).optional(),
+  position: positionSchema.optional(),
+});
+
+const citySchema = z.strictObject({
+  name: z.string().optional(),
+  version: z.literal(1).optional(),
+  assets: z.array(assetSchema).min(1, 'a city needs at least one asset'),
+  links: z.array(linkSchema).optional(),
+  dependencies: z.array(dependencySchema).optional(),
+  cohorts: z.array(cohortSchema).optional(),
+});
+
+type RawCity = z.infer<typeof citySchema>;
+type RawPosition = z.infer<typeof positionSchema>;
+
+/** Formats a zod path as a JSON path: `$.assets[3].capacity`. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '$';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `.${String(part)}`;
+  return out;
+}
+
+/** Turns zod issues into our problems. */
+export function zodProblems(error: z.ZodError): Problem[] {
+  return error.issues.map((issue) => ({ path: jsonPath(issue.path), reason: issue.message }));
+}
+
+function toPosition(raw: RawPosition | undefined): Position | null {
+  if (raw === undefined) return null;
+  if (Array.isArray(raw)) return { x: raw[0], y: raw[1], z: raw[2] ?? 0 };
+  return { x: raw.x, y: raw.y, z: raw.z ?? 0 };
+}
+
+/**
+ * Validates a parsed city document and fills in the defaults. Checks form (types, ranges) and
+ * references (duplicate ids, unknown ids, links that cross layers, self loops).
+ *
+ * @param source names the input in error messages, e.g. the file path.
+ * @throws ValidationError listing every problem with its JSON path.
+ * @example
+ * const city = parseCity({ assets: [{ id: 'A1', layer: 'A' }] }, 'inline');
+ */
+export function parseCity(document: unknown, source: string): CityModel {
+  const parsed = citySchema.safeParse(document);
+  if (!parsed.success) throw new ValidationError(source, zodProblems(parsed.error));
+  return resolveReferences(parsed.data, source);
+}
+
+function resolveReferences(raw: RawCity, source: string): CityModel {
+  const problems: Problem[] = [];
+  const layerOf = new Map<string, string>();
+  const assets: Asset[] = raw.assets.map((a, i) => {
+    if (layerOf.has(a.id)) problems.push({ path: `$.assets[${i}].id`, reason: `duplicate asset id "${a.id}"` });
+    layerOf.set(a.id, a.layer);
+    const kind = a.kind ?? DEFAULT_KIND;
+    const baseLoad = a.baseLoad ?? 0;
+    const capacity = a.capacity === undefined || a.capacity === null ? defaultCapacity(baseLoad) : a.capacity;
+    if (capacity < baseLoad) {
+      problems.push({ path: `$.assets[${i}].capacity`, reason: `capacity ${capacity} is below baseLoad ${baseLoad}` });
+    }
+    return {
+      id: a.id,
+      kind,
+      layer: a.layer,
+      position: toPosition(a.position),
+      district: a.district ?? DEFAULT_DISTRICT,
+      capacity,
+      baseLoad,
+      source: a.source ?? SOURCE_KINDS.has(kind),
+      repairSeconds: a.repairTime ?? repairSecondsFor(kind),
+      props: a.props ?? {},
+    };
+  });
+
+  const checkRef = (ref: string, path: string): boolean => {
+    if (layerOf.has(ref)) return true;
+    problems.push({ path, reason: `unknown asset id "${ref}" (dangling edge)` });
+    return false;
+  };
+
+  const seenLinks = new Set<string>();
+  const links: Link[] = (raw.links ?? []).map((l, i) => {
+    const fromOk = checkRef(l.from, `$.links[${i}].from`);
+    const toOk = checkRef(l.to, `$.links[${i}].to`);
+    if (l.from === l.to) problems.push({ path: `$.links[${i}]`, reason: `self loop on "${l.from}"` });
+    if (fromOk && toOk && layerOf.get(l.from) !== layerOf.get(l.to)) {
+      problems.push({
+        path: `$.links[${i}]`,
+        reason: `links join assets of one layer; "${l.from}" is ${layerOf.get(l.from)}, "${l.to}" is ${layerOf.get(l.to)} (use a dependency across layers)`,
+      });
+    }
+    const key = l.from < l.to ? `${l.from}\u0000${l.to}` : `${l.to}\u0000${l.from}`;
+    if (seenLinks.has(key)) problems.push({ path: `$.links[${i}]`, reason: `duplicate link "${l.from}"–"${l.to}"` });
+    seenLinks.add(key);
+    return { from: l.from, to: l.to, kind: l.kind ?? 'link' };
+  });
+
+  const seenDeps = new Set<string>();
+  const dependencies: Dependency[] = (raw.dependencies ?? []).map((d, i) => {
+    checkRef(d.from, `$.dependencies[${i}].from`);
+    checkRef(d.to, `$.dependencies[${i}].to`);
+    if (d.from === d.to) problems.push({ path: `$.dependencies[${i}]`, reason: `"${d.from}" cannot depend on itself` });
+    const key = `${d.from}\u0000${d.to}`;
+    if (seenDeps.has(key)) problems.push({ path: `$.dependencies[${i}]`, reason: `duplicate dependency "${d.from}" → "${d.to}"` });
+    seenDeps.add(key);
+    return {
+      from: d.from,
+      to: d.to,
+      kind: d.kind ?? 'supply',
+      strength: d.strength ?? 1,
+      probability: d.probability ?? 1,
+      latencySeconds: d.latency ?? 0,
+    };
+  });
+
+  const cohortIds = new Set<string>();
+  const cohorts: Cohort[] = (raw.cohorts ?? []).map((c, i) => {
+    if (cohortIds.has(c.id) || layerOf.has(c.id)) {
+      problems.push({ path: `$.cohorts[${i}].id`, reason: `duplicate id "${c.id}" (cohort ids share one namespace with assets)` });
+    }
+    cohortIds.add(c.id);
+    const reliesOn = c.reliesOn ?? [];
+    reliesOn.forEach((ref, j) => checkRef(ref, `$.cohorts[${i}].reliesOn[${j}]`));
+    if (new Set(reliesOn).size !== reliesOn.length) {
+      problems.push({ path: `$.cohorts[${i}].reliesOn`, reason: 'lists an asset more than once' });
+    }
+    return {
+      id: c.id,
+      district: c.district,
+      population: c.population,
+      elderlyShare: c.elderlyShare ?? 0.15,
+      mobilityLimitedShare: c.mobilityLimitedShare ?? 0.05,
+      riskAversion: c.riskAversion ?? 0.5,
+      compliance: c.compliance ?? 0.7,
+      reliesOn,
+      position: toPosition(c.position),
+    };
+  });
+
+  if (problems.length > 0) throw new ValidationError(source, problems);
+  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts };
+}
+
+/**
+ * Reads and validates a city file (JSON). GeoJSON FeatureCollections are accepted too: Point
+ * features become assets (properties carry id, layer, kind, …), LineString features with `from`
+ * and `to` properties become links.
+ *
+ * @throws ValidationError naming the file, the JSON path and the reason.
+ */
+export function loadCityFile(path: string): CityModel {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(path, [{ path: '$', reason: `cannot read file: ${(error as Error).message}` }]);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(path, [{ path: '$', reason: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  return parseCity(fromGeoJson(document, path), path);
+}
+
+interface GeoFeature {
+  type: 'Feature';
+  geometry: { type: string; coordinates: unknown } | null;
+  properties: Record<string, unknown> | null;
+}
+
+/** Converts a GeoJSON FeatureCollection to the city document form; other documents pass through. */
+function fromGeoJson(document: unknown, source: string): unknown {
+  if (typeof document !== 'object' || document === null || (document as { type?: unknown }).type !== 'FeatureCollection') {
+    return document;
+  }
+  const features = (document as { features?: unknown }).features;
+  if (!Array.isArray(features)) {
+    throw new ValidationError(source, [{ path: '$.features', reason: 'a FeatureCollection needs a features array' }]);
+  }
+  const assets: unknown[] = [];
+  const links: unknown[] = [];
+  const problems: Problem[] = [];
+  (features as GeoFeature[]).forEach((feature, i) => {
+    const props = feature.properties ?? {};
+    const type = feature.geometry?.type;
+    if (type === 'Point') {
+      assets.push({ ...props, position: feature.geometry?.coordinates });
+    } else if (type === 'LineString') {
+      links.push({ from: props['from'], to: props['to'], ...(props['kind'] === undefined ? {} : { kind: props['kind'] }) });
+    } else {
+      problems.push({ path: `$.features[${i}].geometry`, reason: `unsupported geometry ${String(type)} (use Point for assets, LineString for links)` });
+    }
+  });
+  if (problems.length > 0) throw new ValidationError(source, problems);
+  return { assets, links };
+}

@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import type { Engine } from './engine.ts';
+
+/**
+ * Drives an engine in real time: the virtual clock follows the wall clock × speed. This is the only
+ * place that reads the wall clock, and it only decides how far to run; what happens in the
+ * simulation depends on the journal alone, so a real-time run replays exactly in batch mode.
+ */
+export class RealtimeRunner {
+  private speed: number;
+  private paused = true;
+  private anchorWall = 0;
+  private anchorVirtual = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<(virtualMs: number) => void>();
+  private lastError: Error | undefined;
+
+  constructor(private readonly engine: Engine, options: { speed?: number; tickMs?: number } = {}) {
+    this.speed = options.speed ?? 1;
+    this.tickMs = options.tickMs ?? 20;
+  }
+
+  private readonly tickMs: number;
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  get currentSpeed(): number {
+    return this.speed;
+  }
+
+  /** The error that stopped the loop, if one did. */
+  get error(): Error | undefined {
+    return this.lastError;
+  }
+
+  /** Virtual ms the clock shows now (ahead of the engine while an instant is running). */
+  virtualNow(): number {
+    if (this.paused) return this.anchorVirtual;
+    return this.anchorVirtual + (performance.now() - this.anchorWall) * this.speed;
+  }
+
+  start(): void {
+    this.resume();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.anchorVirtual = Math.max(this.anchorVirtual, this.engine.now);
+    this.anchorWall = performance.now();
+    this.paused = false;
+    this.schedule();
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.anchorVirtual = this.virtualNow();
+    this.paused = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  setSpeed(speed: number): void {
+    if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be a positive number (got ${speed})`);
+    this.anchorVirtual = this.virtualNow();
+    this.anchorWall = performance.now();
+    this.speed = speed;
+  }
+
+  /** Called after each advance with the engine's virtual time. */
+  onAdvance(listener: (virtualMs: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops the loop and waits for the running advance to finish. */
+  async stop(): Promise<void> {
+    this.pause();
+    await this.loop;
+  }
+
+  private schedule(): void {
+    if (this.paused || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.loop = this.advance();
+    }, this.tickMs);
+  }
+
+  private async advance(): Promise<void> {
+    try {
+      const target = Math.floor(this.virtualNow());
+      if (target > this.engine.now) await this.engine.runUntil(target);
+      for (const listener of this.listeners) listener(this.engine.now);
+    } catch (error) {
+      this.lastError = error as Error;
+      this.pause();
+      return;
+    }
+    this.schedule();
+  }
+}
