@@ -23,6 +23,16 @@ export interface MotterLaiOptions {
   readonly relativeEpsilon?: number;
   /** Passed to the betweenness solver; detected from the CSR when omitted. */
   readonly undirected?: boolean;
+  /**
+   * A solver for this same graph to reuse (its buffers are shared; cascades using one solver must
+   * not step concurrently, which single-threaded JS guarantees between awaits).
+   */
+  readonly solver?: BetweennessSolver;
+  /**
+   * L(0) of the intact graph if already known, e.g. when sweeping α on one graph; copied, not
+   * retained. Saves the one full betweenness computation the constructor would otherwise do.
+   */
+  readonly initialLoads?: Float64Array;
 }
 
 /** Outcome of {@link MotterLaiCascade.run}. */
@@ -86,13 +96,20 @@ export class MotterLaiCascade {
     this.graph = g;
     this.alpha = alpha;
     this.threshold = 1 + (options.relativeEpsilon ?? 1e-9);
-    this.solver =
-      options.undirected === undefined
-        ? new BetweennessSolver(g)
-        : new BetweennessSolver(g, { undirected: options.undirected });
     const n = g.nodeCount;
+    if (options.solver !== undefined && options.solver.graph !== g) {
+      throw new Error('the shared solver was built for a different graph');
+    }
+    this.solver =
+      options.solver ??
+      (options.undirected === undefined
+        ? new BetweennessSolver(g)
+        : new BetweennessSolver(g, { undirected: options.undirected }));
     this.alive = new Uint8Array(n).fill(1);
-    this.initialLoads = this.solver.compute(this.alive);
+    if (options.initialLoads !== undefined && options.initialLoads.length !== n) {
+      throw new RangeError(`initialLoads has ${options.initialLoads.length} entries, graph has ${n}`);
+    }
+    this.initialLoads = options.initialLoads?.slice() ?? this.solver.compute(this.alive);
     this.capacity = new Float64Array(n);
     for (let v = 0; v < n; v++) this.capacity[v] = (1 + alpha) * this.initialLoads[v]!;
     this.loads = this.initialLoads.slice();
