@@ -120,7 +120,7 @@ export class Engine {
   submit(command: InputCommand, options: { at?: number; source?: string; sourceSeq?: number } = {}): JournalEntry | undefined {
     const source = options.source ?? 'api';
     if (this.journal.isDuplicate(source, options.sourceSeq)) return undefined;
-    const targets = this.resolveTargets(command);
+    const targets = this.targetsOf(command);
     const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
     const time = Math.max(requested, this.earliestInputTime());
     const entry = this.journal.append(time, source, command, options.sourceSeq);
@@ -130,7 +130,7 @@ export class Engine {
 
   /** Re-feeds a recorded journal entry (replay): same time, same order. */
   replay(entry: JournalEntry): void {
-    const targets = this.resolveTargets(entry.command);
+    const targets = this.targetsOf(entry.command);
     const copy = this.journal.append(entry.time, entry.source, entry.command, entry.sourceSeq);
     this.scheduleEntry(copy, targets);
   }
@@ -141,6 +141,17 @@ export class Engine {
     this.busy = true;
     try {
       await this.kernel.runUntil(this.driver, untilMs);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Processes the next instant with work (all its rounds). Returns false when nothing waits. */
+  async step(): Promise<boolean> {
+    if (this.busy) throw new Error('engine: a run is already in progress');
+    this.busy = true;
+    try {
+      return await this.kernel.runInstant(this.driver);
     } finally {
       this.busy = false;
     }
@@ -188,7 +199,8 @@ export class Engine {
     await this.driver.stop();
   }
 
-  private resolveTargets(command: InputCommand): number[] {
+  /** The actor indices an input reaches; throws UnknownTargetError when it reaches none. */
+  targetsOf(command: InputCommand): number[] {
     const target = command.target;
     const index = this.index;
     const wantCohorts = command.type === 'order' || command.type === 'ambient';

@@ -1,0 +1,154 @@
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createBehaviours } from '../actors/index.ts';
+import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../engine/index.ts';
+import { loadScenarioFile, submitScenario } from '../scenarios/index.ts';
+
+/** Parses a non-negative integer flag with a message that names the flag. */
+function integer(flag: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number ≥ ${min} (got "${value}")`);
+    return n;
+  };
+}
+
+function positive(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number (got "${value}")`);
+    return n;
+  };
+}
+
+/** Loads a city file, or generates one when `generate` is set. */
+export function cityFrom(options: { city?: string; assets?: number; seed: number }): CityModel {
+  if (options.city !== undefined) return loadCityFile(options.city);
+  return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed }), 'generated city');
+}
+
+/** The whole CLI. Returns the exit code instead of exiting, so tests can call it in-process. */
+export async function main(argv: readonly string[], io: { out: (s: string) => void; err: (s: string) => void } = defaultIo): Promise<number> {
+  const program = new Command()
+    .name('stratum')
+    .description('Stratum Twin: a real-time digital twin of city infrastructure on an actor engine')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('generate')
+    .description('Generate a synthetic city (same seed ⇒ identical file)')
+    .requiredOption('--assets <n>', 'number of assets (100 to 1,000,000+)', integer('--assets', 100))
+    .option('--seed <s>', 'random seed', integer('--seed'), 1)
+    .option('--out <file>', 'write the city here instead of stdout')
+    .action((opts: { assets: number; seed: number; out?: string }) => {
+      const doc = generateCity({ assets: opts.assets, seed: opts.seed });
+      const text = JSON.stringify(doc);
+      if (opts.out === undefined) io.out(`${text}\n`);
+      else {
+        writeFileSync(opts.out, text);
+        io.err(`wrote ${opts.out}: ${doc.assets.length} assets, ${doc.links.length} links, ${doc.dependencies.length} dependencies, ${doc.cohorts.length} cohorts\n`);
+      }
+    });
+
+  program
+    .command('validate')
+    .description('Validate a city file and print its size; exit 1 with every problem if it is invalid')
+    .requiredOption('--city <file>', 'city file (JSON or GeoJSON)')
+    .action((opts: { city: string }) => {
+      const city = loadCityFile(opts.city);
+      io.out(`${JSON.stringify({ valid: true, assets: city.assets.length, links: city.links.length, dependencies: city.dependencies.length, cohorts: city.cohorts.length })}\n`);
+    });
+
+  program
+    .command('simulate')
+    .description('Run a city (and a scenario) in batch mode on the virtual clock and summarise the run')
+    .option('--city <file>', 'city file; without it a city is generated (see --assets)')
+    .option('--assets <n>', 'size of the generated city when no --city is given', integer('--assets', 100), 5000)
+    .option('--scenario <file>', 'scenario file (JSON or YAML)')
+    .option('--seed <s>', 'random seed', integer('--seed'), 1)
+    .option('--until <seconds>', 'simulated seconds to run', positive('--until'), 86_400)
+    .addOption(new Option('--driver <name>', 'nact (the live actors) or direct (batch transitions)').choices(['nact', 'direct']).default('nact'))
+    .option('--journal <file>', 'append the input journal to this file (for replay)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (opts: { city?: string; assets: number; scenario?: string; seed: number; until: number; driver: DriverName; journal?: string; json?: boolean }) => {
+      const city = cityFrom(opts);
+      const scenario = opts.scenario === undefined ? undefined : loadScenarioFile(opts.scenario);
+      const engine = await Engine.create({
+        city,
+        behaviours: (index) => createBehaviours(index),
+        seed: opts.seed,
+        driver: opts.driver,
+        ...(opts.journal === undefined ? {} : { journalFile: opts.journal }),
+      });
+      try {
+        if (scenario !== undefined) submitScenario(engine, scenario);
+        const started = performance.now();
+        await engine.runUntil(Math.round(opts.until * 1000));
+        const summary = { ...engine.summary(), scenario: scenario?.name ?? null, wallSeconds: (performance.now() - started) / 1000 };
+        if (opts.json) io.out(`${JSON.stringify(summary)}\n`);
+        else {
+          io.out(`simulated ${summary.simulatedSeconds} s of ${city.name} (${city.assets.length} assets) with the ${summary.driver} driver in ${summary.wallSeconds.toFixed(2)} s\n`);
+          io.out(`events ${summary.events}, failed ${summary.failed}, degraded ${summary.degraded}, inputs ${summary.inputs}\nstateHash ${summary.stateHash}\n`);
+        }
+      } finally {
+        await engine.stop();
+      }
+    });
+
+  program
+    .command('start')
+    .description('Serve the live twin: engine in real time, HTTP API, Socket.io/ws streaming and the 3D UI')
+    .option('--city <file>', 'city file; without it a city is generated (see --assets)')
+    .option('--assets <n>', 'size of the generated city', integer('--assets', 100), 5000)
+    .option('--seed <s>', 'random seed', integer('--seed'), 1)
+    .option('--port <port>', 'HTTP port (default: PORT or 8080)', integer('--port'))
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
+    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number }) => {
+      const city = cityFrom(opts);
+      const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
+      const { startServer } = await import('./server.ts');
+      const server = await startServer({
+        city,
+        seed: opts.seed,
+        port,
+        host: opts.host,
+        speed: opts.speed,
+        ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
+      });
+      io.err(`Stratum Twin serving ${city.assets.length} assets at ${server.url}\nadmin token: ${server.adminToken}\n`);
+      await new Promise<void>((resolve) => {
+        const shutdown = (): void => {
+          void server.close().then(resolve);
+        };
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+      });
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: { err: (s: string) => void }): number {
+  if (error instanceof CommanderError) {
+    return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+  }
+  if (error instanceof ValidationError || error instanceof StratumError || error instanceof RangeError) {
+    io.err(`stratum: ${error.message}\n`);
+    return 1;
+  }
+  io.err(`stratum: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+  return 1;
+}
+
+const defaultIo = {
+  out: (s: string): void => void process.stdout.write(s),
+  err: (s: string): void => void process.stderr.write(s),
+};

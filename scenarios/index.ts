@@ -1,0 +1,3 @@
+/** Scenarios: the format, the library and (later) recording and replay. */
+export { parseScenario, loadScenarioFile, submitScenario, scenarioSchema } from './format.ts';
+export type { Scenario, ScenarioEvent } from './format.ts';
