@@ -2,7 +2,7 @@
 # Ensure a k6 binary exists and print its absolute path on stdout (last line).
 #   1. `k6` already on PATH               -> use it
 #   2. cached build in $STRATUM_CACHE/bin -> use it (if its version matches the pin)
-#   3. otherwise build it from the Go module with `go install` (needs Go >= 1.23)
+#   3. otherwise build it from the Go module with `go install` (needs Go >= 1.25, or >= 1.21 with GOTOOLCHAIN=auto)
 # Progress messages go to stderr so that `K6=$(infrastructure/k6/build.sh)` works.
 set -euo pipefail
 
@@ -31,12 +31,17 @@ if ! command -v go >/dev/null 2>&1; then
     [[ -x "$g" ]] && export PATH="$(dirname "$g"):$PATH" && break
   done
 fi
-command -v go >/dev/null 2>&1 || die "Go is not installed. Install Go >= 1.23 (e.g. 'apt-get install golang-go' on a distro with Go >= 1.23, or the official Go toolchain into /usr/local/go) and re-run, or put a k6 binary on PATH."
+NEED_GO="k6 $K6_VERSION needs Go >= 1.25 (Debian 12's golang-go is 1.19, too old): install the official Go toolchain >= 1.25 into /usr/local/go (any Go >= 1.21 also works: it fetches the 1.25 toolchain from the Go module proxy by itself), or put a k6 binary on PATH"
+command -v go >/dev/null 2>&1 || die "Go is not installed. $NEED_GO."
+go_minor="$(go env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p')"
+if [[ -z "$go_minor" || "$go_minor" -lt 21 ]]; then
+  die "found $(go version 2>/dev/null || echo 'an unknown Go'). $NEED_GO."
+fi
 
 mkdir -p "$BIN_DIR"
 log "building k6 $K6_VERSION with $(go version) (first build takes a few minutes)..."
 start=$(date +%s)
-# CGO off: static binary, no C toolchain needed. GOFLAGS cleared of -mod=vendor etc.
+# CGO off: static binary, no C toolchain needed.
 if ! CGO_ENABLED=0 GOFLAGS="-buildvcs=false" GOBIN="$BIN_DIR" go install "go.k6.io/k6@${K6_VERSION}" >&2; then
   die "go install go.k6.io/k6@${K6_VERSION} failed (needs the Go module proxy reachable and Go >= 1.23)"
 fi
