@@ -1,0 +1,555 @@
+/**
+ * The wire protocol of Stratum Twin: the one module both the server (gateways/) and the browser
+ * (twin-ui/) import. Types, `as const` code tables and pure codec functions only — no Node modules,
+ * no engine imports — so the UI can bundle it as is.
+ *
+ * Streaming model: a client subscribes to a *view* (layers, districts, bounding box, max rate). The
+ * server keeps one coalescer per distinct view; it sends a snapshot frame on subscribe, then delta
+ * frames holding only the actors that changed since the previous frame (latest value wins). Frames
+ * are binary and columnar (see `encodeFrame`), stamped with a per-view monotonic frame number and the
+ * engine's virtual clock. Every delta names the frame it applies on top of (`since`), so a client
+ * that sees `since !== lastFrame` knows it missed something and resubscribes with `since`.
+ */
+
+/** Bumped on any incompatible change of events, frames or topology. Sent in the handshake and in every frame. */
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Code tables (mirror engine/protocol.ts; a test checks they agree)
+// ---------------------------------------------------------------------------------------------
+
+/** Actor status on the wire. Same numbers as the engine's `Status`. */
+export const WireStatus = {
+  Ok: 0,
+  Degraded: 1,
+  Failed: 2,
+  Isolated: 3,
+  Faulted: 4,
+  Sheltering: 5,
+} as const;
+export type WireStatus = (typeof WireStatus)[keyof typeof WireStatus];
+export const WIRE_STATUS_NAMES = ['ok', 'degraded', 'failed', 'isolated', 'faulted', 'sheltering'] as const;
+export type WireStatusName = (typeof WIRE_STATUS_NAMES)[number];
+
+/** Why an asset left service. Same numbers as the engine's `CauseCode`. */
+export const WireCause = {
+  None: 0,
+  Damage: 1,
+  Dependency: 2,
+  Disconnected: 3,
+  Overload: 4,
+  Isolated: 5,
+  Cyber: 6,
+  Crash: 7,
+  Telemetry: 8,
+} as const;
+export type WireCause = (typeof WireCause)[keyof typeof WireCause];
+export const WIRE_CAUSE_NAMES = ['none', 'damage', 'dependency', 'disconnected', 'overload', 'isolated', 'cyber', 'crash', 'telemetry'] as const;
+
+/** Frame kinds (byte 2 of every frame). */
+export const FrameKind = {
+  /** Every actor of the view. Replaces the client's state for the view. */
+  Snapshot: 0,
+  /** Only actors changed since frame `since`. */
+  Delta: 1,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Roles, weakest first. Each role includes the rights of `viewer`; `admin` has every right. */
+export const ROLES = ['viewer', 'operator', 'injector', 'trainer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Error codes carried in socket replies and HTTP error bodies. */
+export const ErrorCode = {
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  Invalid: 'invalid',
+  NotFound: 'not-found',
+  Conflict: 'conflict',
+  RateLimited: 'rate-limited',
+  Internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// ---------------------------------------------------------------------------------------------
+// Views
+// ---------------------------------------------------------------------------------------------
+
+export interface BBox {
+  readonly minX: number;
+  readonly minY: number;
+  readonly maxX: number;
+  readonly maxY: number;
+}
+
+/** What a client asks to see. Every field is optional: an empty view is the whole city at 10 Hz. */
+export interface ViewRequest {
+  /** Layer names (assets only); absent = all layers. */
+  readonly layers?: readonly string[];
+  /** District names (assets and cohorts); absent = all districts. */
+  readonly districts?: readonly string[];
+  /** Metres in the city's frame; assets without a position are left out when a bbox is given. */
+  readonly bbox?: BBox;
+  /** Include citizen cohorts (default true). */
+  readonly cohorts?: boolean;
+  /** Frames per second at most, 0.2..30 (default 10). */
+  readonly maxRateHz?: number;
+}
+
+/** A resume point: the epoch (server instance) and the last frame the client applied. */
+export interface ResumeFrom {
+  readonly epoch: string;
+  readonly frame: number;
+}
+
+export interface SubscribeRequest {
+  readonly view?: ViewRequest;
+  /** Catch up from here if the server still has the frames; otherwise a snapshot comes. */
+  readonly since?: ResumeFrom;
+}
+
+export const DEFAULT_MAX_RATE_HZ = 10;
+export const MIN_RATE_HZ = 0.2;
+export const MAX_RATE_HZ = 30;
+
+/** The view with defaults applied and lists sorted: equal views get the same key and share one coalescer. */
+export interface NormalisedView {
+  readonly layers: readonly string[] | null;
+  readonly districts: readonly string[] | null;
+  readonly bbox: BBox | null;
+  readonly cohorts: boolean;
+  readonly maxRateHz: number;
+}
+
+export function normaliseView(view: ViewRequest = {}): NormalisedView {
+  const sortUnique = (list: readonly string[] | undefined): readonly string[] | null =>
+    list === undefined ? null : [...new Set(list)].sort();
+  const rate = view.maxRateHz ?? DEFAULT_MAX_RATE_HZ;
+  return {
+    layers: sortUnique(view.layers),
+    districts: sortUnique(view.districts),
+    bbox: view.bbox ?? null,
+    cohorts: view.cohorts ?? true,
+    maxRateHz: Math.min(MAX_RATE_HZ, Math.max(MIN_RATE_HZ, rate)),
+  };
+}
+
+/** Canonical string key of a normalised view (the coalescer's identity). */
+export function viewKey(v: NormalisedView): string {
+  const b = v.bbox;
+  return [
+    `l=${v.layers === null ? '*' : v.layers.join(',')}`,
+    `d=${v.districts === null ? '*' : v.districts.join(',')}`,
+    `b=${b === null ? '*' : `${b.minX},${b.minY},${b.maxX},${b.maxY}`}`,
+    `c=${v.cohorts ? 1 : 0}`,
+    `r=${v.maxRateHz}`,
+  ].join(';');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket.io events
+// ---------------------------------------------------------------------------------------------
+
+export interface ErrorReply {
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** Field-level problems for `invalid`: JSON path and reason. */
+  readonly problems?: readonly { readonly path: string; readonly reason: string }[];
+}
+
+export interface SubscribeAck {
+  readonly ok: true;
+  readonly epoch: string;
+  readonly viewKey: string;
+  /** Number of actors in the view. */
+  readonly actors: number;
+  /** `snapshot`: a snapshot frame follows; `catch-up`: one delta from `since.frame` follows. */
+  readonly mode: 'snapshot' | 'catch-up';
+}
+
+export interface CommandAck {
+  readonly ok: true;
+  /** Journal sequence number and virtual time (ms) of the accepted input. */
+  readonly seq: number;
+  readonly time: number;
+}
+
+export interface ClockInfo {
+  /** Engine virtual time, ms. */
+  readonly virtualMs: number;
+  readonly speed: number;
+  readonly paused: boolean;
+  /** Server wall clock, ms since the epoch (for latency display only). */
+  readonly wallMs: number;
+}
+
+export interface ClockRequest {
+  readonly action: 'pause' | 'resume' | 'speed';
+  /** For `speed`: virtual seconds per wall second, > 0. */
+  readonly speed?: number;
+}
+
+/** An asset entered `failed` (or `faulted`). */
+export interface Alert {
+  readonly time: number;
+  readonly actor: number;
+  readonly id: string;
+  readonly layer: string;
+  readonly status: WireStatusName;
+  readonly cause: string;
+  /** Id of the actor whose message caused it, or `input`. */
+  readonly causedBy: string;
+}
+
+export interface HelloInfo {
+  readonly protocol: number;
+  readonly epoch: string;
+  readonly role: Role;
+  readonly name: string;
+  readonly topologyEtag: string;
+}
+
+export interface ClientToServerEvents {
+  /** Start (or replace) this socket's view. The ack comes before the first frame. */
+  subscribe: (request: SubscribeRequest, ack: (reply: SubscribeAck | ErrorReply) => void) => void;
+  unsubscribe: (ack?: (reply: { ok: true }) => void) => void;
+  /** Submit an input command (role injector or admin; operator for operator actions). */
+  command: (command: unknown, ack: (reply: CommandAck | ErrorReply) => void) => void;
+  /** Clock control (role trainer or admin). */
+  clock: (request: ClockRequest, ack: (reply: { ok: true; clock: ClockInfo } | ErrorReply) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  hello: (info: HelloInfo) => void;
+  /** A binary frame (`decodeFrame`). Node clients get a Buffer, browsers an ArrayBuffer. */
+  frame: (bytes: ArrayBuffer | Uint8Array) => void;
+  alerts: (alerts: readonly Alert[]) => void;
+  clock: (clock: ClockInfo) => void;
+  problem: (error: ErrorReply) => void;
+}
+
+export type InterServerEvents = Record<string, never>;
+
+export interface SocketData {
+  name: string;
+  role: Role;
+  tokenHash: string;
+}
+
+/** Socket.io handshake auth: `io(url, { auth: { token } })`. */
+export interface HandshakeAuth {
+  readonly token: string;
+  readonly protocol?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw ws endpoint (`/ws?token=…&layers=…&districts=…&maxRateHz=…&epoch=…&since=…`)
+// Binary messages are frames; text messages are JSON of these unions.
+// ---------------------------------------------------------------------------------------------
+
+export type WsServerMessage =
+  | ({ readonly type: 'hello' } & HelloInfo)
+  | ({ readonly type: 'subscribed' } & SubscribeAck)
+  | { readonly type: 'alerts'; readonly alerts: readonly Alert[] }
+  | ({ readonly type: 'clock' } & ClockInfo)
+  | ({ readonly type: 'error' } & ErrorReply);
+
+export type WsClientMessage = { readonly type: 'subscribe' } & SubscribeRequest;
+
+// ---------------------------------------------------------------------------------------------
+// Topology (GET /api/topology): static, cacheable (ETag), columnar JSON
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The city as the UI needs it. Actor indices: assets `[0, assetCount)`, then cohorts. Frames carry
+ * these indices, so `ids[frame.actors[i]]` is the id.
+ */
+export interface Topology {
+  readonly protocol: number;
+  readonly name: string;
+  readonly cityHash: string;
+  readonly assetCount: number;
+  readonly cohortCount: number;
+  readonly layers: readonly string[];
+  readonly districts: readonly string[];
+  readonly kinds: readonly string[];
+  /** Asset ids then cohort ids, by actor index. */
+  readonly ids: readonly string[];
+  /** Per asset: index into `kinds`. */
+  readonly kind: readonly number[];
+  /** Per asset: index into `layers`. */
+  readonly layer: readonly number[];
+  /** Per actor (assets and cohorts): index into `districts`. */
+  readonly district: readonly number[];
+  /** Per actor: x, y, z (metres) flattened; `null` triples when the city gave no position. */
+  readonly positions: readonly (number | null)[];
+  /** Per asset: capacity in load units (`null` = unlimited). */
+  readonly capacity: readonly (number | null)[];
+  /** Per asset: 1 when it is a source of its layer. */
+  readonly source: readonly number[];
+  /** Physical links: pairs of asset indices flattened [a0, b0, a1, b1, …]. */
+  readonly links: readonly number[];
+  /** Dependencies: pairs [provider, dependent] of asset indices, flattened. */
+  readonly dependencies: readonly number[];
+  /** Per dependency: strength 0..1. */
+  readonly dependencyStrength: readonly number[];
+  /** Per cohort: population. */
+  readonly population: readonly number[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frames and their binary codec
+// ---------------------------------------------------------------------------------------------
+
+/** Decoded frame: columnar typed arrays, ready to copy into instanced buffers. */
+export interface Frame {
+  readonly kind: FrameKind;
+  readonly version: number;
+  /** Per-view monotonic frame number (from 1). */
+  readonly frame: number;
+  /** The frame this one applies on top of (0 for a snapshot). A merged or catch-up delta spans several. */
+  readonly since: number;
+  /** Engine virtual time in ms when the frame was cut. */
+  readonly clock: number;
+  /** Actor indices, ascending. */
+  readonly actors: Uint32Array;
+  readonly status: Uint8Array;
+  /** Service level 0..1, quantised to 1/255. */
+  readonly level: Float32Array;
+  /** Load in load units (float32). */
+  readonly load: Float32Array;
+  /** Stress 0..2.55, quantised to 1/100 (values above 2.55 saturate). */
+  readonly stress: Float32Array;
+}
+
+/** What the encoder needs: parallel columns (plain arrays or typed arrays), any actor order. */
+export interface FrameInput {
+  readonly kind: FrameKind;
+  readonly frame: number;
+  readonly since: number;
+  readonly clock: number;
+  readonly actors: ArrayLike<number>;
+  readonly status: ArrayLike<number>;
+  readonly level: ArrayLike<number>;
+  readonly load: ArrayLike<number>;
+  readonly stress: ArrayLike<number>;
+}
+
+/** First byte of every frame ('S'). */
+export const FRAME_MAGIC = 0x53;
+/** Fixed header: magic, version, kind, flags, clock f64. Then varints frame, since, count. */
+export const FRAME_FIXED_HEADER_BYTES = 12;
+
+const STRESS_SCALE = 100;
+
+export function quantiseLevel(level: number): number {
+  if (!(level > 0)) return 0;
+  return level >= 1 ? 255 : Math.round(level * 255);
+}
+export function quantiseStress(stress: number): number {
+  if (!(stress > 0)) return 0;
+  return Math.min(255, Math.round(stress * STRESS_SCALE));
+}
+
+function varintSize(value: number): number {
+  let n = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(out: Uint8Array, offset: number, value: number): number {
+  while (value >= 128) {
+    out[offset++] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[offset++] = value;
+  return offset;
+}
+
+/**
+ * Encodes a frame. Layout (little-endian):
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 1 | magic 0x53 |
+ * | 1 | protocol version |
+ * | 1 | kind (FrameKind) |
+ * | 1 | flags (0) |
+ * | 8 | clock, f64 virtual ms |
+ * | varint | frame number |
+ * | varint | since (frame applied on top of) |
+ * | varint | count n |
+ * | n varints | actor indices, delta-coded (first absolute, then the gap to the previous) |
+ * | n | status u8 |
+ * | n | level u8 (×255) |
+ * | n | stress u8 (×100, saturating) |
+ * | 4n | load f32 |
+ *
+ * About 8–9 bytes per actor plus ~18 bytes per frame.
+ *
+ * @example
+ * const bytes = encodeFrame({ kind: FrameKind.Delta, frame: 7, since: 6, clock: 60_000,
+ *   actors: [3, 10], status: [2, 0], level: [0, 1], load: [0, 12.5], stress: [0, 0.4] });
+ * decodeFrame(bytes).actors; // Uint32Array [3, 10]
+ */
+export function encodeFrame(input: FrameInput): Uint8Array {
+  const n = input.actors.length;
+  let order: number[] | null = null;
+  for (let i = 1; i < n; i++) {
+    if (input.actors[i]! <= input.actors[i - 1]!) {
+      order = Array.from({ length: n }, (_, k) => k).sort((a, b) => input.actors[a]! - input.actors[b]!);
+      break;
+    }
+  }
+  const at = (i: number): number => (order === null ? i : order[i]!);
+  let actorBytes = 0;
+  let previous = 0;
+  for (let i = 0; i < n; i++) {
+    const actor = input.actors[at(i)]!;
+    if (i > 0 && actor === previous) throw new RangeError(`encodeFrame: actor ${actor} appears twice`);
+    actorBytes += varintSize(i === 0 ? actor : actor - previous);
+    previous = actor;
+  }
+  const size = FRAME_FIXED_HEADER_BYTES + varintSize(input.frame) + varintSize(input.since) + varintSize(n) + actorBytes + 7 * n;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[0] = FRAME_MAGIC;
+  out[1] = PROTOCOL_VERSION;
+  out[2] = input.kind;
+  out[3] = 0;
+  dv.setFloat64(4, input.clock, true);
+  let o = FRAME_FIXED_HEADER_BYTES;
+  o = writeVarint(out, o, input.frame);
+  o = writeVarint(out, o, input.since);
+  o = writeVarint(out, o, n);
+  previous = 0;
+  for (let i = 0; i < n; i++) {
+    const actor = input.actors[at(i)]!;
+    o = writeVarint(out, o, i === 0 ? actor : actor - previous);
+    previous = actor;
+  }
+  for (let i = 0; i < n; i++) out[o + i] = input.status[at(i)]!;
+  o += n;
+  for (let i = 0; i < n; i++) out[o + i] = quantiseLevel(input.level[at(i)]!);
+  o += n;
+  for (let i = 0; i < n; i++) out[o + i] = quantiseStress(input.stress[at(i)]!);
+  o += n;
+  for (let i = 0; i < n; i++) dv.setFloat32(o + 4 * i, input.load[at(i)]!, true);
+  return out;
+}
+
+/** Thrown by `decodeFrame` on bytes that are not a frame of this protocol version. */
+export class FrameDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FrameDecodeError';
+  }
+}
+
+/** Decodes bytes made by `encodeFrame` (Uint8Array, Node Buffer or ArrayBuffer). */
+export function decodeFrame(data: Uint8Array | ArrayBuffer): Frame {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (bytes.length < FRAME_FIXED_HEADER_BYTES || bytes[0] !== FRAME_MAGIC) throw new FrameDecodeError('not a Stratum frame (bad magic or too short)');
+  const version = bytes[1]!;
+  if (version !== PROTOCOL_VERSION) throw new FrameDecodeError(`frame protocol version ${version}, expected ${PROTOCOL_VERSION}`);
+  const kind = bytes[2]!;
+  if (kind !== FrameKind.Snapshot && kind !== FrameKind.Delta) throw new FrameDecodeError(`unknown frame kind ${kind}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const clock = dv.getFloat64(4, true);
+  let o = FRAME_FIXED_HEADER_BYTES;
+  const readVarint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (o >= bytes.length) throw new FrameDecodeError('truncated frame (varint)');
+      const b = bytes[o++]!;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+  };
+  const frame = readVarint();
+  const since = readVarint();
+  const n = readVarint();
+  const actors = new Uint32Array(n);
+  let previous = 0;
+  for (let i = 0; i < n; i++) {
+    previous = i === 0 ? readVarint() : previous + readVarint();
+    actors[i] = previous;
+  }
+  if (o + 7 * n > bytes.length) throw new FrameDecodeError(`truncated frame: ${n} actors need ${7 * n} column bytes, ${bytes.length - o} left`);
+  const status = bytes.slice(o, o + n);
+  o += n;
+  const level = new Float32Array(n);
+  for (let i = 0; i < n; i++) level[i] = bytes[o + i]! / 255;
+  o += n;
+  const stress = new Float32Array(n);
+  for (let i = 0; i < n; i++) stress[i] = bytes[o + i]! / STRESS_SCALE;
+  o += n;
+  const load = new Float32Array(n);
+  for (let i = 0; i < n; i++) load[i] = dv.getFloat32(o + 4 * i, true);
+  return { kind: kind as FrameKind, version, frame, since, clock, actors, status, level, load, stress };
+}
+
+/** Reads only the header (kind, frame, since, clock, count) without decoding the columns. */
+export function peekFrameHeader(data: Uint8Array | ArrayBuffer): { kind: FrameKind; frame: number; since: number; clock: number; count: number } {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (bytes.length < FRAME_FIXED_HEADER_BYTES || bytes[0] !== FRAME_MAGIC) throw new FrameDecodeError('not a Stratum frame');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = FRAME_FIXED_HEADER_BYTES;
+  const readVarint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const b = bytes[o++];
+      if (b === undefined) throw new FrameDecodeError('truncated frame header');
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+  };
+  const frame = readVarint();
+  const since = readVarint();
+  const count = readVarint();
+  return { kind: bytes[2]! as FrameKind, frame, since, clock: dv.getFloat64(4, true), count };
+}
+
+/**
+ * Client-side helper: applies a decoded frame to dense per-actor arrays (length = actor count).
+ * Returns false when a delta does not follow the last applied frame (a gap: resubscribe with `since`).
+ *
+ * @example
+ * const state = createViewState(topology.ids.length);
+ * socket.on('frame', (bytes) => { if (!applyFrame(state, decodeFrame(bytes))) resubscribe(state.frame); });
+ */
+export interface ViewState {
+  frame: number;
+  clock: number;
+  readonly status: Uint8Array;
+  readonly level: Float32Array;
+  readonly load: Float32Array;
+  readonly stress: Float32Array;
+}
+
+export function createViewState(actorCount: number): ViewState {
+  return { frame: 0, clock: 0, status: new Uint8Array(actorCount), level: new Float32Array(actorCount), load: new Float32Array(actorCount), stress: new Float32Array(actorCount) };
+}
+
+export function applyFrame(state: ViewState, frame: Frame): boolean {
+  if (frame.kind === FrameKind.Delta && frame.since !== state.frame) return false;
+  for (let i = 0; i < frame.actors.length; i++) {
+    const a = frame.actors[i]!;
+    if (a >= state.status.length) continue;
+    state.status[a] = frame.status[i]!;
+    state.level[a] = frame.level[i]!;
+    state.load[a] = frame.load[i]!;
+    state.stress[a] = frame.stress[i]!;
+  }
+  state.frame = frame.frame;
+  state.clock = frame.clock;
+  return true;
+}
