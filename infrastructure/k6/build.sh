@@ -28,7 +28,7 @@ fi
 
 if ! command -v go >/dev/null 2>&1; then
   for g in /usr/local/go/bin/go /usr/lib/go/bin/go; do
-    [[ -x "$g" ]] && export PATH="$(dirname "$g"):$PATH" && break
+    if [[ -x "$g" ]]; then PATH="${g%/go}:$PATH"; export PATH; break; fi
   done
 fi
 NEED_GO="k6 $K6_VERSION needs Go >= 1.25 (Debian 12's golang-go is 1.19, too old): install the official Go toolchain >= 1.25 into /usr/local/go (any Go >= 1.21 also works: it fetches the 1.25 toolchain from the Go module proxy by itself), or put a k6 binary on PATH"

@@ -7,6 +7,7 @@
 #      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), STRATUM_CACHE (~/.cache/stratum) for jars,
 #      STRATUM_RUN (/tmp/stratum-services) for data/logs, STRATUM_KAFKA_START_TIMEOUT (120).
 set -euo pipefail
+# shellcheck disable=SC2034  # read by lib.sh
 SVC_NAME=kafka
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -72,7 +73,7 @@ POM
     tail -n 30 "$KDIR/mvn.log" >&2
     die "Maven could not resolve Kafka $KAFKA_VERSION (log: $KDIR/mvn.log)"
   fi
-  ls "$LIBS.tmp"/kafka_"$SCALA_BINARY"-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka jar missing after Maven resolve"
+  [[ -f "$LIBS.tmp/kafka_$SCALA_BINARY-$KAFKA_VERSION.jar" ]] || die "kafka jar missing after Maven resolve"
   rm -rf "$LIBS"; mv "$LIBS.tmp" "$LIBS"
   touch "$KDIR/.complete"
   log "cached $(ls "$LIBS" | wc -l) jars in $LIBS"

@@ -4,6 +4,7 @@
 # Env: PGPORT (55432), STRATUM_RUN (/tmp/stratum-services), STRATUM_PG_DURABLE=1 to keep fsync on,
 #      STRATUM_PG_START_TIMEOUT (60), PG_BIN (auto: newest /usr/lib/postgresql/*/bin).
 set -euo pipefail
+# shellcheck disable=SC2034  # read by lib.sh
 SVC_NAME=postgres
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -3,6 +3,7 @@
 #   usage: redis.sh start|stop|status|url
 # Env: REDIS_PORT (56379), STRATUM_RUN (/tmp/stratum-services), STRATUM_REDIS_START_TIMEOUT (30).
 set -euo pipefail
+# shellcheck disable=SC2034  # read by lib.sh
 SVC_NAME=redis
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
