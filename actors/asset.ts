@@ -29,6 +29,8 @@ export interface AssetState {
   /** Connected to a source of its layer (set by the layer solver). */
   readonly connected: boolean;
   readonly isolated: boolean;
+  /** Taken out of service by its supervisor after repeated crashes; an operator restore clears it. */
+  readonly faulted: boolean;
   readonly tripped: boolean;
   /** Degree of cyber compromise 0..1 (1 = offline). */
   readonly cyber: number;
@@ -57,15 +59,19 @@ export function load(s: AssetState): number {
 
 /** Working as far as the asset itself knows (connectivity aside): what the layer solver needs. */
 export function operable(s: AssetState): boolean {
-  return s.health > 0 && !s.isolated && !s.tripped && s.supply > 0 && s.cyber < 1;
+  return s.health > 0 && !s.isolated && !s.faulted && !s.tripped && s.supply > 0 && s.cyber < 1;
 }
+
+/** Service levels are kept to six decimals: dependency cycles then settle in a few rounds instead of creeping by ulps forever. */
+const LEVEL_QUANTUM = 1e6;
 
 export function serviceLevel(s: AssetState): number {
   if (!operable(s) || !s.connected) return 0;
-  return s.health * s.supply * (1 - s.cyber);
+  return Math.round(s.health * s.supply * (1 - s.cyber) * LEVEL_QUANTUM) / LEVEL_QUANTUM;
 }
 
 function statusOf(s: AssetState): Status {
+  if (s.faulted) return Status.Faulted;
   if (s.isolated) return Status.Isolated;
   const level = serviceLevel(s);
   if (level <= 0) return Status.Failed;
@@ -93,6 +99,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       supply: 1,
       connected: true,
       isolated: false,
+      faulted: false,
       tripped: false,
       cyber: 0,
       demandLoad: index.baseLoad[actor]!,
@@ -205,6 +212,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           break;
         case MessageKind.Restore:
           s.isolated = false;
+          s.faulted = false;
           s.health = 1;
           s.cyber = 0;
           s.repairAt = -1;
@@ -293,7 +301,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
   }
 
   fault(s: AssetState, cause: Cause): AssetState {
-    return { ...s, isolated: true, cause };
+    return { ...s, faulted: true, cause };
   }
 
   describe(s: AssetState): Record<string, unknown> {
@@ -302,6 +310,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       supply: s.supply,
       connected: s.connected,
       isolated: s.isolated,
+      faulted: s.faulted,
       tripped: s.tripped,
       cyber: s.cyber,
       load: load(s),

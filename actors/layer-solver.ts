@@ -50,10 +50,14 @@ export function layerGraph(index: CityIndex, layer: number): LayerGraph {
 
 /**
  * Marks the members reachable over operable members. With sources: reachable from any operable
- * source. Without: the largest connected component of the operable part (ties: the component
- * holding the lowest member number, so the result never depends on processing order).
+ * source. Without sources the layer's main component is followed by continuity: the operable
+ * component that keeps most of the previously connected members (the largest one when nothing was
+ * connected before; ties to the lowest member number). While members only fail this is exactly the
+ * largest connected component (Buldyrev et al.'s rule), and unlike "always the largest" it is
+ * monotone: a member coming back can only grow the main component, so a dependency loop between
+ * two halves of a layer cannot flip the choice back and forth forever within one instant.
  */
-export function solveConnectivity(graph: LayerGraph, operable: Uint8Array): { connected: Uint8Array; count: number } {
+export function solveConnectivity(graph: LayerGraph, operable: Uint8Array, previous?: Uint8Array): { connected: Uint8Array; count: number } {
   const n = graph.members.length;
   const connected = new Uint8Array(n);
   const queue = new Int32Array(n);
@@ -87,12 +91,17 @@ export function solveConnectivity(graph: LayerGraph, operable: Uint8Array): { co
   const label = new Uint8Array(n);
   let bestStart = -1;
   let bestSize = 0;
+  let bestKept = 0;
   for (let v = 0; v < n; v++) {
     if (!operable[v] || label[v]) continue;
     const size = flood([v], label, 1);
-    if (size > bestSize) {
+    // The flood left this component's members at the front of the queue.
+    let kept = 0;
+    if (previous !== undefined) for (let i = 0; i < size; i++) kept += previous[queue[i]!]!;
+    if (kept > bestKept || (kept === bestKept && size > bestSize)) {
       bestSize = size;
       bestStart = v;
+      bestKept = kept;
     }
   }
   if (bestStart >= 0) flood([bestStart], connected, 1);
@@ -129,7 +138,7 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
       changed = true;
     }
     if (!changed && !started) return state;
-    const { connected, count } = solveConnectivity(state.graph, operable);
+    const { connected, count } = solveConnectivity(state.graph, operable, state.connected);
     const members = state.graph.members;
     for (let k = 0; k < members.length; k++) {
       if (connected[k] !== state.connected[k]) ctx.send(members[k]!, MessageKind.Connected, connected[k]!, 0, 0);

@@ -75,6 +75,10 @@ export class Kernel {
   private outcomes: (Outcome | undefined)[] = [];
   private readonly crashes = new Map<number, number[]>();
   readonly escalations: EscalatedCrash[] = [];
+  /** Actors out of service after an escalated crash: their batches are set aside until an operator restores them. */
+  private readonly faulted = new Set<number>();
+  /** Messages that reached a faulted actor, counted (the batches themselves are in `escalations`' wake). */
+  private parkedMessages = 0;
   private deliveries = 0;
   private instants = 0;
   private rounds = 0;
@@ -121,8 +125,8 @@ export class Kernel {
     return this.queue.size;
   }
 
-  get counters(): { deliveries: number; instants: number; rounds: number; messages: number } {
-    return { deliveries: this.deliveries, instants: this.instants, rounds: this.rounds, messages: this.messageSeq };
+  get counters(): { deliveries: number; instants: number; rounds: number; messages: number; parked: number } {
+    return { deliveries: this.deliveries, instants: this.instants, rounds: this.rounds, messages: this.messageSeq, parked: this.parkedMessages };
   }
 
   behaviourOf(actor: number): Behaviour {
@@ -230,6 +234,14 @@ export class Kernel {
    */
   step(actor: number, state: unknown, batch: readonly SimMessage[], roundNumber: number): Outcome {
     const outbox: SimMessage[] = [];
+    if (this.faulted.has(actor)) {
+      // Out of service: only an operator restore brings the behaviour back; the rest is parked.
+      if (!batch.some((m) => m.kind === MessageKind.Restore)) {
+        this.parkedMessages += batch.length;
+        return { state, outbox };
+      }
+      this.faulted.delete(actor);
+    }
     const now = this.currentTime;
     let rng: Rng | undefined;
     const seed = this.seed;
@@ -273,6 +285,7 @@ export class Kernel {
   fault(k: number, actor: number, batch: readonly SimMessage[], error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.escalations.push({ actor, time: this.currentTime, error: message, batch });
+    this.faulted.add(actor);
     const cause = { code: CauseCode.Crash, from: actor, seq: batch[0]?.seq ?? -1, time: this.currentTime };
     const faulted = this.behaviours[actor]!.fault(this.states[actor], cause);
     this.complete(k, actor, { state: faulted, outbox: [] });
