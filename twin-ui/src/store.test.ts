@@ -155,7 +155,7 @@ describe('frame decoding path', () => {
     const bytes = encodeFrame({ kind: FrameKind.Delta, frame: 2, since: 1, clock: 30_000, actors: [4, 1], status: [Status.Degraded, Status.Failed], level: [0.5, 0], load: [3.5, 0], stress: [0.9, 0] });
     expect(store.applyFrame(decodeFrame(snap))).toBe(true);
     // An ArrayBuffer, as a browser receives it from Socket.io.
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const ab = new Uint8Array(bytes).buffer;
     expect(store.applyFrame(decodeFrame(ab))).toBe(true);
     const f = store.getState().fast;
     expect(f.status[1]).toBe(Status.Failed);

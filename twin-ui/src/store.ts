@@ -8,7 +8,7 @@
  * subscribes to it; the summary is recomputed from the columns at most a few times a second.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { FrameKind, Status, type FrameColumns, type RelianceExtension, type Role, type Topology } from './model.ts';
+import { FrameKind, Status, type Alert, type FrameColumns, type RelianceExtension, type Role, type Topology } from './model.ts';
 import { layoutPositions } from './layout.ts';
 
 /** Compressed adjacency: the items of row r are `items[offsets[r] .. offsets[r + 1])`. */
@@ -220,9 +220,15 @@ export interface TwinState {
   notices: readonly Notice[];
   token: string | null;
   role: Role | null;
+  user: string | null;
+  /** Latest alerts (assets entering failed or faulted), newest first. */
+  alerts: readonly Alert[];
+  alertCount: number;
   selected: number | null;
   /** Actors on the explain chain of the selected failure, trigger last. */
   chain: readonly number[];
+  /** Actors an event being placed would hit (drawn as pins until injected or cancelled). */
+  preview: readonly number[];
   crisis: boolean;
   heatmap: boolean;
   layerVisible: Readonly<Record<string, boolean>>;
@@ -378,8 +384,12 @@ export function createTwinStore(): TwinStore {
     notices: [],
     token: null,
     role: null,
+    user: null,
+    alerts: [],
+    alertCount: 0,
     selected: null,
     chain: [],
+    preview: [],
     crisis: false,
     heatmap: true,
     layerVisible: {},

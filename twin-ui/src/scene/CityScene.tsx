@@ -267,6 +267,20 @@ function Cascades({ index }: { index: CityIndexUi }) {
     const chain = s.chain;
     const glow = 0.75 + 0.25 * Math.sin(now / 200);
     for (let i = 0; i + 1 < chain.length; i++) seg(chain[i + 1]!, chain[i]!, 1, glow, glow, glow);
+    // Preview pins: a vertical cyan line over each actor an event being placed would hit.
+    const pin = baseSize(index) * 6;
+    for (const a of s.preview) {
+      if (n >= MAX_PULSE_SEGMENTS) break;
+      const o = n * 6;
+      P[o] = P[o + 3] = p[3 * a]!;
+      P[o + 1] = p[3 * a + 1]!;
+      P[o + 4] = p[3 * a + 1]! + pin;
+      P[o + 2] = P[o + 5] = p[3 * a + 2]!;
+      C[o] = C[o + 3] = 0.2 * glow;
+      C[o + 1] = C[o + 4] = 0.9 * glow;
+      C[o + 2] = C[o + 5] = 1 * glow;
+      n++;
+    }
     lines.geometry.setDrawRange(0, n * 2);
     pos.needsUpdate = n > 0;
     col.needsUpdate = n > 0;

@@ -1,0 +1,109 @@
+import { useEffect, useMemo } from 'react';
+import { StoreContext, useTwin } from './context.ts';
+import type { TwinStore } from './store.ts';
+import { createClient, tokenFromFragment, type TwinClient } from './net/client.ts';
+import { mayInject } from './model.ts';
+import { CityScene } from './scene/CityScene.tsx';
+import { Headline } from './panels/Headline.tsx';
+import { Inspector } from './panels/Inspector.tsx';
+import { AlertsPanel, CrisisList, LayersPanel, Legend, Notices } from './panels/Side.tsx';
+import { Timeline } from './panels/Timeline.tsx';
+import { InjectPanel } from './panels/InjectPanel.tsx';
+import { SignIn } from './panels/SignIn.tsx';
+
+const TOKEN_KEY = 'stratum.token';
+
+function ConnectionBadge() {
+  const connection = useTwin((s) => s.connection);
+  const label = { idle: 'offline', connecting: 'connecting…', connected: 'live', lost: 'connection lost — reconnecting', unauthorised: 'signed out' }[connection];
+  return (
+    <span className={`badge ${connection}`} role="status" data-testid="connection" data-state={connection} title="Connection to the engine">
+      ● {label}
+    </span>
+  );
+}
+
+function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
+  const role = useTwin((s) => s.role);
+  const user = useTwin((s) => s.user);
+  const name = useTwin((s) => s.topology?.name ?? '');
+  const lost = useTwin((s) => s.connection === 'lost');
+  // The headline summary is recomputed from the live columns at 4 Hz, never per delta.
+  useEffect(() => {
+    const id = setInterval(() => store.refreshSummary(), 250);
+    return () => clearInterval(id);
+  }, [store]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      const t = e.target as HTMLElement;
+      if (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA') return;
+      if (e.key === 'Escape') store.select(null);
+      else if (e.key === 'c' || e.key === 'C') store.setState((s) => ({ crisis: !s.crisis }));
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
+  return (
+    <div className={`app ${lost ? 'stale' : ''}`}>
+      <header className="topbar">
+        <h1>
+          Stratum Twin <small>{name}</small>
+        </h1>
+        <ConnectionBadge />
+        <span className="who" title="Your role decides which panels you see">
+          {user ?? ''} {role ? `· ${role}` : ''}
+        </span>
+        <button
+          type="button"
+          onClick={() => {
+            sessionStorage.removeItem(TOKEN_KEY);
+            client.disconnect();
+            store.setState({ token: null, role: null, connection: 'idle' });
+          }}
+          title="Sign out"
+        >
+          Sign out
+        </button>
+      </header>
+      <Headline />
+      <div className="main">
+        <aside className="left">
+          <LayersPanel />
+          <Legend />
+          {mayInject(role) && <InjectPanel client={client} />}
+        </aside>
+        <CityScene />
+        <aside className="right">
+          <Inspector client={client} />
+          <CrisisList />
+          <AlertsPanel />
+        </aside>
+      </div>
+      <Timeline client={client} />
+      <Notices />
+    </div>
+  );
+}
+
+export function App({ store }: { store: TwinStore }) {
+  const client = useMemo(() => createClient(store), [store]);
+  const token = useTwin((s) => s.token);
+  const connect = (t: string): void => {
+    sessionStorage.setItem(TOKEN_KEY, t);
+    client.connect(t).catch(() => sessionStorage.removeItem(TOKEN_KEY));
+  };
+  useEffect(() => {
+    const t = tokenFromFragment() ?? sessionStorage.getItem(TOKEN_KEY);
+    if (t) connect(t);
+    return () => client.disconnect();
+  }, [client]);
+  return token ? <Shell client={client} store={store} /> : (<><SignIn onSubmit={connect} /><Notices /></>);
+}
+
+export function Root({ store }: { store: TwinStore }) {
+  return (
+    <StoreContext.Provider value={store}>
+      <App store={store} />
+    </StoreContext.Provider>
+  );
+}

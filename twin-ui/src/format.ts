@@ -1,0 +1,21 @@
+/** Formatting helpers shared by the panels. */
+
+export function formatClock(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const hms = `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
+  return d > 0 ? `day ${d + 1} ${hms}` : hms;
+}
+
+export function formatPeople(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)} k`;
+  return Math.round(n).toLocaleString('en-GB');
+}
+
+export function formatSpeed(speed: number): string {
+  return speed >= 10 ? `×${Math.round(speed)}` : `×${speed.toFixed(speed % 1 === 0 ? 0 : 1)}`;
+}
