@@ -120,9 +120,6 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     const self = ctx.self;
     let s: { -readonly [K in keyof AssetState]: AssetState[K] } = { ...state };
     let blame: Cause | null = null;
-    const blameOn = (code: Cause['code'], m: SimMessage): void => {
-      blame = { code, from: m.from, seq: m.seq, time: ctx.now };
-    };
 
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i]!;
@@ -131,7 +128,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           const health = Math.min(s.health, Math.max(0, 1 - m.value));
           if (health < s.health) {
             s.health = health;
-            blameOn(CauseCode.Damage, m);
+            blame = { code: CauseCode.Damage, from: m.from, seq: m.seq, time: ctx.now };
             if (this.options.selfRepair) {
               const at = ctx.now + Math.max(1000, Math.round(index.repairMs[self]! * Math.max(0.25, 1 - health)));
               if (s.repairAt < 0 || at > s.repairAt) {
@@ -173,28 +170,28 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           copy[m.aux] = m.value;
           s.providerLevels = copy;
           s.supply = supplyOf(copy, index, self);
-          if (m.value < previous) blameOn(CauseCode.Dependency, m);
+          if (m.value < previous) blame = { code: CauseCode.Dependency, from: m.from, seq: m.seq, time: ctx.now };
           break;
         }
         case MessageKind.Connected:
           s.connected = m.value >= 0.5;
-          if (!s.connected) blameOn(CauseCode.Disconnected, m);
+          if (!s.connected) blame = { code: CauseCode.Disconnected, from: m.from, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.LoadShift:
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
-          if (m.value > 0) blameOn(CauseCode.Overload, m);
+          if (m.value > 0) blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.Demand:
           s.demandLoad = Math.max(0, s.demandLoad + m.value);
-          if (m.value > 0) blameOn(CauseCode.Overload, m);
+          if (m.value > 0) blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.Telemetry:
           s.demandLoad = Math.max(0, m.value);
-          blameOn(CauseCode.Telemetry, m);
+          blame = { code: CauseCode.Telemetry, from: m.from, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.FlowLoad:
           s.flowLoad = m.value;
-          blameOn(CauseCode.Overload, m);
+          blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.SetCapacity:
           s.capacity = m.value;
@@ -204,11 +201,11 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           break;
         case MessageKind.Ambient:
           s.temperature = m.value;
-          blameOn(CauseCode.Overload, m);
+          blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.Isolate:
           s.isolated = true;
-          blameOn(CauseCode.Isolated, m);
+          blame = { code: CauseCode.Isolated, from: m.from, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.Restore:
           s.isolated = false;
@@ -222,7 +219,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           const cyber = Math.min(1, Math.max(s.cyber, m.value));
           if (cyber > s.cyber) {
             s.cyber = cyber;
-            blameOn(CauseCode.Cyber, m);
+            blame = { code: CauseCode.Cyber, from: m.from, seq: m.seq, time: ctx.now };
             if (this.options.selfRepair && s.repairAt < 0) {
               s.repairAt = ctx.now + index.repairMs[self]!;
               ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, index.repairMs[self]!);

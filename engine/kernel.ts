@@ -61,10 +61,8 @@ export class Kernel {
   /** Last committed state per actor. A crashed actor restarts from here. */
   readonly states: unknown[];
   private readonly behaviours: Behaviour[];
-  private readonly viewStatus: Uint8Array;
-  private readonly viewLevel: Float64Array;
-  private readonly viewLoad: Float64Array;
-  private readonly viewStress: Float64Array;
+  /** The last published view of each actor (immutable objects, shared with the stream's events). */
+  private readonly views: ActorView[];
 
   private readonly queue = new TimeQueue<SimMessage>();
   private pendingByActor: (SimMessage[] | undefined)[];
@@ -74,6 +72,8 @@ export class Kernel {
   private processedUntil = -1;
   private outcomes: (Outcome | undefined)[] = [];
   private readonly crashes = new Map<number, number[]>();
+  /** One reusable step context: a step runs synchronously to its end, so no two steps ever share it. */
+  private readonly context: KernelStepContext;
   readonly escalations: EscalatedCrash[] = [];
   /** Actors out of service after an escalated crash: their batches are set aside until an operator restores them. */
   private readonly faulted = new Set<number>();
@@ -95,17 +95,15 @@ export class Kernel {
     const n = index.actorCount;
     this.behaviours = new Array<Behaviour>(n);
     this.states = new Array<unknown>(n);
-    this.viewStatus = new Uint8Array(n);
-    this.viewLevel = new Float64Array(n);
-    this.viewLoad = new Float64Array(n);
-    this.viewStress = new Float64Array(n);
+    this.views = new Array<ActorView>(n);
     this.pendingByActor = new Array<SimMessage[] | undefined>(n);
+    this.context = new KernelStepContext(index, this.seed);
     for (let a = 0; a < n; a++) {
       const behaviour = behaviourSet.behaviourOf(a);
       this.behaviours[a] = behaviour;
       const state = behaviour.init(a, index);
       this.states[a] = state;
-      this.storeView(a, behaviour.view(state));
+      this.views[a] = behaviour.view(state);
     }
     for (const a of behaviourSet.starters(index)) this.schedule(a, -1, MessageKind.Start, 0, 0, 0);
   }
@@ -134,16 +132,11 @@ export class Kernel {
   }
 
   view(actor: number): ActorView {
-    return {
-      status: this.viewStatus[actor]! as ActorView['status'],
-      level: this.viewLevel[actor]!,
-      load: this.viewLoad[actor]!,
-      stress: this.viewStress[actor]!,
-    };
+    return this.views[actor]!;
   }
 
   statusOf(actor: number): number {
-    return this.viewStatus[actor]!;
+    return this.views[actor]!.status;
   }
 
   /**
@@ -233,33 +226,18 @@ export class Kernel {
    * holds (the live driver; the same object). Pure: throws on a behaviour error, commits nothing.
    */
   step(actor: number, state: unknown, batch: readonly SimMessage[], roundNumber: number): Outcome {
-    const outbox: SimMessage[] = [];
     if (this.faulted.has(actor)) {
       // Out of service: only an operator restore brings the behaviour back; the rest is parked.
       if (!batch.some((m) => m.kind === MessageKind.Restore)) {
         this.parkedMessages += batch.length;
-        return { state, outbox };
+        return { state, outbox: NO_MESSAGES };
       }
       this.faulted.delete(actor);
     }
-    const now = this.currentTime;
-    let rng: Rng | undefined;
-    const seed = this.seed;
-    const ctx: StepContext = {
-      now,
-      self: actor,
-      index: this.index,
-      random: () => {
-        rng ??= new Rng(mixSeed(mixSeed(seed, actor), mixSeed(now, roundNumber)));
-        return rng.next();
-      },
-      send: (to, kind, value, aux, delayMs) => {
-        // Until routed, `seq` carries the delay: it saves an allocation per message on the hot path.
-        outbox.push({ to, from: actor, kind, value, aux, seq: delayMs });
-      },
-    };
+    const ctx = this.context;
+    ctx.reset(actor, this.currentTime, roundNumber);
     const next = this.behaviours[actor]!.step(state, batch, ctx);
-    return { state: next, outbox };
+    return { state: next, outbox: ctx.take() };
   }
 
   /** Records the outcome of slot `k` of the current round. Routing happens when the round ends. */
@@ -315,16 +293,11 @@ export class Kernel {
   private publishIfChanged(actor: number, state: unknown): void {
     const behaviour = this.behaviours[actor]!;
     const after = behaviour.view(state);
-    if (
-      after.status === this.viewStatus[actor] &&
-      after.level === this.viewLevel[actor] &&
-      after.load === this.viewLoad[actor] &&
-      after.stress === this.viewStress[actor]
-    ) {
+    const before = this.views[actor]!;
+    if (after.status === before.status && after.level === before.level && after.load === before.load && after.stress === before.stress) {
       return;
     }
-    const before = this.view(actor);
-    this.storeView(actor, after);
+    this.views[actor] = after;
     const change: StateChange = {
       time: this.currentTime,
       seq: this.stream.allocateSeq(),
@@ -336,11 +309,50 @@ export class Kernel {
     this.stream.publish(change);
   }
 
-  private storeView(actor: number, view: ActorView): void {
-    this.viewStatus[actor] = view.status;
-    this.viewLevel[actor] = view.level;
-    this.viewLoad[actor] = view.load;
-    this.viewStress[actor] = view.stress;
-  }
 }
 
+
+const NO_MESSAGES: SimMessage[] = [];
+
+/**
+ * The context a behaviour sees during one step. Reused across steps to keep the hot path free of
+ * per-step closures; `take()` hands over the messages sent during the step.
+ */
+class KernelStepContext implements StepContext {
+  now = 0;
+  self = 0;
+  private round = 0;
+  private outbox: SimMessage[] = NO_MESSAGES;
+  private rng: Rng | undefined;
+
+  constructor(
+    readonly index: CityIndex,
+    private readonly seed: number,
+  ) {}
+
+  reset(self: number, now: number, round: number): void {
+    this.self = self;
+    this.now = now;
+    this.round = round;
+    this.outbox = NO_MESSAGES;
+    this.rng = undefined;
+  }
+
+  /** Seeded by (run seed, actor, instant, round): a retried batch draws the same numbers. */
+  random(): number {
+    this.rng ??= new Rng(mixSeed(mixSeed(this.seed, this.self), mixSeed(this.now, this.round)));
+    return this.rng.next();
+  }
+
+  send(to: number, kind: MessageKind, value: number, aux: number, delayMs: number): void {
+    if (this.outbox === NO_MESSAGES) this.outbox = [];
+    // Until routed, `seq` carries the delay: it saves an allocation per message on the hot path.
+    this.outbox.push({ to, from: this.self, kind, value, aux, seq: delayMs });
+  }
+
+  take(): SimMessage[] {
+    const out = this.outbox;
+    this.outbox = NO_MESSAGES;
+    return out;
+  }
+}
