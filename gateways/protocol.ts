@@ -85,15 +85,15 @@ export interface BBox {
 /** What a client asks to see. Every field is optional: an empty view is the whole city at 10 Hz. */
 export interface ViewRequest {
   /** Layer names (assets only); absent = all layers. */
-  readonly layers?: readonly string[];
+  readonly layers?: readonly string[] | undefined;
   /** District names (assets and cohorts); absent = all districts. */
-  readonly districts?: readonly string[];
+  readonly districts?: readonly string[] | undefined;
   /** Metres in the city's frame; assets without a position are left out when a bbox is given. */
-  readonly bbox?: BBox;
+  readonly bbox?: BBox | undefined;
   /** Include citizen cohorts (default true). */
-  readonly cohorts?: boolean;
+  readonly cohorts?: boolean | undefined;
   /** Frames per second at most, 0.2..30 (default 10). */
-  readonly maxRateHz?: number;
+  readonly maxRateHz?: number | undefined;
 }
 
 /** A resume point: the epoch (server instance) and the last frame the client applied. */
@@ -103,9 +103,9 @@ export interface ResumeFrom {
 }
 
 export interface SubscribeRequest {
-  readonly view?: ViewRequest;
+  readonly view?: ViewRequest | undefined;
   /** Catch up from here if the server still has the frames; otherwise a snapshot comes. */
-  readonly since?: ResumeFrom;
+  readonly since?: ResumeFrom | undefined;
 }
 
 export const DEFAULT_MAX_RATE_HZ = 10;
@@ -160,6 +160,7 @@ export interface ErrorReply {
 
 export interface SubscribeAck {
   readonly ok: true;
+  /** Identity of this view's frame sequence: send it back with the last frame in `since` to resume. */
   readonly epoch: string;
   readonly viewKey: string;
   /** Number of actors in the view. */

@@ -350,7 +350,7 @@ export class StreamHub {
    * Subscribes (or moves) a subscriber to a view. Sends a catch-up delta when `since` names this
    * epoch and the ring still covers it, else a snapshot.
    */
-  subscribe(s: Subscriber, request: ViewRequest, since?: ResumeFrom): SubscribeAck {
+  subscribe(s: Subscriber, request: ViewRequest, since?: ResumeFrom | undefined): SubscribeAck {
     this.unsubscribeSubscriber(s);
     const normal = normaliseView(request);
     const key = viewKey(normal);

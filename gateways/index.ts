@@ -1,0 +1,63 @@
+/**
+ * Gateways: every edge of Stratum Twin to the outside. The public surface: the composition root and
+ * the wire protocol (the browser imports `protocol.ts` directly; it must not import this file).
+ */
+export { startServer, startServerWith } from './server.ts';
+export type { StartServerOptions, RunningServer, ServerTuning, ServerInternals } from './server.ts';
+export {
+  PROTOCOL_VERSION,
+  WireStatus,
+  WIRE_STATUS_NAMES,
+  WireCause,
+  WIRE_CAUSE_NAMES,
+  FrameKind,
+  ROLES,
+  ErrorCode,
+  DEFAULT_MAX_RATE_HZ,
+  MIN_RATE_HZ,
+  MAX_RATE_HZ,
+  FRAME_MAGIC,
+  normaliseView,
+  viewKey,
+  encodeFrame,
+  decodeFrame,
+  peekFrameHeader,
+  FrameDecodeError,
+  createViewState,
+  applyFrame,
+  quantiseLevel,
+  quantiseStress,
+} from './protocol.ts';
+export type {
+  Role,
+  BBox,
+  ViewRequest,
+  NormalisedView,
+  ResumeFrom,
+  SubscribeRequest,
+  SubscribeAck,
+  ErrorReply,
+  CommandAck,
+  ClockInfo,
+  ClockRequest,
+  Alert,
+  HelloInfo,
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData,
+  HandshakeAuth,
+  WsServerMessage,
+  WsClientMessage,
+  Topology,
+  Frame,
+  FrameInput,
+  ViewState,
+} from './protocol.ts';
+export { TokenStore, RIGHTS, hashToken, tokensFromEnvironment } from './auth.ts';
+export type { Principal, Right } from './auth.ts';
+export { AuditLog } from './audit.ts';
+export type { AuditEntry } from './audit.ts';
+export { StreamHub, ViewCoalescer, Subscriber } from './streaming.ts';
+export type { FrameSink, StreamStats } from './streaming.ts';
+export { neighbours, closure, shortestPath } from './graph.ts';

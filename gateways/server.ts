@@ -1,0 +1,177 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { createBehaviours } from '../actors/index.ts';
+import { Engine, RealtimeRunner, type CityModel } from '../engine/index.ts';
+import { AuditLog } from './audit.ts';
+import { bearer, hashToken, tokensFromEnvironment } from './auth.ts';
+import { Control } from './control.ts';
+import { registerHttpApi } from './http.ts';
+import { createMetrics } from './metrics.ts';
+import { PROTOCOL_VERSION } from './protocol.ts';
+import { SocketGateway } from './sockets.ts';
+import { StreamHub, type StreamStats } from './streaming.ts';
+
+export interface StartServerOptions {
+  city: CityModel;
+  seed: number;
+  port: number;
+  host?: string;
+  /** Virtual seconds per wall second (default 1). */
+  speed?: number;
+  /** Admin bearer token; else `STRATUM_ADMIN_TOKEN`; else one is generated (returned, print it). */
+  adminToken?: string;
+  /** No request logs (tests). */
+  quiet?: boolean;
+  /** Built UI to serve at `/` (default twin-ui/dist when it exists). */
+  uiDir?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  adminToken: string;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+/** Tuning knobs beyond the public options (tests and benchmarks). */
+export interface ServerTuning {
+  /** Bytes a socket may hold before its frames are merged (default 256 KiB). */
+  highWaterBytes?: number;
+  /** HTTP requests per minute per token (default 1200; env STRATUM_RATE_LIMIT). */
+  rateLimitPerMinute?: number;
+  /** Socket events per second per token (default 20). */
+  eventsPerSecond?: number;
+  /** Frames kept per view for catch-up (default 128). */
+  ringFrames?: number;
+  /** Start with the clock paused. */
+  paused?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What tests and benchmarks can reach inside a running server. */
+export interface ServerInternals extends RunningServer {
+  runner: RealtimeRunner;
+  hub: StreamHub;
+  sockets: SocketGateway;
+  audit: AuditLog;
+  stats: StreamStats;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Starts the live twin in this process: the engine (nact driver) in real time, the HTTP API, the
+ * Socket.io and ws streams, and the UI, all on one port. Port 0 picks a free port.
+ *
+ * @example
+ * const server = await startServer({ city, seed: 1, port: 8080 });
+ * console.log(`open ${server.url}/?token=${server.adminToken}`);
+ * await server.close();
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const s = await startServerWith(options);
+  return { url: s.url, adminToken: s.adminToken, engine: s.engine, close: s.close };
+}
+
+/** `startServer` with tuning knobs and internals exposed (tests, benchmarks). */
+export async function startServerWith(options: StartServerOptions, tuning: ServerTuning = {}): Promise<ServerInternals> {
+  const env = tuning.env ?? process.env;
+  const { store: tokens, adminToken } = tokensFromEnvironment(options.adminToken, env);
+  const engine = await Engine.create({ city: options.city, behaviours: (i) => createBehaviours(i), seed: options.seed, driver: 'nact' });
+  const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1 });
+  const audit = new AuditLog();
+  const control = new Control(engine, runner, audit);
+  const hub = new StreamHub(engine, tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames });
+  const quiet = options.quiet ?? false;
+
+  const app = Fastify({
+    logger: quiet ? false : { level: env['LOG_LEVEL'] ?? 'info' },
+    bodyLimit: 1_048_576,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const rateLimit = tuning.rateLimitPerMinute ?? Number(env['STRATUM_RATE_LIMIT'] ?? 1200);
+  await app.register(fastifyRateLimit, {
+    global: true,
+    max: rateLimit,
+    timeWindow: 60_000,
+    keyGenerator: (request) => {
+      const token = bearer(request.headers.authorization);
+      return token === undefined ? `ip:${request.ip}` : `token:${hashToken(token)}`;
+    },
+    allowList: (request) => request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics',
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Stratum Twin control API', version: `protocol ${PROTOCOL_VERSION}`, description: 'Live digital twin: city topology, live state, graph queries, inputs, operator actions, clock. Streaming: Socket.io at /socket.io and raw ws at /ws (see gateways/protocol.ts).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  let sockets: SocketGateway | undefined;
+  const metrics = createMetrics(engine, hub, () => sockets?.counts ?? { socketio: 0, ws: 0 });
+  let topologyEtag = '';
+  let started = false;
+  registerHttpApi(app, { engine, control, tokens, audit, metrics, ready: () => started && runner.error === undefined });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  const uiDir = options.uiDir ?? resolve(here, '../twin-ui/dist');
+  if (existsSync(uiDir)) await app.register(fastifyStatic, { root: resolve(uiDir), prefix: '/', wildcard: false });
+
+  await app.ready();
+  sockets = new SocketGateway(app.server, {
+    hub,
+    control,
+    tokens,
+    topologyEtag: () => topologyEtag,
+    ...(tuning.highWaterBytes === undefined ? {} : { highWaterBytes: tuning.highWaterBytes }),
+    ...(tuning.eventsPerSecond === undefined ? {} : { eventsPerSecond: tuning.eventsPerSecond }),
+  });
+  const gateway = sockets;
+
+  // Frames are cut right after each engine advance; alerts at 2 Hz, clock at 1 Hz.
+  const offAdvance = runner.onAdvance(() => hub.flush());
+  const alertTimer = setInterval(() => {
+    const { alerts } = hub.takeAlerts();
+    gateway.broadcastAlerts({ type: 'alerts', alerts });
+  }, 500);
+  const clockTimer = setInterval(() => {
+    gateway.broadcastClock();
+    hub.sweep();
+  }, 1000);
+  alertTimer.unref();
+  clockTimer.unref();
+
+  const address = await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
+  const topology = await app.inject({ method: 'GET', url: '/api/topology', headers: { authorization: `Bearer ${adminToken}` } });
+  topologyEtag = String(topology.headers['etag'] ?? '');
+  if (tuning.paused !== true) runner.start();
+  started = true;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(alertTimer);
+      clearInterval(clockTimer);
+      offAdvance();
+      await runner.stop();
+      await gateway.close();
+      hub.close();
+      await app.close();
+      await engine.stop();
+    })();
+    return closing;
+  };
+  const url = address.replace('://[::1]', '://localhost');
+  return { url, adminToken, engine, close, runner, hub, sockets: gateway, audit, stats: hub.stats };
+}

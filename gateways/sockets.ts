@@ -1,0 +1,300 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Server, type Socket } from 'socket.io';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import { zodProblems } from '../engine/index.ts';
+import { bearer, can, type Principal, type TokenStore } from './auth.ts';
+import type { Control } from './control.ts';
+import { InvalidError, toReply } from './errors.ts';
+import {
+  MAX_RATE_HZ,
+  MIN_RATE_HZ,
+  PROTOCOL_VERSION,
+  type ClientToServerEvents,
+  type ErrorReply,
+  type HelloInfo,
+  type InterServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
+  type SubscribeRequest,
+  type WsServerMessage,
+} from './protocol.ts';
+import { Subscriber, type FrameSink, type StreamHub } from './streaming.ts';
+
+/** Above this many bytes held by the transport, frames for that socket are merged instead of sent. */
+export const DEFAULT_HIGH_WATER_BYTES = 256 * 1024;
+/** Above this many engine.io packets waiting (polling transport, or a busy websocket), likewise. */
+const MAX_QUEUED_PACKETS = 4;
+
+const viewSchema = z.strictObject({
+  layers: z.array(z.string().min(1)).max(64).optional(),
+  districts: z.array(z.string().min(1)).max(4096).optional(),
+  bbox: z.strictObject({ minX: z.number(), minY: z.number(), maxX: z.number(), maxY: z.number() }).optional(),
+  cohorts: z.boolean().optional(),
+  maxRateHz: z.number().min(MIN_RATE_HZ).max(MAX_RATE_HZ).optional(),
+});
+export const subscribeSchema = z.strictObject({
+  view: viewSchema.optional(),
+  since: z.strictObject({ epoch: z.string().min(1).max(64), frame: z.number().int().min(0) }).optional(),
+});
+const clockSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('resume') }),
+  z.strictObject({ action: z.literal('speed'), speed: z.number().positive().max(100_000) }),
+]);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error);
+    throw new InvalidError(`invalid ${what}: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`, problems);
+  }
+  return parsed.data;
+}
+
+/** A small token bucket per token, for socket events (HTTP uses @fastify/rate-limit). */
+export class EventRateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly perSecond: number, private readonly burst: number) {}
+
+  take(key: string): boolean {
+    const now = performance.now();
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
+const rateLimited: ErrorReply = { ok: false, code: 'rate-limited', message: 'too many events for this token; slow down' };
+
+export interface SocketGatewayOptions {
+  readonly hub: StreamHub;
+  readonly control: Control;
+  readonly tokens: TokenStore;
+  readonly topologyEtag: () => string;
+  readonly highWaterBytes?: number;
+  /** Socket events per second per token (default 20, burst 40). */
+  readonly eventsPerSecond?: number;
+}
+
+/**
+ * Socket.io and raw ws streaming on one HTTP server. Both authenticate with a bearer token (Socket.io:
+ * `auth.token` in the handshake; ws: `?token=` or the Authorization header) and feed the same
+ * `StreamHub`: the bytes a ws client gets are the bytes a Socket.io client gets.
+ */
+export class SocketGateway {
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+  readonly wss: WebSocketServer;
+  private readonly wsClients = new Set<WebSocket>();
+  private readonly limiter: EventRateLimiter;
+  private readonly highWater: number;
+  /** Per-socket bookkeeping visible to tests: the subscriber of each ws client. */
+  readonly wsSubscribers = new Map<WebSocket, Subscriber>();
+  private readonly onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+  constructor(private readonly http: HttpServer, private readonly options: SocketGatewayOptions) {
+    this.highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    const rate = options.eventsPerSecond ?? 20;
+    this.limiter = new EventRateLimiter(rate, rate * 2);
+    this.io = new Server(http, { path: '/socket.io', serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6 });
+    this.io.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown };
+      const token = typeof auth.token === 'string' ? auth.token : bearer(socket.handshake.headers.authorization);
+      const principal = options.tokens.verify(token);
+      if (principal === undefined) {
+        const error = new Error('unauthorized') as Error & { data?: unknown };
+        error.data = { code: 'unauthorized', message: 'a valid token is required in the handshake: io(url, { auth: { token } })' };
+        next(error);
+        return;
+      }
+      socket.data = { name: principal.name, role: principal.role, tokenHash: principal.tokenHash };
+      next();
+    });
+    this.io.on('connection', (socket) => this.onSocketIo(socket));
+
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 1e6 });
+    this.onUpgrade = (request, socket, head) => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      if (url.pathname.startsWith('/socket.io')) return; // engine.io handles its own upgrades
+      if (url.pathname !== '/ws') {
+        socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      const principal = options.tokens.verify(url.searchParams.get('token') ?? bearer(request.headers.authorization));
+      if (principal === undefined) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"ok":false,"code":"unauthorized","message":"a valid token is required: /ws?token=…"}');
+        return;
+      }
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.onWs(ws, principal, url.searchParams));
+    };
+    http.on('upgrade', this.onUpgrade);
+  }
+
+  get counts(): { socketio: number; ws: number } {
+    return { socketio: this.io.engine.clientsCount, ws: this.wsClients.size };
+  }
+
+  /** Sends alerts and the clock to every connected client (low-rate channels). */
+  broadcastAlerts(alerts: WsServerMessage & { type: 'alerts' }): void {
+    if (alerts.alerts.length === 0) return;
+    this.io.volatile.emit('alerts', alerts.alerts);
+    const text = JSON.stringify(alerts);
+    for (const ws of this.wsClients) if (ws.bufferedAmount < this.highWater) ws.send(text);
+  }
+
+  broadcastClock(): void {
+    const clock = this.options.control.clockInfo();
+    this.io.volatile.emit('clock', clock);
+    const text = JSON.stringify({ type: 'clock', ...clock } satisfies WsServerMessage);
+    for (const ws of this.wsClients) if (ws.bufferedAmount < this.highWater) ws.send(text);
+  }
+
+  private hello(principal: Principal): HelloInfo {
+    return { protocol: PROTOCOL_VERSION, epoch: this.options.hub.epoch, role: principal.role, name: principal.name, topologyEtag: this.options.topologyEtag() };
+  }
+
+  private onSocketIo(socket: Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>): void {
+    const { hub, control } = this.options;
+    const principal: Principal = { name: socket.data.name, role: socket.data.role, tokenHash: socket.data.tokenHash };
+    const conn = socket.conn as unknown as { writeBuffer: unknown[]; transport: { socket?: { bufferedAmount?: number } }; on(event: 'drain', cb: () => void): void };
+    const sink: FrameSink = {
+      backedUp: () => conn.writeBuffer.length > MAX_QUEUED_PACKETS || (conn.transport.socket?.bufferedAmount ?? 0) > this.highWater,
+      send: (bytes) => {
+        socket.emit('frame', bytes);
+      },
+    };
+    const subscriber = new Subscriber(socket.id, sink);
+    conn.on('drain', () => hub.drained(subscriber));
+    socket.emit('hello', this.hello(principal));
+    socket.emit('clock', control.clockInfo());
+
+    const guard = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A): void => {
+      const ack = args[args.length - 1];
+      const reply = (r: ErrorReply): void => {
+        if (typeof ack === 'function') (ack as (r: ErrorReply) => void)(r);
+        else socket.emit('problem', r);
+      };
+      if (!this.limiter.take(principal.tokenHash)) {
+        reply(rateLimited);
+        return;
+      }
+      try {
+        handler(...args);
+      } catch (error) {
+        reply(toReply(error).reply);
+      }
+    };
+
+    socket.on('subscribe', guard((request: SubscribeRequest, ack) => {
+      if (typeof ack !== 'function') throw new InvalidError('subscribe needs an acknowledgement callback', [{ path: 'ack', reason: 'missing' }]);
+      const req = parse(subscribeSchema, request ?? {}, 'subscribe request');
+      const result = hub.subscribe(subscriber, req.view ?? {}, req.since);
+      ack(result);
+      hub.prime(subscriber);
+    }));
+    socket.on('unsubscribe', guard((ack?: (r: { ok: true }) => void) => {
+      hub.unsubscribeSubscriber(subscriber);
+      if (typeof ack === 'function') ack({ ok: true });
+    }));
+    socket.on('command', guard((command: unknown, ack) => {
+      const type = typeof command === 'object' && command !== null && 'type' in command ? command.type : undefined;
+      const target = typeof command === 'object' && command !== null && 'target' in command && typeof command.target === 'string' ? command.target : '';
+      const isOperatorAction = (type === 'isolate' || type === 'restore' || type === 'repair' || type === 'shed') && can(principal, 'operate');
+      const entry = isOperatorAction
+        ? control.operate(principal, type, target, type === 'shed' && 'share' in (command as object) ? Number((command as { share: unknown }).share) : undefined, 'socket.io')
+        : control.inject(principal, command, 'socket.io');
+      if (typeof ack === 'function') ack({ ok: true, seq: entry.seq, time: entry.time });
+    }));
+    socket.on('clock', guard((request, ack) => {
+      const req = parse(clockSchema, request, 'clock request');
+      const clock = control.clock(principal, req, 'socket.io');
+      if (typeof ack === 'function') ack({ ok: true, clock });
+      this.broadcastClock();
+    }));
+    socket.on('disconnect', () => hub.unsubscribeSubscriber(subscriber));
+  }
+
+  private onWs(ws: WebSocket, principal: Principal, params: URLSearchParams): void {
+    const { hub } = this.options;
+    this.wsClients.add(ws);
+    const sink: FrameSink = {
+      backedUp: () => ws.bufferedAmount > this.highWater,
+      send: (bytes) => ws.send(bytes, { binary: true }, () => {
+        if (ws.bufferedAmount === 0 && subscriber.view !== undefined && subscriber.lastSent !== subscriber.view.frame) hub.drained(subscriber);
+      }),
+    };
+    const subscriber = new Subscriber(`ws:${Math.random().toString(36).slice(2)}`, sink);
+    this.wsSubscribers.set(ws, subscriber);
+    const sendJson = (m: WsServerMessage): void => ws.send(JSON.stringify(m));
+    sendJson({ type: 'hello', ...this.hello(principal) });
+
+    const subscribe = (raw: unknown): void => {
+      const req = parse(subscribeSchema, raw, 'subscribe request');
+      const ack = hub.subscribe(subscriber, req.view ?? {}, req.since);
+      sendJson({ type: 'subscribed', ...ack });
+      hub.prime(subscriber);
+    };
+    const fail = (error: unknown): void => sendJson({ type: 'error', ...toReply(error).reply });
+    // The query string subscribes at once: /ws?token=…&layers=power,water&districts=d0&maxRateHz=5&epoch=…&since=…
+    try {
+      const list = (name: string): string[] | undefined => params.get(name)?.split(',').filter((s) => s !== '');
+      const num = (name: string): number | undefined => (params.get(name) === null ? undefined : Number(params.get(name)));
+      const layers = list('layers');
+      const districts = list('districts');
+      const maxRateHz = num('maxRateHz');
+      const cohorts = params.get('cohorts');
+      const view = {
+        ...(layers === undefined ? {} : { layers }),
+        ...(districts === undefined ? {} : { districts }),
+        ...(maxRateHz === undefined ? {} : { maxRateHz }),
+        ...(cohorts === null ? {} : { cohorts: cohorts !== '0' && cohorts !== 'false' }),
+      };
+      const epoch = params.get('epoch');
+      const since = num('since');
+      subscribe({ view, ...(epoch === null || since === undefined ? {} : { since: { epoch, frame: since } }) });
+    } catch (error) {
+      fail(error);
+    }
+    ws.on('message', (data, isBinary) => {
+      if (!this.limiter.take(principal.tokenHash)) {
+        sendJson({ type: 'error', ...rateLimited });
+        return;
+      }
+      try {
+        if (isBinary) throw new InvalidError('binary messages are not accepted; send JSON text', [{ path: '$', reason: 'binary' }]);
+        let message: unknown;
+        try {
+          message = JSON.parse(String(data));
+        } catch {
+          throw new InvalidError('message is not valid JSON', [{ path: '$', reason: 'not JSON' }]);
+        }
+        const type = typeof message === 'object' && message !== null && 'type' in message ? message.type : undefined;
+        if (type !== 'subscribe') throw new InvalidError(`unknown message type ${JSON.stringify(type)} (expected "subscribe")`, [{ path: '$.type', reason: 'expected "subscribe"' }]);
+        const { type: _type, ...rest } = message as Record<string, unknown>;
+        subscribe(rest);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    ws.on('close', () => {
+      hub.unsubscribeSubscriber(subscriber);
+      this.wsClients.delete(ws);
+      this.wsSubscribers.delete(ws);
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  async close(): Promise<void> {
+    this.http.off('upgrade', this.onUpgrade);
+    for (const ws of this.wsClients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.io.disconnectSockets(true);
+    // Not io.close(): that would close the HTTP server, which fastify owns and closes.
+    this.io.engine.close();
+  }
+}
