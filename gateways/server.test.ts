@@ -1,0 +1,323 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { generateCity, parseCity, Status } from '../engine/index.ts';
+import {
+  decodeFrame,
+  FrameKind,
+  type ClientToServerEvents,
+  type ErrorReply,
+  type Frame,
+  type ServerToClientEvents,
+  type SubscribeAck,
+  type SubscribeRequest,
+  type Topology,
+  type WsServerMessage,
+} from './protocol.ts';
+import { startServerWith, type ServerInternals } from './server.ts';
+
+type Client = ClientSocket<ServerToClientEvents, ClientToServerEvents>;
+
+const TOKENS = { viewer: 'viewer-token-1', operator: 'operator-token-1', injector: 'injector-token-1', admin: 'admin-token-123' };
+const HIGH_WATER = 64 * 1024;
+
+/** Resolves when `check` returns a value (polled on every event and every 20 ms); rejects after `ms`. */
+function waitFor<T>(what: string, check: () => T | undefined, ms = 15_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = (): void => {
+      let value: T | undefined;
+      try {
+        value = check();
+      } catch (error) {
+        reject(error as Error);
+        return;
+      }
+      if (value !== undefined) resolve(value);
+      else if (Date.now() - started > ms) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(poll, 20);
+    };
+    poll();
+  });
+}
+
+describe('live server (real fastify + socket.io + ws on port 0)', () => {
+  let server: ServerInternals;
+  let topology: Topology;
+  const clients: Client[] = [];
+  const wsClients: WebSocket[] = [];
+
+  const api = async (method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> => {
+    const headers: Record<string, string> = {};
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${server.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const text = await res.text();
+    return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
+  };
+
+  const connect = (token: string | undefined): Client => {
+    const socket: Client = ioClient(server.url, { transports: ['websocket'], reconnection: false, ...(token === undefined ? {} : { auth: { token } }) });
+    clients.push(socket);
+    return socket;
+  };
+
+  /** A socket that records every decoded frame. */
+  const viewer = async (request: SubscribeRequest, token = TOKENS.viewer): Promise<{ socket: Client; frames: Frame[]; ack: SubscribeAck }> => {
+    const socket = connect(token);
+    const frames: Frame[] = [];
+    socket.on('frame', (bytes) => frames.push(decodeFrame(bytes as Uint8Array)));
+    const reply = await socket.emitWithAck('subscribe', request);
+    if (!reply.ok) throw new Error(`subscribe failed: ${reply.message}`);
+    await waitFor('first frame', () => (frames.length > 0 ? true : undefined));
+    return { socket, frames, ack: reply };
+  };
+
+  const latest = (frames: readonly Frame[], actor: number): { status: number; level: number } | undefined => {
+    for (let k = frames.length - 1; k >= 0; k--) {
+      const f = frames[k]!;
+      const i = f.actors.indexOf(actor);
+      if (i >= 0) return { status: f.status[i]!, level: f.level[i]! };
+    }
+    return undefined;
+  };
+
+  const assetIn = (layer: string, skip = 0): { id: string; index: number } => {
+    const l = topology.layers.indexOf(layer);
+    let seen = 0;
+    for (let a = 0; a < topology.assetCount; a++) {
+      if (topology.layer[a] === l && seen++ === skip) return { id: topology.ids[a]!, index: a };
+    }
+    throw new Error(`no asset in layer ${layer}`);
+  };
+
+  beforeAll(async () => {
+    const city = parseCity(generateCity({ assets: 2000, seed: 3 }), 'generated');
+    server = await startServerWith(
+      { city, seed: 3, port: 0, quiet: true, speed: 60, adminToken: TOKENS.admin },
+      {
+        highWaterBytes: HIGH_WATER,
+        eventsPerSecond: 100_000,
+        env: { STRATUM_TOKENS: `vera:viewer:${TOKENS.viewer},otto:operator:${TOKENS.operator},ingrid:injector:${TOKENS.injector}` },
+      },
+    );
+    const res = await api('GET', '/api/topology', TOKENS.viewer);
+    expect(res.status).toBe(200);
+    topology = res.json as Topology;
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const w of wsClients) w.terminate();
+    await server?.close();
+  });
+
+  it('serves health, the OpenAPI document and a cacheable topology with an ETag', async () => {
+    expect((await api('GET', '/healthz')).status).toBe(200);
+    expect((await api('GET', '/readyz')).json.ok).toBe(true);
+    const openapi = await api('GET', '/openapi.json');
+    expect(openapi.json.paths['/api/inject']).toBeDefined();
+    const first = await fetch(`${server.url}/api/topology`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+    const etag = first.headers.get('etag')!;
+    await first.arrayBuffer();
+    const again = await fetch(`${server.url}/api/topology`, { headers: { authorization: `Bearer ${TOKENS.viewer}`, 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(topology.ids.length).toBe(topology.assetCount + topology.cohortCount);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('stratum_actors_by_status{status="ok",role="asset"}');
+  });
+
+  it('inject over HTTP → the delta frame carries the failed asset with the right values', async () => {
+    const { frames } = await viewer({ view: { maxRateHz: 20 } });
+    const snapshot = frames[0]!;
+    expect(snapshot.kind).toBe(FrameKind.Snapshot);
+    expect(snapshot.actors.length).toBe(topology.assetCount + topology.cohortCount);
+    const target = assetIn('telecom', 3);
+    const res = await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: target.id });
+    expect(res.status).toBe(202);
+    const seen = await waitFor('failed asset in a delta', () => {
+      const v = latest(frames.slice(1), target.index);
+      return v?.status === Status.Failed ? v : undefined;
+    });
+    expect(seen.level).toBe(0);
+    const live = server.engine.kernel.view(target.index);
+    expect(live.status).toBe(Status.Failed);
+    // Deltas chain: every delta applies on top of the previous frame.
+    for (let k = 1; k < frames.length; k++) expect(frames[k]!.since).toBe(frames[k - 1]!.frame);
+    expect(frames.slice(1).every((f) => f.kind === FrameKind.Delta)).toBe(true);
+  });
+
+  it('filters a view by layer: only that layer\'s assets, in the snapshot and in every delta', async () => {
+    const power = topology.layers.indexOf('power');
+    const { frames } = await viewer({ view: { layers: ['power'], cohorts: false, maxRateHz: 25 } });
+    const expected = topology.layer.filter((l) => l === power).length;
+    expect(frames[0]!.actors.length).toBe(expected);
+    const inside = assetIn('power', 2);
+    const outside = assetIn('water', 2);
+    expect((await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: outside.id })).status).toBe(202);
+    expect((await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: inside.id })).status).toBe(202);
+    await waitFor('power asset failed', () => (latest(frames, inside.index)?.status === Status.Failed ? true : undefined));
+    for (const f of frames) for (const a of f.actors) expect(topology.layer[a]).toBe(power);
+    expect(latest(frames, outside.index)).toBeUndefined();
+  });
+
+  it('a reconnecting client catches up from its last frame number with one merged delta', async () => {
+    const view = { districts: [topology.districts[1]!], maxRateHz: 15 };
+    const a = await viewer({ view });
+    const lastFrame = a.frames[a.frames.length - 1]!.frame;
+    a.socket.disconnect();
+    const witness = await viewer({ view });
+    const d = topology.districts.indexOf(view.districts[0]!);
+    let target = -1;
+    for (let i = 0; i < topology.assetCount && target < 0; i++) if (topology.district[i] === d && server.engine.kernel.view(i).status === Status.Ok) target = i;
+    expect((await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: topology.ids[target]! })).status).toBe(202);
+    await waitFor('witness sees the failure', () => (latest(witness.frames, target)?.status === Status.Failed ? true : undefined));
+
+    const again = connect(TOKENS.viewer);
+    const frames: Frame[] = [];
+    again.on('frame', (bytes) => frames.push(decodeFrame(bytes as Uint8Array)));
+    const ack = await again.emitWithAck('subscribe', { view, since: { epoch: a.ack.epoch, frame: lastFrame } });
+    expect(ack.ok && ack.mode).toBe('catch-up');
+    await waitFor('catch-up frame', () => (frames.length > 0 ? true : undefined));
+    const first = frames[0]!;
+    expect(first.kind).toBe(FrameKind.Delta);
+    expect(first.since).toBe(lastFrame);
+    expect(first.frame).toBeGreaterThan(lastFrame);
+    const i = first.actors.indexOf(target);
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(first.status[i]).toBe(Status.Failed);
+
+    // An unknown epoch (server restarted) falls back to a snapshot.
+    const stale = connect(TOKENS.viewer);
+    const staleAck = await stale.emitWithAck('subscribe', { view, since: { epoch: 'old-epoch', frame: lastFrame } });
+    expect(staleAck.ok && staleAck.mode).toBe('snapshot');
+  });
+
+  it('rejects unauthorised, forbidden and malformed requests with nothing changed, and audits them', async () => {
+    const journalBefore = server.engine.journal.length;
+    const auditBefore = server.audit.count;
+    const asset = assetIn('power', 5);
+    expect(server.engine.kernel.view(asset.index).status).toBe(Status.Ok);
+
+    expect((await api('POST', '/api/inject', undefined, { type: 'fail', target: asset.id })).status).toBe(401);
+    expect((await api('POST', '/api/inject', 'wrong-token-zzz', { type: 'fail', target: asset.id })).status).toBe(401);
+    expect((await api('POST', '/api/inject', TOKENS.viewer, { type: 'fail', target: asset.id })).status).toBe(403);
+    expect((await api('POST', '/api/inject', TOKENS.operator, { type: 'fail', target: asset.id })).status).toBe(403);
+    expect((await api('POST', `/api/assets/${asset.id}/isolate`, TOKENS.injector)).status).toBe(403);
+    expect((await api('POST', '/api/clock', TOKENS.operator, { action: 'pause' })).status).toBe(403);
+    expect((await api('GET', '/api/audit', TOKENS.operator)).status).toBe(403);
+    expect((await api('GET', '/api/assets', undefined)).status).toBe(401);
+
+    const bad = await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: asset.id, severity: 7 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.problems.map((p: { path: string }) => p.path).join()).toContain('severity');
+    expect(bad.json.message).toContain('severity');
+    const unknownField = await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: asset.id, sevrity: 1 });
+    expect(unknownField.status).toBe(400);
+    expect((await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: 'no-such-asset' })).status).toBe(404);
+    const shed = await api('POST', `/api/assets/${asset.id}/shed`, TOKENS.operator, { share: 'half' });
+    expect(shed.status).toBe(400);
+    expect(shed.json.message).toContain('share');
+
+    const conflict = await api('POST', `/api/assets/${asset.id}/restore`, TOKENS.operator);
+    expect(conflict.status).toBe(409);
+    expect(conflict.json.message).toContain('ok');
+    expect((await api('POST', `/api/assets/${asset.id}/repair`, TOKENS.operator)).status).toBe(409);
+    expect((await api('POST', '/api/clock', TOKENS.admin, { action: 'resume' })).status).toBe(409);
+
+    // Sockets: no token → refused in the handshake; viewer → forbidden; bad payload → invalid.
+    const anonymous = connect(undefined);
+    const refused = await new Promise<Error>((resolve) => anonymous.on('connect_error', resolve));
+    expect(refused.message).toBe('unauthorized');
+    const viewerSocket = connect(TOKENS.viewer);
+    const forbidden = (await viewerSocket.emitWithAck('command', { type: 'fail', target: asset.id })) as ErrorReply;
+    expect(forbidden.code).toBe('forbidden');
+    const clock = (await viewerSocket.emitWithAck('clock', { action: 'pause' })) as ErrorReply;
+    expect(clock.code).toBe('forbidden');
+    const injectorSocket = connect(TOKENS.injector);
+    const invalid = (await injectorSocket.emitWithAck('command', { type: 'fail', target: asset.id, severity: -1 })) as ErrorReply;
+    expect(invalid.code).toBe('invalid');
+    expect(invalid.message).toContain('severity');
+    const badView = (await viewerSocket.emitWithAck('subscribe', { view: { maxRateHz: 'fast' } } as never)) as ErrorReply;
+    expect(badView.code).toBe('invalid');
+    expect(badView.message).toContain('maxRateHz');
+
+    expect(server.engine.journal.length).toBe(journalBefore);
+    expect(server.engine.kernel.view(asset.index).status).toBe(Status.Ok);
+    expect(server.runner.isPaused).toBe(false);
+
+    const audit = await api('GET', '/api/audit?limit=100', TOKENS.admin);
+    expect(audit.status).toBe(200);
+    const entries = (audit.json.entries as { seq: number; result: string; who: string }[]).filter((e) => e.seq >= auditBefore);
+    expect(entries.map((e) => e.result)).toEqual(expect.arrayContaining(['unauthorized', 'forbidden', 'invalid', 'not-found', 'conflict']));
+    expect(entries.some((e) => e.who === 'vera' && e.result === 'forbidden')).toBe(true);
+  });
+
+  it('operator actions succeed when the live state allows them', async () => {
+    const asset = assetIn('water', 7);
+    const ok = await api('POST', `/api/assets/${asset.id}/isolate`, TOKENS.operator);
+    expect(ok.status).toBe(202);
+    await waitFor('isolated', () => (server.engine.kernel.view(asset.index).status === Status.Isolated ? true : undefined));
+    expect((await api('POST', `/api/assets/${asset.id}/isolate`, TOKENS.operator)).status).toBe(409);
+    expect((await api('POST', `/api/assets/${asset.id}/restore`, TOKENS.operator)).status).toBe(202);
+    const detail = await api('GET', `/api/assets/${asset.id}`, TOKENS.viewer);
+    expect(detail.json.id).toBe(asset.id);
+    expect(Array.isArray(detail.json.providers)).toBe(true);
+  });
+
+  it('answers graph queries: neighbours, closures and the shortest dependency path', async () => {
+    const { depFrom, depTo } = { depFrom: topology.dependencies.filter((_, k) => k % 2 === 0), depTo: topology.dependencies.filter((_, k) => k % 2 === 1) };
+    const provider = topology.ids[depFrom[0]!]!;
+    const dependent = topology.ids[depTo[0]!]!;
+    const down = await api('GET', `/api/graph/downstream/${provider}`, TOKENS.viewer);
+    expect(down.json.assets.map((a: { id: string }) => a.id)).toContain(dependent);
+    const up = await api('GET', `/api/graph/upstream/${dependent}`, TOKENS.viewer);
+    expect(up.json.assets.map((a: { id: string }) => a.id)).toContain(provider);
+    const path = await api('GET', `/api/graph/path?from=${provider}&to=${dependent}`, TOKENS.viewer);
+    expect(path.json.path).toEqual([provider, dependent]);
+    const near = await api('GET', `/api/graph/neighbours/${provider}?depth=2`, TOKENS.viewer);
+    expect(near.json.count).toBeGreaterThan(0);
+    const filtered = await api('GET', '/api/assets?layer=power&status=ok&limit=5', TOKENS.viewer);
+    expect(filtered.json.items.every((x: { layer: string; status: string }) => x.layer === 'power' && x.status === 'ok')).toBe(true);
+  });
+
+  it('a ws viewer that stops reading is bounded: frames are merged, never queued, and it resyncs when it reads again', async () => {
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?token=${TOKENS.viewer}&maxRateHz=30`);
+    wsClients.push(ws);
+    const binary: Frame[] = [];
+    const texts: WsServerMessage[] = [];
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) binary.push(decodeFrame(data as Buffer));
+      else texts.push(JSON.parse(String(data)) as WsServerMessage);
+    });
+    await waitFor('ws snapshot', () => (binary.length > 0 ? true : undefined));
+    expect(texts[0]?.type).toBe('hello');
+    const snapshotBytes = binary[0]!.actors.length * 9 + 32;
+    const serverWs = [...server.sockets.wsSubscribers.entries()].find(([, s]) => s.lastSent >= 0)!;
+    const [serverSocket, subscriber] = serverWs;
+
+    // Stop reading, then ask for a fresh snapshot 800 times (~15 MB if the server queued them).
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    for (let k = 0; k < 800; k++) ws.send(JSON.stringify({ type: 'subscribe', view: { maxRateHz: 30 } }));
+    const maxBuffered = { value: 0 };
+    await waitFor('frames merged for the backed-up socket', () => {
+      maxBuffered.value = Math.max(maxBuffered.value, serverSocket.bufferedAmount);
+      return subscriber.merged > 20 ? true : undefined;
+    });
+    // Churn the city while it is backed up.
+    expect((await api('POST', '/api/inject', TOKENS.admin, { type: 'fail', target: 'layer:telecom', severity: 1 })).status).toBe(202);
+    await waitFor('more merged frames', () => {
+      maxBuffered.value = Math.max(maxBuffered.value, serverSocket.bufferedAmount);
+      return subscriber.merged > 40 ? true : undefined;
+    });
+    // Only what the transport already held: high-water + one snapshot + the small JSON acks.
+    expect(maxBuffered.value).toBeLessThan(HIGH_WATER + snapshotBytes + 800 * 400);
+
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await waitFor('the viewer is back at the current frame', () => {
+      const view = subscriber.view!;
+      const last = binary[binary.length - 1]!;
+      return subscriber.lastSent === view.frame && last.frame === view.frame ? true : undefined;
+    });
+  });
+});
