@@ -91,6 +91,7 @@ export class BetweennessSolver {
    * Adds the dependencies of the given sources only, times `scale` (after the undirected halving).
    * With all alive nodes as sources and `scale` 1 this equals {@link compute}; with a uniform sample
    * of k sources and `scale` = alive / k it is the unbiased estimate of Brandes & Pich (2007).
+   * A source listed twice is counted twice.
    */
   computeFromSources(
     sources: ArrayLike<number>,

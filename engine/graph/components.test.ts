@@ -45,6 +45,10 @@ describe('connectedComponents', () => {
     const c = connectedComponents(g, undefined, buffer);
     expect(c.componentOf).toBe(buffer);
     expect(Array.from(buffer)).toEqual([0, 0, 1]);
+    const longer = new Int32Array(5).fill(9);
+    const view = connectedComponents(g, undefined, longer).componentOf;
+    expect(Array.from(view)).toEqual([0, 0, 1]);
+    expect(view.buffer).toBe(longer.buffer);
   });
 
   it('agrees with breadth-first reachability on random graphs with dead nodes', () => {

@@ -31,7 +31,8 @@ export interface Components {
  * into component ids in place. O((n + m) α(n)).
  *
  * @param alive 1 = alive, 0 = dead; omitted means every node is alive.
- * @param out optional buffer of length `nodeCount` to hold `componentOf` (reused across calls).
+ * @param out optional buffer of length ≥ `nodeCount` to hold `componentOf` (reused across calls;
+ *   the result is a view of its first `nodeCount` entries).
  */
 export function connectedComponents(g: Csr, alive?: Uint8Array, out?: Int32Array): Components {
   const { nodeCount, offsets, targets } = g;
@@ -90,7 +91,8 @@ export function connectedComponents(g: Csr, alive?: Uint8Array, out?: Int32Array
       largest = c;
     }
   }
-  return { componentOf: parent, sizes, count, largest, largestSize };
+  const componentOf = parent.length === nodeCount ? parent : parent.subarray(0, nodeCount);
+  return { componentOf, sizes, count, largest, largestSize };
 }
 
 /**
