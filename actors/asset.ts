@@ -102,7 +102,8 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       faulted: false,
       tripped: false,
       cyber: 0,
-      demandLoad: index.baseLoad[actor]!,
+      // Under the flow model load is betweenness alone (Motter–Lai); demand does not add to it.
+      demandLoad: this.options.loadModel === 'flow' ? 0 : index.baseLoad[actor]!,
       shiftedLoad: 0,
       flowLoad: 0,
       handedOff: 0,
@@ -175,7 +176,8 @@ export class AssetBehaviour implements Behaviour<AssetState> {
         }
         case MessageKind.Connected:
           s.connected = m.value >= 0.5;
-          if (!s.connected) blame = { code: CauseCode.Disconnected, from: m.from, seq: m.seq, time: ctx.now };
+          // The solver names the asset whose loss cut this one off (aux), so chains explain through it.
+          if (!s.connected) blame = { code: CauseCode.Disconnected, from: m.aux, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.LoadShift:
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
@@ -191,7 +193,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           break;
         case MessageKind.FlowLoad:
           s.flowLoad = m.value;
-          blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
+          blame = { code: CauseCode.Overload, from: m.aux, seq: m.seq, time: ctx.now };
           break;
         case MessageKind.SetCapacity:
           s.capacity = m.value;
@@ -253,7 +255,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
 
     if (level !== s.announced) {
       s.announced = level;
-      announce(self, level, index, ctx);
+      announce(self, level, index, ctx, this.options.dependencies);
     }
     const isOperable = operable(s);
     if (isOperable !== s.reportedOperable) {
@@ -329,9 +331,9 @@ function supplyOf(levels: Float64Array, index: CityIndex, self: number): number 
 }
 
 /** Tells every dependent (after its edge latency) and every cohort served the new service level. */
-function announce(self: number, level: number, index: CityIndex, ctx: StepContext): void {
+function announce(self: number, level: number, index: CityIndex, ctx: StepContext, dependencies: boolean): void {
   const deps = index.depsByProvider;
-  for (let k = deps.offsets[self]!; k < deps.offsets[self + 1]!; k++) {
+  for (let k = dependencies ? deps.offsets[self]! : 0; k < (dependencies ? deps.offsets[self + 1]! : 0); k++) {
     const edge = deps.items[k]!;
     ctx.send(index.depTo[edge]!, MessageKind.ProviderLevel, level, index.depSlot[edge]!, index.depLatencyMs[edge]!);
   }

@@ -1,4 +1,5 @@
 import {
+  BetweennessSolver,
   MessageKind,
   Status,
   type ActorView,
@@ -21,6 +22,8 @@ export interface LayerGraph {
 
 export interface SolverState {
   readonly graph: LayerGraph;
+  /** Flow model: each member's current load (betweenness over the operable part); null otherwise. */
+  readonly loads: Float64Array | null;
   /** Per member: 1 while the asset says it is operable. */
   readonly operable: Uint8Array;
   /** Per member: 1 while connected to a source (or the giant component when the layer declares none). */
@@ -28,6 +31,18 @@ export interface SolverState {
   /** Members connected at the last solve. */
   readonly connectedCount: number;
   readonly solves: number;
+}
+
+/** Betweenness work buffers per layer graph: a cache of scratch space, not state (results are returned). */
+const flowSolvers = new WeakMap<LayerGraph, BetweennessSolver>();
+
+function flowSolverFor(graph: LayerGraph): BetweennessSolver {
+  let solver = flowSolvers.get(graph);
+  if (solver === undefined) {
+    solver = new BetweennessSolver({ nodeCount: graph.members.length, offsets: graph.offsets, targets: graph.targets }, { undirected: true });
+    flowSolvers.set(graph, solver);
+  }
+  return solver;
 }
 
 /** Builds the layer's local graph from the city index. */
@@ -120,13 +135,15 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
     const layer = index.solverLayer[actor - index.assetCount - index.cohortCount]!;
     const graph = layerGraph(index, layer);
     const operable = new Uint8Array(graph.members.length).fill(1);
-    return { graph, operable, connected: new Uint8Array(graph.members.length).fill(1), connectedCount: graph.members.length, solves: 0 };
+    return { graph, loads: null, operable, connected: new Uint8Array(graph.members.length).fill(1), connectedCount: graph.members.length, solves: 0 };
   }
 
   step(state: SolverState, batch: readonly SimMessage[], ctx: StepContext): SolverState {
     let operable = state.operable;
     let changed = false;
     let started = false;
+    /** The first member that stopped working in this batch: what a cut-off or overload is blamed on. */
+    let trigger = -1;
     for (const m of batch) {
       if (m.kind === MessageKind.Start) started = true;
       if (m.kind !== MessageKind.Operable || m.from < 0) continue;
@@ -135,16 +152,39 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
       if (operable[k] === value) continue;
       if (operable === state.operable) operable = Uint8Array.from(operable);
       operable[k] = value;
+      if (value === 0 && trigger < 0) trigger = m.from;
       changed = true;
     }
     if (!changed && !started) return state;
-    const { connected, count } = solveConnectivity(state.graph, operable, state.connected);
     const members = state.graph.members;
-    for (let k = 0; k < members.length; k++) {
-      if (connected[k] !== state.connected[k]) ctx.send(members[k]!, MessageKind.Connected, connected[k]!, 0, 0);
+    const aux = trigger < 0 ? ctx.self : trigger;
+
+    let connected = state.connected;
+    let connectedCount = state.connectedCount;
+    if (this.options.connectivity) {
+      const solved = solveConnectivity(state.graph, operable, state.connected);
+      connected = solved.connected;
+      connectedCount = solved.count;
+      for (let k = 0; k < members.length; k++) {
+        if (connected[k] !== state.connected[k]) ctx.send(members[k]!, MessageKind.Connected, connected[k]!, aux, 0);
+      }
     }
-    void this.options;
-    return { graph: state.graph, operable, connected, connectedCount: count, solves: state.solves + 1 };
+
+    let loads = state.loads;
+    if (this.options.loadModel === 'flow') {
+      // Motter–Lai: loads are the betweenness over the operable part, recomputed once per round.
+      const next = flowSolverFor(state.graph).compute(operable);
+      for (let k = 0; k < members.length; k++) {
+        if (started) {
+          ctx.send(members[k]!, MessageKind.SetCapacity, (1 + this.options.alpha) * next[k]!, aux, 0);
+          ctx.send(members[k]!, MessageKind.FlowLoad, next[k]!, aux, 0);
+        } else if (operable[k] && next[k] !== loads![k]) {
+          ctx.send(members[k]!, MessageKind.FlowLoad, next[k]!, aux, 0);
+        }
+      }
+      loads = next;
+    }
+    return { graph: state.graph, loads, operable, connected, connectedCount, solves: state.solves + 1 };
   }
 
   view(s: SolverState): ActorView {

@@ -17,6 +17,10 @@ export interface BehaviourOptions {
   readonly selfRepair: boolean;
   /** Simulated seconds between cohort stress updates while something is wrong. */
   readonly cohortTickSeconds: number;
+  /** Connectivity rule: in layers with links, an asset works only while connected (to a source, or the main component). */
+  readonly connectivity: boolean;
+  /** Dependency rule: providers' service reaches their dependents. */
+  readonly dependencies: boolean;
 }
 
 export const LIVE_OPTIONS: BehaviourOptions = {
@@ -25,4 +29,6 @@ export const LIVE_OPTIONS: BehaviourOptions = {
   tripResetSeconds: 900,
   selfRepair: true,
   cohortTickSeconds: 900,
+  connectivity: true,
+  dependencies: true,
 };

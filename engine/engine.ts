@@ -25,6 +25,8 @@ export interface EngineOptions {
   readonly supervision?: SupervisionPolicy;
   /** Precomputed content hash of the city, if the caller has one. */
   readonly cityHash?: string;
+  /** A prebuilt index of this same city, shared by many runs (Monte Carlo). */
+  readonly index?: CityIndex;
 }
 
 export interface RunSummary {
@@ -88,7 +90,7 @@ export class Engine {
   }
 
   static async create(options: EngineOptions): Promise<Engine> {
-    const index = new CityIndex(options.city);
+    const index = options.index ?? new CityIndex(options.city);
     const driver: Driver = (options.driver ?? 'nact') === 'nact' ? new NactDriver() : new DirectDriver();
     const engine = new Engine(options, index, driver);
     await driver.start(engine.kernel);

@@ -39,3 +39,16 @@ export type { DriverName, EngineOptions, RunSummary } from './engine.ts';
 export { RealtimeRunner } from './realtime.ts';
 export { InProcessBus, MemoryHistory, MemoryCache } from './ports.ts';
 export type { BusPort, HistoryPort, CachePort } from './ports.ts';
+export {
+  BetweennessSolver,
+  MotterLaiCascade,
+  buildCsr,
+  connectedComponents,
+  pagerank,
+  reachableFrom,
+  highestLoadNode,
+  mutualGiantComponent,
+  erdosRenyi,
+  barabasiAlbert,
+} from './graph/index.ts';
+export type { Csr } from './graph/index.ts';

@@ -1,0 +1,387 @@
+import {
+  CAUSE_NAMES,
+  CityIndex,
+  Engine,
+  Rng,
+  Status,
+  BetweennessSolver,
+  connectedComponents,
+  hashCity,
+  mixSeed,
+  pagerank,
+  buildCsr,
+  type CityModel,
+  type InputCommand,
+  type StateChange,
+} from '../engine/index.ts';
+import { createBehaviours } from './behaviours.ts';
+import { layerGraph } from './layer-solver.ts';
+import { LIVE_OPTIONS, type BehaviourOptions } from './options.ts';
+
+/**
+ * Cascade studies on the live engine's own actors and rules (direct driver, batch mode): the
+ * analyst's numbers and the live twin can never disagree because they are the same code.
+ */
+
+export type CascadeModel = 'motter-lai' | 'interdependent' | 'stochastic';
+
+export type Attack =
+  | { readonly kind: 'highest-load' }
+  | { readonly kind: 'highest-degree' }
+  | { readonly kind: 'random'; readonly count: number }
+  | { readonly kind: 'ids'; readonly ids: readonly string[] };
+
+export interface StudyOptions {
+  readonly model: CascadeModel;
+  readonly runs: number;
+  readonly seed: number;
+  /** Motter–Lai tolerance. */
+  readonly alpha?: number;
+  /** Motter–Lai attack, or the stochastic model's trigger (ids). */
+  readonly attack?: Attack;
+  /** Interdependent model: the layer attacked and the share of its nodes removed (1 − p). */
+  readonly attackLayer?: string;
+  readonly removeFraction?: number;
+  /** Simulated seconds per run for the stochastic model (repairs happen within it). */
+  readonly untilSeconds?: number;
+  /** Called after each run (progress bars). */
+  readonly onRun?: (done: number, total: number) => void;
+}
+
+/** The rules each model applies (README "Cascade models" documents the equations). */
+export function modelOptions(model: CascadeModel, alpha = 0.25): BehaviourOptions {
+  switch (model) {
+    case 'motter-lai':
+      return { ...LIVE_OPTIONS, loadModel: 'flow', alpha, tripResetSeconds: null, selfRepair: false, connectivity: false, dependencies: false };
+    case 'interdependent':
+      return { ...LIVE_OPTIONS, loadModel: 'none', tripResetSeconds: null, selfRepair: false, connectivity: true, dependencies: true };
+    case 'stochastic':
+      return { ...LIVE_OPTIONS, loadModel: 'none', tripResetSeconds: null, selfRepair: true, connectivity: true, dependencies: true };
+  }
+}
+
+export const MODEL_RULES: Readonly<Record<CascadeModel, string>> = {
+  'motter-lai': 'load = shortest-path betweenness over the working part of each linked layer; capacity = (1 + alpha) × initial load; every overloaded asset fails in the same step; repeats until nothing fails. Dependencies and connectivity are not applied. G = largest connected component after the cascade ÷ N.',
+  interdependent: 'an asset works only while in the main (largest) connected component of the working part of its own layer and while all its hard providers work; a random share of the attacked layer is removed; iterates to the end. Result: the attacked layer\'s share in the mutually connected giant component.',
+  stochastic: 'each failed provider gets one chance per dependent edge to pass its failure, with the edge\'s probability; partial dependencies degrade; connectivity applies in layers with links; damaged assets repair after their restoration time.',
+};
+
+export interface RunOutcome {
+  readonly seed: number;
+  readonly triggered: readonly string[];
+  /** Assets that failed at some point in the run ÷ all assets. */
+  readonly failedFraction: number;
+  readonly giantComponentFraction?: number;
+  readonly mutualGiantComponentFraction?: number;
+  readonly stateHash: string;
+}
+
+export interface Estimate {
+  readonly mean: number;
+  /** 95% confidence interval of the mean (normal approximation, 1.96 standard errors). */
+  readonly ci95: readonly [number, number];
+}
+
+export interface StudyResult {
+  readonly model: CascadeModel;
+  readonly rules: string;
+  readonly runs: number;
+  readonly seed: number;
+  readonly parameters: Record<string, number | string>;
+  readonly failedFraction: Estimate;
+  readonly giantComponentFraction?: Estimate;
+  readonly mutualGiantComponentFraction?: Estimate;
+  readonly perRun: readonly RunOutcome[];
+  readonly bottlenecks: {
+    /** Assets that failed in the most runs. */
+    readonly failMostOften: ReadonlyArray<{ id: string; runs: number; share: number }>;
+    /** Assets whose failure directly caused the most other failures, summed over runs. */
+    readonly causeMostFailures: ReadonlyArray<{ id: string; caused: number }>;
+  };
+}
+
+export function estimate(values: readonly number[]): Estimate {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  if (n < 2) return { mean, ci95: [mean, mean] };
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  const half = 1.96 * Math.sqrt(variance / n);
+  return { mean, ci95: [mean - half, mean + half] };
+}
+
+/** A city prepared once for many runs: index, hash and the analyses attacks need. */
+export class StudyCity {
+  readonly index: CityIndex;
+  readonly cityHash: string;
+  private loads: Float64Array | undefined;
+
+  constructor(readonly city: CityModel) {
+    this.index = new CityIndex(city);
+    this.cityHash = hashCity(city);
+  }
+
+  /** Initial shortest-path betweenness of every asset within its layer (0 in layers without links). */
+  initialLoads(): Float64Array {
+    if (this.loads !== undefined) return this.loads;
+    const index = this.index;
+    const loads = new Float64Array(index.assetCount);
+    for (const layer of index.solverLayer) {
+      const graph = layerGraph(index, layer);
+      const solver = new BetweennessSolver({ nodeCount: graph.members.length, offsets: graph.offsets, targets: graph.targets }, { undirected: true });
+      const local = solver.compute();
+      graph.members.forEach((asset, k) => (loads[asset] = local[k]!));
+    }
+    this.loads = loads;
+    return loads;
+  }
+
+  /** Largest connected component over links among working assets ÷ all assets. */
+  giantComponentFraction(working: Uint8Array): number {
+    const index = this.index;
+    const g = { nodeCount: index.assetCount, offsets: index.links.offsets, targets: index.links.items };
+    return connectedComponents(g, working).largestSize / Math.max(1, index.assetCount);
+  }
+
+  /** Assets of a layer, by actor index. */
+  layerAssets(layer: string): Int32Array {
+    const l = this.index.layers.indexOf(layer);
+    if (l < 0) throw new RangeError(`unknown layer "${layer}" (the city has ${this.index.layers.join(', ')})`);
+    return this.index.layerMembers.items.subarray(this.index.layerMembers.offsets[l]!, this.index.layerMembers.offsets[l + 1]!);
+  }
+
+  /** Resolves an attack to asset ids for one run. */
+  targets(attack: Attack, rng: Rng): string[] {
+    const index = this.index;
+    const argmax = (score: (a: number) => number): number => {
+      let best = 0;
+      for (let a = 1; a < index.assetCount; a++) if (score(a) > score(best)) best = a;
+      return best;
+    };
+    switch (attack.kind) {
+      case 'highest-load': {
+        const loads = this.initialLoads();
+        return [index.ids[argmax((a) => loads[a]!)]!];
+      }
+      case 'highest-degree':
+        return [index.ids[argmax((a) => index.links.offsets[a + 1]! - index.links.offsets[a]!)]!];
+      case 'random': {
+        const all = Array.from({ length: index.assetCount }, (_, a) => a);
+        return rng.shuffle(all).slice(0, attack.count).map((a) => index.ids[a]!);
+      }
+      case 'ids':
+        for (const id of attack.ids) {
+          const a = index.indexOf(id);
+          if (a === undefined || a >= index.assetCount) throw new RangeError(`unknown asset "${id}" in the attack`);
+        }
+        return [...attack.ids];
+    }
+  }
+}
+
+interface SingleRun {
+  readonly outcome: RunOutcome;
+  readonly everFailed: Uint8Array;
+  readonly caused: Float64Array;
+}
+
+/** One run of one model on the engine. */
+export async function runOnce(study: StudyCity, options: StudyOptions, runSeed: number): Promise<SingleRun> {
+  const index = study.index;
+  const rng = new Rng(runSeed);
+  const engine = await Engine.create({
+    city: study.city,
+    index,
+    cityHash: study.cityHash,
+    behaviours: (i) => createBehaviours(i, modelOptions(options.model, options.alpha)),
+    seed: runSeed,
+    driver: 'direct',
+    ringSize: 16,
+  });
+  const everFailed = new Uint8Array(index.assetCount);
+  const caused = new Float64Array(index.assetCount);
+  engine.stream.subscribe((c: StateChange) => {
+    if (c.actor >= index.assetCount || c.after.level > 0 || c.before.level === 0) return;
+    everFailed[c.actor] = 1;
+    if (c.cause !== null && c.cause.from >= 0 && c.cause.from < index.assetCount && c.cause.from !== c.actor) caused[c.cause.from]! += 1;
+  });
+
+  let triggered: string[];
+  if (options.model === 'interdependent') {
+    const layer = options.attackLayer ?? index.layers[0]!;
+    const members = Array.from(study.layerAssets(layer));
+    const count = Math.round((options.removeFraction ?? 0.5) * members.length);
+    triggered = rng.shuffle(members).slice(0, count).map((a) => index.ids[a]!);
+  } else {
+    triggered = study.targets(options.attack ?? { kind: 'highest-load' }, rng);
+  }
+  for (const id of triggered) engine.submit({ type: 'fail', target: id } satisfies InputCommand, { at: 1, source: 'study' });
+
+  if (options.model === 'stochastic') await engine.runUntil(Math.round((options.untilSeconds ?? 86_400) * 1000));
+  else while (await engine.step());
+
+  const working = new Uint8Array(index.assetCount);
+  for (let a = 0; a < index.assetCount; a++) working[a] = engine.kernel.view(a).level > 0 ? 1 : 0;
+  let failed = 0;
+  for (let a = 0; a < index.assetCount; a++) failed += everFailed[a]!;
+  const outcome: { -readonly [K in keyof RunOutcome]: RunOutcome[K] } = {
+    seed: runSeed,
+    triggered,
+    failedFraction: failed / Math.max(1, index.assetCount),
+    stateHash: engine.stream.stateHash(),
+  };
+  if (options.model === 'motter-lai') outcome.giantComponentFraction = study.giantComponentFraction(working);
+  if (options.model === 'interdependent') {
+    const members = study.layerAssets(options.attackLayer ?? index.layers[0]!);
+    let alive = 0;
+    for (const a of members) alive += working[a]!;
+    outcome.mutualGiantComponentFraction = alive / Math.max(1, members.length);
+  }
+  await engine.stop();
+  return { outcome, everFailed, caused };
+}
+
+/** Monte Carlo: `runs` runs with seeds derived from `seed`, summarised with 95% intervals. */
+export async function runStudy(study: StudyCity, options: StudyOptions): Promise<StudyResult> {
+  if (!(options.runs >= 1)) throw new RangeError('--runs must be at least 1');
+  const index = study.index;
+  const failCounts = new Float64Array(index.assetCount);
+  const causedTotals = new Float64Array(index.assetCount);
+  const perRun: RunOutcome[] = [];
+  for (let r = 0; r < options.runs; r++) {
+    const { outcome, everFailed, caused } = await runOnce(study, options, mixSeed(options.seed, r));
+    perRun.push(outcome);
+    for (let a = 0; a < index.assetCount; a++) {
+      failCounts[a]! += everFailed[a]!;
+      causedTotals[a]! += caused[a]!;
+    }
+    options.onRun?.(r + 1, options.runs);
+  }
+  const top = (scores: Float64Array, k: number): number[] =>
+    Array.from(scores.keys())
+      .filter((a) => scores[a]! > 0)
+      .sort((a, b) => scores[b]! - scores[a]! || a - b)
+      .slice(0, k);
+  const parameters: Record<string, number | string> = {};
+  if (options.model === 'motter-lai') parameters['alpha'] = options.alpha ?? 0.25;
+  if (options.attack !== undefined) parameters['attack'] = options.attack.kind === 'ids' ? `ids:${options.attack.ids.join(',')}` : options.attack.kind;
+  if (options.model === 'interdependent') {
+    parameters['attackLayer'] = options.attackLayer ?? index.layers[0]!;
+    parameters['removeFraction'] = options.removeFraction ?? 0.5;
+  }
+  const result: { -readonly [K in keyof StudyResult]: StudyResult[K] } = {
+    model: options.model,
+    rules: MODEL_RULES[options.model],
+    runs: options.runs,
+    seed: options.seed,
+    parameters,
+    failedFraction: estimate(perRun.map((r) => r.failedFraction)),
+    perRun,
+    bottlenecks: {
+      failMostOften: top(failCounts, 10).map((a) => ({ id: index.ids[a]!, runs: failCounts[a]!, share: failCounts[a]! / options.runs })),
+      causeMostFailures: top(causedTotals, 10).map((a) => ({ id: index.ids[a]!, caused: causedTotals[a]! })),
+    },
+  };
+  if (options.model === 'motter-lai') result.giantComponentFraction = estimate(perRun.map((r) => r.giantComponentFraction!));
+  if (options.model === 'interdependent') result.mutualGiantComponentFraction = estimate(perRun.map((r) => r.mutualGiantComponentFraction!));
+  return result;
+}
+
+export interface CriticalityRow {
+  readonly id: string;
+  readonly layer: string;
+  readonly kind: string;
+  readonly betweenness: number;
+  readonly pagerank: number;
+  /** Assets that fail (at some point within a day) when this one alone fails, under the stochastic model. */
+  readonly impact: number;
+}
+
+/**
+ * Ranks assets by simulated impact, with betweenness (within each layer) and PageRank (over links
+ * and dependencies, importance flowing from dependents to their providers) beside it. Impact is
+ * simulated for the union of the top candidates by the two measures.
+ */
+export async function criticality(study: StudyCity, options: { top: number; seed: number; candidates?: number; onRun?: (done: number, total: number) => void }): Promise<CriticalityRow[]> {
+  const index = study.index;
+  const loads = study.initialLoads();
+  const from: number[] = [];
+  const to: number[] = [];
+  for (let a = 0; a < index.assetCount; a++) {
+    for (let k = index.links.offsets[a]!; k < index.links.offsets[a + 1]!; k++) {
+      from.push(a);
+      to.push(index.links.items[k]!);
+    }
+  }
+  for (let e = 0; e < index.depFrom.length; e++) {
+    from.push(index.depTo[e]!);
+    to.push(index.depFrom[e]!);
+  }
+  const rank = pagerank(buildCsr(index.assetCount, from, to, { undirected: false })).scores;
+  const byScore = (scores: ArrayLike<number>, k: number): number[] =>
+    Array.from({ length: index.assetCount }, (_, a) => a)
+      .sort((a, b) => scores[b]! - scores[a]! || a - b)
+      .slice(0, k);
+  const pool = options.candidates ?? Math.max(options.top * 3, 30);
+  const candidates = [...new Set([...byScore(loads, pool), ...byScore(rank, pool)])].sort((a, b) => a - b);
+  const rows: CriticalityRow[] = [];
+  for (const [i, a] of candidates.entries()) {
+    const { outcome } = await runOnce(study, { model: 'stochastic', runs: 1, seed: options.seed, attack: { kind: 'ids', ids: [index.ids[a]!] } }, options.seed);
+    rows.push({
+      id: index.ids[a]!,
+      layer: index.layerName(a),
+      kind: index.city.assets[a]!.kind,
+      betweenness: loads[a]!,
+      pagerank: rank[a]!,
+      impact: Math.round(outcome.failedFraction * index.assetCount),
+    });
+    options.onRun?.(i + 1, candidates.length);
+  }
+  return rows.sort((x, y) => y.impact - x.impact || y.betweenness - x.betweenness || (x.id < y.id ? -1 : 1)).slice(0, options.top);
+}
+
+export interface ExplainHop {
+  readonly id: string;
+  /** Simulated seconds. */
+  readonly time: number;
+  readonly cause: string;
+  /** The asset (or `input`) that caused this hop. */
+  readonly via: string;
+}
+
+/**
+ * The causal chain that brought `assetId` down in a run: from the input that started it, hop by
+ * hop, to the asset. Each hop names the asset, when it failed, why, and through whom.
+ */
+export function explainChain(index: CityIndex, failures: ReadonlyMap<number, readonly StateChange[]>, assetId: string, at?: number): ExplainHop[] {
+  const target = index.indexOf(assetId);
+  if (target === undefined) throw new RangeError(`unknown asset or cohort "${assetId}"`);
+  const chain: ExplainHop[] = [];
+  const seen = new Set<number>();
+  let actor = target;
+  let before = at ?? Number.POSITIVE_INFINITY;
+  for (let hop = 0; hop < 10_000 && !seen.has(actor); hop++) {
+    seen.add(actor);
+    const events = failures.get(actor) ?? [];
+    const event = [...events].reverse().find((e) => e.time <= before);
+    if (event === undefined || event.cause === null) break;
+    const cause = event.cause;
+    chain.push({ id: index.nameOf(actor), time: event.time / 1000, cause: CAUSE_NAMES[cause.code] ?? 'unknown', via: index.nameOf(cause.from) });
+    if (cause.from < 0 || cause.from === actor) break;
+    actor = cause.from;
+    before = cause.time;
+  }
+  return chain.reverse();
+}
+
+/** Collects, per actor, the changes that lowered its service (for explain). */
+export function collectFailures(engine: Engine): Map<number, StateChange[]> {
+  const failures = new Map<number, StateChange[]>();
+  engine.stream.subscribe((c) => {
+    if (c.after.level < c.before.level || (c.after.status !== c.before.status && c.after.status !== Status.Ok)) {
+      const list = failures.get(c.actor) ?? [];
+      list.push(c);
+      failures.set(c.actor, list);
+    }
+  });
+  return failures;
+}
