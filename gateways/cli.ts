@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../engine/index.ts';
 import { loadScenarioFile, submitScenario } from '../scenarios/index.ts';
+import { registerAnalysisCommands } from './analysis-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -128,6 +129,8 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       });
     });
 
+  registerAnalysisCommands(program, io);
+
   try {
     await program.parseAsync([...argv]);
     return 0;
@@ -140,7 +143,7 @@ function reportError(error: unknown, io: { err: (s: string) => void }): number {
   if (error instanceof CommanderError) {
     return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
   }
-  if (error instanceof ValidationError || error instanceof StratumError || error instanceof RangeError) {
+  if (error instanceof ValidationError || error instanceof StratumError || error instanceof RangeError || error instanceof InvalidArgumentError) {
     io.err(`stratum: ${error.message}\n`);
     return 1;
   }
