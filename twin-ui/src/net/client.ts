@@ -47,7 +47,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
   let topologyEtag: string | null = null;
   let alertsSeen = 0;
 
-  const request = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+  const requestWithHeaders = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ json: T; headers: Headers }> => {
     const token = store.getState().token;
     const headers: Record<string, string> = {};
     if (token) headers['authorization'] = `Bearer ${token}`;
@@ -64,12 +64,15 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
       const e = (json ?? {}) as Partial<ErrorReply> & { error?: string };
       throw new RequestError(e.message ?? e.error ?? `${method} ${path}: HTTP ${res.status}`, e.code ?? String(res.status), res.status);
     }
-    return json as T;
+    return { json: json as T, headers: res.headers };
   };
+  const request = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => (await requestWithHeaders<T>(method, path, body)).json;
+
 
   const loadTopology = async (): Promise<void> => {
-    const t = await request<Topology>('GET', ROUTES.topology);
-    topologyEtag = t.cityHash;
+    const { json: t, headers } = await requestWithHeaders<Topology>('GET', ROUTES.topology);
+    // The hello message carries the same ETag: a different one means the city changed under us.
+    topologyEtag = headers.get('etag');
     store.setTopology(t);
   };
 
@@ -139,7 +142,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
       s.on('hello', (hello) => {
         store.setState({ role: hello.role, user: hello.name });
         if (hello.protocol !== PROTOCOL_VERSION) store.notify('error', `The server speaks protocol ${hello.protocol}, this page ${PROTOCOL_VERSION}: reload the page.`);
-        if (topologyEtag !== null && hello.topologyEtag !== topologyEtag) {
+        if (topologyEtag !== null && hello.topologyEtag !== '' && hello.topologyEtag.replace(/^W\//, '') !== topologyEtag.replace(/^W\//, '')) {
           epoch = null;
           void loadTopology().then(() => subscribe(s));
         }
@@ -187,11 +190,15 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
   return client;
 }
 
-/** Reads `#token=…` from the URL fragment (wall displays) and removes it from the address bar. */
+/** Reads `#token=…` from the URL fragment (wall displays; `?token=` too) and removes it from the address bar. */
 export function tokenFromFragment(): string | null {
   const m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
-  if (!m) return null;
-  const token = decodeURIComponent(m[1]!);
-  history.replaceState(null, '', window.location.pathname + window.location.search);
-  return token;
+  const q = new URLSearchParams(window.location.search);
+  const fromQuery = q.get('token');
+  if (!m && fromQuery === null) return null;
+  // Keep the token out of the address bar (and out of screenshots and browser history).
+  q.delete('token');
+  const search = q.toString();
+  history.replaceState(null, '', window.location.pathname + (search ? `?${search}` : ''));
+  return m ? decodeURIComponent(m[1]!) : fromQuery;
 }

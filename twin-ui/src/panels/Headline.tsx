@@ -26,9 +26,9 @@ export function Headline() {
       <div className="metric" title={tip}>
         <span className="label">People without</span>
         <span className="people">
-          <span data-testid="without-power" className={summary.peopleWithout.power > 0 ? 'bad' : ''}>⚡ power {approx}{formatPeople(summary.peopleWithout.power)}</span>
-          <span data-testid="without-water" className={summary.peopleWithout.water > 0 ? 'bad' : ''}>💧 water {approx}{formatPeople(summary.peopleWithout.water)}</span>
-          <span data-testid="without-telecom" className={summary.peopleWithout.telecom > 0 ? 'bad' : ''}>📶 telecom {approx}{formatPeople(summary.peopleWithout.telecom)}</span>
+          <span data-testid="without-power" className={summary.peopleWithout.power > 0 ? 'bad' : ''}> power {approx}{formatPeople(summary.peopleWithout.power)}</span>
+          <span data-testid="without-water" className={summary.peopleWithout.water > 0 ? 'bad' : ''}> water {approx}{formatPeople(summary.peopleWithout.water)}</span>
+          <span data-testid="without-telecom" className={summary.peopleWithout.telecom > 0 ? 'bad' : ''}> telecom {approx}{formatPeople(summary.peopleWithout.telecom)}</span>
         </span>
       </div>
       <div className="metric" title="Hospitals not fully in service">

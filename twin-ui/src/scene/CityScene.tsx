@@ -15,6 +15,10 @@ import { Status, STATUS_NAMES } from '../model.ts';
 import { shapeOf } from './shapes.ts';
 import { pickActor, screenOf } from './picking.ts';
 
+/** `?aa=0` turns antialiasing off, `?preserve=1` keeps the drawing buffer (pixel reads in tests). */
+const params = new URLSearchParams(window.location.search);
+const GL_FLAGS = { antialias: params.get('aa') !== '0', preserve: params.get('preserve') === '1' };
+
 /** Base size of an asset glyph in metres, from the city's density. */
 function baseSize(index: CityIndexUi): number {
   const [minX, minZ, maxX, maxZ] = bounds(index.positions);
@@ -483,7 +487,7 @@ export function CityScene() {
     <div className="scene" ref={setHost} data-testid="scene" data-instances="0" aria-label="3D city view: drag to orbit, right-drag or arrow keys to pan, wheel to zoom, click an asset to inspect it" role="application" tabIndex={0}>
       <Canvas
         camera={{ fov: 45, position: [0, 1000, 1000] }}
-        gl={{ antialias: true, preserveDrawingBuffer: true, powerPreference: 'high-performance' }}
+        gl={{ antialias: GL_FLAGS.antialias, preserveDrawingBuffer: GL_FLAGS.preserve, powerPreference: 'high-performance' }}
         dpr={[1, 2]}
         onCreated={({ gl }) => gl.setClearColor('#0a0f16')}
       >

@@ -1,6 +1,7 @@
 /**
  * One shape per asset kind, so the operator tells a substation from a tower at a glance. Kinds are
- * matched by name (any layer may bring its own kinds); unknown kinds get a sphere.
+ * matched by name (any layer may bring its own kinds); unknown kinds get an octahedron. Shapes are
+ * low-poly on purpose: 100,000 instances must stay cheap even on software WebGL.
  */
 import * as THREE from 'three';
 
@@ -12,20 +13,20 @@ export interface Shape {
 }
 
 const RULES: readonly [RegExp, Shape][] = [
-  [/cohort/, { name: 'person', geometry: () => new THREE.IcosahedronGeometry(0.7, 1), scale: 1.4 }],
-  [/generator|plant|treatment|works/, { name: 'cylinder', geometry: () => new THREE.CylinderGeometry(0.6, 0.6, 1.4, 12).translate(0, 0.7, 0), scale: 2.2 }],
+  [/cohort/, { name: 'person', geometry: () => new THREE.OctahedronGeometry(0.7), scale: 1.4 }],
+  [/generator|plant|treatment|works/, { name: 'cylinder', geometry: () => new THREE.CylinderGeometry(0.6, 0.6, 1.4, 6).translate(0, 0.7, 0), scale: 2.2 }],
   [/substation|transformer/, { name: 'box', geometry: () => new THREE.BoxGeometry(1, 0.8, 1).translate(0, 0.4, 0), scale: 1.4 }],
   [/feeder|line|main|cable|pipe|fibre/, { name: 'slab', geometry: () => new THREE.BoxGeometry(0.7, 0.25, 0.7).translate(0, 0.125, 0), scale: 0.9 }],
-  [/pump|reservoir|tank/, { name: 'drum', geometry: () => new THREE.CylinderGeometry(0.5, 0.5, 0.7, 10).translate(0, 0.35, 0), scale: 1.3 }],
-  [/tower|antenna|mast/, { name: 'cone', geometry: () => new THREE.ConeGeometry(0.45, 1.6, 8).translate(0, 0.8, 0), scale: 1.3 }],
+  [/pump|reservoir|tank/, { name: 'drum', geometry: () => new THREE.CylinderGeometry(0.5, 0.5, 0.7, 6).translate(0, 0.35, 0), scale: 1.3 }],
+  [/tower|antenna|mast/, { name: 'cone', geometry: () => new THREE.ConeGeometry(0.45, 1.6, 4).translate(0, 0.8, 0), scale: 1.3 }],
   [/router|switch|scada|data|control/, { name: 'octahedron', geometry: () => new THREE.OctahedronGeometry(0.6).translate(0, 0.6, 0), scale: 1.6 }],
   [/hospital|clinic/, { name: 'cross', geometry: () => crossGeometry(), scale: 2.4 }],
   [/road|bridge|rail|street/, { name: 'tile', geometry: () => new THREE.BoxGeometry(1, 0.08, 1).translate(0, 0.04, 0), scale: 0.8 }],
   [/fire|police|ambulance|station|emergency/, { name: 'tetrahedron', geometry: () => new THREE.TetrahedronGeometry(0.7).translate(0, 0.6, 0), scale: 1.8 }],
-  [/shelter|school|hall/, { name: 'dodecahedron', geometry: () => new THREE.DodecahedronGeometry(0.6).translate(0, 0.6, 0), scale: 1.6 }],
+  [/shelter|school|hall/, { name: 'dodecahedron', geometry: () => new THREE.BoxGeometry(1, 0.6, 0.6).translate(0, 0.3, 0), scale: 1.6 }],
 ];
 
-const DEFAULT: Shape = { name: 'sphere', geometry: () => new THREE.IcosahedronGeometry(0.55, 0).translate(0, 0.55, 0), scale: 1 };
+const DEFAULT: Shape = { name: 'sphere', geometry: () => new THREE.OctahedronGeometry(0.55).translate(0, 0.55, 0), scale: 1 };
 
 export function shapeOf(kind: string): Shape {
   const k = kind.toLowerCase();

@@ -1,0 +1,152 @@
+/**
+ * End to end: a real engine (startServerWith on port 0) serves the built UI; Debian's Chromium
+ * (headless, SwiftShader WebGL) loads it, draws the city, injects through the panel, inspects by
+ * clicking. Screenshots go to artifacts/screenshots/ (CI keeps them).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { generateCity, parseCity } from '../engine/index.ts';
+import { startServerWith, type ServerInternals } from '../gateways/server.ts';
+import { ensureUiBuilt } from './build-ui.ts';
+import { launchChromium } from './browser.ts';
+
+const SHOTS = fileURLToPath(new URL('../artifacts/screenshots/', import.meta.url));
+const ADMIN = 'e2e-admin-token-0123456789';
+const VIEWER = 'e2e-viewer-token-0123456789';
+
+let server: ServerInternals;
+let browser: Browser;
+let actorCount = 0;
+
+/** Pixels of the WebGL canvas by colour class, read in the page (needs `?preserve=1`). */
+async function canvasPixels(page: Page): Promise<{ total: number; lit: number; red: number }> {
+  return (await page.evaluate(`(() => {
+    const gl = document.querySelector('[data-testid=scene] canvas');
+    const c = document.createElement('canvas');
+    c.width = gl.width; c.height = gl.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(gl, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let lit = 0, red = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const r = d[i], g = d[i + 1], b = d[i + 2];
+      if (r + g + b > 150) lit++;
+      if (r > 170 && g < 90 && b < 90) red++;
+    }
+    return { total: d.length / 4, lit, red };
+  })()`)) as { total: number; lit: number; red: number };
+}
+
+async function openTwin(page: Page, token: string): Promise<void> {
+  await page.goto(`${server.url}/?preserve=1#token=${token}`);
+  await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-instances')) === ${actorCount}`, undefined, { timeout: 20_000 });
+  await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-frame')) > 0`, undefined, { timeout: 20_000 });
+}
+
+async function outCount(page: Page, layer: string): Promise<number> {
+  return Number(await page.getAttribute(`[data-testid=headline] [data-layer=${layer}]`, 'data-out'));
+}
+
+describe('twin UI in a real browser against a real engine', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await ensureUiBuilt();
+    const city = parseCity(generateCity({ assets: 1500, seed: 1 }), 'gen');
+    actorCount = city.assets.length + city.cohorts.length;
+    server = await startServerWith(
+      { city, seed: 1, port: 0, quiet: true, speed: 30, adminToken: ADMIN, uiDir: join(fileURLToPath(new URL('.', import.meta.url)), 'dist') },
+      { env: { STRATUM_TOKENS: `vera:viewer:${VIEWER}` } },
+    );
+    browser = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('signs in from #token, draws every asset with one draw call per kind, and hides the token', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await openTwin(page, ADMIN);
+      expect(page.url()).not.toContain(ADMIN);
+      await page.waitForTimeout(500);
+      const px = await canvasPixels(page);
+      expect(px.lit / px.total).toBeGreaterThan(0.002);
+      const kinds = Number(await page.evaluate(`window.__twin.store.getState().index.kinds.length`));
+      const calls = Number(await page.getAttribute('[data-testid=scene]', 'data-draw-calls'));
+      // Kinds + ground + districts + link/dependency line sets + cascades: bounded by kinds, not by assets.
+      expect(calls).toBeLessThan(kinds + 20);
+      expect(await page.textContent('[data-testid=connection]')).toContain('live');
+      expect(await page.isVisible('[data-testid=inject-panel]')).toBe(true);
+      await page.screenshot({ path: join(SHOTS, 'twin-overview.png') });
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
+  it('opens the inspector by clicking an asset, injects a failure through the panel, and the colours and headline change', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await openTwin(page, ADMIN);
+      // A transmission substation: its failure is visible in the power headline and cascades to feeders.
+      const target = String(await page.evaluate(`(() => {
+        const s = window.__twin.store.getState(); const ix = s.index;
+        for (let a = 0; a < ix.assetCount; a++) if (ix.kinds[ix.kindOf[a]] === 'transmission-substation' && s.fast.status[a] === 0) return ix.ids[a];
+        return ix.ids[0];
+      })()`));
+      const before = { power: await outCount(page, 'power'), px: await canvasPixels(page) };
+      const at = (await page.evaluate(`window.__twin.screenOf(${JSON.stringify(target)})`)) as { x: number; y: number };
+      const box = (await page.locator('[data-testid=scene] canvas').boundingBox())!;
+      await page.mouse.click(box.x + at.x, box.y + at.y);
+      await page.waitForSelector(`[data-testid=inspector][data-actor="${target}"]`, { timeout: 5000 });
+      expect(await page.textContent('[data-testid=inject-target]')).toContain(target);
+      await page.click('[data-testid=preview]');
+      expect(await page.textContent('[data-testid=plan]')).toContain(target);
+      await page.click('[data-testid=inject]');
+      await page.waitForFunction(`Number(document.querySelector('[data-testid=headline] [data-layer=power]')?.getAttribute('data-out')) > ${before.power}`, undefined, { timeout: 15_000 });
+      await page.waitForFunction(`document.querySelector('[data-testid=inspector-status]')?.textContent.includes('failed')`, undefined, { timeout: 10_000 });
+      await page.waitForTimeout(600);
+      const after = { power: await outCount(page, 'power'), px: await canvasPixels(page) };
+      expect(after.power).toBeGreaterThan(before.power);
+      expect(after.px.red).toBeGreaterThan(before.px.red);
+      await page.screenshot({ path: join(SHOTS, 'twin-after-inject-inspector.png') });
+      await page.click('[data-testid=crisis-toggle]');
+      await page.waitForSelector('[data-testid=crisis-list] li', { timeout: 5000 });
+      expect(await page.textContent('[data-testid=crisis-list]')).toContain(target);
+      await page.screenshot({ path: join(SHOTS, 'twin-crisis-mode.png') });
+    } finally {
+      await page.close();
+    }
+  }, 40_000);
+
+  it('a viewer signs in through the form and sees no inject panel', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
+    try {
+      await page.goto(`${server.url}/`);
+      await page.screenshot({ path: join(SHOTS, 'twin-sign-in.png') });
+      await page.fill('[data-testid=token]', VIEWER);
+      await page.press('[data-testid=token]', 'Enter');
+      await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-frame')) > 0`, undefined, { timeout: 20_000 });
+      await page.waitForSelector('text=viewer');
+      expect(await page.isVisible('[data-testid=inject-panel]')).toBe(false);
+      expect(await page.isVisible('[data-testid=pause]')).toBe(false);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
+  it('refuses a wrong token with a clear message', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/#token=not-a-token`);
+      await page.waitForSelector('text=refused', { timeout: 10_000 });
+      expect(await page.isVisible('[data-testid=sign-in]')).toBe(true);
+    } finally {
+      await page.close();
+    }
+  }, 20_000);
+});
