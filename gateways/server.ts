@@ -118,8 +118,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  let sockets: SocketGateway | undefined;
-  const metrics = createMetrics(engine, hub, () => sockets?.counts ?? { socketio: 0, ws: 0 });
+  const late: { sockets?: SocketGateway } = {};
+  const metrics = createMetrics(engine, hub, () => late.sockets?.counts ?? { socketio: 0, ws: 0 });
   let topologyEtag = '';
   let started = false;
   registerHttpApi(app, { engine, control, tokens, audit, metrics, ready: () => started && runner.error === undefined });
@@ -129,7 +129,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   if (existsSync(uiDir)) await app.register(fastifyStatic, { root: resolve(uiDir), prefix: '/', wildcard: false });
 
   await app.ready();
-  sockets = new SocketGateway(app.server, {
+  const gateway = new SocketGateway(app.server, {
     hub,
     control,
     tokens,
@@ -137,7 +137,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.highWaterBytes === undefined ? {} : { highWaterBytes: tuning.highWaterBytes }),
     ...(tuning.eventsPerSecond === undefined ? {} : { eventsPerSecond: tuning.eventsPerSecond }),
   });
-  const gateway = sockets;
+  late.sockets = gateway;
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock at 1 Hz.
   const offAdvance = runner.onAdvance(() => hub.flush());

@@ -73,6 +73,8 @@ export class Subscriber {
 export interface StreamStats {
   framesCut: number;
   frameBytes: number;
+  /** Actor updates carried by the frames cut (sum of their actor counts). */
+  frameActors: number;
   framesSent: number;
   bytesSent: number;
   snapshotsSent: number;
@@ -183,6 +185,7 @@ export class ViewCoalescer {
     const stats = this.hub.stats;
     stats.framesCut++;
     stats.frameBytes += bytes.length;
+    stats.frameActors += n;
     this.hub.onFrame?.(this.key, bytes.length, n);
     for (const s of this.subscribers) this.deliver(s);
   }
@@ -286,7 +289,7 @@ export class StreamHub {
   readonly epoch = randomBytes(6).toString('base64url');
   readonly views = new Map<string, ViewCoalescer>();
   readonly ringFrames: number;
-  readonly stats: StreamStats = { framesCut: 0, frameBytes: 0, framesSent: 0, bytesSent: 0, snapshotsSent: 0, mergedSent: 0, framesSkipped: 0 };
+  readonly stats: StreamStats = { framesCut: 0, frameBytes: 0, frameActors: 0, framesSent: 0, bytesSent: 0, snapshotsSent: 0, mergedSent: 0, framesSkipped: 0 };
   onFrame: ((viewKey: string, bytes: number, actors: number) => void) | undefined;
   private pendingAlerts: Alert[] = [];
   private droppedAlerts = 0;

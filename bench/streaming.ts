@@ -1,0 +1,228 @@
+/**
+ * Streaming benchmark: the live server with N Socket.io viewers in a separate process.
+ *
+ * Measures
+ * - `deltaBytesPerAssetUpdate`: bytes on the wire per asset update in the delta stream — encoded frame
+ *   bytes plus the Socket.io/WebSocket envelope of each frame, over every delta frame of the run,
+ *   divided by the asset updates those frames carry;
+ * - `fullStateJsonBytesPerAssetUpdate`: what a naive server would send for the same updates if it
+ *   broadcast the full state as JSON (`[{id,status,level,load,stress}, …]`) at each of those frames;
+ * - `injectToDeltaP50Ms` / `P99Ms`: wall time from sending `POST /api/inject` (a failure of one
+ *   asset) to the arrival, at each viewer, of the first frame that shows the asset failed. Viewers
+ *   run in a child process; both processes stamp with `performance.timeOrigin + performance.now()`.
+ *
+ * Run directly as the child: `node --import tsx bench/streaming.ts --viewers URL TOKEN N`.
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+import { generateCity, parseCity, Rng, Status } from '../engine/index.ts';
+import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type ServerToClientEvents } from '../gateways/protocol.ts';
+import { startServerWith } from '../gateways/server.ts';
+
+/** Socket.io binary event envelope per frame: the text header packet plus two WebSocket frame headers. */
+const SOCKET_IO_ENVELOPE_BYTES = '451-["frame",{"_placeholder":true,"num":0}]'.length + 2 + 4;
+
+const wallNow = (): number => performance.timeOrigin + performance.now();
+
+type ChildMessage =
+  | { type: 'ready'; connected: number }
+  | { type: 'seen'; actor: number; viewer: number; at: number }
+  | { type: 'error'; message: string };
+type ParentMessage = { type: 'watch'; actor: number } | { type: 'stop' };
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const k = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[k]!;
+}
+
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export async function runStreamingBench(options: { assets: number; viewers: number; quick: boolean }): Promise<Record<string, number | string>> {
+  const city = parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
+  const server = await startServerWith(
+    { city, seed: 11, port: 0, quiet: true, speed: 10 },
+    { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
+  );
+  const index = server.engine.index;
+  const child = fork(fileURLToPath(import.meta.url), ['--viewers', server.url, server.adminToken, String(options.viewers)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const seen = new Map<number, number[]>();
+  let connected = -1;
+  let childError: string | undefined;
+  child.on('message', (m: ChildMessage) => {
+    if (m.type === 'ready') connected = m.connected;
+    else if (m.type === 'seen') {
+      const list = seen.get(m.actor) ?? [];
+      list.push(m.at);
+      seen.set(m.actor, list);
+    } else childError = m.message;
+  });
+  const until = async (what: string, check: () => boolean, ms: number): Promise<void> => {
+    const start = Date.now();
+    while (!check()) {
+      if (childError !== undefined) throw new Error(`viewer process: ${childError}`);
+      if (Date.now() - start > ms) throw new Error(`streaming bench: timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  try {
+    await until('viewers to connect and receive their snapshot', () => connected >= 0, 300_000);
+    const statsBefore = { ...server.stats };
+    const injections = options.quick ? 15 : 60;
+    const rng = new Rng(5);
+    const latencies: number[] = [];
+    let missed = 0;
+    for (let k = 0; k < injections; k++) {
+      let actor = -1;
+      for (let tries = 0; tries < 1000 && actor < 0; tries++) {
+        const a = Math.floor(rng.next() * index.assetCount);
+        if (server.engine.kernel.view(a).status === Status.Ok && !seen.has(a)) actor = a;
+      }
+      if (actor < 0) break;
+      child.send({ type: 'watch', actor } satisfies ParentMessage);
+      await new Promise((r) => setTimeout(r, 30));
+      const sentAt = wallNow();
+      const res = await fetch(`${server.url}/api/inject`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'fail', target: index.ids[actor], severity: 1 }),
+      });
+      if (res.status !== 202) throw new Error(`inject answered ${res.status}: ${await res.text()}`);
+      try {
+        await until(`injection ${k} to reach every viewer`, () => (seen.get(actor)?.length ?? 0) >= connected, 10_000);
+      } catch {
+        missed++;
+      }
+      for (const at of seen.get(actor) ?? []) latencies.push(at - sentAt);
+      await new Promise((r) => setTimeout(r, options.quick ? 60 : 120));
+    }
+    // A district-wide event: many updates per frame (the cascade case).
+    const district = index.districts[Math.floor(index.districts.length / 2)]!;
+    await fetch(`${server.url}/api/inject`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'fail', target: `district:${district}`, severity: 0.6, hazard: 'flood' }),
+    });
+    await new Promise((r) => setTimeout(r, options.quick ? 1000 : 3000));
+
+    const frames = server.stats.framesCut - statsBefore.framesCut;
+    const frameBytes = server.stats.frameBytes - statsBefore.frameBytes;
+    const updates = server.stats.frameActors - statsBefore.frameActors;
+    const fullState = index.ids.slice(0, index.assetCount + index.cohortCount).map((id, a) => {
+      const v = server.engine.kernel.view(a);
+      return { id, status: v.status, level: v.level, load: v.load, stress: v.stress };
+    });
+    const fullStateJsonBytes = Buffer.byteLength(JSON.stringify(fullState));
+    const deltaWireBytes = frameBytes + frames * SOCKET_IO_ENVELOPE_BYTES;
+    const deltaPerUpdate = updates === 0 ? Number.NaN : deltaWireBytes / updates;
+    const fullPerUpdate = updates === 0 ? Number.NaN : (frames * (fullStateJsonBytes + SOCKET_IO_ENVELOPE_BYTES)) / updates;
+    latencies.sort((a, b) => a - b);
+    return {
+      streamingAssets: index.assetCount,
+      streamingViewers: connected,
+      streamingFrames: frames,
+      streamingAssetUpdates: updates,
+      deltaFrameBytesPerAssetUpdate: round(updates === 0 ? Number.NaN : frameBytes / updates),
+      deltaBytesPerAssetUpdate: round(deltaPerUpdate),
+      fullStateJsonBytes,
+      fullStateJsonBytesPerAssetUpdate: round(fullPerUpdate),
+      fullStateJsonToDeltaRatio: round(fullPerUpdate / deltaPerUpdate, 1),
+      injections: injections,
+      injectionsMissedByAViewer: missed,
+      injectToDeltaSamples: latencies.length,
+      injectToDeltaP50Ms: round(percentile(latencies, 50)),
+      injectToDeltaP99Ms: round(percentile(latencies, 99)),
+      injectToDeltaMaxMs: round(latencies[latencies.length - 1] ?? Number.NaN),
+      framesSkippedForSlowViewers: server.stats.framesSkipped - statsBefore.framesSkipped,
+    };
+  } finally {
+    if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) resolve();
+      else {
+        const kill = setTimeout(() => child.kill(), 5000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+      }
+    });
+    await server.close();
+  }
+}
+
+/** The viewer process: N Socket.io clients on the whole-city view; reports when watched actors fail. */
+async function viewerProcess(url: string, token: string, count: number): Promise<void> {
+  const send = (m: ChildMessage): void => {
+    process.send?.(m);
+  };
+  const watched = new Set<number>();
+  const reported = new Map<number, Set<number>>();
+  const open = (viewer: number) => {
+    const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false }) as import('socket.io-client').Socket<ServerToClientEvents, ClientToServerEvents>;
+    let primed = false;
+    const ready = new Promise<void>((resolve, reject) => {
+      socket.on('connect_error', (e) => reject(e));
+      socket.on('frame', (bytes) => {
+        if (!primed) {
+          primed = true;
+          resolve();
+          return;
+        }
+        if (watched.size === 0) return;
+        const header = peekFrameHeader(bytes as Uint8Array);
+        if (header.count === 0) return;
+        const at = wallNow();
+        const frame = decodeFrame(bytes as Uint8Array);
+        for (const actor of watched) {
+          const i = frame.actors.indexOf(actor);
+          if (i < 0 || (frame.status[i] !== Status.Failed && frame.status[i] !== Status.Faulted)) continue;
+          const done = reported.get(actor) ?? new Set<number>();
+          if (done.has(viewer)) continue;
+          done.add(viewer);
+          reported.set(actor, done);
+          send({ type: 'seen', actor, viewer, at });
+        }
+      });
+      socket.on('connect', () => {
+        void socket.emitWithAck('subscribe', {}).then((ack) => {
+          if (!ack.ok) reject(new Error(ack.message));
+        });
+      });
+    });
+    return { socket, ready };
+  };
+  const sockets: ReturnType<typeof open>[] = [];
+  process.on('message', (m: ParentMessage) => {
+    if (m.type === 'watch') watched.add(m.actor);
+    else {
+      for (const { socket } of sockets) socket.disconnect();
+      process.exit(0);
+    }
+  });
+  try {
+    // Connect in batches so that 500 handshakes do not all land at once.
+    for (let k = 0; k < count; k += 50) {
+      const batch = Array.from({ length: Math.min(50, count - k) }, (_, j) => open(k + j));
+      sockets.push(...batch);
+      await Promise.all(batch.map((b) => b.ready));
+    }
+    send({ type: 'ready', connected: sockets.length });
+  } catch (error) {
+    send({ type: 'error', message: (error as Error).message });
+  }
+}
+
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] === self && process.argv[2] === '--viewers') {
+  void viewerProcess(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
+} else if (process.argv[1] === self) {
+  const assets = Number(process.argv[2] ?? 5000);
+  const viewers = Number(process.argv[3] ?? 50);
+  void runStreamingBench({ assets, viewers, quick: process.argv.includes('--quick') }).then((r) => console.log(JSON.stringify(r, null, 2)));
+}
