@@ -14,6 +14,9 @@ export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
  * (also for rejections). A rejected mutation changes nothing.
  */
 export class Control {
+  /** Called after every accepted input (the server expedites the next frames). */
+  onAccepted: (() => void) | undefined;
+
   constructor(readonly engine: Engine, readonly runner: RealtimeRunner, readonly audit: AuditLog) {}
 
   clockInfo(): ClockInfo {
@@ -108,6 +111,7 @@ export class Control {
   private submit(principal: Principal, command: InputCommand, via: string): JournalEntry {
     const entry = this.engine.submit(command, { source: `${via}:${principal.name}` });
     if (entry === undefined) throw new ConflictError('duplicate input (already journalled)');
+    this.onAccepted?.();
     return entry;
   }
 }

@@ -89,6 +89,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const audit = new AuditLog();
   const control = new Control(engine, runner, audit);
   const hub = new StreamHub(engine, tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames });
+  control.onAccepted = () => hub.expedite();
   const quiet = options.quiet ?? false;
 
   const app = Fastify({

@@ -31,6 +31,14 @@ import {
  *   which the skip keeps below the high-water mark plus one frame.
  */
 
+/**
+ * After an input is accepted (an operator action, an injection), the next frame of every view may
+ * come this soon after the previous one, whatever the view's rate: the person who acted sees the
+ * effect at once, while cascades stay rate-limited. It is a floor, so the stream never exceeds
+ * 1000 / EXPEDITED_INTERVAL_MS frames a second.
+ */
+export const EXPEDITED_INTERVAL_MS = 1000 / 30;
+
 /** Where a subscriber's bytes go: a Socket.io socket, a ws socket, or a test double. */
 export interface FrameSink {
   /** True while the transport holds more than it should: frames are then merged instead of sent. */
@@ -130,6 +138,9 @@ export class ViewCoalescer {
     return 1000 / this.view.maxRateHz;
   }
 
+  /** Set when an input was accepted: the next frame may come sooner than the view's rate. */
+  expedited = false;
+
   markDirty(actor: number): void {
     if (this.members[actor] !== 1 || this.dirtyMask[actor] === 1) return;
     this.dirtyMask[actor] = 1;
@@ -143,7 +154,8 @@ export class ViewCoalescer {
   /** Cuts a frame now if due, else arms a timer for when it is. */
   maybeCut(nowWall: number): void {
     if (this.dirty.length === 0 || this.timer !== undefined) return;
-    const due = this.lastCutWall + this.intervalMs;
+    const interval = this.expedited ? Math.min(this.intervalMs, EXPEDITED_INTERVAL_MS) : this.intervalMs;
+    const due = this.lastCutWall + interval;
     if (nowWall >= due) {
       this.cut(nowWall);
       return;
@@ -158,6 +170,7 @@ export class ViewCoalescer {
   private cut(nowWall: number): void {
     if (this.dirty.length === 0) return;
     this.lastCutWall = nowWall;
+    this.expedited = false;
     const actors = Uint32Array.from(this.dirty).sort();
     this.dirty = [];
     const n = actors.length;
@@ -339,6 +352,11 @@ export class StreamHub {
         v.maybeCut(now);
       }
     }
+  }
+
+  /** An input was accepted: let every view cut its next frame early (see EXPEDITED_INTERVAL_MS). */
+  expedite(): void {
+    for (const v of this.viewList) v.expedited = true;
   }
 
   /** Takes the alerts collected since the last call (and how many were dropped over the cap). */
