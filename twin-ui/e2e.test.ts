@@ -43,7 +43,7 @@ async function canvasPixels(page: Page): Promise<{ total: number; lit: number; r
 async function openTwin(page: Page, token: string): Promise<void> {
   await page.goto(`${server.url}/?preserve=1#token=${token}`);
   await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-instances')) === ${actorCount}`, undefined, { timeout: 20_000 });
-  await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-frame')) > 0`, undefined, { timeout: 20_000 });
+  await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-applied')) > 0`, undefined, { timeout: 20_000 });
 }
 
 async function outCount(page: Page, layer: string): Promise<number> {
@@ -130,7 +130,7 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.screenshot({ path: join(SHOTS, 'twin-sign-in.png') });
       await page.fill('[data-testid=token]', VIEWER);
       await page.press('[data-testid=token]', 'Enter');
-      await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-frame')) > 0`, undefined, { timeout: 20_000 });
+      await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-applied')) > 0`, undefined, { timeout: 20_000 });
       await page.waitForSelector('text=viewer');
       expect(await page.isVisible('[data-testid=inject-panel]')).toBe(false);
       expect(await page.isVisible('[data-testid=pause]')).toBe(false);

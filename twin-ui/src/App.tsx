@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'react';
+import { Component, useEffect, useMemo, type ReactNode } from 'react';
 import { StoreContext, useTwin } from './context.ts';
 import type { TwinStore } from './store.ts';
 import { createClient, tokenFromFragment, type TwinClient } from './net/client.ts';
@@ -100,10 +100,36 @@ export function App({ store }: { store: TwinStore }) {
   return token ? <Shell client={client} store={store} /> : (<><SignIn onSubmit={connect} /><Notices /></>);
 }
 
+/** Shows what broke instead of a blank screen; the operator can reload. */
+class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  override state: { error: Error | null } = { error: null };
+  static getDerivedStateFromError(error: Error): { error: Error } {
+    return { error };
+  }
+  override render(): ReactNode {
+    if (this.state.error) {
+      return (
+        <main className="signin" role="alert">
+          <div>
+            <h1>The twin stopped</h1>
+            <p>{this.state.error.message}</p>
+            <button type="button" onClick={() => window.location.reload()}>
+              Reload
+            </button>
+          </div>
+        </main>
+      );
+    }
+    return this.props.children;
+  }
+}
+
 export function Root({ store }: { store: TwinStore }) {
   return (
-    <StoreContext.Provider value={store}>
-      <App store={store} />
-    </StoreContext.Provider>
+    <ErrorBoundary>
+      <StoreContext.Provider value={store}>
+        <App store={store} />
+      </StoreContext.Provider>
+    </ErrorBoundary>
   );
 }

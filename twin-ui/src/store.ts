@@ -173,8 +173,10 @@ export interface FastState {
   timeAtWall: number;
   speed: number;
   paused: boolean;
-  /** Last applied frame number (0: none yet). */
+  /** Last applied frame number (a view that has not changed yet sends snapshot frame 0). */
   frame: number;
+  /** Frames applied since the city was installed. */
+  applied: number;
   /** Cascade pulses to animate: `from` caused `to` to fail at wall time `wall` (from alerts or providers). */
   pulses: { from: number; to: number; wall: number }[];
   /** Recent samples of the selected actor (for the sparkline). */
@@ -256,6 +258,7 @@ function emptyFast(n: number): FastState {
     speed: 1,
     paused: false,
     frame: 0,
+    applied: 0,
     pulses: [],
     history: { actor: -1, time: [], load: [], level: [], stress: [] },
   };
@@ -429,7 +432,7 @@ export function createTwinStore(): TwinStore {
         if (a < 0 || a >= n) continue;
         const s = delta.status[r]!;
         const was = f.status[a]!;
-        if ((s === Status.Failed || s === Status.Faulted) && was !== Status.Failed && was !== Status.Faulted && f.frame !== 0) {
+        if ((s === Status.Failed || s === Status.Faulted) && was !== Status.Failed && was !== Status.Faulted && f.applied > 0) {
           f.failedAtWall[a] = wallNow;
           if (f.pulses.length < MAX_PULSES) f.pulses.push({ from: -1, to: a, wall: wallNow });
         }
@@ -444,6 +447,7 @@ export function createTwinStore(): TwinStore {
         f.timeAtWall = wallNow;
       }
       f.frame = delta.frame;
+      f.applied++;
       f.version++;
       if (touchedSelected) pushHistory(f, sel);
       return true;

@@ -46,6 +46,10 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
   let epoch: string | null = null;
   let topologyEtag: string | null = null;
   let alertsSeen = 0;
+  /** Stream counters, visible as `window.__twin.net` for tests and support. */
+  const stats = { frames: 0, gaps: 0, errors: 0, lastError: '', etag: '', helloEtag: '' };
+  const w = globalThis as unknown as { __twin?: Record<string, unknown> };
+  w.__twin = { ...(w.__twin ?? {}), net: stats };
 
   const requestWithHeaders = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ json: T; headers: Headers }> => {
     const token = store.getState().token;
@@ -140,6 +144,8 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         }
       });
       s.on('hello', (hello) => {
+        stats.helloEtag = hello.topologyEtag;
+        stats.etag = topologyEtag ?? '';
         store.setState({ role: hello.role, user: hello.name });
         if (hello.protocol !== PROTOCOL_VERSION) store.notify('error', `The server speaks protocol ${hello.protocol}, this page ${PROTOCOL_VERSION}: reload the page.`);
         if (topologyEtag !== null && hello.topologyEtag !== '' && hello.topologyEtag.replace(/^W\//, '') !== topologyEtag.replace(/^W\//, '')) {
@@ -148,8 +154,17 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         }
       });
       s.on('frame', (bytes) => {
-        const frame = decodeFrame(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
-        if (!store.applyFrame(frame)) subscribe(s); // a gap: ask for what we missed
+        stats.frames++;
+        try {
+          const frame = decodeFrame(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+          if (!store.applyFrame(frame)) {
+            stats.gaps++;
+            subscribe(s); // a gap: ask for what we missed
+          }
+        } catch (error) {
+          stats.errors++;
+          stats.lastError = (error as Error).message;
+        }
       });
       s.on('clock', (c) => store.setClock({ time: c.virtualMs, speed: c.speed, paused: c.paused }));
       s.on('alerts', onAlerts);

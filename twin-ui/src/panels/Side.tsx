@@ -3,10 +3,12 @@ import { STATUS_CSS, layerColour, rgbCss } from '../colors.ts';
 import { STATUS_NAMES } from '../model.ts';
 import { AT_RISK_STRESS } from '../store.ts';
 
+const NO_LAYERS: readonly string[] = [];
+
 /** Layer visibility, edges, districts, heat map and crisis mode. */
 export function LayersPanel() {
   const store = useTwinStore();
-  const layers = useTwin((s) => s.index?.layers ?? []);
+  const layers = useTwin((s) => s.index?.layers ?? NO_LAYERS);
   const hasCohorts = useTwin((s) => (s.index?.cohortCount ?? 0) > 0);
   const visible = useTwin((s) => s.layerVisible);
   const showLinks = useTwin((s) => s.showLinks);

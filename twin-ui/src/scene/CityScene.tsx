@@ -474,6 +474,7 @@ function Stats({ host, instances }: { host: HTMLElement | null; instances: numbe
     host.dataset['instances'] = String(instances);
     host.dataset['drawCalls'] = String(gl.info.render.calls);
     host.dataset['frame'] = String(store.getState().fast.frame);
+    host.dataset['applied'] = String(store.getState().fast.applied);
     host.dataset['version'] = String(store.getState().fast.version);
   });
   return null;
