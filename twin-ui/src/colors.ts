@@ -38,7 +38,10 @@ export function actorColour(status: number, stress: number, heatmap: boolean, di
       return;
     }
     if (heatmap) {
-      const t = Math.min(1, Math.max(0, stress)) * (HEAT.length - 1);
+      // Squared: most of the range stays cool so only real overload (≳70%) turns warm, and warm
+      // never reads as the amber of "degraded".
+      const c = Math.min(1, Math.max(0, stress));
+      const t = c * c * (HEAT.length - 1);
       const i = Math.min(HEAT.length - 2, Math.floor(t));
       const f = t - i;
       const a = HEAT[i]!;

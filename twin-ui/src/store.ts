@@ -279,6 +279,11 @@ export interface TwinActions {
   setClock(clock: { time: number; speed: number; paused: boolean }, wallNow?: number): void;
   /** Recomputes the headline summary from the columns if they changed; returns it. */
   refreshSummary(): Summary | null;
+  /**
+   * Calls `listener` after every applied frame or clock change (outside React, outside setState):
+   * the scene uses it to request a render when it renders on demand. Returns the unsubscribe.
+   */
+  onFast(listener: () => void): () => void;
   /** Names the actor whose message made `to` fail (from an alert), so the pulse runs along the right edge. */
   noteCause(to: number, from: number): void;
   select(actor: number | null): void;
@@ -400,6 +405,10 @@ export function createTwinStore(): TwinStore {
     showDependencies: false,
     showDistricts: true,
   }));
+  const fastListeners = new Set<() => void>();
+  const fastChanged = (): void => {
+    for (const l of fastListeners) l();
+  };
   const pushHistory = (f: FastState, a: number): void => {
     const h = f.history;
     h.time.push(f.time);
@@ -450,6 +459,7 @@ export function createTwinStore(): TwinStore {
       f.applied++;
       f.version++;
       if (touchedSelected) pushHistory(f, sel);
+      fastChanged();
       return true;
     },
     setClock(clock, wallNow = performance.now()) {
@@ -459,6 +469,7 @@ export function createTwinStore(): TwinStore {
       f.speed = clock.speed;
       f.paused = clock.paused;
       f.version++;
+      fastChanged();
     },
     refreshSummary() {
       const { index, fast, summary } = store.getState();
@@ -469,6 +480,10 @@ export function createTwinStore(): TwinStore {
       if (fast.history.actor >= 0) pushHistory(fast, fast.history.actor);
       store.setState({ summary: next });
       return next;
+    },
+    onFast(listener) {
+      fastListeners.add(listener);
+      return () => fastListeners.delete(listener);
     },
     noteCause(to, from) {
       const pulses = store.getState().fast.pulses;

@@ -17,7 +17,15 @@ import { pickActor, screenOf } from './picking.ts';
 
 /** `?aa=0` turns antialiasing off, `?preserve=1` keeps the drawing buffer (pixel reads in tests). */
 const params = new URLSearchParams(window.location.search);
-const GL_FLAGS = { antialias: params.get('aa') !== '0', preserve: params.get('preserve') === '1' };
+/**
+ * The scene renders on demand (a new frame, a toggle, a camera move, a running animation) so an
+ * idle twin on an eight-hour shift costs no GPU; bench mode renders continuously to measure frame time.
+ */
+const GL_FLAGS = {
+  antialias: params.get('aa') !== '0',
+  preserve: params.get('preserve') === '1',
+  frameloop: /(?:^#|&)bench=/.test(window.location.hash) || params.get('frameloop') === 'always' ? ('always' as const) : ('demand' as const),
+};
 
 /** Base size of an asset glyph in metres, from the city's density. */
 function baseSize(index: CityIndexUi): number {
@@ -236,10 +244,12 @@ function Cascades({ index }: { index: CityIndexUi }) {
     lines.geometry.dispose();
     (lines.material as THREE.Material).dispose();
   }, [lines]);
+  const invalidate = useThree((t) => t.invalidate);
   useFrame(() => {
     const s = store.getState();
     const f = s.fast;
     const now = performance.now();
+    if (f.pulses.length > 0 || s.chain.length > 1 || s.preview.length > 0 || s.selected !== null) invalidate();
     while (f.pulses.length > 0 && now - f.pulses[0]!.wall > PULSE_MS) f.pulses.shift();
     const pos = lines.geometry.getAttribute('position') as THREE.BufferAttribute;
     const col = lines.geometry.getAttribute('color') as THREE.BufferAttribute;
@@ -369,9 +379,10 @@ function SelectionMarker({ index }: { index: CityIndexUi }) {
 
 /** Orbit (left drag), pan (right drag or arrow keys), zoom (wheel); frames the city when it changes. */
 function Controls({ index }: { index: CityIndexUi }) {
-  const { camera, gl } = useThree();
+  const { camera, gl, invalidate } = useThree();
   const controls = useMemo(() => {
     const c = new OrbitControls(camera, gl.domElement);
+    c.addEventListener('change', () => invalidate());
     c.enableDamping = true;
     c.dampingFactor = 0.12;
     c.screenSpacePanning = false;
@@ -379,7 +390,7 @@ function Controls({ index }: { index: CityIndexUi }) {
     c.keyPanSpeed = 40;
     c.listenToKeyEvents(gl.domElement);
     return c;
-  }, [camera, gl]);
+  }, [camera, gl, invalidate]);
   useEffect(() => () => controls.dispose(), [controls]);
   useEffect(() => {
     const [minX, minZ, maxX, maxZ] = bounds(index.positions);
@@ -395,7 +406,10 @@ function Controls({ index }: { index: CityIndexUi }) {
     controls.maxDistance = span * 4;
     controls.update();
   }, [index, camera, controls]);
-  useFrame(() => controls.update());
+  useFrame(() => {
+    // update() reports whether damping still moves the camera: keep rendering until it settles.
+    if (controls.update()) invalidate();
+  });
   return null;
 }
 
@@ -462,6 +476,24 @@ function Interaction({ index, onHover }: { index: CityIndexUi; onHover: (h: Hove
   return null;
 }
 
+/** Requests a render whenever the live columns or the slow state change (render-on-demand). */
+function Invalidator() {
+  const store = useTwinStore();
+  const invalidate = useThree((t) => t.invalidate);
+  useEffect(() => {
+    const a = store.onFast(() => invalidate());
+    const b = store.subscribe(() => invalidate());
+    // The stats below are written from useFrame; a slow heartbeat keeps them fresh when idle.
+    const id = setInterval(() => invalidate(), 1000);
+    return () => {
+      a();
+      b();
+      clearInterval(id);
+    };
+  }, [store, invalidate]);
+  return null;
+}
+
 /** Writes render facts onto the scene element (for tests, the bench and curious operators). */
 function Stats({ host, instances }: { host: HTMLElement | null; instances: number }) {
   const { gl } = useThree();
@@ -469,7 +501,7 @@ function Stats({ host, instances }: { host: HTMLElement | null; instances: numbe
   const last = useRef(0);
   useFrame(() => {
     const now = performance.now();
-    if (!host || now - last.current < 250) return;
+    if (!host || now - last.current < 200) return;
     last.current = now;
     host.dataset['instances'] = String(instances);
     host.dataset['drawCalls'] = String(gl.info.render.calls);
@@ -490,6 +522,7 @@ export function CityScene() {
         camera={{ fov: 45, position: [0, 1000, 1000] }}
         gl={{ antialias: GL_FLAGS.antialias, preserveDrawingBuffer: GL_FLAGS.preserve, powerPreference: 'high-performance' }}
         dpr={[1, 2]}
+        frameloop={GL_FLAGS.frameloop}
         onCreated={({ gl }) => gl.setClearColor('#0a0f16')}
       >
         <ambientLight intensity={0.9} />
@@ -505,6 +538,7 @@ export function CityScene() {
             <Controls index={index} />
             <Interaction index={index} onHover={setHover} />
             <Stats host={host} instances={index.actorCount} />
+            <Invalidator />
           </>
         )}
       </Canvas>
