@@ -20,7 +20,7 @@ import {
   type SubscribeRequest,
   type WsServerMessage,
 } from './protocol.ts';
-import { Subscriber, type FrameSink, type StreamHub } from './streaming.ts';
+import { Subscriber, type BroadcastGroup, type FrameSink, type StreamHub } from './streaming.ts';
 
 /** Above this many bytes held by the transport, frames for that socket are merged instead of sent. */
 export const DEFAULT_HIGH_WATER_BYTES = 256 * 1024;
@@ -96,6 +96,14 @@ export class SocketGateway {
   /** Per-socket bookkeeping visible to tests: the subscriber of each ws client. */
   readonly wsSubscribers = new Map<WebSocket, Subscriber>();
   private readonly onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Socket.io broadcast to the sockets' own rooms: the packet is encoded once for all of them. */
+  private readonly broadcast: BroadcastGroup = {
+    sendMany: (sinks, bytes) => {
+      const ids = sinks.map((s) => (s as FrameSink & { socketId: string }).socketId);
+      if (ids.length === 1) this.io.to(ids[0]!).emit('frame', bytes);
+      else this.io.to(ids).emit('frame', bytes);
+    },
+  };
 
   constructor(private readonly http: HttpServer, private readonly options: SocketGatewayOptions) {
     this.highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
@@ -162,7 +170,9 @@ export class SocketGateway {
     const { hub, control } = this.options;
     const principal: Principal = { name: socket.data.name, role: socket.data.role, tokenHash: socket.data.tokenHash };
     const conn = socket.conn as unknown as { writeBuffer: unknown[]; transport: { socket?: { bufferedAmount?: number } }; on(event: 'drain', cb: () => void): void };
-    const sink: FrameSink = {
+    const sink: FrameSink & { socketId: string } = {
+      socketId: socket.id,
+      group: this.broadcast,
       backedUp: () => conn.writeBuffer.length > MAX_QUEUED_PACKETS || (conn.transport.socket?.bufferedAmount ?? 0) > this.highWater,
       send: (bytes) => {
         socket.emit('frame', bytes);

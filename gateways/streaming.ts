@@ -44,6 +44,12 @@ export interface FrameSink {
   /** True while the transport holds more than it should: frames are then merged instead of sent. */
   backedUp(): boolean;
   send(bytes: Uint8Array): void;
+  /** Sinks of one transport that can send the same bytes to many at once (encoded once). */
+  readonly group?: BroadcastGroup;
+}
+
+export interface BroadcastGroup {
+  sendMany(sinks: readonly FrameSink[], bytes: Uint8Array): void;
 }
 
 export interface StreamOptions {
@@ -200,7 +206,21 @@ export class ViewCoalescer {
     stats.frameBytes += bytes.length;
     stats.frameActors += n;
     this.hub.onFrame?.(this.key, bytes.length, n);
-    for (const s of this.subscribers) this.deliver(s);
+    // Up-to-date subscribers of a broadcast-capable transport get the frame in one broadcast;
+    // everyone else (behind, backed up, plain sinks) goes through `deliver`.
+    const batches = new Map<BroadcastGroup, FrameSink[]>();
+    for (const s of this.subscribers) {
+      const group = s.sink.group;
+      if (group !== undefined && s.lastSent === since && !s.sink.backedUp()) {
+        let list = batches.get(group);
+        if (list === undefined) batches.set(group, (list = []));
+        list.push(s.sink);
+        s.lastSent = this.frame;
+        stats.framesSent++;
+        stats.bytesSent += bytes.length;
+      } else this.deliver(s);
+    }
+    for (const [group, sinks] of batches) group.sendMany(sinks, bytes);
   }
 
   /** Sends what the subscriber needs to reach the current frame, unless its sink is backed up. */
