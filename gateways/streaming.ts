@@ -173,6 +173,13 @@ export class ViewCoalescer {
     }, Math.max(1, due - nowWall));
   }
 
+  /** Cuts a frame now whatever the rate (tests, replays stepping instant by instant). */
+  cutNow(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.cut(performance.now());
+  }
+
   private cut(nowWall: number): void {
     if (this.dirty.length === 0) return;
     this.lastCutWall = nowWall;
