@@ -45,13 +45,28 @@ export async function runUiBench(options: { assets: number; seconds?: number; wi
   await ensureUiBuilt();
   const site = await serveDist();
   const browser = await launchChromium();
+  const out: Record<string, number | string> = { uiAssets: options.assets };
   try {
-    const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 } });
+    // Two passes: the default overview (auto level of detail: points beyond half the city's span)
+    // and forced instanced meshes (what a zoomed-in view draws), so both costs are visible.
+    for (const [prefix, lod] of [['ui', 'auto'], ['uiMeshes', 'meshes']] as const) {
+      const r = await measure(browser, `${site.url}index.html?lod=${lod}#bench=${options.assets}`, options);
+      for (const [k, v] of Object.entries(r)) if (prefix === 'ui' || k.startsWith('FrameTime') || k === 'Lod') out[`${prefix}${k}`] = v;
+    }
+    return out;
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+}
+
+async function measure(browser: import('playwright-core').Browser, url: string, options: { assets: number; seconds?: number; width?: number; height?: number }): Promise<Record<string, number | string>> {
+  const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 } });
+  try {
     const t0 = Date.now();
-    await page.goto(`${site.url}index.html#bench=${options.assets}`);
+    await page.goto(url);
     await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-instances')) === ${options.assets}`, undefined, { timeout: 120_000 });
     const loadMs = Date.now() - t0;
-    // Let the first uploads settle, then sample rAF intervals.
     await page.waitForTimeout(1500);
     const seconds = options.seconds ?? 5;
     // Page scripts are strings: tsx/esbuild would wrap named functions in `__name(…)`, unknown in the page.
@@ -67,25 +82,24 @@ export async function runUiBench(options: { assets: number; seconds?: number; wi
       const el = document.querySelector('[data-testid=scene]');
       const g = document.createElement('canvas').getContext('webgl2');
       const d = g && g.getExtension('WEBGL_debug_renderer_info');
-      return { apply: b.applyTimes.slice(), changed: b.changedPerFrame, drawCalls: Number(el && el.getAttribute('data-draw-calls')), renderer: g && d ? String(g.getParameter(d.UNMASKED_RENDERER_WEBGL)) : 'unknown' };
-    })()`)) as { apply: number[]; changed: number; drawCalls: number; renderer: string };
+      return { apply: b.applyTimes.slice(), changed: b.changedPerFrame, drawCalls: Number(el && el.getAttribute('data-draw-calls')), lod: String(el && el.getAttribute('data-lod')), renderer: g && d ? String(g.getParameter(d.UNMASKED_RENDERER_WEBGL)) : 'unknown' };
+    })()`)) as { apply: number[]; changed: number; drawCalls: number; lod: string; renderer: string };
     const s = intervals.slice(1).sort((a, b) => a - b);
     const a = extra.apply.sort((x, y) => x - y);
     return {
-      uiAssets: options.assets,
-      uiFrames: s.length,
-      uiFrameTimeMsP50: Math.round(quantile(s, 0.5) * 10) / 10,
-      uiFrameTimeMsP95: Math.round(quantile(s, 0.95) * 10) / 10,
-      uiFps: Math.round((s.length / seconds) * 10) / 10,
-      uiDeltaActorsPerFrame: extra.changed,
-      uiApplyFrameMsP50: Math.round(quantile(a, 0.5) * 100) / 100,
-      uiDrawCalls: extra.drawCalls,
-      uiLoadMs: loadMs,
-      uiRenderer: extra.renderer.includes('SwiftShader') ? 'SwiftShader (software, no GPU)' : extra.renderer,
+      Frames: s.length,
+      FrameTimeMsP50: Math.round(quantile(s, 0.5) * 10) / 10,
+      FrameTimeMsP95: Math.round(quantile(s, 0.95) * 10) / 10,
+      Fps: Math.round((s.length / seconds) * 10) / 10,
+      Lod: extra.lod,
+      DeltaActorsPerFrame: extra.changed,
+      ApplyFrameMsP50: Math.round(quantile(a, 0.5) * 100) / 100,
+      DrawCalls: extra.drawCalls,
+      LoadMs: loadMs,
+      Renderer: extra.renderer.includes('SwiftShader') ? 'SwiftShader (software, no GPU)' : extra.renderer,
     };
   } finally {
-    await browser.close();
-    await site.close();
+    await page.close();
   }
 }
 

@@ -79,9 +79,13 @@ function AssetMeshes({ index }: { index: CityIndexUi }) {
 
   const last = useRef({ version: -1, key: '', matrixKey: '' });
   const tmp = useMemo(() => new THREE.Matrix4(), []);
+  const lod = useContextLod();
   useFrame(() => {
     const s = store.getState();
     const f = s.fast;
+    const show = !lod.points;
+    for (const { mesh } of meshes) mesh.visible = show;
+    if (!show) return;
     const key = displayKey(s);
     const matrixKey = key.split('|')[1] ?? '';
     if (matrixKey !== last.current.matrixKey) {
@@ -116,6 +120,91 @@ function AssetMeshes({ index }: { index: CityIndexUi }) {
       ))}
     </>
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Level of detail for big cities: beyond `POINTS_DISTANCE` × the city's span (or always above
+ * `POINTS_ALWAYS` actors when `?lod=points`), every actor is one point of one draw call instead of an
+ * instanced shape. At that distance shapes are a pixel or two anyway, and 100,000 points cost a
+ * fraction of 100,000 meshes (which matters most on software WebGL).
+ */
+const POINTS_MIN_ACTORS = 30_000;
+const POINTS_DISTANCE = 0.5;
+const lodState = { points: false };
+function useContextLod(): { points: boolean } {
+  return lodState;
+}
+
+function LodSwitch({ index }: { index: CityIndexUi }) {
+  const { camera, invalidate } = useThree();
+  const span = useMemo(() => {
+    const [minX, minZ, maxX, maxZ] = bounds(index.positions);
+    return Math.max(maxX - minX, maxZ - minZ, 1);
+  }, [index]);
+  const forced = params.get('lod');
+  useFrame(() => {
+    let points = index.actorCount >= POINTS_MIN_ACTORS;
+    if (forced === 'points') points = true;
+    else if (forced === 'meshes') points = false;
+    else if (points) {
+      // Distance from the camera to the ground point it looks at is a good proxy for zoom.
+      points = camera.position.y > span * POINTS_DISTANCE;
+    }
+    if (points !== lodState.points) {
+      lodState.points = points;
+      invalidate();
+    }
+  }, -1);
+  return null;
+}
+
+function AssetPoints({ index }: { index: CityIndexUi }) {
+  const store = useTwinStore();
+  const size = useMemo(() => baseSize(index), [index]);
+  const points = useMemo(() => {
+    const g = new THREE.BufferGeometry();
+    const pos = new Float32Array(index.positions.length);
+    for (let i = 0; i < index.actorCount; i++) {
+      pos[3 * i] = index.positions[3 * i]!;
+      pos[3 * i + 1] = index.positions[3 * i + 1]! + size * 0.5;
+      pos[3 * i + 2] = index.positions[3 * i + 2]!;
+    }
+    g.setAttribute('position', new THREE.BufferAttribute(pos, 3));
+    g.setAttribute('color', new THREE.BufferAttribute(new Float32Array(index.actorCount * 3), 3).setUsage(THREE.DynamicDrawUsage));
+    const p = new THREE.Points(g, new THREE.PointsMaterial({ size: size * 1.6, vertexColors: true, sizeAttenuation: true }));
+    p.frustumCulled = false;
+    p.raycast = () => undefined;
+    p.name = 'lod:points';
+    return p;
+  }, [index, size]);
+  useEffect(() => () => {
+    points.geometry.dispose();
+    (points.material as THREE.Material).dispose();
+  }, [points]);
+  const last = useRef({ version: -1, key: '' });
+  useFrame(() => {
+    points.visible = lodState.points;
+    if (!points.visible) {
+      last.current.version = -1;
+      return;
+    }
+    const s = store.getState();
+    const f = s.fast;
+    const key = displayKey(s);
+    if (f.version === last.current.version && key === last.current.key) return;
+    const col = points.geometry.getAttribute('color') as THREE.BufferAttribute;
+    const arr = col.array as Float32Array;
+    for (let a = 0; a < index.actorCount; a++) {
+      if (isVisible(index, s.layerVisible, a)) actorColour(f.status[a]!, f.stress[a]!, s.heatmap, s.crisis, arr, a * 3);
+      else arr[a * 3] = arr[a * 3 + 1] = arr[a * 3 + 2] = 0.04;
+    }
+    col.needsUpdate = true;
+    last.current.version = f.version;
+    last.current.key = key;
+  });
+  return <primitive object={points} />;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,6 +596,7 @@ function Stats({ host, instances }: { host: HTMLElement | null; instances: numbe
     host.dataset['drawCalls'] = String(gl.info.render.calls);
     host.dataset['frame'] = String(store.getState().fast.frame);
     host.dataset['applied'] = String(store.getState().fast.applied);
+    host.dataset['lod'] = lodState.points ? 'points' : 'meshes';
     host.dataset['version'] = String(store.getState().fast.version);
   });
   return null;
@@ -532,7 +622,9 @@ export function CityScene() {
             <Ground index={index} />
             <Districts index={index} />
             <Edges index={index} />
+            <LodSwitch index={index} />
             <AssetMeshes index={index} />
+            <AssetPoints index={index} />
             <Cascades index={index} />
             <SelectionMarker index={index} />
             <Controls index={index} />
