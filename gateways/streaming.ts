@@ -151,26 +151,32 @@ export class ViewCoalescer {
     if (this.members[actor] !== 1 || this.dirtyMask[actor] === 1) return;
     this.dirtyMask[actor] = 1;
     this.dirty.push(actor);
+    // First change since the last frame: arm the timer now rather than wait for the end of the
+    // engine advance (a big advance can take tens of ms; the first changes should not wait for it).
+    if (this.dirty.length === 1) this.maybeCut(performance.now(), true);
   }
 
   get hasDirty(): boolean {
     return this.dirty.length > 0;
   }
 
-  /** Cuts a frame now if due, else arms a timer for when it is. */
-  maybeCut(nowWall: number): void {
+  /**
+   * Cuts a frame now if due, else arms a timer for when it is. `deferred` (from inside the stream
+   * listener, mid-advance) never cuts synchronously: it arms a timer, which may fire between two
+   * messages of a running advance — the frame then carries every actor's latest committed view.
+   */
+  maybeCut(nowWall: number, deferred = false): void {
     if (this.dirty.length === 0 || this.timer !== undefined) return;
     const interval = this.expedited ? Math.min(this.intervalMs, EXPEDITED_INTERVAL_MS) : this.intervalMs;
     const due = this.lastCutWall + interval;
-    if (nowWall >= due) {
+    if (nowWall >= due && !deferred) {
       this.cut(nowWall);
       return;
     }
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.hub.engine.running) this.cut(performance.now());
-      // else: the runner's onAdvance will cut right after the running instant settles.
-    }, Math.max(1, due - nowWall));
+      this.cut(performance.now());
+    }, Math.max(0, due - nowWall));
   }
 
   /** Cuts a frame now whatever the rate (tests, replays stepping instant by instant). */
