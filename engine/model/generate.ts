@@ -132,14 +132,29 @@ export function generateCity(options: GenerateOptions): CityDocument {
   // Mesh: each transmission substation links to its two nearest (brute force; there are few).
   for (let i = 0; i < nTx; i++) {
     const a = txs[i]!;
-    const nearest = txs
-      .map((b, j) => ({ j, d: (a.position.x - b.position.x) ** 2 + (a.position.y - b.position.y) ** 2 }))
-      .filter((e) => e.j > i)
-      .sort((p, q) => p.d - q.d || p.j - q.j)
-      .slice(0, 2);
-    for (const e of nearest) link(a, txs[e.j]!, 'transmission-line');
+    // The two nearest later substations (strict '<' keeps the lowest index on ties).
+    let first = -1;
+    let second = -1;
+    let d1 = Infinity;
+    let d2 = Infinity;
+    for (let j = i + 1; j < nTx; j++) {
+      const b = txs[j]!;
+      const d = (a.position.x - b.position.x) ** 2 + (a.position.y - b.position.y) ** 2;
+      if (d < d1) {
+        second = first;
+        d2 = d1;
+        first = j;
+        d1 = d;
+      } else if (d < d2) {
+        second = j;
+        d2 = d;
+      }
+    }
+    if (first >= 0) link(a, txs[first]!, 'transmission-line');
+    if (second >= 0) link(a, txs[second]!, 'transmission-line');
   }
-  for (let i = 1; i < nTx; i++) if (!doc.links.some((l) => l.to === txs[i]!.id || l.from === txs[i]!.id)) link(txs[i - 1]!, txs[i]!, 'transmission-line');
+  const meshed = new Set(doc.links.flatMap((l) => [l.from, l.to]));
+  for (let i = 1; i < nTx; i++) if (!meshed.has(txs[i]!.id)) link(txs[i - 1]!, txs[i]!, 'transmission-line');
   const gens: Asset[] = [];
   for (let i = 0; i < nGen; i++) {
     const g = add(`pw-gen-${i}`, 'power', 'generator', rng.range(0, side), rng.range(0, side), rng.range(400, 900), 0.3, true);
