@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DIST_DIR, ensureUiBuilt } from '../build-ui.ts';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../browser.ts';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
@@ -60,7 +61,7 @@ export async function runUiBench(options: { assets: number; seconds?: number; wi
   }
 }
 
-async function measure(browser: import('playwright-core').Browser, url: string, options: { assets: number; seconds?: number; width?: number; height?: number }): Promise<Record<string, number | string>> {
+async function measure(browser: Browser, url: string, options: { assets: number; seconds?: number; width?: number; height?: number }): Promise<Record<string, number | string>> {
   const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 } });
   try {
     const t0 = Date.now();

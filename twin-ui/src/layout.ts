@@ -70,7 +70,7 @@ export function layoutPositions(t: Topology): Float32Array {
   for (let k = 0; k < t.cohortCount; k++) {
     const i = nA + k;
     let x = px(i);
-    let y = 0;
+    let y: number;
     if (x !== null) {
       x -= cx;
       y = py(i) - cy;

@@ -58,7 +58,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(baseUrl + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await res.text();
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
