@@ -111,6 +111,13 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       const city = cityFrom(opts);
       const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
       const { startServer } = await import('./server.ts');
+      try {
+        // The UI is built on first start (and whenever its sources changed) so `npm start` serves it.
+        const { ensureUiBuilt } = await import('../twin-ui/build-ui.ts');
+        if (await ensureUiBuilt()) io.err('built the 3D twin UI (twin-ui/dist)\n');
+      } catch (error) {
+        io.err(`stratum: the UI could not be built, serving the API only: ${(error as Error).message}\n`);
+      }
       const server = await startServer({
         city,
         seed: opts.seed,
