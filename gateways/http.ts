@@ -153,6 +153,10 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
     return reply.status(status).send(body);
   });
 
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ ok: false, code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]} (see /docs)` });
+  });
+
   // ---- health and metrics (public) ----
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: z.object({ ok: z.boolean() }) } } }, () => ({ ok: true }));
   app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness: engine started, real-time loop healthy', response: { 200: z.object({ ok: z.boolean(), virtualMs: z.number() }), 503: z.object({ ok: z.boolean(), reason: z.string() }) } } }, (_req, reply) => {

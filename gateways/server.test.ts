@@ -283,6 +283,30 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
     expect(filtered.json.items.every((x: { layer: string; status: string }) => x.layer === 'power' && x.status === 'ok')).toBe(true);
   });
 
+  it('serves the same frames over raw ws, filtered by the query string, and refuses a ws without a token', async () => {
+    const refused = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
+    const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(401);
+    refused.terminate();
+
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?token=${TOKENS.viewer}&layers=water&cohorts=0`);
+    wsClients.push(ws);
+    const frames: Frame[] = [];
+    const texts: WsServerMessage[] = [];
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) frames.push(decodeFrame(data as Buffer));
+      else texts.push(JSON.parse(String(data)) as WsServerMessage);
+    });
+    await waitFor('ws snapshot', () => (frames.length > 0 ? true : undefined));
+    const water = topology.layers.indexOf('water');
+    expect(texts.map((m) => m.type)).toEqual(expect.arrayContaining(['hello', 'subscribed']));
+    expect(frames[0]!.actors.length).toBe(topology.layer.filter((l) => l === water).length);
+    expect([...frames[0]!.actors].every((a) => topology.layer[a] === water)).toBe(true);
+    ws.send('not json');
+    await waitFor('an error reply', () => (texts.some((m) => m.type === 'error') ? true : undefined));
+    ws.close();
+  });
+
   it('a ws viewer that stops reading is bounded: frames are merged, never queued, and it resyncs when it reads again', async () => {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?token=${TOKENS.viewer}&maxRateHz=30`);
     wsClients.push(ws);
