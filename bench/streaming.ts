@@ -16,6 +16,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
 import { generateCity, parseCity, Rng, Status } from '../engine/index.ts';
 import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type Frame, type ServerToClientEvents } from '../gateways/protocol.ts';
 import { startServerWith } from '../gateways/server.ts';
@@ -46,7 +47,9 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
     { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
   );
   const index = server.engine.index;
-  const child = fork(fileURLToPath(import.meta.url), ['--viewers', server.url, server.adminToken, String(options.viewers)], {
+  // Socket.io by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws viewers.
+  const transport = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'] === 'ws' ? 'ws' : 'socket.io';
+  const child = fork(fileURLToPath(import.meta.url), ['--viewers', server.url, server.adminToken, String(options.viewers), transport], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -127,6 +130,7 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
     return {
       streamingAssets: index.assetCount,
       streamingViewers: connected,
+      viewerTransport: transport,
       streamingFrames: frames,
       streamingAssetUpdates: updates,
       deltaFrameBytesPerAssetUpdate: round(updates === 0 ? Number.NaN : frameBytes / updates),
@@ -158,17 +162,51 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
   }
 }
 
-/** The viewer process: N Socket.io clients on the whole-city view; reports when watched actors fail. */
-async function viewerProcess(url: string, token: string, count: number): Promise<void> {
+/** The viewer process: N Socket.io (or raw ws) clients on the whole-city view; reports when watched actors fail. */
+async function viewerProcess(url: string, token: string, count: number, transport: string): Promise<void> {
   const send = (m: ChildMessage): void => {
     process.send?.(m);
   };
   const watched = new Set<number>();
   let decoded: Frame | undefined;
   const reported = new Map<number, Set<number>>();
-  const open = (viewer: number) => {
-    const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false }) as Socket<ServerToClientEvents, ClientToServerEvents>;
+  const onFrame = (viewer: number, bytes: Uint8Array): void => {
+    if (watched.size === 0) return;
+    const header = peekFrameHeader(bytes);
+    if (header.count === 0) return;
+    const at = wallNow();
+    // Every viewer of the view gets the same bytes: decode each frame once.
+    if (decoded?.frame !== header.frame) decoded = decodeFrame(bytes);
+    const frame = decoded;
+    for (const actor of watched) {
+      const i = frame.actors.indexOf(actor);
+      if (i < 0 || (frame.status[i] !== Status.Failed && frame.status[i] !== Status.Faulted)) continue;
+      const done = reported.get(actor) ?? new Set<number>();
+      if (done.has(viewer)) continue;
+      done.add(viewer);
+      reported.set(actor, done);
+      send({ type: 'seen', actor, viewer, at });
+    }
+  };
+  const open = (viewer: number): { close(): void; ready: Promise<void> } => {
     let primed = false;
+    if (transport === 'ws') {
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}`);
+      const ready = new Promise<void>((resolve, reject) => {
+        ws.on('error', reject);
+        ws.on('message', (data, isBinary) => {
+          if (!isBinary) return;
+          if (!primed) {
+            primed = true;
+            resolve();
+            return;
+          }
+          onFrame(viewer, data as Buffer);
+        });
+      });
+      return { close: () => ws.close(), ready };
+    }
+    const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false }) as Socket<ServerToClientEvents, ClientToServerEvents>;
     const ready = new Promise<void>((resolve, reject) => {
       socket.on('connect_error', (e) => reject(e));
       socket.on('frame', (bytes) => {
@@ -177,22 +215,7 @@ async function viewerProcess(url: string, token: string, count: number): Promise
           resolve();
           return;
         }
-        if (watched.size === 0) return;
-        const header = peekFrameHeader(bytes as Uint8Array);
-        if (header.count === 0) return;
-        const at = wallNow();
-        // Every viewer of the view gets the same bytes: decode each frame once.
-        if (decoded?.frame !== header.frame) decoded = decodeFrame(bytes as Uint8Array);
-        const frame = decoded;
-        for (const actor of watched) {
-          const i = frame.actors.indexOf(actor);
-          if (i < 0 || (frame.status[i] !== Status.Failed && frame.status[i] !== Status.Faulted)) continue;
-          const done = reported.get(actor) ?? new Set<number>();
-          if (done.has(viewer)) continue;
-          done.add(viewer);
-          reported.set(actor, done);
-          send({ type: 'seen', actor, viewer, at });
-        }
+        onFrame(viewer, bytes as Uint8Array);
       });
       socket.on('connect', () => {
         void socket.emitWithAck('subscribe', {}).then((ack) => {
@@ -200,13 +223,13 @@ async function viewerProcess(url: string, token: string, count: number): Promise
         });
       });
     });
-    return { socket, ready };
+    return { close: () => socket.disconnect(), ready };
   };
   const sockets: ReturnType<typeof open>[] = [];
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'watch') watched.add(m.actor);
     else {
-      for (const { socket } of sockets) socket.disconnect();
+      for (const v of sockets) v.close();
       process.exit(0);
     }
   });
@@ -225,7 +248,7 @@ async function viewerProcess(url: string, token: string, count: number): Promise
 
 const self = fileURLToPath(import.meta.url);
 if (process.argv[1] === self && process.argv[2] === '--viewers') {
-  void viewerProcess(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
+  void viewerProcess(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), process.argv[6] ?? 'socket.io');
 } else if (process.argv[1] === self) {
   const assets = Number(process.argv[2] ?? 5000);
   const viewers = Number(process.argv[3] ?? 50);
