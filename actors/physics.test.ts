@@ -144,3 +144,16 @@ describe('stochastic propagation', () => {
     expect(a.bottlenecks.causeMostFailures[0]?.id).toBe('p');
   });
 });
+
+describe('Monte Carlo over worker threads', () => {
+  it('gives the same per-run results as running in one thread', async () => {
+    const assets = [{ id: 'p', layer: 'A' }, ...Array.from({ length: 60 }, (_, i) => ({ id: `d${i}`, layer: 'B' }))];
+    const dependencies = assets.slice(1).map((a) => ({ from: 'p', to: a.id, probability: 0.5 }));
+    const study = new StudyCity(parseCity({ assets, dependencies }, 'star'));
+    const options = { model: 'stochastic' as const, runs: 6, seed: 3, attack: { kind: 'ids' as const, ids: ['p'] }, untilSeconds: 60 };
+    const single = await runStudy(study, options);
+    const parallel = await runStudy(study, { ...options, workers: 2 });
+    expect(parallel.perRun).toEqual(single.perRun);
+    expect(parallel.bottlenecks).toEqual(single.bottlenecks);
+  });
+});

@@ -14,6 +14,7 @@ import {
   type InputCommand,
   type StateChange,
 } from '../engine/index.ts';
+import { Worker } from 'node:worker_threads';
 import { createBehaviours } from './behaviours.ts';
 import { layerGraph } from './layer-solver.ts';
 import { LIVE_OPTIONS, type BehaviourOptions } from './options.ts';
@@ -42,10 +43,12 @@ export interface StudyOptions {
   /** Interdependent model: the layer attacked and the share of its nodes removed (1 − p). */
   readonly attackLayer?: string;
   readonly removeFraction?: number;
-  /** Simulated seconds per run for the stochastic model (repairs happen within it). */
+  /** Simulated seconds per run (default one day); repairs happen within it under the stochastic model. */
   readonly untilSeconds?: number;
   /** Called after each run (progress bars). */
   readonly onRun?: (done: number, total: number) => void;
+  /** Worker threads to spread runs over (default 1: in this thread). Results do not depend on it. */
+  readonly workers?: number;
 }
 
 /** The rules each model applies (README "Cascade models" documents the equations). */
@@ -216,8 +219,9 @@ export async function runOnce(study: StudyCity, options: StudyOptions, runSeed: 
   }
   for (const id of triggered) engine.submit({ type: 'fail', target: id } satisfies InputCommand, { at: 1, source: 'study' });
 
-  if (options.model === 'stochastic') await engine.runUntil(Math.round((options.untilSeconds ?? 86_400) * 1000));
-  else while (await engine.step());
+  // A bounded horizon for every model: cohorts keep updating their stress while services are out,
+  // so "until nothing is queued" may never come in a city with people in it.
+  await engine.runUntil(Math.round((options.untilSeconds ?? 86_400) * 1000));
 
   const working = new Uint8Array(index.assetCount);
   for (let a = 0; a < index.assetCount; a++) working[a] = engine.kernel.view(a).level > 0 ? 1 : 0;
@@ -240,6 +244,38 @@ export async function runOnce(study: StudyCity, options: StudyOptions, runSeed: 
   return { outcome, everFailed, caused };
 }
 
+/** Every run of a study, in run order, in this thread or spread over worker threads. */
+async function runAll(study: StudyCity, options: StudyOptions): Promise<SingleRun[]> {
+  const seeds = Array.from({ length: options.runs }, (_, run) => ({ run, seed: mixSeed(options.seed, run) }));
+  const workers = Math.min(options.workers ?? 1, options.runs);
+  const results = new Array<SingleRun>(options.runs);
+  let done = 0;
+  if (workers <= 1) {
+    for (const { run, seed } of seeds) {
+      results[run] = await runOnce(study, options, seed);
+      options.onRun?.(++done, options.runs);
+    }
+    return results;
+  }
+  const { onRun: _onRun, ...plain } = options;
+  await Promise.all(
+    Array.from({ length: workers }, (_, w) =>
+      new Promise<void>((resolve, reject) => {
+        const worker = new Worker(new URL('./study-worker-boot.mjs', import.meta.url), {
+          workerData: { city: study.city, options: plain, seeds: seeds.filter((s) => s.run % workers === w) },
+        });
+        worker.on('message', (m: { run: number } & SingleRun) => {
+          results[m.run] = { outcome: m.outcome, everFailed: m.everFailed, caused: m.caused };
+          options.onRun?.(++done, options.runs);
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`study worker ${w} exited with code ${code}`))));
+      }),
+    ),
+  );
+  return results;
+}
+
 /** Monte Carlo: `runs` runs with seeds derived from `seed`, summarised with 95% intervals. */
 export async function runStudy(study: StudyCity, options: StudyOptions): Promise<StudyResult> {
   if (!(options.runs >= 1)) throw new RangeError('--runs must be at least 1');
@@ -247,14 +283,13 @@ export async function runStudy(study: StudyCity, options: StudyOptions): Promise
   const failCounts = new Float64Array(index.assetCount);
   const causedTotals = new Float64Array(index.assetCount);
   const perRun: RunOutcome[] = [];
-  for (let r = 0; r < options.runs; r++) {
-    const { outcome, everFailed, caused } = await runOnce(study, options, mixSeed(options.seed, r));
+  const results = await runAll(study, options);
+  for (const { outcome, everFailed, caused } of results) {
     perRun.push(outcome);
     for (let a = 0; a < index.assetCount; a++) {
       failCounts[a]! += everFailed[a]!;
       causedTotals[a]! += caused[a]!;
     }
-    options.onRun?.(r + 1, options.runs);
   }
   const top = (scores: Float64Array, k: number): number[] =>
     Array.from(scores.keys())

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir as _tmp } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StudyCity, runOnce, runStudy, type StudyOptions } from '../actors/index.ts';
@@ -35,10 +35,11 @@ function graphCity(n: number, from: Int32Array, to: Int32Array): CityModel {
 export async function runPhysicsBench(options: { quick: boolean; log: (line: string) => void }): Promise<Record<string, number | string>> {
   const city = parseCity(generateCity({ assets: 10_000, seed: 5 }), 'generated');
   const study = new StudyCity(city);
-  const stochasticRuns = options.quick ? 50 : 1000;
+  const stochasticRuns = options.quick ? 100 : 1000;
+  const workers = availableParallelism();
   const trigger = city.assets.filter((a) => a.kind === 'transmission-substation').slice(0, 3).map((a) => a.id);
   options.log(`  stochastic: ${stochasticRuns} runs on 10,000 assets, trigger ${trigger.join(', ')}`);
-  const stochastic = await throughput(study, { model: 'stochastic', runs: stochasticRuns, seed: 1, attack: { kind: 'ids', ids: trigger }, untilSeconds: 86_400 });
+  const stochastic = await throughput(study, { model: 'stochastic', runs: stochasticRuns, seed: 1, attack: { kind: 'ids', ids: trigger }, untilSeconds: 86_400, workers });
   options.log(`  interdependent and motter-lai on the same city`);
   const interdependent = await throughput(study, { model: 'interdependent', runs: options.quick ? 5 : 20, seed: 1, attackLayer: 'power', removeFraction: 0.2 });
   const motterLai = await throughput(study, { model: 'motter-lai', runs: options.quick ? 2 : 5, seed: 1, alpha: 0.2, attack: { kind: 'random', count: 1 } });
@@ -52,6 +53,7 @@ export async function runPhysicsBench(options: { quick: boolean; log: (line: str
   const engineSeconds = (performance.now() - t0) / 1000;
   const figures: Record<string, number | string> = {
     stochasticRunsPerSec10k: round2(stochastic.runsPerSec),
+    stochasticWorkers: workers,
     stochasticSecondsFor1000Runs10k: round2(1000 / stochastic.runsPerSec),
     stochasticMeanFailedFraction: round4(stochastic.mean),
     interdependentRunsPerSec10k: round2(interdependent.runsPerSec),
@@ -61,7 +63,7 @@ export async function runPhysicsBench(options: { quick: boolean; log: (line: str
     motterLaiEngineG: round4(engineRun.outcome.giantComponentFraction ?? 0),
   };
 
-  const dir = mkdtempSync(join(tmpdir(), 'stratum-bench-'));
+  const dir = mkdtempSync(join(_tmp(), 'stratum-bench-'));
   const file = join(dir, 'ba.json');
   writeFileSync(file, JSON.stringify({ nodeCount: n, from: Array.from(edges.from), to: Array.from(edges.to) }));
   const script = fileURLToPath(new URL('./peers/networkx_motter_lai.py', import.meta.url));

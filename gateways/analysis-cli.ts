@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { SingleBar, Presets } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
@@ -89,19 +90,22 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
     .option('--attack-layer <layer>', 'interdependent: the layer attacked')
     .option('--remove-fraction <f>', 'interdependent: share of the attacked layer removed (1 − p)', number('--remove-fraction', 0, 1))
     .option('--trigger <ids>', 'stochastic: ids:X,Y of the assets that fail first', parseIds('--trigger'))
-    .option('--until <seconds>', 'stochastic: simulated seconds per run', number('--until', 1), 86_400)
+    .option('--until <seconds>', 'simulated seconds per run (repairs happen within it under the stochastic model)', number('--until', 1), 86_400)
     .option('--runs <r>', 'number of runs', number('--runs', 1, 1_000_000), 1)
     .option('--seed <s>', 'random seed', number('--seed', 0), 1)
+    .option('--workers <n>', 'worker threads for the runs (results do not depend on it)', number('--workers', 1, 64), Math.min(4, availableParallelism()))
     .option('--sweep <spec>', 'alpha=0:1:0.05 or remove-fraction=0.1:0.9:0.1: one row per value', parseSweep)
     .option('--json', 'print one JSON object on stdout')
     .option('--report <file>', 'write a self-contained HTML report with plots')
-    .action(async (opts: { city: string; model: CascadeModel; alpha: number; attack?: Attack; attackLayer?: string; removeFraction?: number; trigger?: string[]; until: number; runs: number; seed: number; sweep?: ReturnType<typeof parseSweep>; json?: boolean; report?: string }) => {
+    .action(async (opts: { city: string; model: CascadeModel; alpha: number; attack?: Attack; attackLayer?: string; removeFraction?: number; trigger?: string[]; until: number; runs: number; seed: number; workers: number; sweep?: ReturnType<typeof parseSweep>; json?: boolean; report?: string }) => {
       const study = new StudyCity(loadCityFile(opts.city));
       const base: StudyOptions = {
         model: opts.model,
         runs: opts.runs,
         seed: opts.seed,
         alpha: opts.alpha,
+        // Threads pay a start-up cost; below a few dozen runs one thread is faster.
+        workers: opts.runs >= 40 ? opts.workers : 1,
         untilSeconds: opts.until,
         ...(opts.model === 'stochastic'
           ? { attack: { kind: 'ids', ids: opts.trigger ?? [] } as Attack }
