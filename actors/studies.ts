@@ -336,7 +336,10 @@ export interface CriticalityRow {
  * and dependencies, importance flowing from dependents to their providers) beside it. Impact is
  * simulated for the union of the top candidates by the two measures.
  */
-export async function criticality(study: StudyCity, options: { top: number; seed: number; candidates?: number; onRun?: (done: number, total: number) => void }): Promise<CriticalityRow[]> {
+export async function criticality(
+  study: StudyCity,
+  options: { top: number; seed: number; candidates?: number; onRun?: (done: number, total: number) => void; yieldBetweenRuns?: boolean },
+): Promise<CriticalityRow[]> {
   const index = study.index;
   const loads = study.initialLoads();
   const from: number[] = [];
@@ -370,6 +373,8 @@ export async function criticality(study: StudyCity, options: { top: number; seed
       impact: Math.round(outcome.failedFraction * index.assetCount),
     });
     options.onRun?.(i + 1, candidates.length);
+    // In a live server, let sockets and the real-time loop run between simulations.
+    if (options.yieldBetweenRuns) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return rows.sort((x, y) => y.impact - x.impact || y.betweenness - x.betweenness || (x.id < y.id ? -1 : 1)).slice(0, options.top);
 }
@@ -408,13 +413,17 @@ export function explainChain(index: CityIndex, failures: ReadonlyMap<number, rea
   return chain.reverse();
 }
 
-/** Collects, per actor, the changes that lowered its service (for explain). */
-export function collectFailures(engine: Engine): Map<number, StateChange[]> {
+/**
+ * Collects, per actor, the changes that lowered its service (for explain). A live twin runs for a
+ * shift: `perActor` keeps only each actor's latest changes so the log stays bounded.
+ */
+export function collectFailures(engine: Engine, perActor = Number.POSITIVE_INFINITY): Map<number, StateChange[]> {
   const failures = new Map<number, StateChange[]>();
   engine.stream.subscribe((c) => {
     if (c.after.level < c.before.level || (c.after.status !== c.before.status && c.after.status !== Status.Ok)) {
       const list = failures.get(c.actor) ?? [];
       list.push(c);
+      if (list.length > perActor) list.shift();
       failures.set(c.actor, list);
     }
   });

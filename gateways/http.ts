@@ -4,6 +4,7 @@ import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fasti
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { inputCommandSchema, STATUS_NAMES, type Engine } from '../engine/index.ts';
+import { registerAnalysisRoutes } from './analysis-routes.ts';
 import type { AuditLog } from './audit.ts';
 import { bearer, can, type Principal, type Right, type TokenStore } from './auth.ts';
 import type { Control } from './control.ts';
@@ -412,4 +413,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
     },
   }, (request) => ({ total: ctx.audit.count, entries: ctx.audit.list(request.query.limit) }));
+
+  // ---- analysis: explain and criticality over the live engine ----
+  registerAnalysisRoutes(fastify, engine);
 }

@@ -34,6 +34,10 @@ describe('synthetic city generator', () => {
     expect(pairs).toContain('feeder→hospital');
   });
 
+  it('makes valid cities at every small size (no duplicate links when parents are reused)', () => {
+    for (let assets = 100; assets <= 3000; assets += 100) expect(() => parseCity(generateCity({ assets, seed: assets }), `generated ${assets}`)).not.toThrow();
+  });
+
   it('rejects sizes below 100', () => {
     expect(() => generateCity({ assets: 10, seed: 1 })).toThrow(/at least 100/);
   });

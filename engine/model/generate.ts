@@ -89,7 +89,12 @@ export function generateCity(options: GenerateOptions): CityDocument {
     doc.assets.push(asset);
     return asset;
   };
+  const linked = new Set<string>();
   const link = (a: Asset, b: Asset, kind: string): void => {
+    // Small cities reuse parents (i mod n), which may pick the same pair twice: keep one link.
+    const key = a.id < b.id ? `${a.id} ${b.id}` : `${b.id} ${a.id}`;
+    if (a === b || linked.has(key)) return;
+    linked.add(key);
     doc.links.push({ from: a.id, to: b.id, kind });
   };
   const depend = (provider: Asset, dependent: Asset, kind: string, strength: number, latency: number, probability = 1): void => {
