@@ -14,9 +14,12 @@ import {
   type CascadeModel,
   type StudyOptions,
 } from '../actors/index.ts';
-import { Engine, loadCityFile } from '../engine/index.ts';
+import { Engine, StratumError, loadCityFile } from '../engine/index.ts';
 import { loadScenarioFile, submitScenario } from '../scenarios/index.ts';
 import { studyReportHtml, type SweepRow } from './report.ts';
+
+/** A command line that parses but cannot work (a missing companion flag, an unknown id): exit code 2. */
+export class UsageError extends StratumError {}
 
 export interface Io {
   out: (s: string) => void;
@@ -113,9 +116,9 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
         ...(opts.attackLayer === undefined ? {} : { attackLayer: opts.attackLayer }),
         ...(opts.removeFraction === undefined ? {} : { removeFraction: opts.removeFraction }),
       };
-      if (opts.model === 'stochastic' && (opts.trigger ?? []).length === 0) throw new InvalidArgumentError('the stochastic model needs --trigger ids:X,Y');
+      if (opts.model === 'stochastic' && (opts.trigger ?? []).length === 0) throw new UsageError('the stochastic model needs --trigger ids:X,Y');
       if (opts.model === 'interdependent' && opts.removeFraction === undefined && opts.sweep?.parameter !== 'remove-fraction') {
-        throw new InvalidArgumentError('the interdependent model needs --remove-fraction F (or --sweep remove-fraction=…)');
+        throw new UsageError('the interdependent model needs --remove-fraction F (or --sweep remove-fraction=…)');
       }
       if (opts.model === 'interdependent' && opts.attackLayer !== undefined) study.layerAssets(opts.attackLayer);
       const bar = progress(io, opts.model);
@@ -185,7 +188,7 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
       const city = loadCityFile(opts.city);
       const scenario = loadScenarioFile(opts.scenario);
       const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: opts.seed, driver: 'direct' });
-      if (engine.index.indexOf(opts.asset) === undefined) throw new InvalidArgumentError(`--asset: unknown asset or cohort "${opts.asset}"`);
+      if (engine.index.indexOf(opts.asset) === undefined) throw new UsageError(`--asset: unknown asset or cohort "${opts.asset}"`);
       const failures = collectFailures(engine);
       submitScenario(engine, scenario);
       await engine.runUntil(Math.round(opts.until * 1000));

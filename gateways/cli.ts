@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../engine/index.ts';
 import { loadScenarioFile, submitScenario } from '../scenarios/index.ts';
-import { registerAnalysisCommands } from './analysis-cli.ts';
+import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -150,7 +150,11 @@ function reportError(error: unknown, io: { err: (s: string) => void }): number {
   if (error instanceof CommanderError) {
     return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
   }
-  if (error instanceof ValidationError || error instanceof StratumError || error instanceof RangeError || error instanceof InvalidArgumentError) {
+  if (error instanceof UsageError) {
+    io.err(`stratum: ${error.message}\n(run with --help for usage)\n`);
+    return 2;
+  }
+  if (error instanceof ValidationError || error instanceof StratumError || error instanceof RangeError) {
     io.err(`stratum: ${error.message}\n`);
     return 1;
   }

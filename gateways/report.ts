@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { StudyResult } from '../actors/index.ts';
 
 const require = createRequire(import.meta.url);
@@ -27,7 +28,8 @@ function histogram(values: readonly number[], bins = 20): { labels: string[]; co
  * file opens anywhere without a network.
  */
 export function studyReportHtml(title: string, result: StudyResult, sweep: readonly SweepRow[] = []): string {
-  const chartJs = readFileSync(require.resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+  // The UMD build is not in chart.js's exports map; it sits beside the CommonJS entry.
+  const chartJs = readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
   const sizes = histogram(result.perRun.map((r) => r.failedFraction));
   const metric = result.model === 'motter-lai' ? 'giantComponentFraction' : result.model === 'interdependent' ? 'mutualGiantComponentFraction' : 'failedFraction';
   const sweepData = sweep.map((row) => {
