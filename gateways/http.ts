@@ -68,6 +68,7 @@ export function buildTopology(engine: Engine): Topology {
     dependencies,
     dependencyStrength: Array.from(index.depStrength),
     population: Array.from(index.cohortPopulation),
+    reliance: Array.from({ length: index.cohortReliesOn.items.length }, (_, k) => [index.relianceCohort[k]!, index.cohortReliesOn.items[k]!]).flat(),
   };
 }
 

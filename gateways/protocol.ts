@@ -297,6 +297,8 @@ export interface Topology {
   readonly dependencyStrength: readonly number[];
   /** Per cohort: population. */
   readonly population: readonly number[];
+  /** Which assets each cohort relies on: [cohortNumber, assetIndex] pairs, flattened (always sent; optional for older servers). */
+  readonly reliance?: readonly number[];
 }
 
 // ---------------------------------------------------------------------------------------------
