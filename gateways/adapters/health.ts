@@ -1,0 +1,44 @@
+/**
+ * Health of one external service as the gateway sees it: served on `/readyz` and `/metrics`.
+ * A service may be down while the engine keeps running; `pending` is what waits for it (bounded by
+ * `bound`), `dropped` what the bound cost.
+ */
+export interface ServiceHealth {
+  readonly service: 'bus' | 'history' | 'cache';
+  /** `kafka`, `timescaledb`, `postgres-partitions`, `redis`, … */
+  readonly backend: string;
+  readonly up: boolean;
+  /** Writes or messages waiting for the service. */
+  readonly pending: number;
+  readonly bound: number;
+  /** Writes given up because the buffer was full. */
+  readonly dropped: number;
+  /** Rows, entries or messages the service has accepted since start. */
+  readonly written: number;
+  readonly lastError?: string;
+  /** Wall ms of the last successful write (0: none yet). */
+  readonly lastOkAt: number;
+}
+
+export interface HealthReporter {
+  health(): ServiceHealth;
+}
+
+/** Error text for health reports: message plus the cause's message, one line. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return `${error.message || 'errors'}: ${error.errors.map((e) => describeError(e)).join('; ')}`;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
+    return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}${cause}`.replace(/\s+/g, ' ');
+  }
+  return String(error);
+}
+
+/** Thrown by an adapter when its service cannot be reached or refuses a write. */
+export class ServiceUnavailableError extends Error {
+  constructor(readonly service: string, message: string, options?: { cause?: unknown }) {
+    super(`${service}: ${message}`, options);
+    this.name = 'ServiceUnavailableError';
+  }
+}
