@@ -72,20 +72,31 @@ export class NactDriver implements Driver {
       return outcome.state;
     };
 
+    // One props object for every leaf actor: the initial state is looked up by the actor's name
+    // (`a<index>`), so a million actors need no million closures.
+    const leafProps = {
+      initialStateFunc: (ctx: { name: string }) => kernel.states[Number(ctx.name.slice(1))],
+      onCrash: this.actorPolicy,
+    };
+    const districtSupervisors = new Map<number, Ref<unknown>>();
+    const cohortSupervisors = new Map<number, Ref<unknown>>();
     this.refs = new Array<Ref<BatchEnvelope>>(index.actorCount);
     for (let actor = 0; actor < index.actorCount; actor++) {
-      let path: string[];
+      let parent: Ref<unknown>;
       if (actor < index.assetCount) {
-        path = [`layer-${index.layerOf[actor]}`, `district-${index.districtOf[actor]}`];
+        const layer = index.layerOf[actor]!;
+        const district = index.districtOf[actor]!;
+        const key = layer * index.districts.length + district;
+        parent = districtSupervisors.get(key) ?? supervisorOf([`layer-${layer}`, `district-${district}`]);
+        districtSupervisors.set(key, parent);
       } else if (actor < index.assetCount + index.cohortCount) {
-        path = ['cohorts', `district-${index.districtOf[actor]}`];
+        const district = index.districtOf[actor]!;
+        parent = cohortSupervisors.get(district) ?? supervisorOf(['cohorts', `district-${district}`]);
+        cohortSupervisors.set(district, parent);
       } else {
-        path = [`layer-${index.solverLayer[actor - index.assetCount - index.cohortCount]}`];
+        parent = supervisorOf([`layer-${index.solverLayer[actor - index.assetCount - index.cohortCount]}`]);
       }
-      this.refs[actor] = spawnAny(supervisorOf(path), actorFn, `a${actor}`, {
-        initialStateFunc: () => kernel.states[actor],
-        onCrash: this.actorPolicy,
-      });
+      this.refs[actor] = spawnAny(parent, actorFn, `a${actor}`, leafProps);
     }
   }
 
