@@ -36,6 +36,11 @@ export interface PgHistoryOptions {
   readonly connectTimeoutMs?: number;
   /** Per-statement timeout (default 10 s), so a hung server fails a write instead of stalling it. */
   readonly statementTimeoutMs?: number;
+  /**
+   * `copy` (default): COPY FROM STDIN. `insert`: one multi-row INSERT … SELECT unnest(…) per batch,
+   * for servers without COPY FROM STDIN (PGlite over its socket crashes on it).
+   */
+  readonly writeMethod?: 'copy' | 'insert';
 }
 
 export interface HistoryBucket {
@@ -143,7 +148,10 @@ export class PgHistory implements HistoryPort {
     this.schema = options.schema ?? 'stratum';
     this.runId = options.runId;
     this.dims = options.dimensions;
+    this.writeMethod = options.writeMethod ?? 'copy';
   }
+
+  readonly writeMethod: 'copy' | 'insert';
 
   /** Connects, runs the migrations (idempotent, serialised by an advisory lock) and reports the mode. */
   static async open(options: PgHistoryOptions): Promise<PgHistory> {
@@ -175,6 +183,11 @@ export class PgHistory implements HistoryPort {
   async appendChanges(changes: readonly StateChange[]): Promise<void> {
     if (changes.length === 0) return;
     await this.ensurePartitions(changes);
+    if (this.writeMethod === 'insert') {
+      // Small statements: PGlite's socket server fails on large parameter messages.
+      for (let i = 0; i < changes.length; i += 100) await this.insertChanges(changes.slice(i, i + 100));
+      return;
+    }
     const runId = this.runId;
     const dims = this.dims;
     const chunks: string[] = [];
@@ -188,6 +201,22 @@ export class PgHistory implements HistoryPort {
     }
     if (chunk !== '') chunks.push(chunk);
     await this.copyLines(chunks);
+  }
+
+  private async insertChanges(changes: readonly StateChange[]): Promise<void> {
+    const cols: unknown[][] = CHANGE_COLUMNS.map(() => []);
+    for (const c of changes) {
+      const d = this.dims?.(c.actor);
+      const k = c.cause;
+      const row = [this.runId, new Date(c.time), c.seq, c.actor, d?.layer ?? null, d?.district ?? null, c.after.status, c.after.level, c.after.load, c.after.stress,
+        c.before.status, c.before.level, c.before.load, c.before.stress, k?.code ?? null, k?.from ?? null, k?.seq ?? null, k?.time ?? null];
+      row.forEach((v, i) => cols[i]!.push(v));
+    }
+    const types = ['text', 'timestamptz', 'bigint', 'int', 'text', 'text', 'smallint', 'float8', 'float8', 'float8', 'smallint', 'float8', 'float8', 'float8', 'smallint', 'int', 'bigint', 'float8'];
+    await this.pool.query(
+      `INSERT INTO ${this.t('state_changes')} (${CHANGE_COLUMNS.join(', ')}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
+      cols,
+    );
   }
 
   /** COPY of pre-formatted lines into the state-change table (also the benchmark's raw baseline). */
