@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createBehaviours } from '../actors/index.ts';
+import { CityIndex, Engine, generateCity, parseCity, ValidationError } from '../engine/index.ts';
+import {
+  DEFAULT_FRAGILITY,
+  drawDamage,
+  expandScenario,
+  listLibrary,
+  loadLibraryScenario,
+  lognormalCdf,
+  parseScenario,
+  parseScenarioText,
+  resolveScenario,
+  SCHEMA_FILE,
+  scenarioJsonSchemaText,
+  submitScenario,
+  campbellPga,
+} from './index.ts';
+import type { HazardKind } from './fragility.ts';
+
+const city = parseCity(generateCity({ assets: 2000, seed: 3 }), 'gen-2000');
+const index = new CityIndex(city);
+
+describe('fragility curves', () => {
+  it('are monotone non-decreasing in intensity for every hazard and kind', () => {
+    for (const hazard of Object.keys(DEFAULT_FRAGILITY) as HazardKind[]) {
+      for (const [kind, curve] of Object.entries(DEFAULT_FRAGILITY[hazard])) {
+        let last = 0;
+        for (let i = 1; i <= 400; i++) {
+          const p = lognormalCdf((curve.median * i) / 100, curve);
+          expect(p, `${hazard}/${kind} at ${i}%`).toBeGreaterThanOrEqual(last);
+          last = p;
+        }
+        expect(lognormalCdf(curve.median, curve)).toBeCloseTo(0.5, 6);
+      }
+    }
+  });
+  it('draw nested damage states: for one draw, more intensity never means less damage', () => {
+    const curve = { median: 1, beta: 0.4 };
+    for (let k = 0; k < 50; k++) {
+      const u = (k + 0.5) / 50;
+      let last = 0;
+      for (let i = 1; i <= 60; i++) {
+        const s = drawDamage(i / 20, curve, u).severity;
+        expect(s).toBeGreaterThanOrEqual(last);
+        last = s;
+      }
+    }
+  });
+  it('attenuates shaking with distance (Campbell 1981) and grows with magnitude', () => {
+    expect(campbellPga(7, 10)).toBeGreaterThan(campbellPga(7, 30));
+    expect(campbellPga(7, 10)).toBeGreaterThan(campbellPga(6, 10));
+    expect(campbellPga(7, 10)).toBeCloseTo(0.294, 2);
+  });
+});
+
+describe('scenario format', () => {
+  it('publishes a JSON Schema that matches the zod schema', () => {
+    expect(readFileSync(SCHEMA_FILE, 'utf8')).toBe(scenarioJsonSchemaText());
+  });
+  it('names the file, the path and the reason of every problem', () => {
+    const text = 'name: bad\nevents:\n  - { at: -1, type: fail, target: x }\n  - { at: 5, type: flood, depth: 1, waterLevel: 2 }\n  - { at: 5, type: storm, track: [{x: 0, y: 0, hour: 0}], maxWind: 40, radius: 100 }\n  - { at: 5, type: volcano }\n';
+    let error: unknown;
+    try {
+      parseScenarioText(text, 'drills/bad.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    const v = error as ValidationError;
+    expect(v.source).toBe('drills/bad.yaml');
+    const paths = v.problems.map((p) => p.path);
+    expect(paths).toContain('$.events[0].at');
+    expect(paths).toContain('$.events[1].depth');
+    expect(paths).toContain('$.events[2].track');
+    expect(paths.some((p) => p.startsWith('$.events[3]'))).toBe(true);
+    expect(v.message).toContain('drills/bad.yaml: $.events[0].at: must be ≥ 0 seconds');
+  });
+  it('never half-runs: an unknown target or an empty selector leaves the journal empty', async () => {
+    const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'direct' });
+    const bad = parseScenario({ name: 'half', events: [{ at: 0, type: 'fail', target: 'pw-tx-0' }, { at: 10, type: 'fail', target: 'no-such-asset' }] }, 'test');
+    expect(() => submitScenario(engine, bad)).toThrow(/no-such-asset/);
+    const empty = parseScenario({ name: 'empty', events: [{ at: 0, type: 'fail', target: 'pw-tx-0' }, { at: 0, type: 'fail', target: { kind: 'volcano' } }] }, 'test');
+    expect(() => submitScenario(engine, empty)).toThrow(/matches no asset/);
+    expect(engine.journal.length).toBe(0);
+    await engine.stop();
+  });
+});
+
+describe('hazard expansion', () => {
+  it('is deterministic for a city and a seed, and the seed matters', () => {
+    const storm = loadLibraryScenario('storm-crossing');
+    const a = expandScenario(storm, index, 7);
+    const b = expandScenario(storm, index, 7);
+    const c = expandScenario(storm, index, 8);
+    expect(a.length).toBeGreaterThan(10);
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    expect(JSON.stringify(c)).not.toBe(JSON.stringify(a));
+    for (let i = 1; i < a.length; i++) expect(a[i]!.at).toBeGreaterThanOrEqual(a[i - 1]!.at);
+  });
+  it('damages more with a stronger hazard (same draws)', () => {
+    const quake = (magnitude: number) => parseScenario({ name: 'q', events: [{ at: 0, type: 'earthquake', epicentre: { x: '50%', y: '50%' }, magnitude }] }, 'test');
+    const weak = expandScenario(quake(5.5), index, 1);
+    const strong = expandScenario(quake(7), index, 1);
+    expect(strong.length).toBeGreaterThan(weak.length);
+    const strongTargets = new Set(strong.map((e) => e.command.target));
+    for (const e of weak) expect(strongTargets.has(e.command.target)).toBe(true);
+  });
+  it('floods only inside the polygon, by water level over terrain', () => {
+    const s = parseScenario({ name: 'f', events: [{ at: 0, type: 'flood', area: [{ x: '0%', y: '0%' }, { x: '30%', y: '0%' }, { x: '30%', y: '100%' }, { x: '0%', y: '100%' }], waterLevel: 3 }] }, 'test');
+    const events = expandScenario(s, index, 1);
+    expect(events.length).toBeGreaterThan(0);
+    const maxX = Math.max(...city.assets.map((a) => a.position!.x));
+    for (const e of events) {
+      const a = city.assets[index.indexOf(e.command.target)!]!;
+      expect(a.position!.x).toBeLessThanOrEqual(0.3 * maxX + 1e-6);
+      expect(e.command).toMatchObject({ type: 'fail', hazard: 'flood' });
+    }
+  });
+  it('spreads a SCADA compromise over telecom links to the assets it controls', () => {
+    const s = parseScenario({ name: 's', events: [{ at: 0, type: 'scada-compromise', spread: 1, hops: 1, misoperate: 1 }] }, 'test');
+    const events = expandScenario(s, index, 1);
+    const targets = events.map((e) => e.command.target);
+    expect(targets[0]).toBe('tc-scada-0');
+    expect(targets.some((t) => t.startsWith('tc-agg-'))).toBe(true);
+    expect(targets.some((t) => t.startsWith('pw-tx-'))).toBe(true);
+  });
+});
+
+describe('library', () => {
+  it('has at least eight documented scenarios, each runnable by name on generated cities of different sizes', async () => {
+    const entries = listLibrary();
+    expect(entries.length).toBeGreaterThanOrEqual(8);
+    for (const name of ['summer-heatwave', 'river-flood', 'storm-crossing', 'earthquake', 'scada-compromise', 'storm-and-cyber', 'hospital-ransomware', 'substation-fire']) {
+      expect(entries.map((e) => e.name)).toContain(name);
+    }
+    const other = new CityIndex(parseCity(generateCity({ assets: 3000, seed: 11 }), 'gen-3000'));
+    for (const e of entries) {
+      expect(e.description.length).toBeGreaterThan(20);
+      const s = resolveScenario(e.name);
+      expect(expandScenario(s, index, 1).length, e.name).toBeGreaterThan(0);
+      expect(expandScenario(s, other, 1).length, e.name).toBeGreaterThan(0);
+    }
+    expect(() => resolveScenario('no-such-scenario')).toThrow(/library: .*river-flood/);
+  });
+});
