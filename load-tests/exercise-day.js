@@ -23,7 +23,7 @@ const arrival = (rate) => ({
   timeUnit: '1s',
   duration: `${DURATION_S}s`,
   preAllocatedVUs: Math.max(2, Math.ceil(rate / 20)),
-  maxVUs: Math.max(10, Math.ceil(rate / 2)),
+  maxVUs: Math.max(10, Math.ceil(rate * 2)),
 });
 
 /** @type {{ [name: string]: import('k6/options').Scenario }} */

@@ -24,7 +24,7 @@ export const options = {
       timeUnit: '1s',
       duration: `${DURATION_S}s`,
       preAllocatedVUs: Math.max(2, Math.ceil(INGEST_RATE / 20)),
-      maxVUs: Math.max(10, Math.ceil(INGEST_RATE / 2)),
+      maxVUs: Math.max(10, Math.ceil(INGEST_RATE * 2)),
     },
   },
   thresholds: { ...inputThresholds(), dropped_iterations: [`count<${Math.max(1, Math.ceil(INGEST_RATE * DURATION_S * 0.01))}`] },

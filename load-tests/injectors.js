@@ -21,7 +21,7 @@ export const options = {
       timeUnit: '1s',
       duration: `${DURATION_S}s`,
       preAllocatedVUs: Math.max(2, Math.ceil(INJECT_RATE / 20)),
-      maxVUs: Math.max(10, Math.ceil(INJECT_RATE / 2)),
+      maxVUs: Math.max(10, Math.ceil(INJECT_RATE * 2)),
     },
     operators: {
       executor: 'constant-arrival-rate',
@@ -30,7 +30,7 @@ export const options = {
       timeUnit: '1s',
       duration: `${DURATION_S}s`,
       preAllocatedVUs: Math.max(2, Math.ceil(OPERATOR_RATE / 10)),
-      maxVUs: Math.max(10, Math.ceil(OPERATOR_RATE / 2)),
+      maxVUs: Math.max(10, Math.ceil(OPERATOR_RATE * 2)),
     },
   },
   thresholds: inputThresholds(),

@@ -12,6 +12,7 @@ export const snapshotMs = new Trend('stratum_snapshot_ms', true);
 export const connectMs = new Trend('stratum_connect_ms', true);
 export const frameIntervalMs = new Trend('stratum_frame_interval_ms', true);
 export const framesBehind = new Trend('stratum_frames_behind');
+export const decodeErrors = new Counter('stratum_frame_decode_errors');
 export const sequenceErrors = new Counter('stratum_frame_sequence_errors');
 export const snapshotCountOk = new Rate('stratum_snapshot_count_ok');
 export const deltaActors = new Trend('stratum_delta_actors');
@@ -30,6 +31,7 @@ export function streamThresholds() {
     stratum_snapshot_ms: [`p(95)<${LIMITS.snapshotP95Ms}`],
     stratum_frames: ['count>0'],
     stratum_frame_sequence_errors: ['count==0'],
+    stratum_frame_decode_errors: ['count==0'],
     stratum_snapshot_count_ok: ['rate==1'],
     stratum_frames_behind: [`max<=${LIMITS.framesBehindMax}`],
     checks: ['rate>0.99'],

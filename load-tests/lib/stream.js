@@ -46,7 +46,7 @@ class FrameTracker {
     try {
       f = decodeFrame(buffer, this.probe !== null);
     } catch (error) {
-      m.errors.add(1, { ...this.tags, what: 'decode' });
+      m.decodeErrors.add(1, this.tags);
       console.error(`frame decode: ${String(error)}`);
       return;
     }
@@ -78,7 +78,6 @@ class FrameTracker {
       }
     }
     if (__ENV.LOAD_DEBUG_FRAMES) console.log(`frame kind=${f.kind} ${f.since}→${f.frame} count=${f.count} clock=${f.clock}`);
-    m.errors.add(0, this.tags);
     this.last = f.frame;
     this.lastAt = now;
   }
