@@ -13,6 +13,7 @@ import { AuditLog } from './audit.ts';
 import { bearer, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
+import { registerScenarioRoutes } from './scenario-routes.ts';
 import { createMetrics } from './metrics.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
@@ -124,6 +125,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   let topologyEtag = '';
   let started = false;
   registerHttpApi(app, { engine, control, tokens, audit, metrics, ready: () => started && runner.error === undefined });
+  registerScenarioRoutes(app, { engine, control, audit, city: options.city, env });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   const uiDir = options.uiDir ?? resolve(here, '../twin-ui/dist');

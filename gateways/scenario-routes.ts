@@ -1,0 +1,236 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createBehaviours } from '../actors/index.ts';
+import { ConflictError, inputCommandSchema, type CityModel, type Engine } from '../engine/index.ts';
+import {
+  ActionGuard,
+  defaultRecordingsDir,
+  expandScenario,
+  FeedMarks,
+  GuardError,
+  Ledger,
+  listLibrary,
+  listRecordings,
+  loadLibraryScenario,
+  parseScenario,
+  saveRecording,
+  scenarioJsonSchema,
+  submitScenario,
+  whatIf,
+  type Scenario,
+} from '../scenarios/index.ts';
+import type { AuditLog } from './audit.ts';
+import type { Principal } from './auth.ts';
+import type { Control, OperatorAction } from './control.ts';
+import { GatewayError, NotFoundError } from './errors.ts';
+
+export interface ScenarioRoutesContext {
+  readonly engine: Engine;
+  readonly control: Control;
+  readonly audit: AuditLog;
+  readonly city: CityModel;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Decision ledger; default: file `STRATUM_LEDGER_FILE` when set, else in memory. */
+  readonly ledger?: Ledger;
+  /** Where `POST /api/recordings` writes; default `STRATUM_RECORDINGS` or ./recordings. */
+  readonly recordingsDir?: string;
+}
+
+const errorBody = z.object({ ok: z.literal(false), code: z.string(), message: z.string(), problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional() });
+const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
+const runAck = z.object({ ok: z.literal(true), scenario: z.string(), inputs: z.number().int(), firstSeq: z.number().int().nullable(), lastSeq: z.number().int().nullable(), startMs: z.number() });
+const OPERATOR = new Set(['isolate', 'restore', 'repair', 'shed']);
+
+/**
+ * Scenario, recording, ledger, guarded-action and what-if routes. Registered after `registerHttpApi`
+ * (which installs authentication and the error handler on the same instance). Also taps the audit
+ * log so every accepted mutation, whatever its transport, lands in the decision ledger and gets its
+ * replay feed point noted.
+ */
+export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRoutesContext): { ledger: Ledger; guard: ActionGuard } {
+  const { engine, control } = ctx;
+  const env = ctx.env ?? process.env;
+  const ledger = ctx.ledger ?? new Ledger(env['STRATUM_LEDGER_FILE']);
+  const guard = new ActionGuard(ledger);
+  const marks = new FeedMarks(engine);
+  const recordingsDir = ctx.recordingsDir ?? defaultRecordingsDir(env);
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  // Composition-root tap: the audit log sees every accepted mutation right after it is journalled.
+  const record = ctx.audit.record.bind(ctx.audit);
+  let journalled = engine.journal.length;
+  ctx.audit.record = (entry) => {
+    const full = record(entry);
+    if (entry.result === 'ok' && engine.journal.length > journalled) {
+      marks.mark();
+      const inputs = engine.journal.entries.slice(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
+      journalled = engine.journal.length;
+      if (!entry.action.startsWith('scenario.')) ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
+    }
+    return full;
+  };
+
+  // Guarded operator actions refused on the direct routes: they go through /api/actions/request.
+  app.addHook('preHandler', async (request) => {
+    const m = /^\/api\/assets\/:id\/(isolate|restore|repair|shed)$/.exec(request.routeOptions.url ?? '');
+    if (request.method !== 'POST' || m === null) return;
+    const id = (request.params as { id: string }).id;
+    if (guard.isGuarded({ type: m[1] as 'isolate', target: id })) {
+      throw new ConflictError(`${m[1]} on "${id}" is guarded: request it at POST /api/actions/request; a second role approves it`);
+    }
+  });
+
+  const run = (scenario: Scenario, principal: Principal | undefined, startIn: number) =>
+    control.audited(principal, 'http', 'scenario.run', scenario.name, 'inject', () => {
+      const startMs = engine.earliestInputTime() + startIn * 1000;
+      const before = engine.journal.length;
+      const events = submitScenario(engine, scenario, startMs / 1000, `scenario:${scenario.name}`);
+      marks.mark();
+      const entries = engine.journal.entries.slice(before);
+      ledger.append('scenario', principal!.name, principal!.role, { scenario: scenario.name, source: scenario.source, inputs: events.length, firstSeq: entries[0]?.seq ?? null, startMs });
+      control.onAccepted?.();
+      return { ok: true as const, scenario: scenario.name, inputs: events.length, firstSeq: entries[0]?.seq ?? null, lastSeq: entries[entries.length - 1]?.seq ?? null, startMs };
+    });
+  const runBody = z.strictObject({ startInSeconds: z.number().min(0).max(30 * 86_400).optional() }).optional();
+
+  app.get('/api/scenarios', {
+    config: { right: 'read' },
+    schema: { tags: ['scenarios'], summary: 'The scenario library', security: [{ bearer: [] }], response: { 200: z.object({ scenarios: z.array(z.object({ name: z.string(), title: z.string(), description: z.string(), kind: z.string(), tags: z.array(z.string()), durationHours: z.number().nullable() })) }), ...errors } },
+  }, () => ({ scenarios: listLibrary().map((e) => ({ ...e, tags: [...e.tags] })) }));
+
+  app.get('/api/scenarios/schema', { config: { right: 'read' }, schema: { tags: ['scenarios'], summary: 'JSON Schema of the scenario format', security: [{ bearer: [] }] } }, () => scenarioJsonSchema());
+
+  app.get('/api/scenarios/:name', {
+    config: { right: 'read' },
+    schema: { tags: ['scenarios'], summary: 'One library scenario and the inputs it expands to on this city', security: [{ bearer: [] }], params: z.object({ name: z.string().min(1) }) },
+  }, (request) => {
+    const scenario = library(request.params.name);
+    const inputs = expandScenario(scenario, engine.index, engine.kernel.seed);
+    return { scenario, inputs: inputs.length, preview: inputs.slice(0, 50) };
+  });
+
+  app.post('/api/scenarios/:name/run', {
+    config: { right: 'inject' },
+    schema: { tags: ['scenarios'], summary: 'Run a library scenario now (injector, trainer, admin)', security: [{ bearer: [] }], params: z.object({ name: z.string().min(1) }), body: runBody, response: { 202: runAck, ...errors } },
+  }, (request, reply) => {
+    const scenario = library(request.params.name);
+    void reply.status(202).send(run(scenario, request.principal, request.body?.startInSeconds ?? 0));
+  });
+
+  app.post('/api/scenarios/run', {
+    config: { right: 'inject' },
+    schema: { tags: ['scenarios'], summary: 'Run a scenario document (validated whole first; see /api/scenarios/schema)', security: [{ bearer: [] }], body: z.unknown(), response: { 202: runAck, ...errors } },
+  }, (request, reply) => {
+    let scenario: Scenario;
+    try {
+      scenario = parseScenario(request.body, 'request body');
+    } catch (error) {
+      control.audited(request.principal, 'http', 'scenario.run', null, 'inject', () => {
+        throw error;
+      });
+      throw error;
+    }
+    void reply.status(202).send(run(scenario, request.principal, 0));
+  });
+
+  // ---- recordings ----
+  app.get('/api/recordings', { config: { right: 'read' }, schema: { tags: ['recordings'], summary: 'Recorded runs', security: [{ bearer: [] }] } }, () => ({
+    recordings: listRecordings(recordingsDir).map((m) => ({ id: m.id, title: m.title, createdAt: m.createdAt, scenario: m.scenario, seed: m.seed, untilMs: m.untilMs, inputs: m.inputs, stateHash: m.stateHash })),
+  }));
+  app.post('/api/recordings', {
+    config: { right: 'clock' },
+    schema: { tags: ['recordings'], summary: 'Record the live session so far (journal, seed, city) for replay and training', security: [{ bearer: [] }], body: z.strictObject({ title: z.string().max(200).optional() }).optional() },
+  }, (request, reply) => {
+    const meta = control.audited(request.principal, 'http', 'recording.save', null, 'clock', () => {
+      const id = `live-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+      const folder = join(recordingsDir, id);
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'city.json'), JSON.stringify(ctx.city));
+      const rec = saveRecording(engine, { city: { file: join(folder, 'city.json') }, dir: recordingsDir, id, title: request.body?.title ?? 'live session', feedAfter: marks.list() });
+      ledger.append('recording', request.principal!.name, request.principal!.role, { id, inputs: rec.meta.inputs, stateHash: rec.meta.stateHash });
+      return rec.meta;
+    });
+    void reply.status(201).send({ ok: true, id: meta.id, inputs: meta.inputs, untilMs: meta.untilMs, stateHash: meta.stateHash });
+  });
+
+  // ---- ledger ----
+  app.get('/api/ledger', {
+    config: { right: 'audit' },
+    schema: { tags: ['ledger'], summary: 'Decision ledger (newest last)', security: [{ bearer: [] }], querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }) },
+  }, (request) => ({ total: ledger.entries.length, head: ledger.head, entries: ledger.entries.slice(-request.query.limit) }));
+  app.get('/api/ledger/verify', { config: { right: 'audit' }, schema: { tags: ['ledger'], summary: 'Verify the hash chain', security: [{ bearer: [] }] } }, () => {
+    const v = ledger.verify();
+    return v.ok ? { ok: true, count: v.count, head: v.head } : { ok: false, count: v.count, firstBroken: v.firstBroken, reason: v.reason };
+  });
+
+  // ---- guarded actions and what-if ----
+  app.get('/api/actions/guarded', { config: { right: 'read' }, schema: { tags: ['operator'], summary: 'Guarded actions and pending requests', security: [{ bearer: [] }] } }, () => ({ guarded: guard.list(), pending: guard.pendingList() }));
+  app.post('/api/actions/guarded', {
+    config: { right: 'audit' },
+    schema: { tags: ['operator'], summary: 'Mark an action type (`isolate`) or one action on one asset (`isolate:pw-tx-0`) as guarded (admin)', security: [{ bearer: [] }], body: z.strictObject({ key: z.string().regex(/^(isolate|restore|repair|shed)(:.+)?$/), guarded: z.boolean() }) },
+  }, (request) => {
+    control.audited(request.principal, 'http', 'guard', request.body.key, 'audit', () => guard.setGuarded(request.body.key, request.body.guarded, request.principal!.name, request.principal!.role));
+    return { ok: true, guarded: guard.list() };
+  });
+  const actionBody = z.strictObject({ action: z.enum(['isolate', 'restore', 'repair', 'shed']), target: z.string().min(1), share: z.number().min(0).max(1).optional(), reason: z.string().max(500).optional() });
+  app.post('/api/actions/request', {
+    config: { right: 'operate' },
+    schema: { tags: ['operator'], summary: 'Request a (guarded) operator action; a second role approves it', security: [{ bearer: [] }], body: actionBody },
+  }, (request, reply) => {
+    const b = request.body;
+    if (engine.index.indexOf(b.target) === undefined) throw new NotFoundError(`unknown asset "${b.target}"`);
+    const command = b.action === 'shed' ? { type: 'shed' as const, target: b.target, share: b.share ?? 0.2 } : { type: b.action, target: b.target };
+    const p = control.audited(request.principal, 'http', `request.${b.action}`, b.target, 'operate', () => guard.request(command, request.principal!.name, request.principal!.role, b.reason ?? ''));
+    void reply.status(202).send({ ok: true, pending: p });
+  });
+  app.post('/api/actions/:id/approve', {
+    config: { right: 'read' },
+    schema: { tags: ['operator'], summary: 'Approve a pending action (another person, another role: operator, trainer or admin)', security: [{ bearer: [] }], params: z.object({ id: z.coerce.number().int().min(1) }) },
+  }, (request, reply) => {
+    const principal = request.principal!;
+    let p;
+    try {
+      p = guard.approve(request.params.id, principal.name, principal.role);
+    } catch (error) {
+      if (error instanceof GuardError) {
+        const mapped = error.code === 'not-found' ? new NotFoundError(error.message) : error.code === 'forbidden' ? new GatewayError(403, 'forbidden', error.message) : new ConflictError(error.message);
+        control.audited(principal, 'http', 'approve', String(request.params.id), 'read', () => {
+          throw mapped;
+        });
+      }
+      throw error;
+    }
+    const c = p.command as { type: OperatorAction; target: string; share?: number };
+    const entry = control.audited(principal, 'http', `approve.${c.type}`, c.target, 'read', () => {
+      const e = engine.submit(p.command, { source: `approved:${p.requestedBy}+${principal.name}` });
+      if (e === undefined) throw new ConflictError('duplicate input');
+      control.onAccepted?.();
+      return e;
+    });
+    void reply.status(202).send({ ok: true, seq: entry.seq, time: entry.time });
+  });
+  app.post('/api/whatif', {
+    config: { right: 'operate' },
+    schema: { tags: ['operator'], summary: 'What happens if: simulate an input on a copy of the engine (the live one is untouched)', security: [{ bearer: [] }], body: z.strictObject({ command: inputCommandSchema, horizonSeconds: z.number().min(60).max(7 * 86_400).default(3600) }) },
+  }, async (request) => {
+    const principal = request.principal!;
+    const atMs = Math.max(0, engine.kernel.settledUntil);
+    engine.targetsOf(request.body.command);
+    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: [...engine.journal.entries], feedAfter: marks.list(), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
+    ledger.append('what-if', principal.name, principal.role, { command: request.body.command, atMs, horizonSeconds: request.body.horizonSeconds, delta: result.delta });
+    return result;
+  });
+
+  return { ledger, guard };
+}
+
+function library(name: string): Scenario {
+  try {
+    return loadLibraryScenario(name);
+  } catch (error) {
+    throw new NotFoundError((error as Error).message.replace(/\s+/g, ' '));
+  }
+}
