@@ -11,7 +11,10 @@ const ledgerFile = join(dir, 'ledger.ndjson');
 let server: ServerInternals;
 const tokens = { admin: 'admin-token-123', op: 'operator-token-1', inj: 'injector-token-1', view: 'viewer-token-12' };
 
-async function call(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: any }> // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON replies checked by the assertions {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON replies, checked by the assertions
+type Json = any;
+
+async function call(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${server.url}${path}`, {
     method,
     headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
