@@ -1,0 +1,42 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { Ledger } from '../scenarios/index.ts';
+import { registerScenarioCommands } from './replay-cli.ts';
+
+async function run(args: string[]): Promise<{ out: string; error: Error | undefined }> {
+  let out = '';
+  const program = new Command().exitOverride();
+  registerScenarioCommands(program, { out: (s) => void (out += s), err: (s) => void (out += s) });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return { out, error: undefined };
+  } catch (error) {
+    return { out, error: error as Error };
+  }
+}
+
+describe('scenario CLI', () => {
+  it('records, lists and replays a run to the identical hash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-cli-'));
+    const rec = await run(['record', 'run', '--scenario', 'substation-fire', '--until', '3600', '--dir', dir, '--id', 'fire', '--json']);
+    expect(rec.error).toBeUndefined();
+    expect((await run(['record', 'list', '--dir', dir])).out).toContain('fire');
+    const replay = await run(['replay', 'fire', '--dir', dir, '--json']);
+    expect(JSON.parse(replay.out)).toMatchObject({ recording: 'fire', identical: true });
+    expect((await run(['replay', 'fire', '--dir', dir, '--speed', '5000'])).error?.message).toMatch(/--speed/);
+  });
+
+  it('ledger verify names the first broken entry', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'stratum-ledger-')), 'ledger.ndjson');
+    const ledger = new Ledger(file);
+    for (let i = 0; i < 4; i++) ledger.append('injection', 'alice', 'injector', { i });
+    expect((await run(['ledger', 'verify', file])).out).toContain('ok, 4 entries');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    lines[2] = lines[2]!.replace('"i":2', '"i":7');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect((await run(['ledger', 'verify', file])).error?.message).toMatch(/broken at entry 2/);
+  });
+});
