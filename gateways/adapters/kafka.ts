@@ -229,12 +229,12 @@ export class KafkaIngest implements HealthReporter {
         last = message.offset;
       }
       if (last === undefined) return;
+      const seq = this.options.syncJournal?.() ?? engine.journal.length - 1;
       if (dead.length > 0) {
         await this.producer.send({ topic: this.topics.deadLetter, messages: dead });
         this.counters.deadLettered += dead.length;
       }
       // At least once: the batch's journal entries must be durable before its offsets are committed.
-      const seq = this.options.syncJournal?.() ?? engine.journal.length - 1;
       if (this.options.durable !== undefined) {
         // Keep the group membership alive while the history store catches up.
         let done = false;

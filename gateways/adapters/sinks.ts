@@ -59,6 +59,12 @@ export class HistorySink implements HealthReporter {
     this.kick();
   }
 
+  /** Declares entries up to `seq` stored already (a process that restored its journal from the store). */
+  markDurable(seq: number): void {
+    this.durableSeq = Math.max(this.durableSeq, seq);
+    this.release();
+  }
+
   /** Resolves once every journal entry up to `seq` is stored (waits through outages). */
   journalDurable(seq: number): Promise<void> {
     if (seq <= this.durableSeq) return Promise.resolve();
