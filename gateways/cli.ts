@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../engine/index.ts';
-import { loadScenarioFile, submitScenario } from '../scenarios/index.ts';
+import { OutcomeMeter, resolveScenario, submitScenario } from '../scenarios/index.ts';
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
+import { registerScenarioCommands } from './replay-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -67,7 +68,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .description('Run a city (and a scenario) in batch mode on the virtual clock and summarise the run')
     .option('--city <file>', 'city file; without it a city is generated (see --assets)')
     .option('--assets <n>', 'size of the generated city when no --city is given', integer('--assets', 100), 5000)
-    .option('--scenario <file>', 'scenario file (JSON or YAML)')
+    .option('--scenario <name|file>', 'a library scenario by name (see `stratum scenario list`) or a scenario file (JSON or YAML)')
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--until <seconds>', 'simulated seconds to run', positive('--until'), 86_400)
     .addOption(new Option('--driver <name>', 'nact (the live actors) or direct (batch transitions)').choices(['nact', 'direct']).default('nact'))
@@ -75,7 +76,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: { city?: string; assets: number; scenario?: string; seed: number; until: number; driver: DriverName; journal?: string; json?: boolean }) => {
       const city = cityFrom(opts);
-      const scenario = opts.scenario === undefined ? undefined : loadScenarioFile(opts.scenario);
+      const scenario = opts.scenario === undefined ? undefined : resolveScenario(opts.scenario);
       const engine = await Engine.create({
         city,
         behaviours: (index) => createBehaviours(index),
@@ -84,14 +85,25 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         ...(opts.journal === undefined ? {} : { journalFile: opts.journal }),
       });
       try {
+        const meter = OutcomeMeter.attach(engine);
         if (scenario !== undefined) submitScenario(engine, scenario);
         const started = performance.now();
         await engine.runUntil(Math.round(opts.until * 1000));
-        const summary = { ...engine.summary(), scenario: scenario?.name ?? null, wallSeconds: (performance.now() - started) / 1000 };
+        const outcome = meter.outcome();
+        const summary = {
+          ...engine.summary(),
+          scenario: scenario?.name ?? null,
+          peopleHoursWithout: outcome.peopleHoursWithout,
+          hospitalHoursDegraded: outcome.hospitalHoursDegraded,
+          economicCost: outcome.cost,
+          wallSeconds: (performance.now() - started) / 1000,
+        };
         if (opts.json) io.out(`${JSON.stringify(summary)}\n`);
         else {
           io.out(`simulated ${summary.simulatedSeconds} s of ${city.name} (${city.assets.length} assets) with the ${summary.driver} driver in ${summary.wallSeconds.toFixed(2)} s\n`);
-          io.out(`events ${summary.events}, failed ${summary.failed}, degraded ${summary.degraded}, inputs ${summary.inputs}\nstateHash ${summary.stateHash}\n`);
+          io.out(`events ${summary.events}, failed ${summary.failed}, degraded ${summary.degraded}, inputs ${summary.inputs}\n`);
+          io.out(`people-hours without power ${Math.round(outcome.peopleHoursWithout.power)}, water ${Math.round(outcome.peopleHoursWithout.water)}, telecom ${Math.round(outcome.peopleHoursWithout.telecom)}; hospital-hours degraded ${outcome.hospitalHoursDegraded.toFixed(1)}; cost ${Math.round(outcome.cost.total).toLocaleString('en-GB')} ${outcome.cost.currency}\n`);
+          io.out(`stateHash ${summary.stateHash}\n`);
         }
       } finally {
         await engine.stop();
@@ -137,6 +149,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     });
 
   registerAnalysisCommands(program, io);
+  registerScenarioCommands(program, io);
 
   try {
     await program.parseAsync([...argv]);
