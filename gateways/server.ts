@@ -15,6 +15,7 @@ import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { createMetrics } from './metrics.ts';
+import { connectAdapters, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
@@ -122,6 +123,12 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
 
   const late: { sockets?: SocketGateway } = {};
   const metrics = createMetrics(engine, hub, () => late.sockets?.counts ?? { socketio: 0, ws: 0 });
+  // Real adapters (gateways/adapters) only when STRATUM_ADAPTERS=1; each one by its URL variable.
+  const adapters = env['STRATUM_ADAPTERS'] === '1' ? await connectAdapters(engine, env) : undefined;
+  if (adapters !== undefined) {
+    registerServiceMetrics(metrics, () => adapters.health());
+    app.addHook('onSend', async (request, _reply, payload) => (request.url === '/readyz' && typeof payload === 'string' ? JSON.stringify({ ...(JSON.parse(payload) as object), services: adapters.health() }) : payload));
+  }
   let topologyEtag = '';
   let started = false;
   registerHttpApi(app, { engine, control, tokens, audit, metrics, ready: () => started && runner.error === undefined });
@@ -171,6 +178,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       await gateway.close();
       hub.close();
       await app.close();
+      await adapters?.close();
       await engine.stop();
     })();
     return closing;

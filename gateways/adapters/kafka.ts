@@ -261,7 +261,7 @@ export class KafkaIngest implements HealthReporter {
   }
 
   health(): ServiceHealth {
-    const base = { service: 'bus' as const, backend: 'kafka', up: this.up, pending: this.inFlight, bound: 1, dropped: 0, written: this.counters.accepted, lastOkAt: this.lastOkAt };
+    const base = { service: 'bus' as const, backend: 'kafka-ingest', up: this.up, pending: this.inFlight, bound: 1, dropped: 0, written: this.counters.accepted, lastOkAt: this.lastOkAt };
     return this.lastError === undefined ? base : { ...base, lastError: this.lastError };
   }
 
@@ -352,7 +352,7 @@ export class KafkaEventPublisher implements HealthReporter {
   }
 
   health(): ServiceHealth {
-    const base = { service: 'bus' as const, backend: 'kafka', up: this.up, pending: this.pending.length, bound: this.bound, dropped: this.dropped, written: this.written, lastOkAt: this.lastOkAt };
+    const base = { service: 'bus' as const, backend: 'kafka-events', up: this.up, pending: this.pending.length, bound: this.bound, dropped: this.dropped, written: this.written, lastOkAt: this.lastOkAt };
     return this.lastError === undefined ? base : { ...base, lastError: this.lastError };
   }
 
