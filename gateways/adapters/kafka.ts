@@ -102,13 +102,13 @@ export function decodeValue(value: Buffer): unknown {
     try {
       return JSON.parse(value.toString('utf8')) as unknown;
     } catch (error) {
-      throw new Error(`not valid JSON: ${(error as Error).message}`);
+      throw new Error(`not valid JSON: ${(error as Error).message}`, { cause: error });
     }
   }
   try {
     return unpack(value) as unknown;
   } catch (error) {
-    throw new Error(`neither JSON nor msgpack: ${(error as Error).message}`);
+    throw new Error(`neither JSON nor msgpack: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -190,17 +190,19 @@ export class PgHistory implements HistoryPort {
     }
     const runId = this.runId;
     const dims = this.dims;
-    const chunks: string[] = [];
-    let chunk = '';
-    for (const c of changes) {
-      chunk += changeLine(runId, c, dims?.(c.actor));
-      if (chunk.length > 65_536) {
-        chunks.push(chunk);
-        chunk = '';
+    // A generator, so formatting overlaps with the server parsing the previous chunk.
+    function* lines(): Generator<string> {
+      let chunk = '';
+      for (const c of changes) {
+        chunk += changeLine(runId, c, dims?.(c.actor));
+        if (chunk.length > 65_536) {
+          yield chunk;
+          chunk = '';
+        }
       }
+      if (chunk !== '') yield chunk;
     }
-    if (chunk !== '') chunks.push(chunk);
-    await this.copyLines(chunks);
+    await this.copyLines(lines());
   }
 
   private async insertChanges(changes: readonly StateChange[]): Promise<void> {
@@ -220,7 +222,7 @@ export class PgHistory implements HistoryPort {
   }
 
   /** COPY of pre-formatted lines into the state-change table (also the benchmark's raw baseline). */
-  async copyLines(chunks: readonly string[]): Promise<void> {
+  async copyLines(chunks: Iterable<string>): Promise<void> {
     const client = await this.pool.connect();
     try {
       const sink = client.query(copyFrom(`COPY ${this.t('state_changes')} (${CHANGE_COLUMNS.join(', ')}) FROM STDIN`));

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createBehaviours } from '../actors/index.ts';
+import { Engine, generateCity, parseCity, type StateChange } from '../engine/index.ts';
+import { brokersFromEnv, changeLine, CHANGE_COLUMNS, HistorySink, KafkaIngest, PgHistory } from '../gateways/adapters/index.ts';
+
+/**
+ * Real-infrastructure figures (needs STRATUM_KAFKA_BROKERS and STRATUM_PG_URL):
+ * - telemetry ingest through the engine (KafkaIngest: decode, validate, journal, apply, commit)
+ *   vs a raw kafkajs consumer of the same topic → `kafkaIngestRatio` (target ≥ 0.7);
+ * - history writes through PgHistory (behind HistorySink) vs a raw COPY of the same rows
+ *   → `historyWriteRatio` (target ≥ 0.8).
+ */
+export async function runInfraBench(options: { quick: boolean; log: (s: string) => void }): Promise<Record<string, number | string>> {
+  const brokers = process.env['STRATUM_KAFKA_BROKERS'];
+  const url = process.env['STRATUM_PG_URL'];
+  if (!brokers || !url) return { skipped: 'STRATUM_KAFKA_BROKERS and STRATUM_PG_URL not set (eval "$(bash infrastructure/native/all.sh start)")' };
+  const { log } = options;
+  const messages = options.quick ? 20_000 : 100_000;
+  const rows = options.quick ? 50_000 : 300_000;
+  const out: Record<string, number | string> = { date: new Date().toISOString().slice(0, 10), telemetryMessages: messages, historyRows: rows };
+
+  // ---- Kafka ingest ----
+  const kafka = new Kafka({ brokers: brokersFromEnv(brokers), logLevel: logLevel.NOTHING });
+  const topic = `bench-telemetry-${randomUUID().slice(0, 8)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const city = parseCity(generateCity({ assets: 1_000, seed: 11 }), 'bench');
+  const ids = city.assets.map((a) => a.id);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  for (let i = 0; i < messages; i += 5_000) {
+    await producer.send({ topic, messages: Array.from({ length: Math.min(5_000, messages - i) }, (_, j) => ({ key: ids[(i + j) % ids.length]!, value: `{"value":${((i + j) % 500) / 10}}` })) });
+  }
+  await producer.disconnect();
+  log(`infra: produced ${messages} telemetry messages to ${topic}`);
+
+  const raw = kafka.consumer({ groupId: `bench-raw-${randomUUID()}` });
+  await raw.connect();
+  await raw.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let rawStart = 0;
+  const rawDone = new Promise<number>((resolve) => {
+    void raw.run({
+      eachBatch: async ({ batch }) => {
+        if (rawStart === 0) rawStart = performance.now();
+        for (const m of batch.messages) if (m.value !== null) seen++;
+        if (seen >= messages) resolve(performance.now());
+      },
+    });
+  });
+  const rawEnd = await rawDone;
+  await raw.disconnect();
+  const rawRate = messages / ((rawEnd - rawStart) / 1000);
+
+  const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 11, driver: 'direct' });
+  let ingestStart = 0;
+  const ingest = new KafkaIngest({
+    brokers: brokersFromEnv(brokers),
+    groupId: `bench-engine-${randomUUID()}`,
+    telemetryTopic: topic,
+    commandsTopic: null,
+    deadLetterTopic: `${topic}.dlq`,
+    engine,
+    logLevel: logLevel.NOTHING,
+    afterBatch: async () => {
+      if (ingestStart === 0) ingestStart = performance.now();
+      const last = engine.journal.entries[engine.journal.length - 1];
+      if (last !== undefined) await engine.runUntil(last.time);
+    },
+  });
+  await ingest.start();
+  const deadline = Date.now() + 120_000;
+  while (ingest.counters.accepted + ingest.counters.deadLettered < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const ingestEnd = performance.now();
+  await ingest.stop();
+  await engine.stop();
+  // The engine's first batch is timed from its arrival, like the raw consumer's.
+  const engineRate = ingest.counters.accepted / ((ingestEnd - ingestStart) / 1000);
+  out['kafkaRawMsgsPerSec'] = Math.round(rawRate);
+  out['kafkaEngineMsgsPerSec'] = Math.round(engineRate);
+  out['kafkaIngestRatio'] = Number((engineRate / rawRate).toFixed(2));
+  log(`infra: kafka raw ${Math.round(rawRate)} msg/s, through the engine ${Math.round(engineRate)} msg/s (accepted ${ingest.counters.accepted})`);
+
+  // ---- History writes ----
+  const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const history = await PgHistory.open({ url, schema, runId: 'bench', dimensions: (a) => ({ layer: 'power', district: `d${a % 8}` }) });
+  out['historyMode'] = history.mode;
+  const changes: StateChange[] = Array.from({ length: rows }, (_, i) => ({
+    time: i * 10, seq: i, actor: i % 1_000,
+    before: { status: 0, level: 1, load: i / 3, stress: 0.5 },
+    after: { status: 1, level: 0.75, load: i / 7, stress: 0.625 + i / 1e6 },
+    cause: { code: 4, from: (i * 31) % 1_000, seq: i, time: i * 10 },
+  }));
+  // Warm the partitions and the connection, then time.
+  await history.appendChanges(changes.slice(0, 100));
+  const sink = new HistorySink(history, 'bench', history.mode, { maxPendingChanges: rows * 2, batchSize: 20_000 });
+  const t0 = performance.now();
+  sink.pushChanges(changes);
+  await sink.drain(300_000);
+  const adapterRate = rows / ((performance.now() - t0) / 1000);
+  await sink.close();
+
+  const lines: string[] = [];
+  let chunk = '';
+  for (const c of changes) {
+    chunk += changeLine('bench', c, { layer: 'power', district: `d${c.actor % 8}` });
+    if (chunk.length > 65_536) {
+      lines.push(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk !== '') lines.push(chunk);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const t1 = performance.now();
+  await pipeline(Readable.from(lines), client.query(copyFrom(`COPY ${schema}.state_changes (${CHANGE_COLUMNS.join(', ')}) FROM STDIN`)));
+  const rawCopyRate = rows / ((performance.now() - t1) / 1000);
+  await client.query(`DROP SCHEMA ${schema} CASCADE`);
+  await client.end();
+  await history.close();
+  out['historyRawCopyRowsPerSec'] = Math.round(rawCopyRate);
+  out['historyAdapterRowsPerSec'] = Math.round(adapterRate);
+  out['historyWriteRatio'] = Number((adapterRate / rawCopyRate).toFixed(2));
+  log(`infra: history (${history.mode}) raw COPY ${Math.round(rawCopyRate)} rows/s (pre-formatted), adapter ${Math.round(adapterRate)} rows/s (formatting included)`);
+  return out;
+}
