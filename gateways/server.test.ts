@@ -285,6 +285,8 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
 
   it('serves the same frames over raw ws, filtered by the query string, and refuses a ws without a token', async () => {
     const refused = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
+    // Ending a refused (still connecting) socket reports an error event: expected, not a failure.
+    refused.on('error', () => {});
     const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(401);
     refused.terminate();
