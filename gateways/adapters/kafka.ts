@@ -119,7 +119,12 @@ export function telemetryCommand(key: string | undefined, decoded: unknown, sour
   if (typeof decoded === 'object' && decoded !== null && 'seq' in decoded && !Number.isInteger((decoded as { seq: unknown }).seq)) {
     throw new ValidationError(source, [{ path: 'value.seq', reason: 'seq must be an integer when given' }]);
   }
-  return parseCommand({ type: 'telemetry', target: key, value }, source);
+  // The hot path of ingest: checked by hand (same rules as the telemetry schema: a finite number
+  // ≥ 0) instead of through the nine-way command union, which costs more than the rest of a message.
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ValidationError(source, [{ path: 'value.value', reason: value === undefined ? 'telemetry needs a numeric value' : `must be a finite number ≥ 0 (got ${JSON.stringify(value)})` }]);
+  }
+  return { type: 'telemetry', target: key, value };
 }
 
 export interface KafkaIngestOptions extends KafkaConnection {
