@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import { unpack } from 'msgpackr';
 import { parseCommand, ValidationError, type BusPort, type Engine, type InputCommand, type StateChange } from '../../engine/index.ts';
-import { describeError, type HealthReporter, type ServiceHealth } from './health.ts';
+import { describeError, drainUntil, type HealthReporter, type ServiceHealth } from './health.ts';
 
 /**
  * Kafka edges of the engine, over kafkajs:
@@ -348,12 +348,7 @@ export class KafkaEventPublisher implements HealthReporter {
   }
 
   async drain(timeoutMs = 10_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.pending.length > 0 || this.loop !== undefined) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return true;
+    return drainUntil(() => this.pending.length === 0 && this.loop === undefined, timeoutMs);
   }
 
   health(): ServiceHealth {

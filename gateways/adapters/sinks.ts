@@ -1,5 +1,5 @@
 import type { ActorView, CachePort, Engine, HistoryPort, JournalEntry, StateChange } from '../../engine/index.ts';
-import { describeError, type HealthReporter, type ServiceHealth } from './health.ts';
+import { describeError, drainUntil, type HealthReporter, type ServiceHealth } from './health.ts';
 
 /**
  * Write-behind between the engine and a slow or failing service. The engine never waits for a
@@ -76,12 +76,7 @@ export class HistorySink implements HealthReporter {
 
   /** Waits until everything queued so far is written (or `timeoutMs` passes: then false). */
   async drain(timeoutMs = 10_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.changes.length > 0 || this.journal.length > 0 || this.loop !== undefined) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return true;
+    return drainUntil(() => this.changes.length === 0 && this.journal.length === 0 && this.loop === undefined, timeoutMs);
   }
 
   health(): ServiceHealth {
@@ -167,12 +162,7 @@ export class CacheSink implements HealthReporter {
   }
 
   async drain(timeoutMs = 10_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.pending.size > 0 || this.loop !== undefined) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return true;
+    return drainUntil(() => this.pending.size === 0 && this.loop === undefined, timeoutMs);
   }
 
   health(): ServiceHealth {

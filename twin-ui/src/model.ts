@@ -11,23 +11,13 @@ export {
   ROLES,
 } from '../../gateways/protocol.ts';
 export type { Topology, Frame, Role, ClockInfo, Alert, HelloInfo, ErrorReply, ClientToServerEvents, ServerToClientEvents } from '../../gateways/protocol.ts';
-import type { Role } from '../../gateways/protocol.ts';
+import type { FrameInput, Role } from '../../gateways/protocol.ts';
 
 /**
  * What the store needs from a frame: the decoded `Frame` fits, and so does data a test builds.
  * `since` is the frame this delta applies on top of (snapshots: 0).
  */
-export interface FrameColumns {
-  readonly kind: number;
-  readonly frame: number;
-  readonly since: number;
-  readonly clock: number;
-  readonly actors: ArrayLike<number>;
-  readonly status: ArrayLike<number>;
-  readonly level: ArrayLike<number>;
-  readonly load: ArrayLike<number>;
-  readonly stress: ArrayLike<number>;
-}
+export type FrameColumns = Omit<FrameInput, 'kind'> & { readonly kind: number };
 
 /**
  * Optional extension of the topology: which assets each cohort relies on, as flattened
