@@ -12,6 +12,7 @@ export class RealtimeRunner {
   private anchorWall = 0;
   private anchorVirtual = 0;
   private timer: NodeJS.Timeout | undefined;
+  private advancing = false;
   private loop: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(virtualMs: number) => void>();
   private lastError: Error | undefined;
@@ -69,6 +70,20 @@ export class RealtimeRunner {
     this.speed = speed;
   }
 
+  /**
+   * An input was just accepted: advance at the next turn of the event loop instead of waiting for
+   * the tick, so the input takes effect (and reaches viewers) as soon as its virtual time has come.
+   */
+  nudge(): void {
+    if (this.paused || this.advancing || this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    setImmediate(() => {
+      if (this.paused || this.advancing || this.timer !== undefined) return;
+      this.loop = this.advance();
+    });
+  }
+
   /** Called after each advance with the engine's virtual time. */
   onAdvance(listener: (virtualMs: number) => void): () => void {
     this.listeners.add(listener);
@@ -90,6 +105,7 @@ export class RealtimeRunner {
   }
 
   private async advance(): Promise<void> {
+    this.advancing = true;
     try {
       const target = Math.floor(this.virtualNow());
       if (target > this.engine.now) await this.engine.runUntil(target);
@@ -98,6 +114,8 @@ export class RealtimeRunner {
       this.lastError = error as Error;
       this.pause();
       return;
+    } finally {
+      this.advancing = false;
     }
     this.schedule();
   }

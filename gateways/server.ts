@@ -91,7 +91,10 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const audit = new AuditLog();
   const control = new Control(engine, runner, audit);
   const hub = new StreamHub(engine, tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames });
-  control.onAccepted = () => hub.expedite();
+  control.onAccepted = () => {
+    hub.expedite();
+    runner.nudge();
+  };
   const quiet = options.quiet ?? false;
 
   const app = Fastify({
