@@ -201,6 +201,13 @@ export class AssetBehaviour implements Behaviour<AssetState> {
         case MessageKind.ShedLoad:
           s.demandLoad = s.demandLoad * (1 - Math.min(1, Math.max(0, m.value)));
           break;
+        case MessageKind.Reroute: {
+          // Close a tie: a share of this asset's demand is now served through a linked neighbour.
+          const moved = s.demandLoad * Math.min(1, Math.max(0, m.value));
+          s.demandLoad -= moved;
+          if (moved > 0) ctx.send(m.aux, MessageKind.Demand, moved, 0, 0);
+          break;
+        }
         case MessageKind.Ambient:
           s.temperature = m.value;
           blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };

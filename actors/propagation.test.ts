@@ -164,4 +164,29 @@ describe('propagation rules', () => {
     expect([statusOf(engine, 'a'), statusOf(engine, 'b')]).toEqual(['ok', 'ok']);
     await engine.stop();
   });
+
+  it('an operator reroute moves a share of demand to a linked asset, which may trip from it', async () => {
+    const city = smallCity({
+      assets: [
+        { id: 'g', layer: 'power', kind: 'generator', capacity: 1000 },
+        { id: 'f1', layer: 'power', baseLoad: 10, capacity: 20 },
+        { id: 'f2', layer: 'power', baseLoad: 10, capacity: 14 },
+        { id: 'far', layer: 'power', baseLoad: 1, capacity: 5 },
+      ],
+      links: [{ from: 'g', to: 'f1' }, { from: 'f1', to: 'f2' }, { from: 'g', to: 'far' }],
+    });
+    const engine = await engineFor(city, { behaviour: { tripResetSeconds: null } });
+    expect(() => engine.submit({ type: 'reroute', target: 'f1', to: 'far', share: 0.5 })).toThrow(/not linked/);
+    expect(engine.journal.length).toBe(0);
+    engine.submit({ type: 'reroute', target: 'f1', to: 'f2', share: 0.3 }, { at: 1 });
+    await engine.runUntil(1500);
+    expect(engine.kernel.view(1).load).toBeCloseTo(7, 12);
+    expect(engine.kernel.view(2).load).toBeCloseTo(13, 12);
+    expect(statusOf(engine, 'f2')).toBe('ok');
+    engine.submit({ type: 'reroute', target: 'f1', to: 'f2', share: 1 }, { at: 2 });
+    await engine.runUntil(2500);
+    expect(statusOf(engine, 'f2')).toBe('failed');
+    await engine.stop();
+  });
 });
+

@@ -123,6 +123,10 @@ export class Engine {
     const source = options.source ?? 'api';
     if (this.journal.isDuplicate(source, options.sourceSeq)) return undefined;
     const targets = this.targetsOf(command);
+    if (command.type === 'reroute') {
+      if (targets.length !== 1) throw new UnknownTargetError('reroute: the target must be one asset');
+      this.rerouteDestination(command.target, command.to);
+    }
     const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
     const time = Math.max(requested, this.earliestInputTime());
     const entry = this.journal.append(time, source, command, options.sourceSeq);
@@ -201,6 +205,16 @@ export class Engine {
     await this.driver.stop();
   }
 
+  /** The asset a reroute moves load to: linked to the source, in its layer. */
+  private rerouteDestination(from: string, to: string): number {
+    const a = this.index.indexOf(from);
+    const b = this.index.indexOf(to);
+    if (b === undefined || b >= this.index.assetCount) throw new UnknownTargetError(`reroute: unknown asset "${to}"`);
+    const { offsets, items } = this.index.links;
+    for (let k = offsets[a!]!; k < offsets[a! + 1]!; k++) if (items[k] === b) return b;
+    throw new UnknownTargetError(`reroute: "${to}" is not linked to "${from}" (load can only move over a link of the layer)`);
+  }
+
   /** The actor indices an input reaches; throws UnknownTargetError when it reaches none. */
   targetsOf(command: InputCommand): number[] {
     const target = command.target;
@@ -236,7 +250,9 @@ export class Engine {
   }
 
   private scheduleEntry(entry: JournalEntry, targets: readonly number[]): void {
-    const { kind, value, aux } = toMessage(entry.command);
+    const { kind, value, aux } = entry.command.type === 'reroute'
+      ? { kind: MessageKind.Reroute, value: entry.command.share, aux: this.rerouteDestination(entry.command.target, entry.command.to) }
+      : toMessage(entry.command);
     for (const to of targets) this.kernel.schedule(to, -1, kind, value, aux, entry.time);
   }
 }
@@ -259,6 +275,8 @@ function toMessage(command: InputCommand): { kind: MessageKind; value: number; a
       return { kind: MessageKind.Telemetry, value: command.value, aux: 0 };
     case 'shed':
       return { kind: MessageKind.ShedLoad, value: command.share, aux: 0 };
+    case 'reroute':
+      throw new Error('reroute is scheduled with its destination (see scheduleEntry)');
     case 'ambient':
       return { kind: MessageKind.Ambient, value: command.celsius, aux: 0 };
     case 'cyber':

@@ -21,6 +21,7 @@ export const inputCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('isolate'), target: z.string().min(1) }),
   z.strictObject({ type: z.literal('telemetry'), target: z.string().min(1), value: z.number().finite().min(0) }),
   z.strictObject({ type: z.literal('shed'), target: z.string().min(1), share: z.number().min(0).max(1) }),
+  z.strictObject({ type: z.literal('reroute'), target: z.string().min(1), to: z.string().min(1), share: z.number().min(0).max(1) }),
   z.strictObject({ type: z.literal('ambient'), target: z.string().min(1), celsius: z.number().min(-60).max(70) }),
   z.strictObject({
     type: z.literal('cyber'),

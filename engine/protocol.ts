@@ -42,6 +42,8 @@ export const MessageKind = {
   Order: 17,
   /** Flow solver → asset: capacity to use from now on. value: load units. */
   SetCapacity: 18,
+  /** Operator: move a share of this asset's demand to a linked asset of its layer. value: share 0..1; aux: the receiving asset. */
+  Reroute: 19,
 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 

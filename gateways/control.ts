@@ -58,6 +58,29 @@ export class Control {
     });
   }
 
+  /**
+   * Reroute: move a share of an asset's demand to a linked asset of its layer (closing a tie
+   * switch). 409 unless both are in service, linked, and the source carries load.
+   */
+  reroute(principal: Principal | undefined, assetId: string, to: string, share: number, via: string): JournalEntry {
+    return this.audited(principal, via, 'reroute', assetId, 'operate', () => {
+      const index = this.engine.index;
+      const from = index.indexOf(assetId);
+      const dest = index.indexOf(to);
+      if (from === undefined || from >= index.assetCount) throw new NotFoundError(`unknown asset "${assetId}"`);
+      if (dest === undefined || dest >= index.assetCount) throw new NotFoundError(`unknown asset "${to}"`);
+      let linked = false;
+      for (let k = index.links.offsets[from]!; k < index.links.offsets[from + 1]!; k++) linked ||= index.links.items[k] === dest;
+      if (!linked) throw new ConflictError(`cannot reroute from "${assetId}" to "${to}": they are not linked (load moves only over a link of the layer)`);
+      this.checkLiveState(from, assetId, 'shed');
+      const target = this.engine.kernel.view(dest);
+      if (target.status !== Status.Ok && target.status !== Status.Degraded) {
+        throw new ConflictError(`cannot reroute to "${to}": it is ${STATUS_NAMES[target.status] ?? target.status}`);
+      }
+      return this.submit(principal!, { type: 'reroute', target: assetId, to, share }, via);
+    });
+  }
+
   /** Operator action on one asset, checked against its live state (ConflictError → 409). */
   operate(principal: Principal | undefined, action: OperatorAction, assetId: string, share: number | undefined, via: string): JournalEntry {
     return this.audited(principal, via, action, assetId, 'operate', () => {

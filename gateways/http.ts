@@ -370,6 +370,21 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       void reply.status(202).send({ ok: true, seq: entry.seq, time: entry.time });
     });
   }
+  app.post('/api/assets/:id/reroute', {
+    config: { right: 'operate' },
+    schema: {
+      tags: ['operator'],
+      summary: 'Move a share of the asset\'s demand to a linked asset of its layer (409 unless both are in service and linked)',
+      security: [{ bearer: [] }],
+      params: idParams,
+      body: z.strictObject({ to: z.string().min(1), share: z.number().min(0).max(1) }),
+      response: { 202: journalAck, ...errors },
+    },
+  }, (request, reply) => {
+    const entry = control.reroute(principalOf(request), request.params.id, request.body.to, request.body.share, 'http');
+    void reply.status(202).send({ ok: true, seq: entry.seq, time: entry.time });
+  });
+
   app.post('/api/assets/:id/shed', {
     config: { right: 'operate' },
     schema: {

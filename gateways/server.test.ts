@@ -267,6 +267,27 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
     expect(Array.isArray(detail.json.providers)).toBe(true);
   });
 
+  it('reroutes load over a link, and refuses unlinked, unknown or malformed reroutes with nothing journalled', async () => {
+    const index = server.engine.index;
+    const feeder = index.city.assets.findIndex((a, i) => a.kind === 'feeder' && a.baseLoad > 0 && index.links.offsets[i + 1]! > index.links.offsets[i]!);
+    const neighbour = index.links.items[index.links.offsets[feeder]!]!;
+    const from = index.ids[feeder]!;
+    const to = index.ids[neighbour]!;
+    const unlinked = index.ids.find((_, i) => i < index.assetCount && i !== feeder && i !== neighbour && index.layerOf[i] !== index.layerOf[feeder])!;
+    const before = server.engine.journal.length;
+    expect((await api('POST', `/api/assets/${from}/reroute`, TOKENS.operator, { to: unlinked, share: 0.5 })).status).toBe(409);
+    expect((await api('POST', `/api/assets/${from}/reroute`, TOKENS.operator, { to: 'nope', share: 0.5 })).status).toBe(404);
+    const bad = await api('POST', `/api/assets/${from}/reroute`, TOKENS.operator, { to, share: 2 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.problems[0].path).toBe('body.share');
+    expect((await api('POST', `/api/assets/${from}/reroute`, TOKENS.viewer, { to, share: 0.5 })).status).toBe(403);
+    expect(server.engine.journal.length).toBe(before);
+    const load = server.engine.kernel.view(feeder).load;
+    expect((await api('POST', `/api/assets/${from}/reroute`, TOKENS.operator, { to, share: 0.5 })).status).toBe(202);
+    await waitFor('rerouted', () => (server.engine.kernel.view(feeder).load < load ? true : undefined));
+    expect(server.engine.kernel.view(feeder).load).toBeCloseTo(load / 2, 9);
+  });
+
   it('answers graph queries: neighbours, closures and the shortest dependency path', async () => {
     const { depFrom, depTo } = { depFrom: topology.dependencies.filter((_, k) => k % 2 === 0), depTo: topology.dependencies.filter((_, k) => k % 2 === 1) };
     const provider = topology.ids[depFrom[0]!]!;
