@@ -221,30 +221,30 @@ export class Engine {
     const index = this.index;
     const wantCohorts = command.type === 'order' || command.type === 'ambient';
     const wantAssets = command.type !== 'order';
-    const all = (pick: (actor: number) => boolean): number[] => {
-      const out: number[] = [];
-      const end = index.assetCount + (wantCohorts ? index.cohortCount : 0);
-      for (let a = wantAssets ? 0 : index.assetCount; a < end; a++) if (pick(a)) out.push(a);
-      return out;
-    };
-    let targets: number[];
-    if (target === '*') targets = all(() => true);
+    const single = index.indexOf(target);
+    if (single !== undefined) {
+      // The common case (every telemetry reading): one id, no selector.
+      const isCohort = single >= index.assetCount;
+      if (isCohort && !wantCohorts) throw new UnknownTargetError(`"${target}" is a cohort; a ${command.type} input targets assets`);
+      if (!isCohort && !wantAssets) throw new UnknownTargetError(`"${target}" is an asset; an order targets cohorts`);
+      return [single];
+    }
+    let pick: (actor: number) => boolean;
+    if (target === '*') pick = () => true;
     else if (target.startsWith('district:')) {
       const d = index.districts.indexOf(target.slice('district:'.length));
       if (d < 0) throw new UnknownTargetError(`unknown district in target "${target}"`);
-      targets = all((a) => index.districtOf[a] === d);
+      pick = (a) => index.districtOf[a] === d;
     } else if (target.startsWith('layer:')) {
       const l = index.layers.indexOf(target.slice('layer:'.length));
       if (l < 0) throw new UnknownTargetError(`unknown layer in target "${target}"`);
-      targets = all((a) => a < index.assetCount && index.layerOf[a] === l);
+      pick = (a) => a < index.assetCount && index.layerOf[a] === l;
     } else {
-      const a = index.indexOf(target);
-      if (a === undefined) throw new UnknownTargetError(`unknown asset or cohort "${target}"`);
-      const isCohort = a >= index.assetCount;
-      if (isCohort && !wantCohorts) throw new UnknownTargetError(`"${target}" is a cohort; a ${command.type} input targets assets`);
-      if (!isCohort && !wantAssets) throw new UnknownTargetError(`"${target}" is an asset; an order targets cohorts`);
-      targets = [a];
+      throw new UnknownTargetError(`unknown asset or cohort "${target}"`);
     }
+    const targets: number[] = [];
+    const end = index.assetCount + (wantCohorts ? index.cohortCount : 0);
+    for (let a = wantAssets ? 0 : index.assetCount; a < end; a++) if (pick(a)) targets.push(a);
     if (targets.length === 0) throw new UnknownTargetError(`target "${target}" matches nothing for a ${command.type} input`);
     return targets;
   }
