@@ -141,6 +141,58 @@ function sessionMs() {
 }
 
 /**
+ * The life of one streaming session, the same for Socket.io viewers and ws consumers: optional
+ * probe injections, the timed end (check the snapshot arrived, then close), and telling an expected
+ * end from the server closing the socket.
+ */
+class SessionLife {
+  /**
+   * @param {string} who 'viewer' or 'consumer' (check names and log lines)
+   * @param {Record<string, string>} tags
+   * @param {FrameTracker} tracker
+   * @param {() => void} close closes the session's socket
+   */
+  constructor(who, tags, tracker, close) {
+    this.who = who;
+    this.tags = tags;
+    this.tracker = tracker;
+    this.ended = false;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.probeTimer = null;
+    this.endTimer = setTimeout(() => {
+      this.ended = true;
+      this.stopProbes();
+      tracker.finish();
+      check(tracker, { [`${who} got its snapshot`]: (t) => t.last >= 0 });
+      close();
+    }, sessionMs());
+  }
+
+  /** @param {SetupData} data */
+  startProbes(data) {
+    if (this.probeTimer !== null) return;
+    const injector = tokenFor('injector', __VU);
+    this.probeTimer = setInterval(() => this.tracker.startProbe(data, injector), PROBE_INTERVAL_S * 1000);
+  }
+
+  stopProbes() {
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  /** The socket closed; `unexpected` when the server (not our timed end) closed it. */
+  closed(/** @type {boolean} */ unexpected, /** @type {string} */ transport) {
+    this.stopProbes();
+    if (unexpected && !this.ended) {
+      m.errors.add(1, { ...this.tags, what: 'closed' });
+      console.error(`${transport} ${this.who}: closed by the server`);
+    }
+    this.ended = true;
+    clearTimeout(this.endTimer);
+  }
+}
+
+/**
  * One Socket.io viewer session: connect with the token, subscribe to the view, decode frames until
  * the session ends, then close.
  * @param {SetupData} data
@@ -152,8 +204,7 @@ export function socketIoViewer(data, opts) {
   const startedAt = Date.now();
   const tracker = new FrameTracker(tags, startedAt);
   const viewerToken = tokenFor('viewer', __VU);
-  let probeTimer = /** @type {ReturnType<typeof setInterval> | null} */ (null);
-  let ended = false;
+  const life = new SessionLife('viewer', tags, tracker, () => client.close());
   const client = new SocketIoClient(TARGET_URL, viewerToken, {
     onConnect: () => {
       m.connectMs.add(Date.now() - startedAt, tags);
@@ -167,10 +218,7 @@ export function socketIoViewer(data, opts) {
           return;
         }
         tracker.expected = ack.actors ?? null;
-        if (opts.probe) {
-          const injector = tokenFor('injector', __VU);
-          probeTimer = setInterval(() => tracker.startProbe(data, injector), PROBE_INTERVAL_S * 1000);
-        }
+        if (opts.probe) life.startProbes(data);
       });
     },
     onEvent: (name, args) => {
@@ -184,27 +232,12 @@ export function socketIoViewer(data, opts) {
       if (name === 'frame' && args[0] instanceof ArrayBuffer) tracker.onFrame(args[0]);
     },
     onError: (reason) => {
-      if (ended) return;
+      if (life.ended) return;
       m.errors.add(1, { ...tags, what: 'socket' });
       console.error(`socket.io viewer: ${reason}`);
     },
-    onClose: (clean) => {
-      if (probeTimer !== null) clearInterval(probeTimer);
-      if (!clean && !ended) {
-        m.errors.add(1, { ...tags, what: 'closed' });
-        console.error('socket.io viewer: closed by the server');
-      }
-      ended = true;
-      clearTimeout(endTimer);
-    },
+    onClose: (clean) => life.closed(!clean, 'socket.io'),
   });
-  const endTimer = setTimeout(() => {
-    ended = true;
-    if (probeTimer !== null) clearInterval(probeTimer);
-    tracker.finish();
-    check(tracker, { 'viewer got its snapshot': (t) => t.last >= 0 });
-    client.close();
-  }, sessionMs());
 }
 
 /**
@@ -225,8 +258,7 @@ export function wsConsumer(data, opts) {
   if (view.cohorts !== undefined) q.push(`cohorts=${view.cohorts ? 1 : 0}`);
   const ws = new WebSocket(`${TARGET_URL.replace(/^http/, 'ws')}/ws?${q.join('&')}`);
   ws.binaryType = 'arraybuffer';
-  let ended = false;
-  let probeTimer = /** @type {ReturnType<typeof setInterval> | null} */ (null);
+  const life = new SessionLife('consumer', tags, tracker, () => ws.close());
   ws.onopen = () => m.connectMs.add(Date.now() - startedAt, tags);
   ws.onmessage = (event) => {
     if (event === undefined) return;
@@ -242,34 +274,16 @@ export function wsConsumer(data, opts) {
       const ok = check(msg, { 'subscribe ack ok': (a) => a.ok === true && typeof a.actors === 'number' });
       m.errors.add(!ok, { ...tags, what: 'subscribe' });
       tracker.expected = msg.actors ?? null;
-      if (opts.probe && probeTimer === null) {
-        const injector = tokenFor('injector', __VU);
-        probeTimer = setInterval(() => tracker.startProbe(data, injector), PROBE_INTERVAL_S * 1000);
-      }
+      if (opts.probe) life.startProbes(data);
     } else if (msg.type === 'error') {
       m.errors.add(1, { ...tags, what: 'error-message' });
       console.error(`ws error message: ${d}`);
     }
   };
   ws.onerror = (event) => {
-    if (ended) return;
+    if (life.ended) return;
     m.errors.add(1, { ...tags, what: 'socket' });
     console.error(`ws consumer: ${event?.error ?? 'error'}`);
   };
-  ws.onclose = () => {
-    if (probeTimer !== null) clearInterval(probeTimer);
-    if (!ended) {
-      m.errors.add(1, { ...tags, what: 'closed' });
-      console.error('ws consumer: closed by the server');
-    }
-    ended = true;
-    clearTimeout(endTimer);
-  };
-  const endTimer = setTimeout(() => {
-    ended = true;
-    if (probeTimer !== null) clearInterval(probeTimer);
-    tracker.finish();
-    check(tracker, { 'consumer got its snapshot': (t) => t.last >= 0 });
-    ws.close();
-  }, sessionMs());
+  ws.onclose = () => life.closed(true, 'ws');
 }
