@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../engine/index.ts';
-import { OutcomeMeter, resolveScenario, submitScenario } from '../scenarios/index.ts';
+import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, submitScenario, type CostModel } from '../scenarios/index.ts';
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 
@@ -28,6 +28,14 @@ export function cityFrom(options: { city?: string; assets?: number; seed: number
   if (options.city !== undefined) return loadCityFile(options.city);
   return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed }), 'generated city');
 }
+
+/** `--cost-model FILE`, else `STRATUM_COST_MODEL`, else the documented defaults. */
+function costModelFrom(file: string | undefined): CostModel {
+  const path = file ?? process.env['STRATUM_COST_MODEL'];
+  return path === undefined || path === '' ? DEFAULT_COST_MODEL : loadCostModelFile(path);
+}
+
+const COST_MODEL_HELP = 'JSON cost model over the defaults (currency, assetPerHour, defaultAssetPerHour, personPerHour); default STRATUM_COST_MODEL';
 
 /** The whole CLI. Returns the exit code instead of exiting, so tests can call it in-process. */
 export async function main(argv: readonly string[], io: { out: (s: string) => void; err: (s: string) => void } = defaultIo): Promise<number> {
@@ -73,9 +81,11 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--until <seconds>', 'simulated seconds to run', positive('--until'), 86_400)
     .addOption(new Option('--driver <name>', 'nact (the live actors) or direct (batch transitions)').choices(['nact', 'direct']).default('nact'))
     .option('--journal <file>', 'append the input journal to this file (for replay)')
+    .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--json', 'print one JSON object on stdout')
-    .action(async (opts: { city?: string; assets: number; scenario?: string; seed: number; until: number; driver: DriverName; journal?: string; json?: boolean }) => {
+    .action(async (opts: { city?: string; assets: number; scenario?: string; seed: number; until: number; driver: DriverName; journal?: string; costModel?: string; json?: boolean }) => {
       const city = cityFrom(opts);
+      const model = costModelFrom(opts.costModel);
       const scenario = opts.scenario === undefined ? undefined : resolveScenario(opts.scenario);
       const engine = await Engine.create({
         city,
@@ -85,7 +95,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         ...(opts.journal === undefined ? {} : { journalFile: opts.journal }),
       });
       try {
-        const meter = OutcomeMeter.attach(engine);
+        const meter = OutcomeMeter.attach(engine, model);
         if (scenario !== undefined) submitScenario(engine, scenario);
         const started = performance.now();
         await engine.runUntil(Math.round(opts.until * 1000));
@@ -119,8 +129,10 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--port <port>', 'HTTP port (default: PORT or 8080)', integer('--port'))
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
-    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number }) => {
+    .option('--cost-model <file>', COST_MODEL_HELP)
+    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string }) => {
       const city = cityFrom(opts);
+      const costModel = costModelFrom(opts.costModel);
       const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
       const { startServer } = await import('./server.ts');
       try {
@@ -136,6 +148,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         port,
         host: opts.host,
         speed: opts.speed,
+        costModel,
         ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
       });
       io.err(`Stratum Twin serving ${city.assets.length} assets at ${server.url}\nadmin token: ${server.adminToken}\n`);

@@ -11,6 +11,8 @@ import type { Control } from './control.ts';
 import { ForbiddenError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
 import { closure, MAX_GRAPH_RESULTS, neighbours, shortestPath, type Reached } from './graph.ts';
 import { PROTOCOL_VERSION, type Topology } from './protocol.ts';
+import { summarise, summaryResponse } from './summary.ts';
+import type { OutcomeMeter } from '../scenarios/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -106,6 +108,8 @@ export interface HttpContext {
   readonly audit: AuditLog;
   readonly metrics: Registry;
   readonly ready: () => boolean;
+  /** Meters the live engine's outage cost since start (`GET /api/summary`). */
+  readonly meter: OutcomeMeter;
 }
 
 /**
@@ -418,7 +422,10 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
   }, (request) => control.clock(principalOf(request), request.body, 'http'));
 
   // ---- summary, identity, audit ----
-  app.get('/api/summary', { config: { right: 'read' }, schema: { tags: ['live'], summary: 'Engine run summary (state hash, failed, degraded, inputs …)', security: [{ bearer: [] }] } }, () => engine.summary());
+  app.get('/api/summary', {
+    config: { right: 'read' },
+    schema: { tags: ['live'], summary: 'Run summary: state hash, failed, degraded, inputs, people without service, economic cost so far and per hour', security: [{ bearer: [] }], response: { 200: summaryResponse, ...errors } },
+  }, () => summarise(engine, ctx.meter));
   app.get('/api/whoami', { config: { right: 'read' }, schema: { tags: ['auth'], summary: 'The caller\'s name and role', security: [{ bearer: [] }], response: { 200: z.object({ name: z.string(), role: z.string() }), ...errors } } }, (request) => ({ name: request.principal!.name, role: request.principal!.role }));
   app.get('/api/audit', {
     config: { right: 'audit' },

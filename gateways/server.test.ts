@@ -149,6 +149,24 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
     expect(frames.slice(1).every((f) => f.kind === FrameKind.Delta)).toBe(true);
   });
 
+  it('the summary prices the outage: a failed substation costs per hour, and the cost so far grows with virtual time', async () => {
+    const before = await api('GET', '/api/summary', TOKENS.viewer);
+    expect(before.status).toBe(200);
+    expect(before.json.cost.currency).toBe('EUR');
+    const target = assetIn('power', 1);
+    expect((await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: target.id })).status).toBe(202);
+    await waitFor('the failure to be applied', () => (server.engine.kernel.view(target.index).status === Status.Failed ? true : undefined));
+    const first = await api('GET', '/api/summary', TOKENS.viewer);
+    expect(first.json.cost.perHour).toBeGreaterThan(before.json.cost.perHour);
+    expect(first.json.failed).toBeGreaterThan(before.json.failed);
+    // The server runs at 60× real time: half a wall second is half a simulated minute.
+    await new Promise((r) => setTimeout(r, 500));
+    const later = await api('GET', '/api/summary', TOKENS.viewer);
+    expect(later.json.simulatedSeconds).toBeGreaterThan(first.json.simulatedSeconds);
+    expect(later.json.cost.total).toBeGreaterThan(first.json.cost.total);
+    expect(later.json.cost.total).toBe(later.json.cost.assets + later.json.cost.people);
+  });
+
   it('filters a view by layer: only that layer\'s assets, in the snapshot and in every delta', async () => {
     const power = topology.layers.indexOf('power');
     const { frames } = await viewer({ view: { layers: ['power'], cohorts: false, maxRateHz: 25 } });

@@ -9,6 +9,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, RealtimeRunner, type CityModel } from '../engine/index.ts';
+import { DEFAULT_COST_MODEL, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
 import { bearer, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
@@ -33,6 +34,8 @@ export interface StartServerOptions {
   quiet?: boolean;
   /** Built UI to serve at `/` (default twin-ui/dist when it exists). */
   uiDir?: string;
+  /** Cost model for the economic impact in `/api/summary` (default: the documented defaults). */
+  costModel?: CostModel;
 }
 
 export interface RunningServer {
@@ -88,6 +91,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const { store: tokens, adminToken } = tokensFromEnvironment(options.adminToken, env);
   const engine = await Engine.create({ city: options.city, behaviours: (i) => createBehaviours(i), seed: options.seed, driver: 'nact' });
   const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1 });
+  const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
   const audit = new AuditLog();
   const control = new Control(engine, runner, audit);
   const hub = new StreamHub(engine, tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames });
@@ -134,7 +138,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   }
   let topologyEtag = '';
   let started = false;
-  registerHttpApi(app, { engine, control, tokens, audit, metrics, ready: () => started && runner.error === undefined });
+  registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
   registerScenarioRoutes(app, { engine, control, audit, city: options.city, env });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
@@ -182,6 +186,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       hub.close();
       await app.close();
       await adapters?.close();
+      meter.detach();
       await engine.stop();
     })();
     return closing;

@@ -1,4 +1,6 @@
-import type { Engine, StateChange } from '../engine/index.ts';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ValidationError, zodProblems, type Engine, type StateChange } from '../engine/index.ts';
 
 /**
  * The economic cost of outages. Documented defaults (CONTEXT.md, "Cost model"): a cost per hour of
@@ -50,6 +52,52 @@ export function costModel(overrides: Partial<{ currency: string; assetPerHour: R
     defaultAssetPerHour: overrides.defaultAssetPerHour ?? DEFAULT_COST_MODEL.defaultAssetPerHour,
     personPerHour: { ...DEFAULT_COST_MODEL.personPerHour, ...overrides.personPerHour },
   };
+}
+
+const costSchema = z.number().finite().nonnegative();
+/** A cost model file (JSON): every field optional, merged over the defaults; unknown fields refused. */
+const costModelFileSchema = z.strictObject({
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').optional(),
+  assetPerHour: z.record(z.string().min(1), costSchema).optional(),
+  defaultAssetPerHour: costSchema.optional(),
+  personPerHour: z.strictObject({ power: costSchema.optional(), water: costSchema.optional(), telecom: costSchema.optional() }).optional(),
+});
+
+/**
+ * Parses a cost model (JSON text or an object) over the defaults.
+ * @throws ValidationError naming `source`, the JSON path and the reason.
+ */
+export function parseCostModel(input: unknown, source: string): CostModel {
+  const parsed = costModelFileSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(source, zodProblems(parsed.error));
+  const file = parsed.data;
+  return {
+    currency: file.currency ?? DEFAULT_COST_MODEL.currency,
+    assetPerHour: { ...DEFAULT_COST_MODEL.assetPerHour, ...file.assetPerHour },
+    defaultAssetPerHour: file.defaultAssetPerHour ?? DEFAULT_COST_MODEL.defaultAssetPerHour,
+    personPerHour: {
+      power: file.personPerHour?.power ?? DEFAULT_COST_MODEL.personPerHour.power,
+      water: file.personPerHour?.water ?? DEFAULT_COST_MODEL.personPerHour.water,
+      telecom: file.personPerHour?.telecom ?? DEFAULT_COST_MODEL.personPerHour.telecom,
+    },
+  };
+}
+
+/** Reads a cost model file (`--cost-model`, `STRATUM_COST_MODEL`). */
+export function loadCostModelFile(path: string): CostModel {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(path, [{ path: '$', reason: `cannot read file: ${(error as Error).message}` }]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(path, [{ path: '$', reason: `not JSON: ${(error as Error).message}` }]);
+  }
+  return parseCostModel(json, path);
 }
 
 /** What a run cost the city: the training score's outcome. */
@@ -169,6 +217,21 @@ export class OutcomeMeter {
     if (change.actor >= this.level.length) return;
     this.advance(change.time);
     this.setLevel(change.actor, change.after.level);
+  }
+
+  /** What the outage costs per hour right now (assets and people), in the model's currency. */
+  costPerHourNow(): number {
+    const people = SERVICE_LAYERS.reduce((sum, l, i) => sum + this.withoutNow[i]! * this.model.personPerHour[l], 0);
+    return Math.round(this.costRate + people);
+  }
+
+  /** People without power, water and telecom right now (population × share of service lost). */
+  peopleWithoutNow(): Record<ServiceLayer, number> {
+    return { power: Math.round(this.withoutNow[0]!), water: Math.round(this.withoutNow[1]!), telecom: Math.round(this.withoutNow[2]!) };
+  }
+
+  get currency(): string {
+    return this.model.currency;
   }
 
   /** The outcome from attachment up to `untilMs` (default: the engine's clock). */

@@ -8,7 +8,7 @@ export type { Curve, HazardKind, DamageDraw } from './fragility.ts';
 export { LIBRARY_DIR, listLibrary, loadLibraryScenario, resolveScenario } from './library.ts';
 export type { LibraryEntry } from './library.ts';
 export { scenarioJsonSchema, scenarioJsonSchemaText, SCHEMA_FILE } from './schema.ts';
-export { OutcomeMeter, DEFAULT_COST_MODEL, SERVICE_LAYERS, costModel } from './economics.ts';
+export { OutcomeMeter, DEFAULT_COST_MODEL, SERVICE_LAYERS, costModel, parseCostModel, loadCostModelFile } from './economics.ts';
 export type { CostModel, Outcome, ServiceLayer } from './economics.ts';
 export { recordRun, saveRecording, loadRecording, listRecordings, defaultRecordingsDir, cityFromSource, ReplaySession, FeedMarks, MIN_SPEED, MAX_SPEED } from './recording.ts';
 export type { Recording, RecordingMeta, CitySource, Behaviours, RecordRunOptions } from './recording.ts';

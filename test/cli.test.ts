@@ -38,6 +38,32 @@ describe('stratum CLI', () => {
     expect(b.stateHash).toBe(a.stateHash);
   });
 
+  it('simulate --cost-model prices the outage with the file and refuses a bad one by path', async () => {
+    const city = join(dir, 'cost.json');
+    await run('generate', '--assets', '400', '--seed', '5', '--out', city);
+    const scenario = join(dir, 'cost-fail.yaml');
+    writeFileSync(scenario, 'name: cost-fail\nevents:\n  - { at: 10, type: fail, target: pw-tx-0 }\n');
+    const base = await run('simulate', '--city', city, '--scenario', scenario, '--until', '7200', '--json', '--driver', 'direct');
+    const model = join(dir, 'model.json');
+    writeFileSync(model, JSON.stringify({ currency: 'GBP', personPerHour: { power: 7 }, assetPerHour: { 'transmission-substation': 0 } }));
+    const priced = await run('simulate', '--city', city, '--scenario', scenario, '--until', '7200', '--json', '--driver', 'direct', '--cost-model', model);
+    expect(priced.code).toBe(0);
+    type Cost = { economicCost: { currency: string; total: number; people: number; assets: number }; peopleHoursWithout: { power: number }; stateHash: string };
+    const a = JSON.parse(base.out) as Cost;
+    const b = JSON.parse(priced.out) as Cost;
+    expect(b.stateHash).toBe(a.stateHash);
+    expect(b.economicCost.currency).toBe('GBP');
+    expect(a.economicCost.people).toBeGreaterThan(0);
+    // Power went from 3.5 to 7 per person-hour; water and telecom kept their defaults.
+    expect(Math.abs(b.economicCost.people - (a.economicCost.people + 3.5 * a.peopleHoursWithout.power))).toBeLessThanOrEqual(2);
+    const bad = join(dir, 'bad-model.json');
+    writeFileSync(bad, JSON.stringify({ personPerHour: { power: -1, gas: 2 } }));
+    const refused = await run('simulate', '--city', city, '--until', '60', '--cost-model', bad);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('bad-model.json');
+    expect(refused.err).toContain('personPerHour.power');
+  });
+
   it('rejects bad flags and bad files with a non-zero exit and a message naming them', async () => {
     const badFlag = await run('generate', '--assets', 'many');
     expect(badFlag.code).toBe(2);
