@@ -224,6 +224,10 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           s.repairAt = -1;
           if (s.tripped && load(s) <= effectiveCapacity(s) * (1 + LOAD_EPSILON)) s.tripped = false;
           break;
+        case MessageKind.Secure:
+          // Only the cyber condition ends; physical damage keeps its own repair, isolation its operator.
+          s.cyber = 0;
+          break;
         case MessageKind.Cyber: {
           const cyber = Math.min(1, Math.max(s.cyber, m.value));
           if (cyber > s.cyber) {

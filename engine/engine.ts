@@ -281,6 +281,8 @@ function toMessage(command: InputCommand): { kind: MessageKind; value: number; a
       return { kind: MessageKind.Ambient, value: command.celsius, aux: 0 };
     case 'cyber':
       return { kind: MessageKind.Cyber, value: command.severity ?? (command.attack === 'ransomware' ? 0.5 : 1), aux: ATTACKS[command.attack]! };
+    case 'secure':
+      return { kind: MessageKind.Secure, value: 1, aux: 0 };
     case 'order':
       return { kind: MessageKind.Order, value: 1, aux: ORDERS[command.order]! };
   }

@@ -29,6 +29,7 @@ export const inputCommandSchema = z.discriminatedUnion('type', [
     attack: z.enum(['compromise', 'ddos', 'ransomware']),
     severity: z.number().min(0).max(1).optional(),
   }),
+  z.strictObject({ type: z.literal('secure'), target: z.string().min(1) }),
   z.strictObject({ type: z.literal('order'), target: z.string().min(1), order: z.enum(['shelter', 'evacuate', 'save-water', 'all-clear']) }),
 ]);
 

@@ -44,6 +44,8 @@ export const MessageKind = {
   SetCapacity: 18,
   /** Operator: move a share of this asset's demand to a linked asset of its layer. value: share 0..1; aux: the receiving asset. */
   Reroute: 19,
+  /** A cyber incident is over (attack mitigated, systems rebuilt from backup): clears the cyber condition only, not damage or isolation. */
+  Secure: 20,
 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 

@@ -176,6 +176,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
     case 'telemetry':
     case 'shed':
     case 'ambient':
+    case 'secure':
     case 'cyber': {
       const { at, label: _label, target, ...rest } = event;
       for (const id of targets(target)) push(at, { ...rest, target: id } as InputCommand);
@@ -311,7 +312,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
       const fallback: Selector = event.type === 'ddos' ? { kind: 'core-router', pick: 'first', count: 'all' } : { kind: 'hospital', pick: 'nearest', count: 1 };
       for (const id of targets(event.target ?? fallback)) {
         push(event.at, { type: 'cyber', target: id, attack: event.type, severity: event.severity });
-        if (event.durationHours !== undefined) push(event.at + event.durationHours * 3600, { type: 'restore', target: id });
+        if (event.durationHours !== undefined) push(event.at + event.durationHours * 3600, { type: 'secure', target: id });
       }
       return;
     }

@@ -56,6 +56,7 @@ const plainEvents = [
   z.strictObject({ at, label, type: z.literal('shed'), target, share: z.number().min(0).max(1) }),
   z.strictObject({ at, label, type: z.literal('ambient'), target, celsius: z.number().min(-60).max(70) }),
   z.strictObject({ at, label, type: z.literal('cyber'), target, attack: z.enum(['compromise', 'ddos', 'ransomware']), severity: z.number().min(0).max(1).optional() }),
+  z.strictObject({ at, label, type: z.literal('secure'), target }),
   z.strictObject({ at, label, type: z.literal('order'), target: z.string().min(1), order: z.enum(['shelter', 'evacuate', 'save-water', 'all-clear']) }),
 ] as const;
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createBehaviours } from '../actors/index.ts';
+import { createBehaviours, LIVE_OPTIONS, type AssetState } from '../actors/index.ts';
 import { CityIndex, Engine, generateCity, parseCity, ValidationError } from '../engine/index.ts';
 import {
   DEFAULT_FRAGILITY,
@@ -125,6 +125,33 @@ describe('hazard expansion', () => {
     expect(targets[0]).toBe('tc-scada-0');
     expect(targets.some((t) => t.startsWith('tc-agg-'))).toBe(true);
     expect(targets.some((t) => t.startsWith('pw-tx-'))).toBe(true);
+  });
+
+  it('ends a ransomware attack by clearing the cyber condition only: a hospital also hit by a flood stays damaged', async () => {
+    const hospital = city.assets.find((a) => a.kind === 'hospital')!.id;
+    const s = parseScenario({
+      name: 'ransomware-then-flood',
+      events: [
+        { at: 0, type: 'ransomware', target: hospital, severity: 0.5, durationHours: 2 },
+        { at: 600, type: 'fail', target: hospital, severity: 0.6, hazard: 'flood' },
+      ],
+    }, 'test');
+    expect(expandScenario(s, index, 1).map((e) => e.command.type)).toEqual(['cyber', 'fail', 'secure']);
+    const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i, { ...LIVE_OPTIONS, selfRepair: false }), seed: 1, driver: 'direct' });
+    try {
+      submitScenario(engine, s);
+      const a = index.indexOf(hospital)!;
+      await engine.runUntil(3_600_000);
+      const during = engine.kernel.states[a] as AssetState;
+      expect(during.cyber).toBe(0.5);
+      expect(during.health).toBeCloseTo(0.4, 6);
+      await engine.runUntil(3 * 3_600_000);
+      const after = engine.kernel.states[a] as AssetState;
+      expect(after.cyber).toBe(0);
+      expect(after.health).toBeCloseTo(0.4, 6);
+    } finally {
+      await engine.stop();
+    }
   });
 });
 
