@@ -40,11 +40,30 @@ async function canvasPixels(page: Page): Promise<{ total: number; lit: number; r
   })()`)) as { total: number; lit: number; red: number };
 }
 
-async function openTwin(page: Page, token: string): Promise<void> {
-  await page.goto(`${server.url}/?preserve=1#token=${token}`);
-  await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-instances')) === ${actorCount}`, undefined, { timeout: 20_000 });
+async function openTwin(page: Page, token: string, url = server.url, actors = actorCount): Promise<void> {
+  await page.goto(`${url}/?preserve=1#token=${token}`);
+  await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-instances')) === ${actors}`, undefined, { timeout: 20_000 });
   await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-applied')) > 0`, undefined, { timeout: 20_000 });
 }
+
+/** A call to the server's HTTP API as the admin; throws with the server's message on an error status. */
+async function api<T = unknown>(url: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** The first asset of `kind` that is ok in the page's store. */
+async function okAssetOfKind(page: Page, kind: string): Promise<string> {
+  return String(await page.evaluate(`(() => {
+    const s = window.__twin.store.getState(); const ix = s.index;
+    for (let a = 0; a < ix.assetCount; a++) if (ix.kinds[ix.kindOf[a]] === ${JSON.stringify(kind)} && s.fast.status[a] === 0) return ix.ids[a];
+    throw new Error('no ok asset of kind ${kind}');
+  })()`));
+}
+
+const UI_DIST = join(fileURLToPath(new URL('.', import.meta.url)), 'dist');
 
 async function outCount(page: Page, layer: string): Promise<number> {
   return Number(await page.getAttribute(`[data-testid=headline] [data-layer=${layer}]`, 'data-out'));
@@ -57,7 +76,7 @@ describe('twin UI in a real browser against a real engine', () => {
     const city = parseCity(generateCity({ assets: 1500, seed: 1 }), 'gen');
     actorCount = city.assets.length + city.cohorts.length;
     server = await startServerWith(
-      { city, seed: 1, port: 0, quiet: true, speed: 30, adminToken: ADMIN, uiDir: join(fileURLToPath(new URL('.', import.meta.url)), 'dist') },
+      { city, seed: 1, port: 0, quiet: true, speed: 30, adminToken: ADMIN, uiDir: UI_DIST },
       { env: { STRATUM_TOKENS: `vera:viewer:${VIEWER}` } },
     );
     browser = await launchChromium();
@@ -93,11 +112,7 @@ describe('twin UI in a real browser against a real engine', () => {
     try {
       await openTwin(page, ADMIN);
       // A transmission substation: its failure is visible in the power headline and cascades to feeders.
-      const target = String(await page.evaluate(`(() => {
-        const s = window.__twin.store.getState(); const ix = s.index;
-        for (let a = 0; a < ix.assetCount; a++) if (ix.kinds[ix.kindOf[a]] === 'transmission-substation' && s.fast.status[a] === 0) return ix.ids[a];
-        return ix.ids[0];
-      })()`));
+      const target = await okAssetOfKind(page, 'transmission-substation');
       const before = { power: await outCount(page, 'power'), px: await canvasPixels(page) };
       const at = (await page.evaluate(`window.__twin.screenOf(${JSON.stringify(target)})`)) as { x: number; y: number };
       const box = (await page.locator('[data-testid=scene] canvas').boundingBox())!;
@@ -123,6 +138,85 @@ describe('twin UI in a real browser against a real engine', () => {
     }
   }, 40_000);
 
+  it('reroutes demand to a linked asset from the inspector; a refused reroute becomes a toast naming what failed', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await openTwin(page, ADMIN);
+      // An ok asset carrying load, with at least two ok linked assets of its own layer.
+      const pick = (await page.evaluate(`(() => {
+        const s = window.__twin.store.getState(); const ix = s.index; const g = ix.linked;
+        for (let a = 0; a < ix.assetCount; a++) {
+          if (s.fast.status[a] !== 0 || !(s.fast.load[a] > 0)) continue;
+          const ok = [...new Set(g.items.subarray(g.offsets[a], g.offsets[a + 1]))].filter((b) => b < ix.assetCount && s.fast.status[b] === 0);
+          if (ok.length >= 2) return { from: ix.ids[a], blocked: ix.ids[ok[0]], to: ix.ids[ok[1]], actor: a };
+        }
+        throw new Error('no asset with two ok linked assets');
+      })()`)) as { from: string; blocked: string; to: string; actor: number };
+      // Make one destination impossible: an isolated asset takes no load.
+      await api(server.url, 'POST', `/api/assets/${encodeURIComponent(pick.blocked)}/isolate`);
+      await page.evaluate(`window.__twin.store.select(${pick.actor})`);
+      await page.waitForSelector(`[data-testid=inspector][data-actor="${pick.from}"] [data-testid=reroute]`);
+      await page.selectOption('[data-testid=reroute-to]', pick.blocked);
+      await page.click('[data-testid=reroute-apply]');
+      const refused = await page.waitForSelector('[data-testid=notices] .notice.error >> text=refused', { timeout: 10_000 });
+      const text = (await refused.textContent()) ?? '';
+      expect(text).toContain(`${pick.from} → ${pick.blocked}`);
+      expect(text).toContain('409');
+      expect(text).toContain('isolated');
+      // Keyboard: focus the share slider and raise it by two steps (5% each) from 30%.
+      await page.focus('[data-testid=reroute-share]');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      await page.selectOption('[data-testid=reroute-to]', pick.to);
+      await page.click('[data-testid=reroute-apply]');
+      await page.waitForSelector(`[data-testid=notices] .notice >> text=Reroute 40% of ${pick.from} → ${pick.to} accepted`, { timeout: 10_000 });
+      const audit = server.audit.list(50).filter((e) => e.action === 'reroute' && e.target === pick.from);
+      expect(audit.map((e) => e.result)).toEqual(['conflict', 'ok']);
+      await page.screenshot({ path: join(SHOTS, 'twin-reroute.png') });
+    } finally {
+      await page.close();
+    }
+  }, 40_000);
+
+  it('shows the connection-lost banner and a frozen, greyed scene when the engine stops, then recovers with fresh state on restart', async () => {
+    const city = parseCity(generateCity({ assets: 600, seed: 2 }), 'gen');
+    const actors = city.assets.length + city.cohorts.length;
+    const options = { city, seed: 2, port: 0, quiet: true, speed: 30, adminToken: ADMIN, uiDir: UI_DIST };
+    let own = await startServerWith(options);
+    const port = Number(new URL(own.url).port);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await openTwin(page, ADMIN, own.url, actors);
+      const target = await okAssetOfKind(page, 'transmission-substation');
+      await api(own.url, 'POST', '/api/inject', { type: 'fail', target, severity: 1 });
+      await page.waitForFunction(`Number(document.querySelector('[data-testid=headline] [data-layer=power]')?.getAttribute('data-out')) > 0`, undefined, { timeout: 15_000 });
+      expect(await page.isVisible('[data-testid=connection-banner]')).toBe(false);
+      const outBefore = await outCount(page, 'power');
+
+      await own.close();
+      await page.waitForSelector('[data-testid=connection-banner]', { timeout: 15_000 });
+      expect(await page.getAttribute('[data-testid=connection]', 'data-state')).toBe('lost');
+      expect(await page.getAttribute('[data-testid=app]', 'data-stale')).toBe('true');
+      expect(await page.evaluate(`getComputedStyle(document.querySelector('[data-testid=scene]')).filter`)).toContain('grayscale');
+      // Frozen, not cleared: the last known picture stays on screen.
+      expect(await outCount(page, 'power')).toBe(outBefore);
+      await page.screenshot({ path: join(SHOTS, 'twin-connection-lost.png') });
+
+      // The same port: the page's socket reconnects by itself.
+      own = await startServerWith({ ...options, port });
+      await page.waitForSelector('[data-testid=connection][data-state=connected]', { timeout: 30_000 });
+      await page.waitForSelector('[data-testid=notices] >> text=Connection recovered', { timeout: 5000 });
+      // Fresh state from the new engine: nothing failed there.
+      await page.waitForFunction(`Number(document.querySelector('[data-testid=headline] [data-layer=power]')?.getAttribute('data-out')) === 0`, undefined, { timeout: 15_000 });
+      expect(await page.isVisible('[data-testid=connection-banner]')).toBe(false);
+      expect(await page.getAttribute('[data-testid=app]', 'data-stale')).toBe('false');
+      await page.screenshot({ path: join(SHOTS, 'twin-connection-recovered.png') });
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  }, 90_000);
+
   it('a viewer signs in through the form and sees no inject panel', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
     try {
@@ -134,6 +228,10 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.waitForSelector('text=viewer');
       expect(await page.isVisible('[data-testid=inject-panel]')).toBe(false);
       expect(await page.isVisible('[data-testid=pause]')).toBe(false);
+      // The inspector opens for a viewer, without operator actions.
+      await page.evaluate(`window.__twin.store.select(0)`);
+      await page.waitForSelector('[data-testid=inspector]');
+      expect(await page.isVisible('[data-testid=operator-actions]')).toBe(false);
     } finally {
       await page.close();
     }

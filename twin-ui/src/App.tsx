@@ -44,7 +44,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [store]);
   return (
-    <div className={`app ${lost ? 'stale' : ''}`}>
+    <div className={`app ${lost ? 'stale' : ''}`} data-testid="app" data-stale={lost ? 'true' : 'false'}>
       <header className="topbar">
         <h1>
           Stratum Twin <small>{name}</small>
@@ -65,6 +65,11 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
           Sign out
         </button>
       </header>
+      {lost && (
+        <div className="banner lost" role="alert" data-testid="connection-banner">
+          Connection to the engine lost — what you see is frozen at the last update and may be out of date. Reconnecting…
+        </div>
+      )}
       <Headline />
       <div className="main">
         <aside className="left">

@@ -19,3 +19,13 @@ export function formatPeople(n: number): string {
 export function formatSpeed(speed: number): string {
   return speed >= 10 ? `×${Math.round(speed)}` : `×${speed.toFixed(speed % 1 === 0 ? 0 : 1)}`;
 }
+
+/** Money for the headline: €1.2 M, €350 k, €4,200. */
+export function formatEuro(n: number): string {
+  const sign = n < 0 ? '−' : '';
+  const v = Math.abs(n);
+  if (v >= 1e9) return `${sign}€${(v / 1e9).toFixed(1)} bn`;
+  if (v >= 1e6) return `${sign}€${(v / 1e6).toFixed(1)} M`;
+  if (v >= 1e4) return `${sign}€${Math.round(v / 1e3)} k`;
+  return `${sign}€${Math.round(v).toLocaleString('en-GB')}`;
+}

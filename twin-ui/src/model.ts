@@ -10,7 +10,7 @@ export {
   PROTOCOL_VERSION,
   ROLES,
 } from '../../gateways/protocol.ts';
-export type { Topology, Frame, Role, ClockInfo, Alert, HelloInfo, ErrorReply, ClientToServerEvents, ServerToClientEvents } from '../../gateways/protocol.ts';
+export type { Topology, Frame, Role, ClockInfo, Alert, HelloInfo, ErrorReply, ClientToServerEvents, ServerToClientEvents, SubscribeRequest } from '../../gateways/protocol.ts';
 import type { FrameInput, Role } from '../../gateways/protocol.ts';
 
 /**
@@ -38,3 +38,62 @@ export function mayOperate(role: Role | null): boolean {
 export function mayControlClock(role: Role | null): boolean {
   return role === 'trainer' || role === 'admin';
 }
+
+/** Roles that may start, drive and finish replay and training sessions. */
+export function mayTrain(role: Role | null): boolean {
+  return role === 'trainer' || role === 'admin';
+}
+
+/**
+ * A replay or training session on the server (`GET /api/sessions`). Declared here until the
+ * server's protocol module exports it; the shapes follow the session API contract.
+ */
+export interface SessionInfo {
+  readonly id: string;
+  readonly kind: 'replay' | 'training';
+  readonly recording: string;
+  readonly createdBy: string;
+  readonly phase: 'replaying' | 'handed-over' | 'finished';
+  readonly clock: { readonly nowMs: number; readonly endMs: number; readonly speed: number; readonly paused: boolean };
+  readonly handoverMs?: number;
+}
+
+/** What the engine's `GET /api/summary` may carry for the headline (cost arrives with the economics work). */
+export interface ServerSummary {
+  readonly cost?: { readonly totalEur?: number; readonly perHourEur?: number };
+}
+
+export interface RecordingInfo {
+  readonly id: string;
+  readonly title?: string;
+  readonly createdAt?: string;
+  readonly untilMs: number;
+  readonly inputs?: number;
+}
+
+export interface Decision {
+  readonly timeMs: number;
+  readonly who: string;
+  readonly command: { readonly type: string; readonly target?: string } & Record<string, unknown>;
+}
+
+/** One run's outcome (people-hours without each service, hospital-hours, cost). */
+export interface OutcomeInfo {
+  readonly peopleHoursWithout: Readonly<Record<string, number>>;
+  readonly hospitalHoursDegraded: number;
+  readonly cost: { readonly total: number; readonly currency?: string } | number;
+}
+
+/** `POST /api/sessions/:id/finish`. */
+export interface FinishReport {
+  readonly score: number;
+  readonly metrics: {
+    readonly recorded: OutcomeInfo;
+    readonly trainee: OutcomeInfo;
+    readonly delta: { readonly peopleHoursWithout: Readonly<Record<string, number>>; readonly hospitalHoursDegraded: number; readonly cost: number };
+  };
+  readonly traineeDecisions: readonly Decision[];
+  readonly recordedDecisions: readonly Decision[];
+}
+
+export type OperatorAction = 'isolate' | 'restore' | 'repair' | 'shed' | 'reroute';

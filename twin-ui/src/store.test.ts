@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTwinStore, displayTime, WORST_LIMIT } from './store.ts';
+import { createTwinStore, displayTime, row, WORST_LIMIT } from './store.ts';
 import { decodeFrame, FrameKind, Status } from './model.ts';
 import { encodeFrame } from '../../gateways/protocol.ts';
 import { gridTopology, topologyOf, type FixtureAsset } from './fixtures.ts';
@@ -136,6 +136,41 @@ describe('twin store', () => {
     expect(h.actor).toBe(2);
     expect(h.load).toEqual([0, 5, 7]);
     expect(h.time).toEqual([0, 1000, 2000]);
+  });
+
+  it('lists linked assets in both directions (the reroute targets)', () => {
+    const store = createTwinStore();
+    store.setTopology(city());
+    const ix = store.getState().index!;
+    expect([...row(ix.linked, 0)]).toEqual([1]);
+    expect([...row(ix.linked, 1)]).toEqual([0]);
+    expect([...row(ix.linked, 2)]).toEqual([]);
+  });
+
+  it('switching the source clears columns, headline, alerts and cascades, and keeps renderers moving', () => {
+    const store = createTwinStore();
+    store.setTopology(city());
+    store.applyFrame(delta(1, 0, 90_000, [[1, Status.Failed, 0, 0, 0]]));
+    store.setState({ alerts: [{ time: 1, actor: 1, id: 'sub', layer: 'power', status: 'failed', cause: 'damage', causedBy: 'input' }], alertCount: 1 });
+    expect(store.refreshSummary()!.byLayer[0]!.out).toBe(1);
+    const before = store.getState().fast.version;
+    let fastCalls = 0;
+    store.onFast(() => fastCalls++);
+    store.switchSource('s-1');
+    const s = store.getState();
+    expect(s.source).toBe('s-1');
+    expect(s.fast.status[1]).toBe(Status.Ok);
+    expect(s.fast.frame).toBe(0);
+    expect(s.fast.time).toBe(0);
+    expect(s.fast.pulses).toEqual([]);
+    expect(s.fast.version).toBeGreaterThan(before);
+    expect(s.summary!.byLayer[0]!.out).toBe(0);
+    expect(s.alerts).toEqual([]);
+    expect(s.alertCount).toBe(0);
+    expect(fastCalls).toBe(1);
+    // The new source's snapshot applies on top of the fresh columns.
+    expect(store.applyFrame({ ...delta(3, 0, 1000, [[2, Status.Failed, 0, 0, 0]]), kind: FrameKind.Snapshot })).toBe(true);
+    expect(store.getState().fast.status[2]).toBe(Status.Failed);
   });
 
   it('advances the displayed clock with wall time × speed unless paused', () => {

@@ -8,7 +8,7 @@
  * subscribes to it; the summary is recomputed from the columns at most a few times a second.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { FrameKind, Status, type Alert, type FrameColumns, type RelianceExtension, type Role, type Topology } from './model.ts';
+import { FrameKind, Status, type Alert, type FrameColumns, type RelianceExtension, type Role, type ServerSummary, type SessionInfo, type Topology } from './model.ts';
 import { layoutPositions } from './layout.ts';
 
 /** Compressed adjacency: the items of row r are `items[offsets[r] .. offsets[r + 1])`. */
@@ -52,6 +52,8 @@ export interface CityIndexUi {
   readonly linkFrom: Int32Array;
   readonly linkTo: Int32Array;
   readonly linkLayer: Int32Array;
+  /** Links as an undirected adjacency (both directions): the assets a reroute may move load to. */
+  readonly linked: Csr;
   /** Dependencies (provider → dependent) as index pairs; `depLayer` is the provider's layer. */
   readonly depFrom: Int32Array;
   readonly depTo: Int32Array;
@@ -145,6 +147,7 @@ export function indexTopology(topology: Topology & RelianceExtension): CityIndex
     linkFrom,
     linkTo,
     linkLayer,
+    linked: csr(actorCount, [...linkFrom, ...linkTo], [...linkTo, ...linkFrom]),
     depFrom,
     depTo,
     depLayer,
@@ -237,6 +240,14 @@ export interface TwinState {
   showLinks: boolean;
   showDependencies: boolean;
   showDistricts: boolean;
+  /** What is on screen: `null` is the live city, else the id of a replay or training session. */
+  source: string | null;
+  /** The on-screen session as last heard from the server (phase, clock, handover); null when live. */
+  session: SessionInfo | null;
+  /** Sessions running on the server, for the source picker. */
+  sessions: readonly SessionInfo[];
+  /** The server's own summary of the source on screen (the cost figures), polled every few seconds. */
+  serverSummary: ServerSummary | null;
 }
 
 export const WORST_LIMIT = 50;
@@ -289,6 +300,11 @@ export interface TwinActions {
   select(actor: number | null): void;
   notify(kind: Notice['kind'], text: string): void;
   dismiss(id: number): void;
+  /**
+   * Puts another source on screen (null: live): fresh columns, headline, alerts and cascades, so
+   * nothing of the previous source survives; the caller then subscribes to the new one.
+   */
+  switchSource(source: string | null, session?: SessionInfo | null): void;
 }
 
 export function isOut(status: number): boolean {
@@ -404,6 +420,10 @@ export function createTwinStore(): TwinStore {
     showLinks: true,
     showDependencies: false,
     showDistricts: true,
+    source: null,
+    session: null,
+    sessions: [],
+    serverSummary: null,
   }));
   const fastListeners = new Set<() => void>();
   const fastChanged = (): void => {
@@ -507,6 +527,15 @@ export function createTwinStore(): TwinStore {
     },
     dismiss(id) {
       store.setState((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+    },
+    switchSource(source, session = null) {
+      const { index, fast: old, selected } = store.getState();
+      const fast = emptyFast(index?.actorCount ?? 0);
+      // Renderers skip a frame whose version they have drawn: keep the version moving forward.
+      fast.version = old.version + 1;
+      if (selected !== null) fast.history.actor = selected;
+      store.setState({ source, session, fast, summary: index ? computeSummary(index, fast) : null, serverSummary: null, alerts: [], alertCount: 0, chain: [], preview: [] });
+      fastChanged();
     },
   };
   return Object.assign(store, actions);

@@ -5,16 +5,52 @@
  * Routes live in `ROUTES` so an API change touches one place.
  */
 import { io, type Socket } from 'socket.io-client';
-import { decodeFrame, PROTOCOL_VERSION, type Alert, type ClientToServerEvents, type ErrorReply, type ServerToClientEvents, type Topology } from '../model.ts';
+import { decodeFrame, PROTOCOL_VERSION, type Alert, type ClientToServerEvents, type ErrorReply, type OperatorAction, type ServerSummary, type ServerToClientEvents, type SessionInfo, type SubscribeRequest, type Topology } from '../model.ts';
 import type { TwinStore } from '../store.ts';
+
+const part = encodeURIComponent;
 
 export const ROUTES = {
   topology: '/api/topology',
-  asset: (id: string) => `/api/assets/${encodeURIComponent(id)}`,
-  explain: (id: string) => `/api/explain/${encodeURIComponent(id)}`,
+  summary: '/api/summary',
+  asset: (id: string) => `/api/assets/${part(id)}`,
+  operate: (id: string, action: OperatorAction) => `/api/assets/${part(id)}/${action}`,
+  explain: (id: string) => `/api/explain/${part(id)}`,
   scenarios: '/api/scenarios',
-  scenarioRun: (name: string) => `/api/scenarios/${encodeURIComponent(name)}/run`,
+  scenarioRun: (name: string) => `/api/scenarios/${part(name)}/run`,
+  recordings: '/api/recordings',
+  sessions: '/api/sessions',
+  session: (id: string) => `/api/sessions/${part(id)}`,
+  sessionClock: (id: string) => `/api/sessions/${part(id)}/clock`,
+  sessionActions: (id: string) => `/api/sessions/${part(id)}/actions`,
+  sessionFinish: (id: string) => `/api/sessions/${part(id)}/finish`,
 } as const;
+
+/** An operator action: `share` for shed and reroute, `to` (a linked asset) for reroute. */
+export interface OperatorRequest {
+  readonly action: OperatorAction;
+  readonly target: string;
+  readonly share?: number;
+  readonly to?: string;
+}
+
+/**
+ * Where an operator action goes: the live asset routes, or, in a training session after the
+ * handover, the session's action route (the trainee acts on the session's engine, never the live city).
+ * Returns null when the source on screen takes no actions (a replay, or training before handover).
+ */
+export function operatorRoute(source: string | null, session: SessionInfo | null, request: OperatorRequest): { path: string; body: Record<string, unknown> | undefined } | null {
+  const { action, target, share, to } = request;
+  const params: Record<string, unknown> = {};
+  if (share !== undefined && (action === 'shed' || action === 'reroute')) params['share'] = share;
+  if (to !== undefined && action === 'reroute') params['to'] = to;
+  if (source !== null) {
+    // A session whose details have not arrived yet must not fall through to the live routes.
+    if (session === null || session.id !== source || session.kind !== 'training' || session.phase !== 'handed-over') return null;
+    return { path: ROUTES.sessionActions(session.id), body: { action, target, ...params } };
+  }
+  return { path: ROUTES.operate(target, action), body: Object.keys(params).length > 0 ? params : undefined };
+}
 
 export type Command = Record<string, unknown> & { type: string };
 
@@ -33,25 +69,61 @@ export class RequestError extends Error {
 export interface TwinClient {
   connect(token: string): Promise<void>;
   disconnect(): void;
+  /** Submits an input (inject panel) over the socket. */
   command(command: Command): Promise<{ seq: number; time: number }>;
+  /** Drives the live clock over the socket. */
   clock(action: 'pause' | 'resume' | 'speed', speed?: number): Promise<void>;
+  /** Sends an operator action where the source on screen takes it (see `operatorRoute`). */
+  operate(request: OperatorRequest): Promise<void>;
+  /** Drives the on-screen session's clock (pause, resume, speed, seek). */
+  sessionClock(request: SessionClockRequest): Promise<void>;
+  /** Puts the live city (null) or a session on screen and subscribes to it. */
+  setSource(source: string | null): void;
+  /** Refreshes the server summary, the on-screen session and the list of sessions now. */
+  refresh(): Promise<void>;
   get<T>(path: string): Promise<T>;
-  post<T>(path: string, body: unknown): Promise<T>;
+  post<T>(path: string, body?: unknown): Promise<T>;
+  del<T>(path: string): Promise<T>;
 }
 
+export type SessionClockRequest = { readonly action: 'pause' | 'resume' } | { readonly action: 'speed'; readonly speed: number } | { readonly action: 'seek'; readonly toMs: number };
+
 type TwinSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** Slow state (server summary with the cost, session phase and clock, session list) is polled this often. */
+const POLL_MS = 2000;
+
+/** `GET /api/sessions` answers a list; accept `{ sessions }` too. */
+function sessionList(reply: unknown): SessionInfo[] {
+  if (Array.isArray(reply)) return reply as SessionInfo[];
+  const list = (reply as { sessions?: unknown } | null)?.sessions;
+  return Array.isArray(list) ? (list as SessionInfo[]) : [];
+}
+
+/** `GET /api/sessions/:id` answers the session plus its summary; accept `{ session, summary }` too. */
+function sessionDetail(reply: unknown): { session: SessionInfo; summary: ServerSummary | null } {
+  const r = reply as (SessionInfo & { summary?: ServerSummary }) | { session: SessionInfo; summary?: ServerSummary };
+  if ('session' in r) return { session: r.session, summary: r.summary ?? null };
+  const { summary, ...session } = r;
+  return { session, summary: summary ?? null };
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
   let socket: TwinSocket | null = null;
   let epoch: string | null = null;
   let topologyEtag: string | null = null;
-  let alertsSeen = 0;
+  /** Frames that arrive between a subscribe and its ack belong to the previous view (or source): drop them. */
+  let awaitingAck = false;
+  let pollTimer: ReturnType<typeof setInterval> | null = null;
   /** Stream counters, visible as `window.__twin.net` for tests and support. */
-  const stats = { frames: 0, gaps: 0, errors: 0, lastError: '', etag: '', helloEtag: '' };
+  const stats = { frames: 0, gaps: 0, errors: 0, dropped: 0, lastError: '', etag: '', helloEtag: '', subscribes: 0 };
   const w = globalThis as unknown as { __twin?: Record<string, unknown> };
   w.__twin = { ...(w.__twin ?? {}), net: stats };
 
-  const requestWithHeaders = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ json: T; headers: Headers }> => {
+  const requestWithHeaders = async <T>(method: Method, path: string, body?: unknown): Promise<{ json: T; headers: Headers }> => {
     const token = store.getState().token;
     const headers: Record<string, string> = {};
     if (token) headers['authorization'] = `Bearer ${token}`;
@@ -70,8 +142,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     }
     return { json: json as T, headers: res.headers };
   };
-  const request = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => (await requestWithHeaders<T>(method, path, body)).json;
-
+  const request = async <T>(method: Method, path: string, body?: unknown): Promise<T> => (await requestWithHeaders<T>(method, path, body)).json;
 
   const loadTopology = async (): Promise<void> => {
     const { json: t, headers } = await requestWithHeaders<Topology>('GET', ROUTES.topology);
@@ -81,11 +152,18 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
   };
 
   const subscribe = (s: TwinSocket): void => {
-    const f = store.getState().fast;
+    const { fast: f, source } = store.getState();
     const since = epoch !== null && f.frame > 0 ? { since: { epoch, frame: f.frame } } : {};
-    s.emit('subscribe', { view: { maxRateHz: 10 }, ...since }, (reply) => {
+    // `session` is the session API's addition to SubscribeRequest; absent means the live city.
+    const subscription: SubscribeRequest & { session?: string } = { view: { maxRateHz: 10 }, ...since, ...(source === null ? {} : { session: source }) };
+    awaitingAck = true;
+    stats.subscribes++;
+    s.emit('subscribe', subscription, (reply) => {
+      // A newer subscribe (another source) may have gone out meanwhile; its ack decides.
+      if (store.getState().source !== source) return;
+      awaitingAck = false;
       if (!reply.ok) {
-        store.notify('error', `Subscription refused: ${reply.message}`);
+        store.notify('error', `Subscription to ${source === null ? 'the live city' : `session ${source}`} refused: ${reply.message}`);
         return;
       }
       epoch = reply.epoch;
@@ -93,14 +171,46 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
   };
 
   const onAlerts = (alerts: readonly Alert[]): void => {
-    const ix = store.getState().index;
-    if (!ix) return;
+    const { index, source } = store.getState();
+    // Alerts are broadcast from the live city; a replay on screen has its own failures.
+    if (!index || source !== null) return;
     for (const a of alerts) {
-      const from = ix.indexOf.get(a.causedBy);
+      const from = index.indexOf.get(a.causedBy);
       if (from !== undefined) store.noteCause(a.actor, from);
     }
-    alertsSeen += alerts.length;
-    store.setState((s) => ({ alerts: [...alerts.slice(-20).reverse(), ...s.alerts].slice(0, 50), alertCount: alertsSeen }));
+    store.setState((s) => ({ alerts: [...alerts.slice(-20).reverse(), ...s.alerts].slice(0, 50), alertCount: s.alertCount + alerts.length }));
+  };
+
+  const poll = async (): Promise<void> => {
+    const source = store.getState().source;
+    try {
+      if (source === null) {
+        const summary = await request<ServerSummary>('GET', ROUTES.summary);
+        const s = store.getState();
+        if (s.source === null && !same(s.serverSummary, summary)) store.setState({ serverSummary: summary });
+      } else {
+        const { session, summary } = sessionDetail(await request<unknown>('GET', ROUTES.session(source)));
+        const s = store.getState();
+        if (s.source === source) {
+          if (!same(s.session, session)) store.setState({ session });
+          if (!same(s.serverSummary, summary)) store.setState({ serverSummary: summary });
+          store.setClock({ time: session.clock.nowMs, speed: session.clock.speed, paused: session.clock.paused });
+        }
+      }
+    } catch (error) {
+      const e = error as RequestError;
+      if (source !== null && e.status === 404 && store.getState().source === source) {
+        store.notify('warn', `Session ${source} is gone from the server; back to the live city.`);
+        client.setSource(null);
+      }
+    }
+    try {
+      const sessions = sessionList(await request<unknown>('GET', ROUTES.sessions));
+      if (!same(store.getState().sessions, sessions)) store.setState({ sessions });
+    } catch {
+      // A server without the session API (404) or a dropped connection: no sessions to offer.
+      if (store.getState().sessions.length > 0) store.setState({ sessions: [] });
+    }
   };
 
   const client: TwinClient = {
@@ -127,11 +237,14 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         store.setState({ connection: 'connected', everLost: store.getState().everLost || wasLost });
         if (wasLost) store.notify('ok', 'Connection recovered — catching up on what was missed.');
         subscribe(s);
+        void poll();
       });
       s.on('disconnect', (reason) => {
         if (socket !== s) return;
         store.setState({ connection: 'lost' });
         store.notify('warn', `Connection lost (${reason}). Reconnecting… the picture is frozen until it is back.`);
+        // A server-side disconnect does not reconnect by itself (socket.io); a restarting engine does that.
+        if (reason === 'io server disconnect') s.connect();
       });
       s.on('connect_error', (err) => {
         if (/unauthori[sz]ed|forbidden/i.test(err.message)) {
@@ -155,6 +268,10 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
       });
       s.on('frame', (bytes) => {
         stats.frames++;
+        if (awaitingAck) {
+          stats.dropped++;
+          return;
+        }
         try {
           const frame = decodeFrame(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
           if (!store.applyFrame(frame)) {
@@ -166,11 +283,20 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
           stats.lastError = (error as Error).message;
         }
       });
-      s.on('clock', (c) => store.setClock({ time: c.virtualMs, speed: c.speed, paused: c.paused }));
+      s.on('clock', (c) => {
+        // The live clock is broadcast to every socket; a session's clock comes with its frames and the session poll.
+        if (store.getState().source === null) store.setClock({ time: c.virtualMs, speed: c.speed, paused: c.paused });
+      });
       s.on('alerts', onAlerts);
       s.on('problem', (p) => store.notify('error', p.message));
+      if (pollTimer !== null) clearInterval(pollTimer);
+      pollTimer = setInterval(() => {
+        if (socket?.connected) void poll();
+      }, POLL_MS);
     },
     disconnect() {
+      if (pollTimer !== null) clearInterval(pollTimer);
+      pollTimer = null;
       if (socket) {
         const s = socket;
         socket = null;
@@ -199,8 +325,33 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         });
       });
     },
+    async operate(req) {
+      const { source, session } = store.getState();
+      const route = operatorRoute(source, session, req);
+      if (route === null) throw new RequestError(session?.kind === 'training' ? 'the trainees act only after the handover' : 'a replay takes no operator actions', 'conflict', 409);
+      await request('POST', route.path, route.body);
+    },
+    async sessionClock(req) {
+      const source = store.getState().source;
+      if (source === null) throw new RequestError('no session on screen', 'conflict', 409);
+      const reply = await request<unknown>('POST', ROUTES.sessionClock(source), req);
+      // The reply may carry the session (or its clock): show the new speed and pause state at once.
+      const clock = (reply as { clock?: SessionInfo['clock']; session?: SessionInfo } | null)?.session?.clock ?? (reply as { clock?: SessionInfo['clock'] } | null)?.clock;
+      if (clock && typeof clock.nowMs === 'number') store.setClock({ time: clock.nowMs, speed: clock.speed, paused: clock.paused });
+      await poll();
+    },
+    setSource(source) {
+      const s = store.getState();
+      if (s.source === source) return;
+      store.switchSource(source, source === null ? null : (s.sessions.find((x) => x.id === source) ?? null));
+      epoch = null;
+      if (socket?.connected) subscribe(socket);
+      void poll();
+    },
+    refresh: poll,
     get: (path) => request('GET', path),
     post: (path, body) => request('POST', path, body),
+    del: (path) => request('DELETE', path),
   };
   return client;
 }

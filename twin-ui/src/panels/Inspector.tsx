@@ -5,6 +5,7 @@ import { STATUS_NAMES } from '../model.ts';
 import { mayOperate } from '../model.ts';
 import { STATUS_CSS } from '../colors.ts';
 import { Sparkline } from './Sparkline.tsx';
+import { OperatorActions } from './OperatorActions.tsx';
 import { ROUTES, type TwinClient } from '../net/client.ts';
 
 function useTicker(ms: number): number {
@@ -48,7 +49,6 @@ export function Inspector({ client }: { client: TwinClient }) {
   const role = useTwin((s) => s.role);
   const chain = useTwin((s) => s.chain);
   useTicker(400);
-  const [busy, setBusy] = useState(false);
   if (selected === null || !index) return null;
   const f = store.getState().fast;
   const a = selected;
@@ -57,17 +57,6 @@ export function Inspector({ client }: { client: TwinClient }) {
   const dependents = row(index.dependents, a);
   const h = f.history;
   const layer = isCohort ? 'cohort' : index.layers[index.layerOf[a]!];
-  const act = async (command: Record<string, unknown> & { type: string }): Promise<void> => {
-    setBusy(true);
-    try {
-      await client.command(command);
-      store.notify('info', `${command.type} ${index.ids[a]} accepted`);
-    } catch (e) {
-      store.notify('error', `${command.type} ${index.ids[a]} refused: ${(e as Error).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
   const explain = async (): Promise<void> => {
     try {
       const reply = await client.get<unknown>(ROUTES.explain(index.ids[a]!));
@@ -118,19 +107,7 @@ export function Inspector({ client }: { client: TwinClient }) {
           ))}
         </ol>
       )}
-      {mayOperate(role) && !isCohort && (
-        <div className="actions" role="group" aria-label="Operator actions">
-          <button type="button" disabled={busy} onClick={() => void act({ type: 'isolate', target: index.ids[a]! })} title="Take this asset out of service deliberately">
-            Isolate
-          </button>
-          <button type="button" disabled={busy} onClick={() => void act({ type: 'restore', target: index.ids[a]! })} title="Bring this asset back into service now">
-            Restore
-          </button>
-          <button type="button" disabled={busy} onClick={() => void act({ type: 'shed', target: index.ids[a]!, share: 0.2 })} title="Shed 20% of this asset's load">
-            Shed 20%
-          </button>
-        </div>
-      )}
+      {mayOperate(role) && !isCohort && <OperatorActions client={client} index={index} actor={a} />}
       <h3>Providers ({providers.length})</h3>
       <ul className="actors">{[...providers].slice(0, 30).map((p) => <ActorLink key={p} index={index} actor={p} />)}</ul>
       <h3>Dependents ({dependents.length})</h3>
