@@ -124,6 +124,9 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.click('[data-testid=inject]');
       await page.waitForFunction(`Number(document.querySelector('[data-testid=headline] [data-layer=power]')?.getAttribute('data-out')) > ${before.power}`, undefined, { timeout: 15_000 });
       await page.waitForFunction(`document.querySelector('[data-testid=inspector-status]')?.textContent.includes('failed')`, undefined, { timeout: 10_000 });
+      // The economic cost from /api/summary reaches the headline, formatted (€…).
+      await page.waitForFunction(`Number(document.querySelector('[data-testid=cost]')?.getAttribute('data-total')) > 0`, undefined, { timeout: 15_000 });
+      expect(await page.textContent('[data-testid=cost]')).toMatch(/^€\d/);
       await page.waitForTimeout(600);
       const after = { power: await outCount(page, 'power'), px: await canvasPixels(page) };
       expect(after.power).toBeGreaterThan(before.power);

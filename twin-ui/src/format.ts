@@ -20,12 +20,13 @@ export function formatSpeed(speed: number): string {
   return speed >= 10 ? `×${Math.round(speed)}` : `×${speed.toFixed(speed % 1 === 0 ? 0 : 1)}`;
 }
 
-/** Money for the headline: €1.2 M, €350 k, €4,200. */
-export function formatEuro(n: number): string {
+const CURRENCY_SIGNS: Readonly<Record<string, string>> = { EUR: '€', GBP: '£', USD: '$' };
+
+/** Money for the headline: €1.2 M, €350 k, €4,200 (other currencies: CHF 1.2 M). */
+export function formatMoney(n: number, currency = 'EUR'): string {
   const sign = n < 0 ? '−' : '';
+  const unit = CURRENCY_SIGNS[currency] ?? `${currency} `;
   const v = Math.abs(n);
-  if (v >= 1e9) return `${sign}€${(v / 1e9).toFixed(1)} bn`;
-  if (v >= 1e6) return `${sign}€${(v / 1e6).toFixed(1)} M`;
-  if (v >= 1e4) return `${sign}€${Math.round(v / 1e3)} k`;
-  return `${sign}€${Math.round(v).toLocaleString('en-GB')}`;
+  const amount = v >= 1e9 ? `${(v / 1e9).toFixed(1)} bn` : v >= 1e6 ? `${(v / 1e6).toFixed(1)} M` : v >= 1e4 ? `${Math.round(v / 1e3)} k` : Math.round(v).toLocaleString('en-GB');
+  return `${sign}${unit}${amount}`;
 }

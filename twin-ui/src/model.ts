@@ -58,9 +58,12 @@ export interface SessionInfo {
   readonly handoverMs?: number;
 }
 
-/** What the engine's `GET /api/summary` may carry for the headline (cost arrives with the economics work). */
+/**
+ * What the headline reads from `GET /api/summary` (and a session's summary): the outage cost so far
+ * and its rate now. Declared here because gateways/summary.ts is server code (zod, engine).
+ */
 export interface ServerSummary {
-  readonly cost?: { readonly totalEur?: number; readonly perHourEur?: number };
+  readonly cost?: { readonly currency: string; readonly total: number; readonly perHour?: number };
 }
 
 export interface RecordingInfo {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { operatorRoute, ROUTES } from './client.ts';
-import { formatEuro } from '../format.ts';
+import { formatMoney } from '../format.ts';
 import type { SessionInfo } from '../model.ts';
 
 const session = (over: Partial<SessionInfo> = {}): SessionInfo => ({
@@ -33,12 +33,13 @@ describe('operator actions go where the source on screen takes them', () => {
   });
 });
 
-describe('formatEuro', () => {
-  it('abbreviates millions and thousands', () => {
-    expect(formatEuro(1_234_567)).toBe('€1.2 M');
-    expect(formatEuro(350_400)).toBe('€350 k');
-    expect(formatEuro(4200)).toBe('€4,200');
-    expect(formatEuro(-2_500_000)).toBe('−€2.5 M');
-    expect(formatEuro(3.2e9)).toBe('€3.2 bn');
+describe('formatMoney', () => {
+  it('abbreviates millions and thousands, with the currency sign or code', () => {
+    expect(formatMoney(1_234_567)).toBe('€1.2 M');
+    expect(formatMoney(350_400, 'EUR')).toBe('€350 k');
+    expect(formatMoney(4200)).toBe('€4,200');
+    expect(formatMoney(-2_500_000)).toBe('−€2.5 M');
+    expect(formatMoney(3.2e9)).toBe('€3.2 bn');
+    expect(formatMoney(1_200_000, 'CHF')).toBe('CHF 1.2 M');
   });
 });

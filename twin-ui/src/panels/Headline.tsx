@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { useTwin, useTwinStore } from '../context.ts';
 import { displayTime } from '../store.ts';
-import { formatClock, formatEuro, formatPeople, formatSpeed } from '../format.ts';
+import { formatClock, formatMoney, formatPeople, formatSpeed } from '../format.ts';
 
 /** Always-visible numbers. Re-renders only when the throttled summary changes (a few times a second at most). */
 export function Headline() {
@@ -46,13 +46,13 @@ export function Headline() {
 /** Economic cost so far, from the server's summary (shown only when the server reports it). */
 function Cost() {
   const cost = useTwin((s) => s.serverSummary?.cost);
-  if (cost?.totalEur === undefined) return null;
+  if (cost === undefined) return null;
   return (
     <div className="metric" title="Economic cost of the outage so far: lost asset service and people without services, priced by the cost model">
       <span className="label">Cost so far</span>
-      <b data-testid="cost" data-eur={Math.round(cost.totalEur)} className={cost.totalEur > 0 ? 'bad' : ''}>
-        {formatEuro(cost.totalEur)}
-        {cost.perHourEur !== undefined && <small data-testid="cost-rate"> · {formatEuro(cost.perHourEur)}/h now</small>}
+      <b data-testid="cost" data-total={Math.round(cost.total)} className={cost.total > 0 ? 'bad' : ''}>
+        {formatMoney(cost.total, cost.currency)}
+        {cost.perHour !== undefined && cost.perHour > 0 && <small data-testid="cost-rate"> · {formatMoney(cost.perHour, cost.currency)}/h now</small>}
       </b>
     </div>
   );
