@@ -120,7 +120,11 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     const index = ctx.index;
     const self = ctx.self;
     let s: { -readonly [K in keyof AssetState]: AssetState[K] } = { ...state };
-    let blame: Cause | null = null;
+    // The message to blame, kept as three numbers (code -1: none) and made a Cause object only if
+    // the step ends up recording it: a telemetry batch may hold hundreds of readings for one asset.
+    let blameCode: CauseCode | -1 = -1;
+    let blameFrom = 0;
+    let blameSeq = 0;
 
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i]!;
@@ -129,7 +133,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           const health = Math.min(s.health, Math.max(0, 1 - m.value));
           if (health < s.health) {
             s.health = health;
-            blame = { code: CauseCode.Damage, from: m.from, seq: m.seq, time: ctx.now };
+            blameCode = CauseCode.Damage;
+            blameFrom = m.from;
+            blameSeq = m.seq;
             if (this.options.selfRepair) {
               const at = ctx.now + Math.max(1000, Math.round(index.repairMs[self]! * Math.max(0.25, 1 - health)));
               if (s.repairAt < 0 || at > s.repairAt) {
@@ -171,29 +177,49 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           copy[m.aux] = m.value;
           s.providerLevels = copy;
           s.supply = supplyOf(copy, index, self);
-          if (m.value < previous) blame = { code: CauseCode.Dependency, from: m.from, seq: m.seq, time: ctx.now };
+          if (m.value < previous) {
+            blameCode = CauseCode.Dependency;
+            blameFrom = m.from;
+            blameSeq = m.seq;
+          }
           break;
         }
         case MessageKind.Connected:
           s.connected = m.value >= 0.5;
           // The solver names the asset whose loss cut this one off (aux), so chains explain through it.
-          if (!s.connected) blame = { code: CauseCode.Disconnected, from: m.aux, seq: m.seq, time: ctx.now };
+          if (!s.connected) {
+            blameCode = CauseCode.Disconnected;
+            blameFrom = m.aux;
+            blameSeq = m.seq;
+          }
           break;
         case MessageKind.LoadShift:
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
-          if (m.value > 0) blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
+          if (m.value > 0) {
+            blameCode = CauseCode.Overload;
+            blameFrom = m.from;
+            blameSeq = m.seq;
+          }
           break;
         case MessageKind.Demand:
           s.demandLoad = Math.max(0, s.demandLoad + m.value);
-          if (m.value > 0) blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
+          if (m.value > 0) {
+            blameCode = CauseCode.Overload;
+            blameFrom = m.from;
+            blameSeq = m.seq;
+          }
           break;
         case MessageKind.Telemetry:
           s.demandLoad = Math.max(0, m.value);
-          blame = { code: CauseCode.Telemetry, from: m.from, seq: m.seq, time: ctx.now };
+          blameCode = CauseCode.Telemetry;
+          blameFrom = m.from;
+          blameSeq = m.seq;
           break;
         case MessageKind.FlowLoad:
           s.flowLoad = m.value;
-          blame = { code: CauseCode.Overload, from: m.aux, seq: m.seq, time: ctx.now };
+          blameCode = CauseCode.Overload;
+          blameFrom = m.aux;
+          blameSeq = m.seq;
           break;
         case MessageKind.SetCapacity:
           s.capacity = m.value;
@@ -210,11 +236,15 @@ export class AssetBehaviour implements Behaviour<AssetState> {
         }
         case MessageKind.Ambient:
           s.temperature = m.value;
-          blame = { code: CauseCode.Overload, from: m.from, seq: m.seq, time: ctx.now };
+          blameCode = CauseCode.Overload;
+          blameFrom = m.from;
+          blameSeq = m.seq;
           break;
         case MessageKind.Isolate:
           s.isolated = true;
-          blame = { code: CauseCode.Isolated, from: m.from, seq: m.seq, time: ctx.now };
+          blameCode = CauseCode.Isolated;
+          blameFrom = m.from;
+          blameSeq = m.seq;
           break;
         case MessageKind.Restore:
           s.isolated = false;
@@ -232,7 +262,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           const cyber = Math.min(1, Math.max(s.cyber, m.value));
           if (cyber > s.cyber) {
             s.cyber = cyber;
-            blame = { code: CauseCode.Cyber, from: m.from, seq: m.seq, time: ctx.now };
+            blameCode = CauseCode.Cyber;
+            blameFrom = m.from;
+            blameSeq = m.seq;
             if (this.options.selfRepair && s.repairAt < 0) {
               s.repairAt = ctx.now + index.repairMs[self]!;
               ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, index.repairMs[self]!);
@@ -249,8 +281,11 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     const capacity = effectiveCapacity(s);
     if (!s.tripped && operable(s) && s.connected && load(s) > capacity * (1 + LOAD_EPSILON)) {
       s.tripped = true;
-      blame ??= { code: CauseCode.Overload, from: self, seq: -1, time: ctx.now };
-      if (blame.code !== CauseCode.Overload) blame = { ...blame, code: CauseCode.Overload };
+      if (blameCode === -1) {
+        blameFrom = self;
+        blameSeq = -1;
+      }
+      blameCode = CauseCode.Overload;
       if (this.options.tripResetSeconds !== null) {
         ctx.send(self, MessageKind.Timer, 0, TimerCode.TripReset, this.options.tripResetSeconds * 1000);
       }
@@ -260,6 +295,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     if (this.options.loadModel === 'local') s = this.shareLoad(s, ctx);
 
     const level = serviceLevel(s);
+    const blame: Cause | null = blameCode === -1 ? null : { code: blameCode, from: blameFrom, seq: blameSeq, time: ctx.now };
     if (level <= 0 && state.announced > 0) s.cause = blame ?? s.cause;
     else if (level > 0 && statusOf(s) === Status.Ok) s.cause = null;
     else if (level > 0 && level < state.announced && blame !== null) s.cause = blame;

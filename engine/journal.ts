@@ -106,6 +106,26 @@ export class InputJournal {
     if (this.file !== undefined) appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
     return entry;
   }
+
+  /**
+   * Appends inputs of one source taking effect at one time, in order (a Kafka batch): the same
+   * entries `append` would make one by one, with one update of the duplicate map and one file write.
+   * The caller has dropped duplicates already (`sourceSeqs` ascending, above `lastSourceSeq`).
+   */
+  appendBatch(time: number, source: string, commands: readonly InputCommand[], sourceSeqs: readonly number[]): readonly JournalEntry[] {
+    const first = this.list.length;
+    let lines = '';
+    for (let i = 0; i < commands.length; i++) {
+      const entry: JournalEntry = { seq: this.list.length, time, source, sourceSeq: sourceSeqs[i]!, command: commands[i]! };
+      this.list.push(entry);
+      if (this.file !== undefined) lines += `${JSON.stringify(entry)}\n`;
+    }
+    if (commands.length > 0) {
+      this.seen.set(source, Math.max(sourceSeqs[commands.length - 1]!, this.seen.get(source) ?? -Infinity));
+      if (this.file !== undefined) appendFileSync(this.file, lines);
+    }
+    return this.list.slice(first);
+  }
 }
 
 const entrySchema = z.strictObject({
