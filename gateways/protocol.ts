@@ -106,6 +106,8 @@ export interface SubscribeRequest {
   readonly view?: ViewRequest | undefined;
   /** Catch up from here if the server still has the frames; otherwise a snapshot comes. */
   readonly since?: ResumeFrom | undefined;
+  /** A replay or training session's id (`GET /api/sessions`); absent = the live engine. */
+  readonly session?: string | undefined;
 }
 
 export const DEFAULT_MAX_RATE_HZ = 10;
@@ -167,6 +169,8 @@ export interface SubscribeAck {
   readonly actors: number;
   /** `snapshot`: a snapshot frame follows; `catch-up`: one delta from `since.frame` follows. */
   readonly mode: 'snapshot' | 'catch-up';
+  /** The session the frames come from; absent = the live engine. */
+  readonly session?: string | undefined;
 }
 
 export interface CommandAck {
@@ -226,8 +230,20 @@ export interface ServerToClientEvents {
   /** A binary frame (`decodeFrame`). Node clients get a Buffer, browsers an ArrayBuffer. */
   frame: (bytes: ArrayBuffer | Uint8Array) => void;
   alerts: (alerts: readonly Alert[]) => void;
+  /** The live engine's clock (1 Hz and after each change), whatever the socket subscribed to. */
   clock: (clock: ClockInfo) => void;
   problem: (error: ErrorReply) => void;
+  /** The clock of the session this socket watches (1 Hz, and at once after pause/resume/speed/seek/handover). */
+  sessionClock: (clock: SessionClockInfo) => void;
+  /** Assets that failed in the session this socket watches. */
+  sessionAlerts: (alerts: SessionAlerts) => void;
+  /**
+   * The server moved this socket's subscription to a new frame sequence (a session's backward seek
+   * rebuilt its engine): a snapshot follows; resume with this ack's `epoch` from now on.
+   */
+  resubscribed: (ack: SubscribeAck) => void;
+  /** The session this socket watched is gone (deleted, idle, server closing); no more frames come. */
+  sessionClosed: (info: SessionClosedInfo) => void;
 }
 
 export type InterServerEvents = Record<string, never>;
@@ -245,16 +261,117 @@ export interface HandshakeAuth {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sessions: replays and training exercises hosted beside the live engine (`/api/sessions`)
+// ---------------------------------------------------------------------------------------------
+
+export const SESSION_KINDS = ['replay', 'training'] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
+/** `replaying` until the handover (training) or the end (replay); `finished`: a replay at its end, a scored exercise. */
+export const SESSION_PHASES = ['replaying', 'handed-over', 'finished'] as const;
+export type SessionPhase = (typeof SESSION_PHASES)[number];
+/** Playback speed bounds (virtual seconds per wall second). */
+export const SESSION_MIN_SPEED = 0.1;
+export const SESSION_MAX_SPEED = 1000;
+
+export interface SessionClock {
+  /** The session engine's virtual time, ms from the start of the recording. */
+  readonly nowMs: number;
+  /** The end of the recording, ms. */
+  readonly endMs: number;
+  readonly speed: number;
+  /** True when not playing (paused, or stopped at the end). */
+  readonly paused: boolean;
+}
+
+/** `GET /api/sessions` items. */
+export interface SessionInfo {
+  readonly id: string;
+  readonly kind: SessionKind;
+  /** Recording id. */
+  readonly recording: string;
+  /** Name of the trainer (token) who started it. */
+  readonly createdBy: string;
+  readonly phase: SessionPhase;
+  readonly clock: SessionClock;
+  /** Training: when control passes to the trainees, ms. */
+  readonly handoverMs?: number | undefined;
+  /** Sockets subscribed to the session's frames. */
+  readonly viewers: number;
+  /** Why playback stopped, when an advance failed. */
+  readonly error?: string | undefined;
+}
+
+/** The `sessionClock` event (ws: `session-clock`). */
+export interface SessionClockInfo extends SessionClock {
+  readonly session: string;
+  readonly phase: SessionPhase;
+}
+
+export interface SessionAlerts {
+  readonly session: string;
+  readonly alerts: readonly Alert[];
+}
+
+export interface SessionClosedInfo {
+  readonly session: string;
+  readonly reason: 'deleted' | 'idle' | 'server-closing';
+}
+
+/** Body of `POST /api/sessions/:id/clock`. */
+export interface SessionClockRequest {
+  readonly action: 'pause' | 'resume' | 'speed' | 'seek';
+  /** For `speed` (0.1–1000). */
+  readonly speed?: number;
+  /** For `seek`: virtual ms from the start of the recording, 0–endMs. */
+  readonly toMs?: number;
+}
+
+/** An operator's or a trainee's decision on a training timeline. */
+export interface SessionDecision {
+  readonly timeMs: number;
+  /** The journal source: `session:<id>:<name>` for trainees, the recorded source otherwise. */
+  readonly who: string;
+  readonly command: { readonly type: string; readonly target: string; readonly [field: string]: unknown };
+}
+
+export interface SessionOutcome {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly peopleHoursWithout: { readonly power: number; readonly water: number; readonly telecom: number };
+  readonly hospitalHoursDegraded: number;
+  readonly assetOutageHours: Readonly<Record<string, number>>;
+  readonly cost: { readonly currency: string; readonly assets: number; readonly people: number; readonly total: number };
+}
+
+/** Reply of `POST /api/sessions/:id/finish`. */
+export interface SessionScore {
+  /** 0–100: 50 = as the recorded operators did, 100 = no cost at all. */
+  readonly score: number;
+  readonly metrics: {
+    readonly recorded: SessionOutcome;
+    readonly trainee: SessionOutcome;
+    /** Trainee minus recorded (negative is better). */
+    readonly delta: { readonly peopleHoursWithout: Readonly<Record<string, number>>; readonly hospitalHoursDegraded: number; readonly cost: number };
+  };
+  readonly traineeDecisions: readonly SessionDecision[];
+  readonly recordedDecisions: readonly SessionDecision[];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Raw ws endpoint (`/ws?token=…&layers=…&districts=…&maxRateHz=…&epoch=…&since=…`)
 // Binary messages are frames; text messages are JSON of these unions.
 // ---------------------------------------------------------------------------------------------
 
 export type WsServerMessage =
   | ({ readonly type: 'hello' } & HelloInfo)
+  /** Also sent unasked when the server moves the subscription (a session's backward seek). */
   | ({ readonly type: 'subscribed' } & SubscribeAck)
   | { readonly type: 'alerts'; readonly alerts: readonly Alert[] }
   | ({ readonly type: 'clock' } & ClockInfo)
-  | ({ readonly type: 'error' } & ErrorReply);
+  | ({ readonly type: 'error' } & ErrorReply)
+  | ({ readonly type: 'session-clock' } & SessionClockInfo)
+  | ({ readonly type: 'session-alerts' } & SessionAlerts)
+  | ({ readonly type: 'session-closed' } & SessionClosedInfo);
 
 export type WsClientMessage = { readonly type: 'subscribe' } & SubscribeRequest;
 

@@ -9,12 +9,14 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, RealtimeRunner, type CityModel } from '../engine/index.ts';
-import { DEFAULT_COST_MODEL, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
+import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
 import { bearer, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
+import { registerSessionRoutes } from './session-routes.ts';
+import { fileRecordings, SessionManager } from './sessions.ts';
 import { createMetrics } from './metrics.ts';
 import { connectAdapters, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
@@ -58,6 +60,10 @@ export interface ServerTuning {
   /** Start with the clock paused. */
   paused?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Replay/training sessions at once (default 4; env STRATUM_MAX_SESSIONS). */
+  maxSessions?: number;
+  /** A session without viewers or requests this long is closed (default 15 min). */
+  sessionIdleMs?: number;
 }
 
 /** What tests and benchmarks can reach inside a running server. */
@@ -67,6 +73,7 @@ export interface ServerInternals extends RunningServer {
   sockets: SocketGateway;
   audit: AuditLog;
   stats: StreamStats;
+  sessions: SessionManager;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -139,7 +146,20 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   let topologyEtag = '';
   let started = false;
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
-  registerScenarioRoutes(app, { engine, control, audit, city: options.city, env });
+  const { ledger } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env });
+  // Replays and training exercises beside the live engine, on recordings of this server's folder.
+  const sessions = new SessionManager({
+    behaviours: (i) => createBehaviours(i),
+    recordings: fileRecordings(defaultRecordingsDir(env)),
+    audit,
+    ledger,
+    city: options.city,
+    costModel: options.costModel ?? DEFAULT_COST_MODEL,
+    maxSessions: tuning.maxSessions ?? Number(env['STRATUM_MAX_SESSIONS'] ?? 4),
+    ...(tuning.sessionIdleMs === undefined ? {} : { idleMs: tuning.sessionIdleMs }),
+    ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
+  });
+  registerSessionRoutes(app, { sessions, control });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   const uiDir = options.uiDir ?? resolve(here, '../twin-ui/dist');
@@ -148,6 +168,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   await app.ready();
   const gateway = new SocketGateway(app.server, {
     hub,
+    sessions,
     control,
     tokens,
     topologyEtag: () => topologyEtag,
@@ -182,6 +203,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       clearInterval(clockTimer);
       offAdvance();
       await runner.stop();
+      await sessions.close();
       await gateway.close();
       hub.close();
       await app.close();
@@ -192,5 +214,5 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     return closing;
   };
   const url = address.replace('://[::1]', '://localhost');
-  return { url, adminToken, engine, close, runner, hub, sockets: gateway, audit, stats: hub.stats };
+  return { url, adminToken, engine, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions };
 }

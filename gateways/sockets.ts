@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { zodProblems } from '../engine/index.ts';
 import { bearer, can, type Principal, type TokenStore } from './auth.ts';
 import type { Control } from './control.ts';
-import { InvalidError, toReply } from './errors.ts';
+import { InvalidError, NotFoundError, toReply } from './errors.ts';
 import {
   MAX_RATE_HZ,
   MIN_RATE_HZ,
@@ -17,9 +17,11 @@ import {
   type InterServerEvents,
   type ServerToClientEvents,
   type SocketData,
+  type SubscribeAck,
   type SubscribeRequest,
   type WsServerMessage,
 } from './protocol.ts';
+import type { SessionEvent, SessionManager } from './sessions.ts';
 import { Subscriber, type BroadcastGroup, type FrameSink, type StreamHub } from './streaming.ts';
 
 /** Above this many bytes held by the transport, frames for that socket are merged instead of sent. */
@@ -37,6 +39,7 @@ const viewSchema = z.strictObject({
 export const subscribeSchema = z.strictObject({
   view: viewSchema.optional(),
   since: z.strictObject({ epoch: z.string().min(1).max(64), frame: z.number().int().min(0) }).optional(),
+  session: z.string().min(1).max(100).optional(),
 });
 const clockSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('pause') }),
@@ -80,6 +83,14 @@ export interface SocketGatewayOptions {
   readonly highWaterBytes?: number;
   /** Socket events per second per token (default 20, burst 40). */
   readonly eventsPerSecond?: number;
+  /** Replay/training sessions viewers may subscribe to (`subscribe({ session })`, `/ws?session=`). */
+  readonly sessions?: SessionManager;
+}
+
+/** A subscriber watching a session, and how to tell its socket about that session. */
+interface SessionViewer {
+  readonly session: string;
+  notify(event: SessionEvent): void;
 }
 
 /**
@@ -96,6 +107,9 @@ export class SocketGateway {
   /** Per-socket bookkeeping visible to tests: the subscriber of each ws client. */
   readonly wsSubscribers = new Map<WebSocket, Subscriber>();
   private readonly onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Subscribers watching a session (not the live engine). */
+  private readonly sessionViewers = new Map<Subscriber, SessionViewer>();
+  private readonly offSessions: () => void;
   /** Socket.io broadcast to the sockets' own rooms: the packet is encoded once for all of them. */
   private readonly broadcast: BroadcastGroup = {
     sendMany: (sinks, bytes) => {
@@ -141,6 +155,45 @@ export class SocketGateway {
       this.wss.handleUpgrade(request, socket, head, (ws) => this.onWs(ws, principal, url.searchParams));
     };
     http.on('upgrade', this.onUpgrade);
+    this.offSessions = options.sessions?.on((event) => this.onSessionEvent(event)) ?? (() => undefined);
+  }
+
+  /** The hub for a subscribe request: the live one, or the session's (404 naming an unknown session). */
+  private hubFor(session: string | undefined): StreamHub {
+    if (session === undefined) return this.options.hub;
+    if (this.options.sessions === undefined) throw new NotFoundError(`unknown session "${session}": this server hosts no sessions`);
+    return this.options.sessions.hubOf(session);
+  }
+
+  /**
+   * Subscribes to the live view or a session's; the ack names the session. The caller sends the ack,
+   * then `hub.prime` the first frame (and, for a session, its clock).
+   */
+  private subscribeTo(subscriber: Subscriber, request: z.infer<typeof subscribeSchema>, notify: (event: SessionEvent) => void): { hub: StreamHub; ack: SubscribeAck } {
+    const hub = this.hubFor(request.session);
+    const ack = hub.subscribe(subscriber, request.view ?? {}, request.since);
+    if (request.session === undefined) {
+      this.sessionViewers.delete(subscriber);
+      return { hub, ack };
+    }
+    this.sessionViewers.set(subscriber, { session: request.session, notify });
+    return { hub, ack: { ...ack, session: request.session } };
+  }
+
+  private onSessionEvent(event: SessionEvent): void {
+    if (event.type === 'moved') {
+      this.sessionViewers.get(event.subscriber)?.notify(event);
+      return;
+    }
+    const session = event.type === 'clock' ? event.clock.session : event.session;
+    for (const [subscriber, viewer] of this.sessionViewers) {
+      if (viewer.session !== session) continue;
+      viewer.notify(event);
+      if (event.type === 'closed') {
+        this.options.hub.unsubscribeSubscriber(subscriber);
+        this.sessionViewers.delete(subscriber);
+      }
+    }
   }
 
   get counts(): { socketio: number; ws: number } {
@@ -180,6 +233,12 @@ export class SocketGateway {
     };
     const subscriber = new Subscriber(socket.id, sink);
     conn.on('drain', () => hub.drained(subscriber));
+    const notifySession = (event: SessionEvent): void => {
+      if (event.type === 'clock') socket.volatile.emit('sessionClock', event.clock);
+      else if (event.type === 'alerts') socket.emit('sessionAlerts', { session: event.session, alerts: event.alerts });
+      else if (event.type === 'moved') socket.emit('resubscribed', event.ack);
+      else socket.emit('sessionClosed', { session: event.session, reason: event.reason });
+    };
     socket.emit('hello', this.hello(principal));
     socket.emit('clock', control.clockInfo());
 
@@ -203,12 +262,14 @@ export class SocketGateway {
     socket.on('subscribe', guard((request: SubscribeRequest, ack) => {
       if (typeof ack !== 'function') throw new InvalidError('subscribe needs an acknowledgement callback', [{ path: 'ack', reason: 'missing' }]);
       const req = parse(subscribeSchema, request ?? {}, 'subscribe request');
-      const result = hub.subscribe(subscriber, req.view ?? {}, req.since);
+      const { hub: source, ack: result } = this.subscribeTo(subscriber, req, notifySession);
       ack(result);
-      hub.prime(subscriber);
+      source.prime(subscriber);
+      if (req.session !== undefined) socket.emit('sessionClock', this.options.sessions!.clockOf(req.session));
     }));
     socket.on('unsubscribe', guard((ack?: (r: { ok: true }) => void) => {
       hub.unsubscribeSubscriber(subscriber);
+      this.sessionViewers.delete(subscriber);
       if (typeof ack === 'function') ack({ ok: true });
     }));
     socket.on('command', guard((command: unknown, ack) => {
@@ -226,7 +287,10 @@ export class SocketGateway {
       if (typeof ack === 'function') ack({ ok: true, clock });
       this.broadcastClock();
     }));
-    socket.on('disconnect', () => hub.unsubscribeSubscriber(subscriber));
+    socket.on('disconnect', () => {
+      hub.unsubscribeSubscriber(subscriber);
+      this.sessionViewers.delete(subscriber);
+    });
   }
 
   private onWs(ws: WebSocket, principal: Principal, params: URLSearchParams): void {
@@ -243,11 +307,19 @@ export class SocketGateway {
     const sendJson = (m: WsServerMessage): void => ws.send(JSON.stringify(m));
     sendJson({ type: 'hello', ...this.hello(principal) });
 
+    const notifySession = (event: SessionEvent): void => {
+      if (event.type === 'clock') {
+        if (ws.bufferedAmount < this.highWater) sendJson({ type: 'session-clock', ...event.clock });
+      } else if (event.type === 'alerts') sendJson({ type: 'session-alerts', session: event.session, alerts: event.alerts });
+      else if (event.type === 'moved') sendJson({ type: 'subscribed', ...event.ack });
+      else sendJson({ type: 'session-closed', session: event.session, reason: event.reason });
+    };
     const subscribe = (raw: unknown): void => {
       const req = parse(subscribeSchema, raw, 'subscribe request');
-      const ack = hub.subscribe(subscriber, req.view ?? {}, req.since);
+      const { hub: source, ack } = this.subscribeTo(subscriber, req, notifySession);
       sendJson({ type: 'subscribed', ...ack });
-      hub.prime(subscriber);
+      source.prime(subscriber);
+      if (req.session !== undefined) sendJson({ type: 'session-clock', ...this.options.sessions!.clockOf(req.session) });
     };
     const fail = (error: unknown): void => sendJson({ type: 'error', ...toReply(error).reply });
     // The query string subscribes at once: /ws?token=…&layers=power,water&districts=d0&maxRateHz=5&epoch=…&since=…
@@ -266,7 +338,8 @@ export class SocketGateway {
       };
       const epoch = params.get('epoch');
       const since = num('since');
-      subscribe({ view, ...(epoch === null || since === undefined ? {} : { since: { epoch, frame: since } }) });
+      const session = params.get('session');
+      subscribe({ view, ...(epoch === null || since === undefined ? {} : { since: { epoch, frame: since } }), ...(session === null ? {} : { session }) });
     } catch (error) {
       fail(error);
     }
@@ -293,6 +366,7 @@ export class SocketGateway {
     });
     ws.on('close', () => {
       hub.unsubscribeSubscriber(subscriber);
+      this.sessionViewers.delete(subscriber);
       this.wsClients.delete(ws);
       this.wsSubscribers.delete(ws);
     });
@@ -301,6 +375,7 @@ export class SocketGateway {
 
   async close(): Promise<void> {
     this.http.off('upgrade', this.onUpgrade);
+    this.offSessions();
     for (const ws of this.wsClients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     this.io.disconnectSockets(true);

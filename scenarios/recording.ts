@@ -258,6 +258,8 @@ export class ReplaySession {
   private readonly endListeners = new Set<() => void>();
   private speed = 1;
   private readonly listeners = new Set<(engine: Engine) => void>();
+  private readonly advanceListeners = new Set<(engine: Engine) => void>();
+  private failure: Error | undefined;
   readonly city: CityModel;
 
   private constructor(readonly recording: Recording, private readonly behaviours: Behaviours, private readonly driver: DriverName, city?: CityModel) {
@@ -291,6 +293,25 @@ export class ReplaySession {
     for (const l of this.listeners) l(this.engine);
   }
 
+  /**
+   * Called after every advance (each playback tick, each `runTo`, each seek) with the engine that
+   * advanced: a server cuts its stream frames here, as it does after each real-time runner advance.
+   */
+  onAdvance(listener: (engine: Engine) => void): () => void {
+    this.advanceListeners.add(listener);
+    return () => this.advanceListeners.delete(listener);
+  }
+
+  /** Virtual seconds per wall second of real-time playback. */
+  get currentSpeed(): number {
+    return this.speed;
+  }
+
+  /** The end of the recording (virtual ms). */
+  get endMs(): number {
+    return this.recording.meta.untilMs;
+  }
+
   /** Feeds every entry whose feed point has been reached. */
   private feedDue(): void {
     const { entries, meta } = this.recording;
@@ -307,6 +328,7 @@ export class ReplaySession {
     }
     if (ms > this.engine.kernel.settledUntil) await this.engine.runUntil(ms);
     this.feedDue();
+    for (const l of this.advanceListeners) l(this.engine);
   }
 
   /** Runs to the end of the recording and compares the state hash. */
@@ -343,14 +365,22 @@ export class ReplaySession {
       const now = performance.now();
       virtual = Math.min(this.recording.meta.untilMs, virtual + (now - wall) * this.speed);
       wall = now;
-      this.advancing = this.runTo(Math.floor(virtual)).then(() => {
-        this.advancing = undefined;
-        if (this.timer === undefined) return;
-        if (virtual >= this.recording.meta.untilMs) {
+      this.advancing = this.runTo(Math.floor(virtual)).then(
+        () => {
+          this.advancing = undefined;
+          if (this.timer === undefined) return;
+          if (virtual >= this.recording.meta.untilMs) {
+            this.timer = undefined;
+            for (const l of this.endListeners) l();
+          } else this.timer = setTimeout(tick, TICK_MS);
+        },
+        (error: unknown) => {
+          // A failed advance stops playback (kept in `error`) instead of an unhandled rejection.
+          this.advancing = undefined;
           this.timer = undefined;
-          for (const l of this.endListeners) l();
-        } else this.timer = setTimeout(tick, TICK_MS);
-      });
+          this.failure = error instanceof Error ? error : new Error(String(error));
+        },
+      );
     };
     this.timer = setTimeout(tick, TICK_MS);
   }
@@ -373,6 +403,11 @@ export class ReplaySession {
 
   get playing(): boolean {
     return this.timer !== undefined;
+  }
+
+  /** The error that stopped real-time playback, if one did. */
+  get error(): Error | undefined {
+    return this.failure;
   }
 
   private async stopRunner(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ValidationError, type Engine, type InputCommand, type JournalEntry } from '../engine/index.ts';
+import { ConflictError, ValidationError, type CityModel, type Engine, type InputCommand, type JournalEntry } from '../engine/index.ts';
 import { OutcomeMeter, SERVICE_LAYERS, type CostModel, DEFAULT_COST_MODEL, type Outcome } from './economics.ts';
 import type { Ledger } from './ledger.ts';
 import { ReplaySession, type Behaviours, type Recording } from './recording.ts';
@@ -39,18 +39,34 @@ const decisionOf = (e: JournalEntry): Decision => ({ timeMs: e.time, who: e.sour
 
 export class TrainingExercise {
   private readonly traineeDecisions: Decision[] = [];
+  private meter: OutcomeMeter;
+  private handoverLogged = false;
+  private report: TrainingReport | undefined;
+  private finishing = false;
   private constructor(
     private readonly recording: Recording,
     private readonly session: ReplaySession,
-    private readonly meter: OutcomeMeter,
     readonly handoverMs: number,
     private readonly behaviours: Behaviours,
     private readonly model: CostModel,
     private readonly ledger: Ledger | undefined,
-  ) {}
+    private readonly trainer: string,
+  ) {
+    this.meter = OutcomeMeter.attach(session.current, model);
+    // A backward seek before the handover rebuilds the engine: meter the new one from its start.
+    session.onEngine((engine) => {
+      this.meter.detach();
+      this.meter = OutcomeMeter.attach(engine, model);
+    });
+    session.onAdvance(() => this.noteHandover());
+  }
 
-  /** Replays the recording up to `handoverMs` (batch) and hands over. */
-  static async start(options: { recording: Recording; behaviours: Behaviours; handoverMs: number; costModel?: CostModel; ledger?: Ledger; trainer?: string }): Promise<TrainingExercise> {
+  /**
+   * Opens an exercise at the start of the recording without running it: the caller plays it (real
+   * time, seek) and control passes to the trainees when the clock reaches `handoverMs`. Up to the
+   * handover the stream is the recording's own (the entries withheld all come later).
+   */
+  static async open(options: { recording: Recording; behaviours: Behaviours; handoverMs: number; costModel?: CostModel; ledger?: Ledger; trainer?: string; city?: CityModel }): Promise<TrainingExercise> {
     const { recording, handoverMs } = options;
     if (!(handoverMs >= 0 && handoverMs <= recording.meta.untilMs)) throw new ValidationError('training', [{ path: '$.handover', reason: `must be within the recording (0–${recording.meta.untilMs / 1000} s)` }]);
     const keep = recording.entries.map((e) => !(isDecision(e) && e.time >= handoverMs));
@@ -59,15 +75,44 @@ export class TrainingExercise {
       meta: { ...recording.meta, feedAfter: recording.meta.feedAfter.filter((_, i) => keep[i]), checkpoints: [] },
       entries: recording.entries.filter((_, i) => keep[i]),
     };
-    const session = await ReplaySession.open(incident, options.behaviours);
-    const meter = OutcomeMeter.attach(session.current, options.costModel ?? DEFAULT_COST_MODEL);
-    await session.runTo(handoverMs);
-    options.ledger?.append('training', options.trainer ?? 'trainer', 'trainer', { event: 'handover', recording: recording.meta.id, handoverMs });
-    return new TrainingExercise(recording, session, meter, handoverMs, options.behaviours, options.costModel ?? DEFAULT_COST_MODEL, options.ledger);
+    const session = await ReplaySession.open(incident, options.behaviours, options.city === undefined ? {} : { city: options.city });
+    return new TrainingExercise(recording, session, handoverMs, options.behaviours, options.costModel ?? DEFAULT_COST_MODEL, options.ledger, options.trainer ?? 'trainer');
+  }
+
+  /** Replays the recording up to `handoverMs` (batch) and hands over. */
+  static async start(options: { recording: Recording; behaviours: Behaviours; handoverMs: number; costModel?: CostModel; ledger?: Ledger; trainer?: string }): Promise<TrainingExercise> {
+    const exercise = await TrainingExercise.open(options);
+    await exercise.session.runTo(options.handoverMs);
+    return exercise;
   }
 
   get engine(): Engine {
     return this.session.current;
+  }
+
+  /** The replay underneath (playback, speed, pause, seek). */
+  get replay(): ReplaySession {
+    return this.session;
+  }
+
+  /** True once the clock has reached the handover: from then on the trainees act. */
+  get handedOver(): boolean {
+    return this.session.current.kernel.settledUntil >= this.handoverMs;
+  }
+
+  get finished(): boolean {
+    return this.report !== undefined;
+  }
+
+  /** The score, once `finish` has run. */
+  get result(): TrainingReport | undefined {
+    return this.report;
+  }
+
+  private noteHandover(): void {
+    if (this.handoverLogged || !this.handedOver) return;
+    this.handoverLogged = true;
+    this.ledger?.append('training', this.trainer, 'trainer', { event: 'handover', recording: this.recording.meta.id, handoverMs: this.handoverMs });
   }
 
   /** Advances the exercise (batch) to `ms`; the incident's inputs are fed on the way. */
@@ -77,17 +122,45 @@ export class TrainingExercise {
 
   /** A trainee's action, effective now (or at `atMs` if later). Validated; journalled and ledgered. */
   act(command: InputCommand, trainee: string, atMs?: number): JournalEntry {
+    this.checkCanAct();
     const entry = this.engine.submit(command, { ...(atMs === undefined ? {} : { at: atMs / 1000 }), source: `trainee:${trainee}` });
     if (entry === undefined) throw new ValidationError('training', [{ path: '$', reason: 'duplicate input' }]);
-    this.traineeDecisions.push(decisionOf(entry));
-    this.ledger?.append('training', trainee, 'trainee', { event: 'decision', recording: this.recording.meta.id, timeMs: entry.time, command });
+    this.recordDecision(entry, trainee);
     return entry;
+  }
+
+  /** Throws ConflictError unless the trainees have control (after the handover, before the finish). */
+  checkCanAct(): void {
+    if (this.finished || this.finishing) throw new ConflictError('the exercise is finished');
+    if (!this.handedOver) throw new ConflictError(`control passes to the trainees at the handover (${this.handoverMs / 1000} s); the clock is at ${Math.max(0, this.engine.kernel.settledUntil) / 1000} s`);
+  }
+
+  /**
+   * Notes a trainee's action that was submitted to `engine` by another door (the server's operator
+   * checks): it joins the trainees' timeline and the ledger.
+   */
+  recordDecision(entry: JournalEntry, trainee: string): void {
+    this.traineeDecisions.push(decisionOf(entry));
+    this.ledger?.append('training', trainee, 'trainee', { event: 'decision', recording: this.recording.meta.id, timeMs: entry.time, command: entry.command });
   }
 
   /** Runs to the end of the recording and scores the trainees against the recorded run. */
   async finish(): Promise<TrainingReport> {
+    if (this.finished || this.finishing) throw new ConflictError('the exercise is already finished');
+    this.finishing = true;
+    try {
+      this.report = await this.score();
+      return this.report;
+    } finally {
+      this.finishing = false;
+    }
+  }
+
+  private async score(): Promise<TrainingReport> {
     const untilMs = this.recording.meta.untilMs;
+    await this.session.pause();
     await this.session.runTo(untilMs);
+    this.noteHandover();
     const trainee = this.meter.outcome(untilMs);
     const recorded = await recordedOutcome(this.recording, this.behaviours, this.model);
     await this.session.close();
@@ -106,7 +179,7 @@ export class TrainingExercise {
       score,
       timeline: { recorded: this.recording.entries.filter((e) => isDecision(e) && e.time >= this.handoverMs).map(decisionOf), trainee: this.traineeDecisions },
     };
-    this.ledger?.append('training', 'trainer', 'trainer', { event: 'score', recording: this.recording.meta.id, score, cost: { recorded: a, trainee: b } });
+    this.ledger?.append('training', this.trainer, 'trainer', { event: 'score', recording: this.recording.meta.id, score, cost: { recorded: a, trainee: b } });
     return report;
   }
 }
