@@ -1,3 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /**
  * How the integration tests pick their services. A service is used when its URL is in the
  * environment (`STRATUM_PG_URL`, `STRATUM_REDIS_URL`, `STRATUM_KAFKA_BROKERS`, exported by
@@ -39,4 +46,61 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** A PostgreSQL cluster of its own (own data dir and port), for tests that stop and start it. */
+export interface PrivatePostgres {
+  readonly url: string;
+  start(): void;
+  stop(): void;
+  /** Stops it and deletes its data dir. */
+  remove(): void;
+}
+
+const postgresScript = fileURLToPath(new URL('../../infrastructure/native/postgres.sh', import.meta.url));
+
+/** True when the PostgreSQL server binaries are installed (infrastructure/native/postgres.sh can run a cluster). */
+export function postgresBinariesInstalled(): boolean {
+  try {
+    return readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a throw-away PostgreSQL with infrastructure/native/postgres.sh on a free port and a fresh
+ * data dir (~4 s for initdb). A test that stops its database uses this instead of the shared one,
+ * so test files running in parallel never see the outage.
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'stratum-pg-'));
+  const port = await freePort();
+  const env = { ...process.env, STRATUM_RUN: dir, PGPORT: String(port) };
+  const run = (command: 'start' | 'stop'): string => execFileSync('bash', [postgresScript, command], { env, timeout: 90_000, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  const url = run('start');
+  let removed = false;
+  return {
+    url,
+    start: () => void run('start'),
+    stop: () => void run('stop'),
+    remove() {
+      if (removed) return;
+      removed = true;
+      try {
+        run('stop');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** A TCP port nothing listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

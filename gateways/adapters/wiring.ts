@@ -39,7 +39,9 @@ export async function connectAdapters(engine: Engine, env: NodeJS.ProcessEnv = p
         dimensions: (a) => ({ layer: index.layers[index.layerOf[a] ?? -1] ?? 'cohort', district: index.districts[index.districtOf[a] ?? -1] ?? '' }),
       });
       const h = history;
-      historySink = new HistorySink(h, runId, h.mode);
+      // STRATUM_HISTORY_MAX_PENDING: state changes held through an outage (memory ≈ 200 B each).
+      const bound = Number(env['STRATUM_HISTORY_MAX_PENDING'] ?? '');
+      historySink = new HistorySink(h, runId, h.mode, Number.isInteger(bound) && bound > 0 ? { maxPendingChanges: bound } : {});
       const sink = historySink;
       reporters.push(() => sink.health());
       closers.push(async () => {
