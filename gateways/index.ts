@@ -27,6 +27,10 @@ export {
   applyFrame,
   quantiseLevel,
   quantiseStress,
+  SESSION_KINDS,
+  SESSION_PHASES,
+  SESSION_MIN_SPEED,
+  SESSION_MAX_SPEED,
 } from './protocol.ts';
 export type {
   Role,
@@ -53,7 +57,20 @@ export type {
   Frame,
   FrameInput,
   ViewState,
+  SessionKind,
+  SessionPhase,
+  SessionClock,
+  SessionInfo,
+  SessionClockInfo,
+  SessionAlerts,
+  SessionClosedInfo,
+  SessionClockRequest,
+  SessionDecision,
+  SessionOutcome,
+  SessionScore,
 } from './protocol.ts';
+export { SessionManager, fileRecordings, sessionScore } from './sessions.ts';
+export type { RecordingSource, SessionEvent, SessionManagerOptions, CreateSessionRequest, TraineeAction, SessionDetail, SessionSummary } from './sessions.ts';
 export { TokenStore, RIGHTS, hashToken, tokensFromEnvironment } from './auth.ts';
 export type { Principal, Right } from './auth.ts';
 export { AuditLog } from './audit.ts';

@@ -81,10 +81,10 @@ async function straightHash(dir: string, id: string, ms: number): Promise<string
   return hash;
 }
 
-async function startTestServer(dir: string, maxSessions = 3): Promise<ServerInternals> {
+async function startTestServer(dir: string, tuning: { maxSessions?: number; sessionIdleMs?: number } = {}): Promise<ServerInternals> {
   return startServerWith(
     { city: parseCity(generateCity({ assets: 300, seed: 7 }), 'gen'), seed: 1, port: 0, quiet: true, adminToken: TOKENS.admin },
-    { paused: true, maxSessions, env: { STRATUM_TOKENS: ENV_TOKENS, STRATUM_RECORDINGS: dir, STRATUM_LEDGER_FILE: join(dir, 'ledger.ndjson') } },
+    { paused: true, maxSessions: 3, ...tuning, env: { STRATUM_TOKENS: ENV_TOKENS, STRATUM_RECORDINGS: dir, STRATUM_LEDGER_FILE: join(dir, 'ledger.ndjson') } },
   );
 }
 
@@ -353,21 +353,42 @@ describe('replay and training sessions over the live server', () => {
   });
 });
 
-describe('server close', () => {
-  it('closes every session and tells their viewers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stratum-sessions-close-'));
-    await recordIncident(dir, 'incident');
-    const server = await startTestServer(dir);
+describe('session lifetime', () => {
+  const start = async (server: ServerInternals): Promise<{ id: string; closed: SessionClosedInfo[]; socket: Client }> => {
     const res = await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ recording: 'incident', kind: 'replay', speed: 100 }) });
     const { session } = (await res.json()) as Json;
     const socket: Client = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: TOKENS.view } });
     const closed: SessionClosedInfo[] = [];
     socket.on('sessionClosed', (c) => closed.push(c));
     expect(await socket.emitWithAck('subscribe', { session: session.id })).toMatchObject({ ok: true, session: session.id });
-    expect(server.sessions.list().map((s) => s.id)).toEqual([session.id]);
+    return { id: session.id, closed, socket };
+  };
+
+  it('closes a session nobody watches or drives once it has been idle', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-sessions-idle-'));
+    await recordIncident(dir, 'incident');
+    const server = await startTestServer(dir, { sessionIdleMs: 300 });
+    try {
+      const watched = await start(server);
+      const idle = await start(server);
+      idle.socket.disconnect();
+      await waitFor('the idle session to close', () => (server.sessions.size === 1 ? true : undefined), 5000);
+      expect(server.sessions.list().map((s) => s.id)).toEqual([watched.id]);
+      watched.socket.disconnect();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('server close closes every session and tells their viewers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-sessions-close-'));
+    await recordIncident(dir, 'incident');
+    const server = await startTestServer(dir);
+    const { id, closed, socket } = await start(server);
+    expect(server.sessions.list().map((s) => s.id)).toEqual([id]);
     await server.close();
     expect(server.sessions.size).toBe(0);
-    expect(await waitFor('sessionClosed', () => closed[0])).toEqual({ session: session.id, reason: 'server-closing' });
+    expect(await waitFor('sessionClosed', () => closed[0])).toEqual({ session: id, reason: 'server-closing' });
     socket.disconnect();
   });
 });
