@@ -3,7 +3,8 @@
  * (headless, SwiftShader WebGL) loads it, draws the city, injects through the panel, inspects by
  * clicking. Screenshots go to artifacts/screenshots/ (CI keeps them).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,8 @@ const VIEWER = 'e2e-viewer-token-0123456789';
 let server: ServerInternals;
 let browser: Browser;
 let actorCount = 0;
+/** Where the server writes recordings (POST /api/recordings) and sessions read them. */
+const RECORDINGS = mkdtempSync(join(tmpdir(), 'twin-e2e-recordings-'));
 
 /** Pixels of the WebGL canvas by colour class, read in the page (needs `?preserve=1`). */
 async function canvasPixels(page: Page): Promise<{ total: number; lit: number; red: number }> {
@@ -77,7 +80,7 @@ describe('twin UI in a real browser against a real engine', () => {
     actorCount = city.assets.length + city.cohorts.length;
     server = await startServerWith(
       { city, seed: 1, port: 0, quiet: true, speed: 30, adminToken: ADMIN, uiDir: UI_DIST },
-      { env: { STRATUM_TOKENS: `vera:viewer:${VIEWER}` } },
+      { env: { STRATUM_TOKENS: `vera:viewer:${VIEWER}`, STRATUM_RECORDINGS: RECORDINGS } },
     );
     browser = await launchChromium();
   }, 60_000);
@@ -85,6 +88,7 @@ describe('twin UI in a real browser against a real engine', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    rmSync(RECORDINGS, { recursive: true, force: true });
   });
 
   it('signs in from #token, draws every asset with one draw call per kind, and hides the token', async () => {
@@ -219,6 +223,86 @@ describe('twin UI in a real browser against a real engine', () => {
       await own.close();
     }
   }, 90_000);
+
+  it('records the live run, replays it with a scrubber (seeking back brings the earlier headline back), then trains with a handover and scores', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const powerOut = `Number(document.querySelector('[data-testid=headline] [data-layer=power]')?.getAttribute('data-out'))`;
+    try {
+      await openTwin(page, ADMIN);
+      // Something to replay: a failure in the live city, then record the run from the trainer panel.
+      await api(server.url, 'POST', '/api/inject', { type: 'fail', target: await okAssetOfKind(page, 'transmission-substation'), severity: 1 });
+      await page.waitForFunction(`${powerOut} > 0`, undefined, { timeout: 15_000 });
+      await page.click('[data-testid=record-live]');
+      await page.waitForSelector('[data-testid=notices] >> text=Recorded the live run', { timeout: 15_000 });
+      const recording = await page.inputValue('[data-testid=recording]');
+      expect(recording).not.toBe('');
+
+      // Replay at 1000×: the banner says so, the scrubber shows, the replayed failures reach the headline.
+      await page.check('[data-testid=kind-replay]');
+      await page.selectOption('[data-testid=start-speed]', '1000');
+      await page.click('[data-testid=start-session]');
+      await page.waitForSelector('[data-testid=source-banner][data-kind=replay]', { timeout: 20_000 });
+      expect(await page.textContent('[data-testid=source-banner]')).toContain('REPLAY — not live');
+      expect(await page.textContent('[data-testid=connection]')).not.toContain('live');
+      expect(await page.isVisible('[data-testid=inject-panel]')).toBe(false);
+      await page.waitForSelector('[data-testid=source-banner][data-phase=finished]', { timeout: 30_000 });
+      await page.waitForFunction(`${powerOut} > 0`, undefined, { timeout: 15_000 });
+      const outAtEnd = await outCount(page, 'power');
+      // A replay takes no operator actions.
+      await page.evaluate(`window.__twin.store.select(0)`);
+      await page.waitForSelector('[data-testid=operator-actions]');
+      expect(await page.isDisabled('[data-testid=act-isolate]')).toBe(true);
+      await page.evaluate(`window.__twin.store.select(null)`);
+      await page.screenshot({ path: join(SHOTS, 'twin-replay-end.png') });
+
+      // Seek back to the start with the keyboard: the headline goes back to before the failures.
+      await page.focus('[data-testid=scrubber]');
+      await page.keyboard.press('Home');
+      await page.waitForFunction(`Number(document.querySelector('[data-testid=scrubber]')?.getAttribute('data-now')) < 60000`, undefined, { timeout: 20_000 });
+      await page.waitForFunction(`${powerOut} < ${outAtEnd}`, undefined, { timeout: 20_000 });
+      await page.screenshot({ path: join(SHOTS, 'twin-replay-seek-back.png') });
+
+      // Training on the same recording: hand over after one minute of virtual time, at 10× (the
+      // trainee acts while it plays on). Inputs made through /api/inject count as the recorded
+      // operators' decisions, so after the handover the recorded failure is withheld.
+      await page.selectOption('[data-testid=recording]', recording);
+      await page.check('[data-testid=kind-training]');
+      await page.fill('[data-testid=handover]', '1');
+      await page.selectOption('[data-testid=start-speed]', '10');
+      await page.click('[data-testid=start-session]');
+      await page.waitForSelector('[data-testid=source-banner][data-kind=training]', { timeout: 20_000 });
+      expect(await page.textContent('[data-testid=source-banner]')).toContain('TRAINING — not live');
+      await page.waitForSelector('[data-testid=source-banner][data-phase=handed-over]', { timeout: 30_000 });
+      // The trainee isolates an asset: it goes to the session, never to the live city.
+      const asset = await okAssetOfKind(page, 'transmission-substation');
+      await page.evaluate(`window.__twin.store.select(window.__twin.store.getState().index.indexOf.get(${JSON.stringify(asset)}))`);
+      await page.click(`[data-testid=inspector][data-actor="${asset}"] [data-testid=act-isolate]`);
+      await page.waitForSelector(`[data-testid=notices] >> text=Isolate ${asset} accepted (training session)`, { timeout: 10_000 });
+      await page.waitForFunction(`document.querySelector('[data-testid=inspector-status]')?.textContent.includes('isolated')`, undefined, { timeout: 15_000 });
+      const live = await api<{ status: string }>(server.url, 'GET', `/api/assets/${encodeURIComponent(asset)}`);
+      expect(live.status).not.toBe('isolated');
+
+      await page.click('[data-testid=finish]');
+      await page.waitForSelector('[data-testid=score]', { timeout: 60_000 });
+      const score = Number(await page.textContent('[data-testid=score-value]'));
+      expect(score).toBeGreaterThanOrEqual(0);
+      expect(score).toBeLessThanOrEqual(100);
+      expect(await page.textContent('[data-testid=score-metrics]')).toContain('People-hours without power');
+      expect(await page.textContent('[data-testid=trainee-decisions]')).toContain(`isolate ${asset}`);
+      await page.screenshot({ path: join(SHOTS, 'twin-training-score.png') });
+      await page.click('[data-testid=close-score]');
+      await page.click('[data-testid=close-session]');
+      await page.waitForSelector('[data-testid=app][data-source=live]', { timeout: 10_000 });
+      expect(await page.isVisible('[data-testid=source-banner]')).toBe(false);
+    } catch (error) {
+      // The toasts name what the server refused: keep them with the failure.
+      console.error('notices:', await page.textContent('[data-testid=notices]').catch(() => ''), '| banner:', await page.textContent('[data-testid=source-banner]').catch(() => ''));
+      await page.screenshot({ path: join(SHOTS, 'failed-session-flow.png') });
+      throw error;
+    } finally {
+      await page.close();
+    }
+  }, 180_000);
 
   it('a viewer signs in through the form and sees no inject panel', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });

@@ -10,12 +10,15 @@ import { AlertsPanel, CrisisList, LayersPanel, Legend, Notices } from './panels/
 import { Timeline } from './panels/Timeline.tsx';
 import { InjectPanel } from './panels/InjectPanel.tsx';
 import { SignIn } from './panels/SignIn.tsx';
+import { SourceBanner, SourcePicker, TrainerPanel } from './panels/Sessions.tsx';
 
 const TOKEN_KEY = 'stratum.token';
 
 function ConnectionBadge() {
   const connection = useTwin((s) => s.connection);
-  const label = { idle: 'offline', connecting: 'connecting…', connected: 'live', lost: 'connection lost — reconnecting', unauthorised: 'signed out' }[connection];
+  const watchingSession = useTwin((s) => s.source !== null);
+  // "live" only when the live city is on screen: a connected replay is not live.
+  const label = { idle: 'offline', connecting: 'connecting…', connected: watchingSession ? 'connected · session' : 'live', lost: 'connection lost — reconnecting', unauthorised: 'signed out' }[connection];
   return (
     <span className={`badge ${connection}`} role="status" data-testid="connection" data-state={connection} title="Connection to the engine">
       ● {label}
@@ -28,6 +31,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
   const user = useTwin((s) => s.user);
   const name = useTwin((s) => s.topology?.name ?? '');
   const lost = useTwin((s) => s.connection === 'lost');
+  const sourceKind = useTwin((s) => (s.source === null ? 'live' : (s.session?.kind ?? 'replay')));
   // The headline summary is recomputed from the live columns at 4 Hz, never per delta.
   useEffect(() => {
     const id = setInterval(() => store.refreshSummary(), 250);
@@ -44,11 +48,12 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [store]);
   return (
-    <div className={`app ${lost ? 'stale' : ''}`} data-testid="app" data-stale={lost ? 'true' : 'false'}>
+    <div className={`app ${lost ? 'stale' : ''} source-${sourceKind}`} data-testid="app" data-stale={lost ? 'true' : 'false'} data-source={sourceKind}>
       <header className="topbar">
         <h1>
           Stratum Twin <small>{name}</small>
         </h1>
+        <SourcePicker client={client} />
         <ConnectionBadge />
         <span className="who" title="Your role decides which panels you see">
           {user ?? ''} {role ? `· ${role}` : ''}
@@ -65,6 +70,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
           Sign out
         </button>
       </header>
+      <SourceBanner client={client} />
       {lost && (
         <div className="banner lost" role="alert" data-testid="connection-banner">
           Connection to the engine lost — what you see is frozen at the last update and may be out of date. Reconnecting…
@@ -75,7 +81,8 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
         <aside className="left">
           <LayersPanel />
           <Legend />
-          {mayInject(role) && <InjectPanel client={client} />}
+          <TrainerPanel client={client} />
+          {mayInject(role) && (sourceKind === 'live' ? <InjectPanel client={client} /> : <p className="panel hint">Injection acts on the live city: go back to live to inject.</p>)}
         </aside>
         <CityScene />
         <aside className="right">

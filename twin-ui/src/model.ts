@@ -9,9 +9,13 @@ export {
   decodeFrame,
   PROTOCOL_VERSION,
   ROLES,
+  SESSION_MIN_SPEED,
+  SESSION_MAX_SPEED,
 } from '../../gateways/protocol.ts';
-export type { Topology, Frame, Role, ClockInfo, Alert, HelloInfo, ErrorReply, ClientToServerEvents, ServerToClientEvents, SubscribeRequest } from '../../gateways/protocol.ts';
-import type { FrameInput, Role } from '../../gateways/protocol.ts';
+// One-message binary frames over Socket.io (gateways/frame-bundle.ts: browser-safe, socket.io-parser only).
+export { bundleParser, FRAMES_BUNDLE } from '../../gateways/frame-bundle.ts';
+export type { Topology, Frame, Role, ClockInfo, Alert, HelloInfo, ErrorReply, ClientToServerEvents, ServerToClientEvents, SubscribeRequest, SessionInfo, SessionClockInfo, SessionClockRequest, SessionScore, SessionDecision, SessionOutcome } from '../../gateways/protocol.ts';
+import type { FrameInput, Role, SessionKind } from '../../gateways/protocol.ts';
 
 /**
  * What the store needs from a frame: the decoded `Frame` fits, and so does data a test builds.
@@ -45,20 +49,6 @@ export function mayTrain(role: Role | null): boolean {
 }
 
 /**
- * A replay or training session on the server (`GET /api/sessions`). Declared here until the
- * server's protocol module exports it; the shapes follow the session API contract.
- */
-export interface SessionInfo {
-  readonly id: string;
-  readonly kind: 'replay' | 'training';
-  readonly recording: string;
-  readonly createdBy: string;
-  readonly phase: 'replaying' | 'handed-over' | 'finished';
-  readonly clock: { readonly nowMs: number; readonly endMs: number; readonly speed: number; readonly paused: boolean };
-  readonly handoverMs?: number;
-}
-
-/**
  * What the headline reads from `GET /api/summary` (and a session's summary): the outage cost so far
  * and its rate now. Declared here because gateways/summary.ts is server code (zod, engine).
  */
@@ -74,29 +64,13 @@ export interface RecordingInfo {
   readonly inputs?: number;
 }
 
-export interface Decision {
-  readonly timeMs: number;
-  readonly who: string;
-  readonly command: { readonly type: string; readonly target?: string } & Record<string, unknown>;
-}
-
-/** One run's outcome (people-hours without each service, hospital-hours, cost). */
-export interface OutcomeInfo {
-  readonly peopleHoursWithout: Readonly<Record<string, number>>;
-  readonly hospitalHoursDegraded: number;
-  readonly cost: { readonly total: number; readonly currency?: string } | number;
-}
-
-/** `POST /api/sessions/:id/finish`. */
-export interface FinishReport {
-  readonly score: number;
-  readonly metrics: {
-    readonly recorded: OutcomeInfo;
-    readonly trainee: OutcomeInfo;
-    readonly delta: { readonly peopleHoursWithout: Readonly<Record<string, number>>; readonly hospitalHoursDegraded: number; readonly cost: number };
-  };
-  readonly traineeDecisions: readonly Decision[];
-  readonly recordedDecisions: readonly Decision[];
-}
-
 export type OperatorAction = 'isolate' | 'restore' | 'repair' | 'shed' | 'reroute';
+
+/** `POST /api/sessions` body. */
+export interface CreateSessionRequest {
+  readonly recording: string;
+  readonly kind: SessionKind;
+  readonly speed?: number;
+  readonly paused?: boolean;
+  readonly handoverMs?: number;
+}

@@ -8,6 +8,7 @@ const session = (over: Partial<SessionInfo> = {}): SessionInfo => ({
   kind: 'training',
   recording: 'rec',
   createdBy: 'tina',
+  viewers: 1,
   phase: 'handed-over',
   clock: { nowMs: 0, endMs: 3_600_000, speed: 1, paused: false },
   handoverMs: 600_000,

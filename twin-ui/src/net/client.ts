@@ -5,7 +5,7 @@
  * Routes live in `ROUTES` so an API change touches one place.
  */
 import { io, type Socket } from 'socket.io-client';
-import { decodeFrame, PROTOCOL_VERSION, type Alert, type ClientToServerEvents, type ErrorReply, type OperatorAction, type ServerSummary, type ServerToClientEvents, type SessionInfo, type SubscribeRequest, type Topology } from '../model.ts';
+import { bundleParser, decodeFrame, FRAMES_BUNDLE, PROTOCOL_VERSION, type Alert, type ClientToServerEvents, type ErrorReply, type OperatorAction, type ServerSummary, type ServerToClientEvents, type SessionClockInfo, type SessionClockRequest, type SessionInfo, type SubscribeRequest, type Topology } from '../model.ts';
 import type { TwinStore } from '../store.ts';
 
 const part = encodeURIComponent;
@@ -85,8 +85,6 @@ export interface TwinClient {
   post<T>(path: string, body?: unknown): Promise<T>;
   del<T>(path: string): Promise<T>;
 }
-
-export type SessionClockRequest = { readonly action: 'pause' | 'resume' } | { readonly action: 'speed'; readonly speed: number } | { readonly action: 'seek'; readonly toMs: number };
 
 type TwinSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type Method = 'GET' | 'POST' | 'DELETE';
@@ -170,10 +168,20 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     });
   };
 
+  /** Records a session's clock (fast state) and, when its phase or playback changed, its details (slow state). */
+  const noteSessionClock = (c: SessionClockInfo): void => {
+    store.setClock({ time: c.nowMs, speed: c.speed, paused: c.paused });
+    const session = store.getState().session;
+    if (session === null || session.id !== c.session) return;
+    const { session: _id, phase, ...clock } = c;
+    if (session.phase !== phase || session.clock.paused !== clock.paused || session.clock.speed !== clock.speed || session.clock.endMs !== clock.endMs) {
+      store.setState({ session: { ...session, phase, clock } });
+    }
+  };
+
   const onAlerts = (alerts: readonly Alert[]): void => {
-    const { index, source } = store.getState();
-    // Alerts are broadcast from the live city; a replay on screen has its own failures.
-    if (!index || source !== null) return;
+    const { index } = store.getState();
+    if (!index) return;
     for (const a of alerts) {
       const from = index.indexOf.get(a.causedBy);
       if (from !== undefined) store.noteCause(a.actor, from);
@@ -192,7 +200,8 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         const { session, summary } = sessionDetail(await request<unknown>('GET', ROUTES.session(source)));
         const s = store.getState();
         if (s.source === source) {
-          if (!same(s.session, session)) store.setState({ session });
+          // `viewers` changes with every page that looks: leave it out of the comparison (no re-render for it).
+          if (s.session === null || !same({ ...s.session, viewers: 0 }, { ...session, viewers: 0 })) store.setState({ session });
           if (!same(s.serverSummary, summary)) store.setState({ serverSummary: summary });
           store.setClock({ time: session.clock.nowMs, speed: session.clock.speed, paused: session.clock.paused });
         }
@@ -230,7 +239,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         }
         throw error;
       }
-      const s: TwinSocket = io(baseUrl || undefined, { auth: { token, protocol: PROTOCOL_VERSION }, transports: ['websocket'], reconnectionDelayMax: 4000 });
+      const s: TwinSocket = io(baseUrl || undefined, { auth: { token, protocol: PROTOCOL_VERSION, frames: FRAMES_BUNDLE }, parser: bundleParser, transports: ['websocket'], reconnectionDelayMax: 4000 });
       socket = s;
       s.on('connect', () => {
         const wasLost = store.getState().connection === 'lost';
@@ -287,7 +296,30 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         // The live clock is broadcast to every socket; a session's clock comes with its frames and the session poll.
         if (store.getState().source === null) store.setClock({ time: c.virtualMs, speed: c.speed, paused: c.paused });
       });
-      s.on('alerts', onAlerts);
+      s.on('alerts', (alerts) => {
+        // Live alerts go to every socket; a session on screen has its own (sessionAlerts).
+        if (store.getState().source === null) onAlerts(alerts);
+      });
+      s.on('sessionAlerts', (a) => {
+        if (store.getState().source === a.session) onAlerts(a.alerts);
+      });
+      s.on('sessionClock', (c) => {
+        if (store.getState().source === c.session) noteSessionClock(c);
+      });
+      s.on('resubscribed', (ack) => {
+        // A backward seek rebuilt the session's engine: a snapshot of the new sequence follows.
+        if ((ack.session ?? null) !== store.getState().source) return;
+        epoch = ack.epoch;
+        awaitingAck = false;
+        // Failures and cascades from after the new position no longer happened.
+        store.getState().fast.pulses.length = 0;
+        store.setState({ alerts: [], alertCount: 0 });
+      });
+      s.on('sessionClosed', (info) => {
+        if (store.getState().source !== info.session) return;
+        store.notify('warn', `Session ${info.session} was closed (${info.reason}); back to the live city.`);
+        client.setSource(null);
+      });
       s.on('problem', (p) => store.notify('error', p.message));
       if (pollTimer !== null) clearInterval(pollTimer);
       pollTimer = setInterval(() => {
@@ -335,10 +367,11 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
       const source = store.getState().source;
       if (source === null) throw new RequestError('no session on screen', 'conflict', 409);
       const reply = await request<unknown>('POST', ROUTES.sessionClock(source), req);
-      // The reply may carry the session (or its clock): show the new speed and pause state at once.
-      const clock = (reply as { clock?: SessionInfo['clock']; session?: SessionInfo } | null)?.session?.clock ?? (reply as { clock?: SessionInfo['clock'] } | null)?.clock;
-      if (clock && typeof clock.nowMs === 'number') store.setClock({ time: clock.nowMs, speed: clock.speed, paused: clock.paused });
-      await poll();
+      // The reply carries the session (as such or under `session`): show the new speed, pause state and time at once.
+      const r = reply as (SessionInfo & { session?: undefined }) | { session: SessionInfo } | null;
+      const info = r === null ? undefined : r.session ?? (r as SessionInfo);
+      if (info?.clock !== undefined && info.id === source) noteSessionClock({ session: source, phase: info.phase, ...info.clock });
+      void poll();
     },
     setSource(source) {
       const s = store.getState();
