@@ -20,9 +20,15 @@ import WebSocket from 'ws';
 import { generateCity, parseCity, Rng, Status } from '../engine/index.ts';
 import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type Frame, type ServerToClientEvents } from '../gateways/protocol.ts';
 import { startServerWith } from '../gateways/server.ts';
+import { bundleParser, FRAME_PACKET_HEADER, FRAMES_BUNDLE } from '../gateways/frame-bundle.ts';
 
-/** Socket.io binary event envelope per frame: the text header packet plus two WebSocket frame headers. */
-const SOCKET_IO_ENVELOPE_BYTES = '451-["frame",{"_placeholder":true,"num":0}]'.length + 2 + 4;
+/**
+ * Socket.io envelope per frame as the UI receives it (one-message bundle, gateways/frame-bundle.ts):
+ * mark, header length, the packet header, the attachment's length varint (≤ 3 bytes) and one
+ * WebSocket frame header (≤ 4 bytes for payloads under 64 KiB). The default parser's form would
+ * cost `4` + the same header in a text message plus two WebSocket headers: about the same bytes.
+ */
+const SOCKET_IO_ENVELOPE_BYTES = 1 + 1 + FRAME_PACKET_HEADER.length + 3 + 4;
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
@@ -47,8 +53,10 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
     { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
   );
   const index = server.engine.index;
-  // Socket.io by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws viewers.
-  const transport = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'] === 'ws' ? 'ws' : 'socket.io';
+  // Socket.io with one-message frames by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws
+  // viewers, =socket.io-default the default parser's two-message frames.
+  const requested = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'];
+  const transport = requested === 'ws' || requested === 'socket.io-default' ? requested : 'socket.io';
   const child = fork(fileURLToPath(import.meta.url), ['--viewers', server.url, server.adminToken, String(options.viewers), transport], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -206,7 +214,9 @@ async function viewerProcess(url: string, token: string, count: number, transpor
       });
       return { close: () => ws.close(), ready };
     }
-    const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false }) as Socket<ServerToClientEvents, ClientToServerEvents>;
+    // 'socket.io' = what the UI does (one-message bundles); 'socket.io-default' = the default parser's two messages.
+    const bundles = transport === 'socket.io';
+    const socket = io(url, { transports: ['websocket'], auth: bundles ? { token, frames: FRAMES_BUNDLE } : { token }, reconnection: false, ...(bundles ? { parser: bundleParser } : {}) }) as Socket<ServerToClientEvents, ClientToServerEvents>;
     const ready = new Promise<void>((resolve, reject) => {
       socket.on('connect_error', (e) => reject(e));
       socket.on('frame', (bytes) => {

@@ -23,6 +23,8 @@ import {
 } from './protocol.ts';
 import type { SessionEvent, SessionManager } from './sessions.ts';
 import { Subscriber, type BroadcastGroup, type FrameSink, type StreamHub } from './streaming.ts';
+import { FRAMES_BUNDLE } from './frame-bundle.ts';
+import { SocketIoFrameWriter, type EngineConnection } from './socketio-frames.ts';
 
 /** Above this many bytes held by the transport, frames for that socket are merged instead of sent. */
 export const DEFAULT_HIGH_WATER_BYTES = 256 * 1024;
@@ -110,12 +112,13 @@ export class SocketGateway {
   /** Subscribers watching a session (not the live engine). */
   private readonly sessionViewers = new Map<Subscriber, SessionViewer>();
   private readonly offSessions: () => void;
-  /** Socket.io broadcast to the sockets' own rooms: the packet is encoded once for all of them. */
+  /** Socket.io subscribers that are up to date: the frame is encoded once for all of them (SocketIoFrameWriter). */
+  private readonly frameWriter = new SocketIoFrameWriter();
   private readonly broadcast: BroadcastGroup = {
     sendMany: (sinks, bytes) => {
-      const ids = sinks.map((s) => (s as FrameSink & { socketId: string }).socketId);
-      if (ids.length === 1) this.io.to(ids[0]!).emit('frame', bytes);
-      else this.io.to(ids).emit('frame', bytes);
+      // The writer encodes the frame once (bundle and default forms, with WebSocket framing) and
+      // caches it by identity, so each further socket costs one engine.io write.
+      for (const sink of sinks) sink.send(bytes);
     },
   };
 
@@ -223,13 +226,12 @@ export class SocketGateway {
     const { hub, control } = this.options;
     const principal: Principal = { name: socket.data.name, role: socket.data.role, tokenHash: socket.data.tokenHash };
     const conn = socket.conn as unknown as { writeBuffer: unknown[]; transport: { socket?: { bufferedAmount?: number } }; on(event: 'drain', cb: () => void): void };
-    const sink: FrameSink & { socketId: string } = {
-      socketId: socket.id,
+    // A client that opted in (auth.frames === 'bundle', with bundleParser) gets each frame as one message.
+    const wantsBundles = (socket.handshake.auth as { frames?: unknown }).frames === FRAMES_BUNDLE;
+    const sink: FrameSink = {
       group: this.broadcast,
       backedUp: () => conn.writeBuffer.length > MAX_QUEUED_PACKETS || (conn.transport.socket?.bufferedAmount ?? 0) > this.highWater,
-      send: (bytes) => {
-        socket.emit('frame', bytes);
-      },
+      send: (bytes) => this.frameWriter.write(socket.conn as unknown as EngineConnection, bytes, wantsBundles),
     };
     const subscriber = new Subscriber(socket.id, sink);
     conn.on('drain', () => hub.drained(subscriber));

@@ -11,6 +11,11 @@
  *   server → `42["hello",{…}]`, `42["clock",{…}]`, `42["alerts",[…]]`
  *   server → `451-["frame",{"_placeholder":true,"num":0}]` then one binary message (the attachment)
  *
+ * Like the UI, it asks for one-message binary events (`frames: "bundle"` in the handshake auth;
+ * see gateways/frame-bundle.ts): each frame then arrives as ONE binary message — 0xB5, varint header
+ * length, the header above without the leading "4", varint attachment length, the attachment. Pass
+ * `bundles = false` to measure the default two-message form. Both forms are understood.
+ *
  * Events on namespaces other than "/" are ignored.
  */
 import { WebSocket } from 'k6/websockets';
@@ -40,16 +45,71 @@ function fillPlaceholders(value, buffers) {
 
 /** The header packet of every frame event, matched as a string so frames skip JSON.parse (k6 CPU). */
 const FRAME_HEADER = '451-["frame",{"_placeholder":true,"num":0}]';
+const BUNDLE_MARK = 0xb5;
+/** The same header inside a bundle (no engine.io "4"), as bytes, to recognise frames without decoding text. */
+const FRAME_BUNDLE_HEADER = Array.from(FRAME_HEADER.slice(1), (c) => c.charCodeAt(0));
+
+/** UTF-8 bytes → string (k6 has no TextDecoder). @param {Uint8Array} bytes */
+function utf8(bytes) {
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const b = /** @type {number} */ (bytes[i++]);
+    let cp = b;
+    if (b >= 0xf0) cp = ((b & 0x07) << 18) | ((/** @type {number} */ (bytes[i++]) & 0x3f) << 12) | ((/** @type {number} */ (bytes[i++]) & 0x3f) << 6) | (/** @type {number} */ (bytes[i++]) & 0x3f);
+    else if (b >= 0xe0) cp = ((b & 0x0f) << 12) | ((/** @type {number} */ (bytes[i++]) & 0x3f) << 6) | (/** @type {number} */ (bytes[i++]) & 0x3f);
+    else if (b >= 0xc0) cp = ((b & 0x1f) << 6) | (/** @type {number} */ (bytes[i++]) & 0x3f);
+    out += String.fromCodePoint(cp);
+  }
+  return out;
+}
+
+/**
+ * Splits a bundle into its header bytes and attachments (copies, as k6's decoders want ArrayBuffers).
+ * @param {ArrayBuffer} data
+ * @returns {{ header: Uint8Array, attachments: ArrayBuffer[] }}
+ */
+function splitBundle(data) {
+  const bytes = new Uint8Array(data);
+  let o = 1;
+  const varint = () => {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      if (o >= bytes.length) throw new Error('bundle truncated');
+      const b = /** @type {number} */ (bytes[o++]);
+      n += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return n;
+      scale *= 128;
+    }
+  };
+  const headLength = varint();
+  const header = bytes.subarray(o, o + headLength);
+  o += headLength;
+  /** @type {ArrayBuffer[]} */
+  const attachments = [];
+  while (o < bytes.length) {
+    const length = varint();
+    if (o + length > bytes.length) throw new Error('bundle truncated in an attachment');
+    attachments.push(data.slice(o, o + length));
+    o += length;
+  }
+  return { header, attachments };
+}
+
+/** @param {Uint8Array} header */
+const isFrameHeader = (header) => header.length === FRAME_BUNDLE_HEADER.length && FRAME_BUNDLE_HEADER.every((c, i) => header[i] === c);
 
 export class SocketIoClient {
   /**
    * @param {string} baseUrl http(s)://host:port of the twin
    * @param {string} token bearer token (handshake auth)
    * @param {SocketIoHandlers} handlers
+   * @param {boolean} [bundles] ask for one-message frames (default true, like the UI)
    */
-  constructor(baseUrl, token, handlers) {
+  constructor(baseUrl, token, handlers, bundles = true) {
     this.handlers = handlers;
     this.token = token;
+    this.bundles = bundles;
     this.connected = false;
     this.closed = false;
     this.closedByUs = false;
@@ -90,7 +150,20 @@ export class SocketIoClient {
       if (!(data instanceof ArrayBuffer)) throw new Error('unexpected Blob (binaryType must be arraybuffer)');
       this.bytesIn += data.byteLength;
       const p = this.pending;
-      if (p === null) throw new Error('binary message without a pending binary packet');
+      if (p === null) {
+        if (new Uint8Array(data, 0, 1)[0] !== BUNDLE_MARK) throw new Error('binary message that is neither a bundle nor an awaited attachment');
+        const { header, attachments } = splitBundle(data);
+        if (isFrameHeader(header) && attachments.length === 1) {
+          this.handlers.onBinaryEvent?.('frame', attachments);
+          return;
+        }
+        // Any other binary event: the header as the text packet it stands for, then its attachments.
+        const counted = this.bytesIn;
+        this.receive(`4${utf8(header)}`);
+        for (const a of attachments) this.receive(a);
+        this.bytesIn = counted; // the wire bytes were counted once, above
+        return;
+      }
       if (p.args === null) {
         this.pending = null;
         this.handlers.onBinaryEvent?.(p.name, [data]);
@@ -117,7 +190,7 @@ export class SocketIoClient {
       return;
     }
     if (eio === '0') {
-      this.ws.send(`40${JSON.stringify({ token: this.token })}`);
+      this.ws.send(`40${JSON.stringify(this.bundles ? { token: this.token, frames: 'bundle' } : { token: this.token })}`);
       return;
     }
     if (eio === '1') return this.close();
