@@ -17,7 +17,9 @@ import {
   TrainingExercise,
   verifyLedgerFile,
   type CitySource,
+  type RecordingMeta,
 } from '../scenarios/index.ts';
+import { PgRecordings } from './adapters/index.ts';
 
 /** A broken ledger chain: exit 1 with the first broken entry. */
 export class LedgerBrokenError extends StratumError {}
@@ -35,6 +37,17 @@ function number(flag: string, min: number, max = Infinity) {
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be a number in [${min}, ${max}] (got "${value}")`);
     return n;
   };
+}
+
+/** Recordings stored in PostgreSQL (schema `STRATUM_RECORDINGS_SCHEMA`, default `stratum`). */
+async function listPgRecordings(url: string | undefined): Promise<RecordingMeta[]> {
+  if (url === undefined || url === '') throw new InvalidArgumentError('--pg needs a url (or STRATUM_PG_URL)');
+  const store = await PgRecordings.open({ url, schema: process.env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
+  try {
+    return await store.list();
+  } finally {
+    await store.close();
+  }
 }
 
 /** Default ledger file: `STRATUM_LEDGER_FILE`, else `<recordings>/ledger.ndjson`. */
@@ -91,9 +104,10 @@ export function registerScenarioCommands(program: Command, io: Io): void {
     .command('list')
     .description('List recordings')
     .option('--dir <dir>', 'recordings folder (default STRATUM_RECORDINGS or ./recordings)')
+    .option('--pg [url]', 'list the recordings stored in PostgreSQL instead (default url: STRATUM_PG_URL)')
     .option('--json', 'one JSON document')
-    .action((opts: { dir?: string; json?: boolean }) => {
-      const metas = listRecordings(opts.dir ?? defaultRecordingsDir());
+    .action(async (opts: { dir?: string; pg?: string | true; json?: boolean }) => {
+      const metas = opts.pg === undefined ? listRecordings(opts.dir ?? defaultRecordingsDir()) : await listPgRecordings(opts.pg === true ? process.env['STRATUM_PG_URL'] : opts.pg);
       if (opts.json) io.out(`${JSON.stringify(metas.map(({ feedAfter: _f, checkpoints: _c, ...m }) => m))}\n`);
       else if (metas.length === 0) io.out('no recordings\n');
       else for (const m of metas) io.out(`${m.id}  ${m.title}  ${m.inputs} inputs  ${(m.untilMs / 3_600_000).toFixed(1)} h  ${m.stateHash.slice(0, 12)}\n`);

@@ -7,6 +7,7 @@ import { createBehaviours } from '../actors/index.ts';
 import { ConflictError, inputCommandSchema, type CityModel, type Engine } from '../engine/index.ts';
 import {
   ActionGuard,
+  cityDocument,
   defaultRecordingsDir,
   expandScenario,
   FeedMarks,
@@ -20,6 +21,7 @@ import {
   scenarioJsonSchema,
   submitScenario,
   whatIf,
+  type Recording,
   type Scenario,
 } from '../scenarios/index.ts';
 import type { AuditLog } from './audit.ts';
@@ -37,6 +39,8 @@ export interface ScenarioRoutesContext {
   readonly ledger?: Ledger;
   /** Where `POST /api/recordings` writes; default `STRATUM_RECORDINGS` or ./recordings. */
   readonly recordingsDir?: string;
+  /** Also stores each recording there (PostgreSQL when the adapters are on), after the files. */
+  readonly recordingStore?: { save(recording: Recording, city: CityModel): Promise<void> };
 }
 
 const errorBody = z.object({ ok: z.literal(false), code: z.string(), message: z.string(), problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional() });
@@ -143,17 +147,19 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   app.post('/api/recordings', {
     config: { right: 'clock' },
     schema: { tags: ['recordings'], summary: 'Record the live session so far (journal, seed, city) for replay and training', security: [{ bearer: [] }], body: z.strictObject({ title: z.string().max(200).optional() }).optional() },
-  }, (request, reply) => {
-    const meta = control.audited(request.principal, 'http', 'recording.save', null, 'clock', () => {
+  }, async (request, reply) => {
+    const rec = control.audited(request.principal, 'http', 'recording.save', null, 'clock', () => {
       const id = `live-${new Date().toISOString().replace(/[-:.]/g, '')}`;
       const folder = join(recordingsDir, id);
       mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, 'city.json'), JSON.stringify(ctx.city));
+      writeFileSync(join(folder, 'city.json'), JSON.stringify(cityDocument(ctx.city)));
       const rec = saveRecording(engine, { city: { file: join(folder, 'city.json') }, dir: recordingsDir, id, title: request.body?.title ?? 'live session', feedAfter: marks.list() });
       ledger.append('recording', request.principal!.name, request.principal!.role, { id, inputs: rec.meta.inputs, stateHash: rec.meta.stateHash });
-      return rec.meta;
+      return rec;
     });
-    void reply.status(201).send({ ok: true, id: meta.id, inputs: meta.inputs, untilMs: meta.untilMs, stateHash: meta.stateHash });
+    await ctx.recordingStore?.save(rec, ctx.city);
+    const meta = rec.meta;
+    return reply.status(201).send({ ok: true, id: meta.id, inputs: meta.inputs, untilMs: meta.untilMs, stateHash: meta.stateHash });
   });
 
   // ---- ledger ----

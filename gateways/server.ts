@@ -16,9 +16,9 @@ import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
-import { fileRecordings, SessionManager } from './sessions.ts';
+import { fileRecordings, firstOf, SessionManager } from './sessions.ts';
 import { createMetrics } from './metrics.ts';
-import { connectAdapters, registerServiceMetrics } from './adapters/index.ts';
+import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
@@ -146,11 +146,13 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   let topologyEtag = '';
   let started = false;
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
-  const { ledger } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env });
+  // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
+  const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
+  const { ledger } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
-    recordings: fileRecordings(defaultRecordingsDir(env)),
+    recordings: pgRecordings === undefined ? fileRecordings(defaultRecordingsDir(env)) : firstOf(fileRecordings(defaultRecordingsDir(env)), pgRecordings),
     audit,
     ledger,
     city: options.city,

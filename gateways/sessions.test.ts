@@ -5,7 +5,7 @@ import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createBehaviours } from '../actors/index.ts';
-import { Engine, generateCity, parseCity, Status } from '../engine/index.ts';
+import { Engine, generateCity, hashCity, parseCity, Status } from '../engine/index.ts';
 import { cityFromSource, FeedMarks, loadRecording, MAX_SPEED, MIN_SPEED, ReplaySession, saveRecording, verifyLedgerFile } from '../scenarios/index.ts';
 import {
   decodeFrame,
@@ -330,6 +330,8 @@ describe('replay and training sessions over the live server', () => {
     await call('POST', '/api/clock', TOKENS.admin, { action: 'pause' });
     const saved = await call('POST', '/api/recordings', TOKENS.trainer, { title: 'live drill' });
     expect(saved.status).toBe(201);
+    // Its city file rebuilds the same city (what `stratum replay` of a live recording needs).
+    expect(hashCity(cityFromSource(loadRecording(saved.json.id, dir).meta.city))).toBe(server.engine.cityHash);
     const training = await create({ recording: saved.json.id, kind: 'training', paused: true });
     expect(training.handoverMs).toBe(0); // the injection is the first recorded decision, at the start
     const replay = await create({ recording: saved.json.id, kind: 'replay', paused: true });

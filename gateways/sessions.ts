@@ -37,12 +37,18 @@ import { summarise, type SummaryResponse } from './summary.ts';
  * hub (a new epoch) and its subscribers are moved to it with a fresh snapshot.
  */
 
-/** Where sessions find recordings: files by default; the PostgreSQL store when the adapters are on. */
+/** A recording as a source returns it: with its city when the source keeps it (else it is rebuilt from `meta.city`). */
+export interface LoadedRecording {
+  readonly recording: Recording;
+  readonly city?: CityModel | undefined;
+}
+
+/** Where sessions find recordings: files by default; also PostgreSQL when the adapters are on. */
 export interface RecordingSource {
   /** Newest first. */
   list(): Promise<RecordingMeta[]>;
   /** The recording, or undefined when there is none by that id. */
-  load(id: string): Promise<Recording | undefined>;
+  load(id: string): Promise<LoadedRecording | undefined>;
 }
 
 /** Recordings under a folder (`STRATUM_RECORDINGS`, `./recordings`). */
@@ -50,7 +56,32 @@ export function fileRecordings(dir: string): RecordingSource {
   return {
     list: () => Promise.resolve(listRecordings(dir)),
     // Ids only (the route checks the pattern): never a path the caller chose.
-    load: (id) => Promise.resolve(existsSync(join(dir, id, 'meta.json')) ? loadRecording(join(dir, id)) : undefined),
+    load: (id) => Promise.resolve(existsSync(join(dir, id, 'meta.json')) ? { recording: loadRecording(join(dir, id)) } : undefined),
+  };
+}
+
+/** The first source that has the recording wins; lists are merged (an id listed once, newest first). */
+export function firstOf(...sources: RecordingSource[]): RecordingSource {
+  return {
+    async list() {
+      const seen = new Set<string>();
+      const all: RecordingMeta[] = [];
+      for (const source of sources) {
+        for (const m of await source.list()) {
+          if (seen.has(m.id)) continue;
+          seen.add(m.id);
+          all.push(m);
+        }
+      }
+      return all.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    },
+    async load(id) {
+      for (const source of sources) {
+        const found = await source.load(id);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    },
   };
 }
 
@@ -318,10 +349,11 @@ export class SessionManager {
     if (tooFast !== undefined) throw tooFast;
     this.opening++;
     try {
-      const recording = await this.options.recordings.load(request.recording);
-      if (recording === undefined) throw new NotFoundError(`unknown recording "${request.recording}" (see GET /api/recordings)`);
+      const loaded = await this.options.recordings.load(request.recording);
+      if (loaded === undefined) throw new NotFoundError(`unknown recording "${request.recording}" (see GET /api/recordings)`);
+      const recording = loaded.recording;
       const endMs = recording.meta.untilMs;
-      const city = this.cityHash === recording.meta.cityHash ? this.options.city : undefined;
+      const city = loaded.city ?? (this.cityHash === recording.meta.cityHash ? this.options.city : undefined);
       let replay: ReplaySession;
       let exercise: TrainingExercise | undefined;
       if (request.kind === 'training') {

@@ -70,6 +70,46 @@ export function defaultRecordingsDir(env: NodeJS.ProcessEnv = process.env): stri
   return resolve(env['STRATUM_RECORDINGS'] ?? 'recordings');
 }
 
+/**
+ * The city document (the input format of `parseCity` / a city file) of a parsed city, such that
+ * `parseCity(cityDocument(city))` rebuilds it exactly (same `hashCity`). A live recording writes this
+ * beside its journal: the parsed model itself is not a valid document (defaults filled in, renamed
+ * fields, unbounded capacities that JSON cannot carry).
+ */
+export function cityDocument(city: CityModel): Record<string, unknown> {
+  const position = (p: { x: number; y: number; z: number } | null) => (p === null ? {} : { position: { x: p.x, y: p.y, z: p.z } });
+  return {
+    name: city.name,
+    version: 1,
+    assets: city.assets.map((a) => ({
+      id: a.id,
+      layer: a.layer,
+      kind: a.kind,
+      ...position(a.position),
+      district: a.district,
+      // An unbounded capacity is the default of an asset without base load: null asks for it.
+      capacity: Number.isFinite(a.capacity) ? a.capacity : null,
+      baseLoad: a.baseLoad,
+      source: a.source,
+      repairTime: a.repairSeconds,
+      props: a.props,
+    })),
+    links: city.links.map((l) => ({ from: l.from, to: l.to, kind: l.kind })),
+    dependencies: city.dependencies.map((d) => ({ from: d.from, to: d.to, kind: d.kind, strength: d.strength, probability: d.probability, latency: d.latencySeconds })),
+    cohorts: city.cohorts.map((c) => ({
+      id: c.id,
+      district: c.district,
+      population: c.population,
+      elderlyShare: c.elderlyShare,
+      mobilityLimitedShare: c.mobilityLimitedShare,
+      riskAversion: c.riskAversion,
+      compliance: c.compliance,
+      reliesOn: c.reliesOn,
+      ...position(c.position),
+    })),
+  };
+}
+
 export function cityFromSource(source: CitySource): CityModel {
   if ('generate' in source) return parseCity(generateCity({ assets: source.generate.assets, seed: source.generate.seed }), `generated city (${source.generate.assets} assets, seed ${source.generate.seed})`);
   return loadCityFile(source.file);

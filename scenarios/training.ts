@@ -51,6 +51,7 @@ export class TrainingExercise {
     private readonly model: CostModel,
     private readonly ledger: Ledger | undefined,
     private readonly trainer: string,
+    private readonly city: CityModel | undefined,
   ) {
     this.meter = OutcomeMeter.attach(session.current, model);
     // A backward seek before the handover rebuilds the engine: meter the new one from its start.
@@ -76,7 +77,7 @@ export class TrainingExercise {
       entries: recording.entries.filter((_, i) => keep[i]),
     };
     const session = await ReplaySession.open(incident, options.behaviours, options.city === undefined ? {} : { city: options.city });
-    return new TrainingExercise(recording, session, handoverMs, options.behaviours, options.costModel ?? DEFAULT_COST_MODEL, options.ledger, options.trainer ?? 'trainer');
+    return new TrainingExercise(recording, session, handoverMs, options.behaviours, options.costModel ?? DEFAULT_COST_MODEL, options.ledger, options.trainer ?? 'trainer', options.city);
   }
 
   /** Replays the recording up to `handoverMs` (batch) and hands over. */
@@ -162,7 +163,7 @@ export class TrainingExercise {
     await this.session.runTo(untilMs);
     this.noteHandover();
     const trainee = this.meter.outcome(untilMs);
-    const recorded = await recordedOutcome(this.recording, this.behaviours, this.model);
+    const recorded = await recordedOutcome(this.recording, this.behaviours, this.model, this.city);
     await this.session.close();
     const peopleHoursWithout: Record<string, number> = {};
     for (const l of SERVICE_LAYERS) peopleHoursWithout[l] = Math.round((trainee.peopleHoursWithout[l] - recorded.peopleHoursWithout[l]) * 1000) / 1000;
@@ -185,8 +186,8 @@ export class TrainingExercise {
 }
 
 /** The recorded run's outcome, measured by replaying it (the meta's outcome may use another cost model). */
-export async function recordedOutcome(recording: Recording, behaviours: Behaviours, model: CostModel = DEFAULT_COST_MODEL): Promise<Outcome> {
-  const session = await ReplaySession.open(recording, behaviours);
+export async function recordedOutcome(recording: Recording, behaviours: Behaviours, model: CostModel = DEFAULT_COST_MODEL, city?: CityModel): Promise<Outcome> {
+  const session = await ReplaySession.open(recording, behaviours, city === undefined ? {} : { city });
   const meter = OutcomeMeter.attach(session.current, model);
   await session.runTo(recording.meta.untilMs);
   const outcome = meter.outcome(recording.meta.untilMs);

@@ -8,6 +8,8 @@ export type { RedisCacheOptions } from './redis.ts';
 export { HistorySink, CacheSink, EngineTap } from './sinks.ts';
 export type { SinkOptions } from './sinks.ts';
 export { connectAdapters, registerServiceMetrics } from './wiring.ts';
+export { PgRecordings } from './recordings-pg.ts';
+export type { PgRecordingsOptions } from './recordings-pg.ts';
 export type { ConnectedAdapters } from './wiring.ts';
 export { ServiceUnavailableError, describeError } from './health.ts';
 export type { ServiceHealth, HealthReporter } from './health.ts';

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createBehaviours } from '../../actors/index.ts';
+import { generateCity, parseCity } from '../../engine/index.ts';
+import { loadLibraryScenario, recordRun, ReplaySession } from '../../scenarios/index.ts';
+import { registerScenarioCommands } from '../replay-cli.ts';
+import { startServerWith } from '../server.ts';
+import { PgRecordings } from './recordings-pg.ts';
+import { requireUrl, serviceFromEnv, waitFor } from './testing.ts';
+
+const postgres = serviceFromEnv('pg');
+const behaviours = (i: Parameters<typeof createBehaviours>[0]) => createBehaviours(i);
+// A schema of its own: test files share the database.
+const schema = `rec_test_${randomBytes(4).toString('hex')}`;
+
+describe.skipIf(postgres.skip)(`recordings in PostgreSQL (${postgres.reason})`, () => {
+  afterAll(async () => {
+    if (postgres.url === undefined) return;
+    const client = new pg.Client(postgres.url);
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+  });
+
+  it('stores a recording in one piece and replays it from the database to the identical hash', async () => {
+    const store = await PgRecordings.open({ url: requireUrl(postgres), schema });
+    try {
+      const rec = await recordRun({ city: { generate: { assets: 300, seed: 4 } }, seed: 2, behaviours, scenario: loadLibraryScenario('substation-fire'), untilSeconds: 3600, dir: mkdtempSync(join(tmpdir(), 'stratum-pgrec-')), id: 'fire', snapshotEverySeconds: 1200 });
+      await store.save(rec);
+      await store.save(rec); // replaces, never duplicates
+      expect((await store.list()).map((m) => m.id)).toEqual(['fire']);
+      const loaded = await store.load('fire');
+      expect(loaded?.city).toBeUndefined(); // a generated city is rebuilt from its parameters
+      expect(loaded!.recording.meta).toEqual(rec.meta);
+      expect(loaded!.recording.entries).toEqual(rec.entries);
+      const replay = await ReplaySession.open(loaded!.recording, behaviours);
+      expect((await replay.runToEnd()).identical).toBe(true);
+      await replay.close();
+      expect(await store.load('nothing')).toBeUndefined();
+      expect(await store.delete('fire')).toBe(true);
+      expect(await store.list()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the live server stores POST /api/recordings in the database; sessions and `stratum record list --pg` read it from there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-pgrec-live-'));
+    const admin = 'admin-token-123';
+    const server = await startServerWith(
+      { city: parseCity(generateCity({ assets: 300, seed: 6 }), 'gen'), seed: 1, port: 0, quiet: true, adminToken: admin },
+      { paused: true, env: { STRATUM_ADAPTERS: '1', STRATUM_PG_URL: requireUrl(postgres), STRATUM_RECORDINGS_SCHEMA: schema, STRATUM_RUN_ID: `pgrec-${schema}`, STRATUM_RECORDINGS: dir } },
+    );
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> & { session?: { id: string } } };
+    };
+    try {
+      expect((await call('POST', '/api/inject', { type: 'fail', target: 'pw-tx-0' })).status).toBe(202);
+      await call('POST', '/api/clock', { action: 'speed', speed: 1000 });
+      await call('POST', '/api/clock', { action: 'resume' });
+      await waitFor('the live clock to pass 20 s', () => server.engine.kernel.settledUntil > 20_000);
+      await call('POST', '/api/clock', { action: 'pause' });
+      const saved = await call('POST', '/api/recordings', { title: 'to the database' });
+      expect(saved.status).toBe(201);
+      const id = saved.json['id'] as string;
+
+      // The files go away: the session must come from PostgreSQL, city included.
+      rmSync(join(dir, id), { recursive: true });
+      const created = await call('POST', '/api/sessions', { recording: id, kind: 'replay', paused: true });
+      expect(created.status, JSON.stringify(created.json)).toBe(201);
+      const session = created.json.session!.id;
+      expect((await call('POST', `/api/sessions/${session}/clock`, { action: 'seek', toMs: saved.json['untilMs'] })).status).toBe(200);
+      const detail = await call('GET', `/api/sessions/${session}`);
+      expect((detail.json['summary'] as { stateHash: string }).stateHash).toBe(saved.json['stateHash']);
+
+      let out = '';
+      const program = new Command().exitOverride();
+      registerScenarioCommands(program, { out: (s) => void (out += s), err: (s) => void (out += s) });
+      process.env['STRATUM_RECORDINGS_SCHEMA'] = schema;
+      try {
+        await program.parseAsync(['record', 'list', '--pg', requireUrl(postgres), '--json'], { from: 'user' });
+      } finally {
+        delete process.env['STRATUM_RECORDINGS_SCHEMA'];
+      }
+      expect((JSON.parse(out) as { id: string; title: string }[]).find((m) => m.id === id)).toMatchObject({ title: 'to the database' });
+    } finally {
+      await server.close();
+    }
+  });
+});
