@@ -7,13 +7,15 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, generateCity, parseCity, type StateChange } from '../engine/index.ts';
 import { brokersFromEnv, changeLine, CHANGE_COLUMNS, HistorySink, KafkaIngest, PgHistory } from '../gateways/adapters/index.ts';
+import { startTimescalePglite } from '../gateways/adapters/pglite-timescale.ts';
 
 /**
  * Real-infrastructure figures (needs STRATUM_KAFKA_BROKERS and STRATUM_PG_URL):
  * - telemetry ingest through the engine (KafkaIngest: decode, validate, journal, apply, commit)
  *   vs a raw kafkajs consumer of the same topic → `kafkaIngestRatio` (target ≥ 0.7);
  * - history writes through PgHistory (behind HistorySink) vs a raw COPY of the same rows
- *   → `historyWriteRatio` (target ≥ 0.8).
+ *   → `historyWriteRatio` (target ≥ 0.8) on plain PostgreSQL, and `historyWriteRatioTimescale` on
+ *   a TimescaleDB hypertable (PGlite + TimescaleDB over the wire protocol, no server needed).
  */
 export async function runInfraBench(options: { quick: boolean; log: (s: string) => void }): Promise<Record<string, number | string>> {
   const brokers = process.env['STRATUM_KAFKA_BROKERS'];
@@ -69,43 +71,75 @@ export async function runInfraBench(options: { quick: boolean; log: (s: string) 
     deadLetterTopic: `${topic}.dlq`,
     engine,
     logLevel: logLevel.NOTHING,
+    // Timed from the first batch's arrival, like the raw consumer.
+    onBatchStart: () => void (ingestStart ||= performance.now()),
+    // Batch mode: each Kafka batch is one instant, applied before its offsets are committed.
     afterBatch: async () => {
-      if (ingestStart === 0) ingestStart = performance.now();
       const last = engine.journal.entries[engine.journal.length - 1];
       if (last !== undefined) await engine.runUntil(last.time);
     },
   });
   await ingest.start();
+  // Done when the last offset is committed (the raw consumer's end does not wait for a commit).
   const deadline = Date.now() + 120_000;
-  while (ingest.counters.accepted + ingest.counters.deadLettered < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  while (ingest.counters.committed < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
   const ingestEnd = performance.now();
   await ingest.stop();
   await engine.stop();
-  // The engine's first batch is timed from its arrival, like the raw consumer's.
   const engineRate = ingest.counters.accepted / ((ingestEnd - ingestStart) / 1000);
   out['kafkaRawMsgsPerSec'] = Math.round(rawRate);
   out['kafkaEngineMsgsPerSec'] = Math.round(engineRate);
   out['kafkaIngestRatio'] = Number((engineRate / rawRate).toFixed(2));
   log(`infra: kafka raw ${Math.round(rawRate)} msg/s, through the engine ${Math.round(engineRate)} msg/s (accepted ${ingest.counters.accepted})`);
 
-  // ---- History writes ----
+  // ---- History writes: plain PostgreSQL, then the TimescaleDB hypertable (PGlite + TimescaleDB) ----
+  const plain = await historyWrites(url, rows, 4);
+  out['historyMode'] = plain.mode;
+  out['historyRawCopyRowsPerSec'] = plain.raw;
+  out['historyAdapterRowsPerSec'] = plain.adapter;
+  out['historyWriteRatio'] = Number((plain.adapter / plain.raw).toFixed(2));
+  log(`infra: history (${plain.mode}) raw COPY ${plain.raw} rows/s (pre-formatted), adapter ${plain.adapter} rows/s (formatting included)`);
+  // PGlite is one single-threaded backend behind one connection: fewer rows, a pool of one.
+  const timescaleRows = options.quick ? 20_000 : 100_000;
+  const pglite = await startTimescalePglite();
+  try {
+    const hyper = await historyWrites(pglite.url, timescaleRows, 1);
+    out['historyModeTimescale'] = hyper.mode;
+    out['historyRowsTimescale'] = timescaleRows;
+    out['historyRawCopyRowsPerSecTimescale'] = hyper.raw;
+    out['historyAdapterRowsPerSecTimescale'] = hyper.adapter;
+    out['historyWriteRatioTimescale'] = Number((hyper.adapter / hyper.raw).toFixed(2));
+    log(`infra: history (${hyper.mode}, PGlite + TimescaleDB) raw COPY ${hyper.raw} rows/s, adapter ${hyper.adapter} rows/s`);
+  } finally {
+    await pglite.stop();
+  }
+  return out;
+}
+
+/**
+ * The same rows written twice into a fresh schema's `state_changes`: through `PgHistory` behind
+ * `HistorySink` (formatting included), then by one raw COPY of the pre-formatted lines.
+ */
+async function historyWrites(url: string, rows: number, maxConnections: number): Promise<{ mode: string; raw: number; adapter: number }> {
   const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  const history = await PgHistory.open({ url, schema, runId: 'bench', dimensions: (a) => ({ layer: 'power', district: `d${a % 8}` }) });
-  out['historyMode'] = history.mode;
+  const history = await PgHistory.open({ url, schema, runId: 'bench', maxConnections, dimensions: (a) => ({ layer: 'power', district: `d${a % 8}` }) });
+  const mode = history.mode;
   const changes: StateChange[] = Array.from({ length: rows }, (_, i) => ({
     time: i * 10, seq: i, actor: i % 1_000,
     before: { status: 0, level: 1, load: i / 3, stress: 0.5 },
     after: { status: 1, level: 0.75, load: i / 7, stress: 0.625 + i / 1e6 },
     cause: { code: 4, from: (i * 31) % 1_000, seq: i, time: i * 10 },
   }));
-  // Warm the partitions and the connection, then time.
+  // Warm the partitions (chunks) and the connection, then time.
   await history.appendChanges(changes.slice(0, 100));
-  const sink = new HistorySink(history, 'bench', history.mode, { maxPendingChanges: rows * 2, batchSize: 20_000 });
+  const sink = new HistorySink(history, 'bench', mode, { maxPendingChanges: rows * 2, batchSize: 20_000 });
   const t0 = performance.now();
   sink.pushChanges(changes);
-  await sink.drain(300_000);
-  const adapterRate = rows / ((performance.now() - t0) / 1000);
+  await sink.drain(600_000);
+  const adapter = rows / ((performance.now() - t0) / 1000);
   await sink.close();
+  // Closed before the raw client connects: PGlite serves one connection at a time.
+  await history.close();
 
   const lines: string[] = [];
   let chunk = '';
@@ -119,15 +153,13 @@ export async function runInfraBench(options: { quick: boolean; log: (s: string) 
   if (chunk !== '') lines.push(chunk);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const t1 = performance.now();
-  await pipeline(Readable.from(lines), client.query(copyFrom(`COPY ${schema}.state_changes (${CHANGE_COLUMNS.join(', ')}) FROM STDIN`)));
-  const rawCopyRate = rows / ((performance.now() - t1) / 1000);
-  await client.query(`DROP SCHEMA ${schema} CASCADE`);
-  await client.end();
-  await history.close();
-  out['historyRawCopyRowsPerSec'] = Math.round(rawCopyRate);
-  out['historyAdapterRowsPerSec'] = Math.round(adapterRate);
-  out['historyWriteRatio'] = Number((adapterRate / rawCopyRate).toFixed(2));
-  log(`infra: history (${history.mode}) raw COPY ${Math.round(rawCopyRate)} rows/s (pre-formatted), adapter ${Math.round(adapterRate)} rows/s (formatting included)`);
-  return out;
+  try {
+    const t1 = performance.now();
+    await pipeline(Readable.from(lines), client.query(copyFrom(`COPY ${schema}.state_changes (${CHANGE_COLUMNS.join(', ')}) FROM STDIN`)));
+    const raw = rows / ((performance.now() - t1) / 1000);
+    return { mode, raw: Math.round(raw), adapter: Math.round(adapter) };
+  } finally {
+    await client.query(`DROP SCHEMA ${schema} CASCADE`);
+    await client.end();
+  }
 }
