@@ -37,20 +37,12 @@ export class PgRecordings {
     const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: 2, connectionTimeoutMillis: 5_000 });
     if (ownsPool) pool.on('error', () => {});
     try {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await transaction(pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`stratum-recordings:${schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
         await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.recordings (id text PRIMARY KEY, created_at timestamptz NOT NULL, meta json NOT NULL, city json)`);
         await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.recording_entries (recording_id text NOT NULL REFERENCES ${schema}.recordings (id) ON DELETE CASCADE, seq int NOT NULL, feed_after double precision NOT NULL, entry json NOT NULL, PRIMARY KEY (recording_id, seq))`);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       return new PgRecordings(pool, ownsPool, schema);
     } catch (error) {
       if (ownsPool) await pool.end().catch(() => {});
@@ -61,9 +53,7 @@ export class PgRecordings {
   /** Stores (or replaces) a recording; `city` is kept when the meta names a city file. */
   async save(recording: Recording, city?: CityModel): Promise<void> {
     const { feedAfter, ...meta } = recording.meta;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await transaction(this.pool, async (client) => {
       await client.query(`DELETE FROM ${this.schema}.recordings WHERE id = $1`, [meta.id]);
       await client.query(`INSERT INTO ${this.schema}.recordings (id, created_at, meta, city) VALUES ($1, $2, $3, $4)`, [meta.id, meta.createdAt, JSON.stringify(meta), 'file' in meta.city && city !== undefined ? JSON.stringify(cityDocument(city)) : null]);
       const entries = recording.entries;
@@ -74,13 +64,7 @@ export class PgRecordings {
           [meta.id, part.map((e) => e.seq), part.map((_, i) => feedAfter[start + i]!), part.map((e) => JSON.stringify(e))],
         );
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Every stored recording's meta, newest first. */
@@ -120,5 +104,20 @@ export class PgRecordings {
     const parsed = recordingMetaSchema.safeParse({ ...(stored as object), feedAfter });
     if (!parsed.success) throw new ValidationError(this.where(id), zodProblems(parsed.error));
     return parsed.data;
+  }
+}
+
+/** Runs `work` in one transaction on a pooled client (rolled back when it throws). */
+async function transaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await work(client);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
   }
 }
