@@ -343,6 +343,8 @@ describe('replay and training sessions over the live server', () => {
     expect(full.status).toBe(409);
     expect(full.json.message).toContain('at most 3');
     const list = (await call('GET', '/api/sessions', TOKENS.view)).json.sessions as Json[];
+    const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/sessions', '/api/sessions/{id}', '/api/sessions/{id}/clock', '/api/sessions/{id}/actions', '/api/sessions/{id}/finish']));
     expect(list.map((s) => s.id).sort()).toEqual([training.id, replay.id, third.id].sort());
     expect(list.find((s) => s.id === training.id)).toMatchObject({ kind: 'training', recording: saved.json.id, createdBy: 'tr', handoverMs: 0, clock: { paused: true } });
 

@@ -275,6 +275,7 @@ export class SessionManager {
   constructor(private readonly options: SessionManagerOptions) {
     this.costModel = options.costModel ?? DEFAULT_COST_MODEL;
     this.maxSessions = options.maxSessions ?? 4;
+    if (!(Number.isInteger(this.maxSessions) && this.maxSessions >= 1)) throw new RangeError(`maxSessions (STRATUM_MAX_SESSIONS) must be a whole number ≥ 1 (got ${this.maxSessions})`);
     this.idleMs = options.idleMs ?? 15 * 60_000;
     this.cityHash = options.city === undefined ? undefined : hashCity(options.city);
     // Low-rate channel of every session: clocks and alerts at 1 Hz, idle views and sessions dropped.
