@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, generateCity, parseCity, Status } from '../engine/index.ts';
 import { applyFrame, createViewState, decodeFrame, FrameKind, type Frame } from './protocol.ts';
-import { StreamHub, Subscriber, type FrameSink } from './streaming.ts';
+import { EXPEDITE_BURST, StreamHub, Subscriber, type FrameSink } from './streaming.ts';
 
 /** A sink that records frames and can be switched to "backed up". */
 class TestSink implements FrameSink {
@@ -84,5 +84,36 @@ describe('StreamHub (direct driver, frames cut by hand)', () => {
     const last = slowSink.frames[slowSink.frames.length - 1]!;
     expect(last.kind).toBe(FrameKind.Snapshot);
     expect(last.actors.length).toBe(n);
+  });
+
+  it('sends the frame after an input at once, a few times in a row, then no sooner than the expedited floor', async () => {
+    // No refill, so the test does not depend on how fast this machine runs the engine.
+    const hub = new StreamHub(engine, { expeditePerSecond: 0 });
+    const viewer = new Subscriber('rate', new TestSink());
+    const sink = viewer.sink as TestSink;
+    // A slow view (1 Hz): without inputs, a second frame within the second would wait for its timer.
+    hub.subscribe(viewer, { maxRateHz: 1 });
+    hub.prime(viewer);
+    const ids = engine.index.ids;
+    const before = sink.frames.length;
+    const applyInput = async (k: number): Promise<void> => {
+      engine.submit({ type: 'fail', target: ids[100 + k]! }, { source: 'test' });
+      hub.expedite();
+      t += 1000;
+      await engine.runUntil(t);
+      hub.flush();
+    };
+    // The first frame of the view is on time anyway (nothing was sent before): no token spent.
+    await applyInput(0);
+    expect(sink.frames.length - before).toBe(1);
+    // The next ones come sooner than the view's rate allows: each spends a token, each goes out at flush.
+    for (let k = 1; k <= EXPEDITE_BURST; k++) await applyInput(k);
+    expect(sink.frames.length - before).toBe(1 + EXPEDITE_BURST);
+    // Tokens spent: the next input's frame waits for a timer (the expedited floor) instead.
+    await applyInput(EXPEDITE_BURST + 1);
+    expect(sink.frames.length - before).toBe(1 + EXPEDITE_BURST);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sink.frames.length - before).toBe(2 + EXPEDITE_BURST);
+    hub.close();
   });
 });

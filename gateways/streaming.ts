@@ -32,12 +32,16 @@ import {
  */
 
 /**
- * After an input is accepted (an operator action, an injection), the next frame of every view may
- * come this soon after the previous one, whatever the view's rate: the person who acted sees the
- * effect at once, while cascades stay rate-limited. It is a floor, so the stream never exceeds
- * 1000 / EXPEDITED_INTERVAL_MS frames a second.
+ * After an input is accepted (an operator action, an injection), the next frame of every view goes
+ * out right after the engine advance that applied it, whatever the view's rate: the person who acted
+ * sees the effect at once. Each view has EXPEDITE_BURST such early frames, refilled at
+ * EXPEDITE_PER_SECOND; once they are spent (a burst of inputs, a telemetry flood through the API),
+ * early frames come no sooner than EXPEDITED_INTERVAL_MS after the previous one. So cascades stay
+ * rate-limited and a view never exceeds 1000 / EXPEDITED_INTERVAL_MS frames a second.
  */
 export const EXPEDITED_INTERVAL_MS = 1000 / 30;
+export const EXPEDITE_BURST = 4;
+export const EXPEDITE_PER_SECOND = 4;
 
 /** Where a subscriber's bytes go: a Socket.io socket, a ws socket, or a test double. */
 export interface FrameSink {
@@ -55,6 +59,9 @@ export interface BroadcastGroup {
 export interface StreamOptions {
   /** Frames kept per view for catch-up (default 128, about 13 s at 10 Hz). */
   readonly ringFrames?: number;
+  /** Early frames per view after inputs: burst and refill per second (default EXPEDITE_BURST, EXPEDITE_PER_SECOND). */
+  readonly expediteBurst?: number;
+  readonly expeditePerSecond?: number;
   /** Alerts sent per flush at most (default 200); the rest are counted as dropped. */
   readonly maxAlertsPerFlush?: number;
   /** A view without subscribers is kept this long for reconnecting clients (default 60 s). */
@@ -116,6 +123,7 @@ export class ViewCoalescer {
   /** `epoch` names this incarnation of the view: frame numbers are only comparable within it. */
   constructor(readonly view: NormalisedView, private readonly hub: StreamHub, readonly epoch: string) {
     this.key = viewKey(view);
+    this.expediteTokens = hub.expediteBurst;
     const index = hub.engine.index;
     const n = index.assetCount + index.cohortCount;
     this.members = new Uint8Array(n);
@@ -146,6 +154,18 @@ export class ViewCoalescer {
 
   /** Set when an input was accepted: the next frame may come sooner than the view's rate. */
   expedited = false;
+  /** Immediate early frames this view may still send (token bucket, see EXPEDITE_BURST). */
+  private expediteTokens: number;
+  private expediteRefilledAt = 0;
+
+  /** Wall time the next frame is due: now for an input with a token left, else by rate (floored when expedited). */
+  private dueAt(nowWall: number): number {
+    if (!this.expedited) return this.lastCutWall + this.intervalMs;
+    this.expediteTokens = Math.min(this.hub.expediteBurst, this.expediteTokens + ((nowWall - this.expediteRefilledAt) / 1000) * this.hub.expeditePerSecond);
+    this.expediteRefilledAt = nowWall;
+    if (this.expediteTokens >= 1) return nowWall;
+    return this.lastCutWall + Math.min(this.intervalMs, EXPEDITED_INTERVAL_MS);
+  }
 
   markDirty(actor: number): void {
     if (this.members[actor] !== 1 || this.dirtyMask[actor] === 1) return;
@@ -167,8 +187,7 @@ export class ViewCoalescer {
    */
   maybeCut(nowWall: number, deferred = false): void {
     if (this.dirty.length === 0 || this.timer !== undefined) return;
-    const interval = this.expedited ? Math.min(this.intervalMs, EXPEDITED_INTERVAL_MS) : this.intervalMs;
-    const due = this.lastCutWall + interval;
+    const due = this.dueAt(nowWall);
     if (nowWall >= due && !deferred) {
       this.cut(nowWall);
       return;
@@ -188,6 +207,8 @@ export class ViewCoalescer {
 
   private cut(nowWall: number): void {
     if (this.dirty.length === 0) return;
+    // A frame sooner than the view's rate spent one of its early-frame tokens.
+    if (this.expedited && nowWall < this.lastCutWall + this.intervalMs) this.expediteTokens = Math.max(0, this.expediteTokens - 1);
     this.lastCutWall = nowWall;
     this.expedited = false;
     const actors = Uint32Array.from(this.dirty).sort();
@@ -335,6 +356,8 @@ export class StreamHub {
   readonly epoch = randomBytes(6).toString('base64url');
   readonly views = new Map<string, ViewCoalescer>();
   readonly ringFrames: number;
+  readonly expediteBurst: number;
+  readonly expeditePerSecond: number;
   readonly stats: StreamStats = { framesCut: 0, frameBytes: 0, frameActors: 0, framesSent: 0, bytesSent: 0, snapshotsSent: 0, mergedSent: 0, framesSkipped: 0 };
   onFrame: ((viewKey: string, bytes: number, actors: number) => void) | undefined;
   private pendingAlerts: Alert[] = [];
@@ -347,6 +370,8 @@ export class StreamHub {
 
   constructor(readonly engine: Engine, options: StreamOptions = {}) {
     this.ringFrames = options.ringFrames ?? 128;
+    this.expediteBurst = options.expediteBurst ?? EXPEDITE_BURST;
+    this.expeditePerSecond = options.expeditePerSecond ?? EXPEDITE_PER_SECOND;
     this.idleMs = options.idleViewMs ?? 60_000;
     this.maxAlerts = options.maxAlertsPerFlush ?? 200;
     this.unsubscribe = engine.stream.subscribe((c) => this.onChange(c));
