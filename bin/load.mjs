@@ -8,7 +8,11 @@
 //                                           script against it with role tokens, sample the twin's CPU
 //                                           and RSS with ps, print a result row, stop the twin
 //   npm run load:smoke                      every script briefly at small load against a local twin;
-//                                           exit 1 when any threshold fails
+//                                           exit 1 when any threshold fails. With STRATUM_KAFKA_BROKERS
+//                                           the twin also runs the Kafka adapter and the smoke adds
+//                                           kafka-ingest (and checks the twin applied the messages)
+//   npm run load -- kafka-ingest [--serve]  telemetry into the twin's Kafka topic at a constant rate
+//                                           (load-tests/kafka-producer.ts: k6 has no Kafka client)
 //
 // k6: `k6` on PATH, else the cached build ($STRATUM_CACHE/bin/k6), else built from its Go module by
 // infrastructure/k6/build.sh when Go is available, else a message saying what to install.
@@ -23,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const testsDir = join(root, 'load-tests');
 const SCRIPTS = ['viewers', 'ws-consumers', 'ingest', 'injectors', 'exercise-day'];
+/** Not a k6 script: the Node companion producer for the Kafka topic. */
+const KAFKA_INGEST = 'kafka-ingest';
 const K6_VERSION = process.env.K6_VERSION ?? 'v1.8.1';
 
 const log = (msg) => process.stderr.write(`[load] ${msg}\n`);
@@ -81,9 +87,25 @@ function makeTokens() {
   return { admin: t(), spec: spec.join(','), pools };
 }
 
+/**
+ * Env for a twin that consumes Kafka (STRATUM_ADAPTERS=1, Kafka only): its own telemetry and commands
+ * topics and consumer group, so earlier runs' messages on the shared topics never reach it.
+ */
+function kafkaTwinEnv() {
+  const tag = randomBytes(4).toString('hex');
+  return {
+    STRATUM_ADAPTERS: '1',
+    STRATUM_PG_URL: '',
+    STRATUM_REDIS_URL: '',
+    STRATUM_KAFKA_TELEMETRY_TOPIC: `stratum.telemetry.load-${tag}`,
+    STRATUM_KAFKA_COMMANDS_TOPIC: `stratum.commands.load-${tag}`,
+    STRATUM_KAFKA_GROUP: `stratum-load-${tag}`,
+  };
+}
+
 /** Starts load-tests/serve.ts; resolves when it prints its URL. */
-function startTwin({ assets, speed, tokens }) {
-  const env = { ...process.env, LOAD_ASSETS: String(assets), LOAD_SPEED: String(speed), STRATUM_ADMIN_TOKEN: tokens.admin, STRATUM_TOKENS: tokens.spec };
+function startTwin({ assets, speed, tokens, kafka = false }) {
+  const env = { ...process.env, LOAD_ASSETS: String(assets), LOAD_SPEED: String(speed), STRATUM_ADMIN_TOKEN: tokens.admin, STRATUM_TOKENS: tokens.spec, ...(kafka ? kafkaTwinEnv() : {}) };
   const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', join(testsDir, 'serve.ts')], { cwd: root, env, stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolveStart, reject) => {
     let buffer = '';
@@ -192,6 +214,24 @@ function runK6(k6, script, args, env, hardLimitS) {
   });
 }
 
+/** Runs load-tests/kafka-producer.ts; resolves with its exit code and its JSON summary. */
+function runProducer(env, hardLimitS) {
+  log(`kafka-producer ${['KAFKA_TOPIC', 'KAFKA_RATE', 'DURATION', 'CHECK_APPLIED'].map((k) => `${k}=${env[k] ?? process.env[k] ?? '(default)'}`).join(' ')}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(testsDir, 'kafka-producer.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  return new Promise((done) => {
+    const kill = hardLimitS > 0 ? setTimeout(() => child.kill('SIGKILL'), hardLimitS * 1000) : undefined;
+    child.on('exit', (code, signal) => {
+      if (kill) clearTimeout(kill);
+      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{"kafkaIngest"'));
+      done({ code: code ?? (signal ? 128 : 1), summary: line ? JSON.parse(line).kafkaIngest : undefined });
+    });
+  });
+}
+
 const metric = (metrics, name, stat) => {
   const v = metrics?.[name]?.[stat];
   return typeof v === 'number' ? v : undefined;
@@ -242,8 +282,10 @@ async function smoke() {
   const k6 = findK6();
   const tokens = makeTokens();
   const assets = Number(process.env.LOAD_ASSETS ?? 2000);
-  log(`starting a twin with ${assets} assets on 127.0.0.1`);
-  const twin = await startTwin({ assets, speed: 1, tokens });
+  // Where Kafka is up the twin consumes it too, and the smoke ends with the companion producer.
+  const kafka = Boolean(process.env.STRATUM_KAFKA_BROKERS);
+  log(`starting a twin with ${assets} assets on 127.0.0.1${kafka ? ' with the Kafka adapter' : ' (no STRATUM_KAFKA_BROKERS: kafka-ingest skipped)'}`);
+  const twin = await startTwin({ assets, speed: 1, tokens, kafka });
   log(`twin at ${twin.url} (pid ${twin.pid}, ${twin.actors} actors, ready in ${twin.startMs} ms)`);
   const small = { TARGET_URL: twin.url, ...tokenEnv(tokens), DURATION: '10s', RAMP: '2s', VIEWERS: '4', WS_CONSUMERS: '3', INGEST_RATE: '10', INJECT_RATE: '2', OPERATOR_RATE: '1', PROBE_VUS: '1', PROBE_INTERVAL: '1s', SAMPLE: '200' };
   const plan = [
@@ -261,11 +303,19 @@ async function smoke() {
       const { code, metrics } = await runK6(k6, scriptPath(name), ['--quiet'], { ...small, ...extra, ...pickEnvOverrides() }, 120);
       results.push({ name, code, seconds: Math.round((Date.now() - t0) / 1000), ...row(metrics) });
     }
+    if (kafka) {
+      const t0 = Date.now();
+      const { code, summary } = await runProducer({ TARGET_URL: twin.url, TOKEN: tokens.pools.viewer[0], KAFKA_TOPIC: twin.kafkaTopic, KAFKA_RATE: '50', DURATION: '10s', CHECK_APPLIED: '1', ...pickEnvOverrides() }, 120);
+      results.push({
+        name: KAFKA_INGEST, code, seconds: Math.round((Date.now() - t0) / 1000), httpP95: summary?.p95Ms, inputs: summary?.applied ?? summary?.acked,
+        errorRate: summary === undefined || summary.scheduled === 0 ? undefined : (summary.errors + summary.dropped) / summary.scheduled,
+      });
+    }
   } finally {
     const usage = sample.stop();
     await twin.stop();
     const total = Math.round((Date.now() - started) / 1000);
-    console.log('\nload smoke (thresholds: exit 99 = a threshold failed)');
+    console.log('\nload smoke (thresholds: exit 99 = a threshold failed; kafka-ingest: exit 1, input p95 = produce latency, inputs = applied by the twin)');
     console.log('| script | exit | s | frames/s | snapshot p95 ms | inject→delta p99 ms | input p95 ms | inputs | errors |');
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const r of results) {
@@ -275,7 +325,7 @@ async function smoke() {
     console.log(`smoke took ${total} s`);
   }
   const failed = results.filter((r) => r.code !== 0);
-  if (failed.length > 0 || results.length < plan.length) {
+  if (failed.length > 0 || results.length < plan.length + (kafka ? 1 : 0)) {
     log(`FAILED: ${failed.map((r) => `${r.name} (exit ${r.code})`).join(', ') || 'incomplete'}`);
     process.exit(1);
   }
@@ -293,11 +343,12 @@ async function one(argv) {
   const [name, ...k6args] = rest;
   if (name === undefined || name === '--help' || name === '-h') {
     console.log(`usage: npm run load -- <script> [--serve [--assets N] [--speed X]] [k6 args]
-scripts: ${SCRIPTS.join(', ')} (load-tests/<name>.js) or a path
+scripts: ${SCRIPTS.join(', ')} (load-tests/<name>.js) or a path; ${KAFKA_INGEST} (Node producer, needs STRATUM_KAFKA_BROKERS)
 without --serve: runs against TARGET_URL (default http://127.0.0.1:8080) with TOKEN or role token pools
 see load-tests/README.md for the env options and thresholds`);
     process.exit(name === undefined ? 2 : 0);
   }
+  if (name === KAFKA_INGEST) return kafkaIngest(flags, k6args);
   const script = scriptPath(name);
   const k6 = findK6();
   if (!flags.serve) {
@@ -327,6 +378,49 @@ see load-tests/README.md for the env options and thresholds`);
     console.log('\n| date | script | assets | viewers | frames/s delivered | MB/s | snapshot p95 ms | inject→delta p95 / p99 ms | input p95 / p99 ms | max frames behind | twin CPU avg / peak | twin RSS start → end (max) | exit |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     console.log(`| ${new Date().toISOString().slice(0, 10)} | ${name} | ${twin.assets} | ${viewers} | ${fmt(r.framesPerS, 1)} | ${fmt(r.bytesPerS === undefined ? undefined : r.bytesPerS / 1e6, 2)} | ${fmt(r.snapshotP95)} | ${fmt(r.latencyP95)} / ${fmt(r.latencyP99)} | ${fmt(r.httpP95)} / ${fmt(r.httpP99)} | ${fmt(r.behindMax)} | ${usage ? `${usage.cpuAvgPct}% / ${usage.cpuPeakPct}%` : '—'} | ${usage ? `${usage.rssStartMiB} → ${usage.rssEndMiB} (${usage.rssMaxMiB}) MiB` : '—'} | ${result?.code ?? '—'} |`);
+  }
+  process.exit(result.code);
+}
+
+/**
+ * `npm run load -- kafka-ingest [--serve]`: the companion producer. Against TARGET_URL it produces to
+ * KAFKA_TOPIC (default stratum.telemetry, the twin's default); with --serve it starts a twin with the
+ * Kafka adapter on a topic of its own and checks that the twin applied every acked message.
+ * `-e NAME=value` arguments become the producer's env (as for k6).
+ */
+async function kafkaIngest(flags, args) {
+  if (!process.env.STRATUM_KAFKA_BROKERS) {
+    log('kafka-ingest needs STRATUM_KAFKA_BROKERS (eval "$(bash infrastructure/native/all.sh start)")');
+    process.exit(2);
+  }
+  const extra = {};
+  for (let i = 0; i < args.length; i++) {
+    const pair = args[i] === '-e' || args[i] === '--env' ? args[++i] : args[i].startsWith('--env=') ? args[i].slice(6) : undefined;
+    if (pair === undefined || !pair.includes('=')) {
+      log(`kafka-ingest takes only -e NAME=value (got "${args[i]}")`);
+      process.exit(2);
+    }
+    extra[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+  }
+  if (!flags.serve) {
+    const { code } = await runProducer(extra, 0);
+    process.exit(code);
+  }
+  const tokens = makeTokens();
+  log(`starting a twin with ${flags.assets} assets at speed ${flags.speed} with the Kafka adapter on 127.0.0.1`);
+  const twin = await startTwin({ assets: flags.assets, speed: flags.speed, tokens, kafka: true });
+  log(`twin at ${twin.url} (pid ${twin.pid}, topic ${twin.kafkaTopic})`);
+  const sample = sampler(twin.pid);
+  let result;
+  try {
+    result = await runProducer({ TARGET_URL: twin.url, TOKEN: tokens.pools.viewer[0], KAFKA_TOPIC: twin.kafkaTopic, CHECK_APPLIED: '1', ...extra }, 0);
+  } finally {
+    const usage = sample.stop();
+    await twin.stop();
+    const r = result?.summary;
+    console.log('\n| date | script | assets | rate /s | acked | applied | errors + dropped | produce p50 / p95 / p99 ms | twin CPU avg / peak | twin RSS start → end (max) | exit |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    console.log(`| ${new Date().toISOString().slice(0, 10)} | ${KAFKA_INGEST} | ${twin.assets} | ${r?.rate ?? '—'} | ${r?.acked ?? '—'} | ${r?.applied ?? '—'} | ${r ? r.errors + r.dropped : '—'} | ${fmt(r?.p50Ms, 1)} / ${fmt(r?.p95Ms, 1)} / ${fmt(r?.p99Ms, 1)} | ${usage ? `${usage.cpuAvgPct}% / ${usage.cpuPeakPct}%` : '—'} | ${usage ? `${usage.rssStartMiB} → ${usage.rssEndMiB} (${usage.rssMaxMiB}) MiB` : '—'} | ${result?.code ?? '—'} |`);
   }
   process.exit(result.code);
 }

@@ -5,7 +5,10 @@
  * runner holds it open, so the twin never outlives the runner).
  *
  * Env: LOAD_ASSETS (default 2000), LOAD_SEED (7), LOAD_SPEED (virtual s per wall s, default 1),
- * STRATUM_ADMIN_TOKEN, STRATUM_TOKENS (role tokens), STRATUM_RATE_LIMIT (HTTP requests/min per token).
+ * STRATUM_ADMIN_TOKEN, STRATUM_TOKENS (role tokens), STRATUM_RATE_LIMIT (HTTP requests/min per token);
+ * with STRATUM_ADAPTERS=1 the real adapters whose URLs are set (the runner sets only
+ * STRATUM_KAFKA_BROKERS and a topic of its own, STRATUM_KAFKA_TELEMETRY_TOPIC, named in the JSON line
+ * as `kafkaTopic`).
  *
  *   node --import tsx load-tests/serve.ts
  */
@@ -19,7 +22,8 @@ const t0 = performance.now();
 const city = parseCity(generateCity({ assets, seed }), 'generated');
 const server = await startServer({ city, seed, port: 0, quiet: true, speed });
 const index = server.engine.index;
-process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid, assets: index.assetCount, actors: index.assetCount + index.cohortCount, startMs: Math.round(performance.now() - t0) })}\n`);
+const kafkaTopic = process.env['STRATUM_ADAPTERS'] === '1' && process.env['STRATUM_KAFKA_BROKERS'] ? process.env['STRATUM_KAFKA_TELEMETRY_TOPIC'] ?? 'stratum.telemetry' : undefined;
+process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid, assets: index.assetCount, actors: index.assetCount + index.cohortCount, startMs: Math.round(performance.now() - t0), kafkaTopic })}\n`);
 
 let stopping = false;
 const stop = async (why: string): Promise<void> => {

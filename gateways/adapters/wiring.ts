@@ -72,6 +72,7 @@ export async function connectAdapters(engine: Engine, env: NodeJS.ProcessEnv = p
         engine,
         groupId: env['STRATUM_KAFKA_GROUP'] ?? 'stratum-engine',
         ...(env['STRATUM_KAFKA_TELEMETRY_TOPIC'] ? { telemetryTopic: env['STRATUM_KAFKA_TELEMETRY_TOPIC'] } : {}),
+        ...(env['STRATUM_KAFKA_COMMANDS_TOPIC'] ? { commandsTopic: env['STRATUM_KAFKA_COMMANDS_TOPIC'] } : {}),
         ...(tap === undefined ? {} : { syncJournal: () => tap.syncJournal() }),
         ...(sink === undefined ? {} : { durable: (seq: number) => sink.journalDurable(seq) }),
       });
