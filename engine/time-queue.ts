@@ -13,13 +13,19 @@ export class TimeQueue<T> {
     return this.count;
   }
 
+  /** The bucket pushed to last: inputs of one batch all go to one time, so skip the map for them. */
+  private lastTime = Number.NaN;
+  private lastBucket: T[] | undefined;
+
   push(time: number, item: T): void {
-    let bucket = this.buckets.get(time);
+    let bucket = time === this.lastTime ? this.lastBucket : this.buckets.get(time);
     if (bucket === undefined) {
       bucket = [];
       this.buckets.set(time, bucket);
       this.heapPush(time);
     }
+    this.lastTime = time;
+    this.lastBucket = bucket;
     bucket.push(item);
     this.count++;
   }
@@ -35,6 +41,7 @@ export class TimeQueue<T> {
     if (time === undefined) return undefined;
     const items = this.buckets.get(time) ?? [];
     this.buckets.delete(time);
+    if (time === this.lastTime) this.lastBucket = undefined;
     this.count -= items.length;
     return { time, items };
   }

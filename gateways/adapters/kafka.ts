@@ -348,6 +348,7 @@ export class KafkaIngest implements HealthReporter {
   private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { engine } = this.options;
     this.options.onBatchStart?.(batch.messages.length);
+    const ids = this.canonicalIds();
     const source = `kafka:${batch.topic}:${batch.partition}`;
     const isTelemetry = batch.topic === this.topics.telemetry;
     const messages = batch.messages;
@@ -376,8 +377,11 @@ export class KafkaIngest implements HealthReporter {
           if (message.value === null) throw new Error('empty value (tombstone)');
           const key = message.key?.toString();
           const fast = isTelemetry && key !== undefined && key !== '' ? fastTelemetryValue(message.value) : undefined;
+          // The journal keeps every command: name the asset with the index's own id string (equal
+          // text) so the key decoded for this message dies young instead of living in the journal.
+          const actor = fast === undefined ? undefined : ids.get(key!);
           commands.push(
-            fast !== undefined ? { type: 'telemetry', target: key!, value: fast }
+            fast !== undefined ? { type: 'telemetry', target: actor === undefined ? key! : actor, value: fast }
             : isTelemetry ? telemetryCommand(key, decodeValue(message.value), source)
             : parseCommand(decodeValue(message.value), source),
           );
@@ -426,6 +430,17 @@ export class KafkaIngest implements HealthReporter {
     } finally {
       this.inFlight--;
     }
+  }
+
+  private canonical: Map<string, string> | undefined;
+
+  /** Asset id → the same string as held by the city index (built once). */
+  private canonicalIds(): Map<string, string> {
+    if (this.canonical === undefined) {
+      const index = this.options.engine.index;
+      this.canonical = new Map(index.ids.slice(0, index.assetCount).map((id) => [id, id]));
+    }
+    return this.canonical;
   }
 
   health(): ServiceHealth {
