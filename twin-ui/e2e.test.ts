@@ -66,6 +66,29 @@ async function okAssetOfKind(page: Page, kind: string): Promise<string> {
   })()`));
 }
 
+/**
+ * WCAG contrast ratio of an element's text against its effective background (the nearest ancestor
+ * with an opaque background colour), computed in the page.
+ */
+async function contrastOf(page: Page, selector: string): Promise<number> {
+  return (await page.evaluate(`(() => {
+    const el = document.querySelector(${JSON.stringify(selector)});
+    if (!el) throw new Error('no element ' + ${JSON.stringify(selector)});
+    const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+    const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+    let bg = null;
+    for (let n = el; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || c[3] === 1) { bg = c; break; } }
+    const fg = lum(rgb(getComputedStyle(el).color));
+    const b = lum(bg ?? [0, 0, 0]);
+    return (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+  })()`)) as number;
+}
+
+/** Buttons a screen reader could not name: no letters or digits in their text and no aria-label (icons only). */
+async function unnamedButtons(page: Page): Promise<string[]> {
+  return (await page.evaluate(`[...document.querySelectorAll('button')].filter((b) => !(b.textContent.replace(/[^\\p{L}\\p{N}]/gu, '') || b.getAttribute('aria-label'))).map((b) => b.outerHTML)`)) as string[];
+}
+
 const UI_DIST = join(fileURLToPath(new URL('.', import.meta.url)), 'dist');
 
 async function outCount(page: Page, layer: string): Promise<number> {
@@ -202,6 +225,7 @@ describe('twin UI in a real browser against a real engine', () => {
 
       await own.close();
       await page.waitForSelector('[data-testid=connection-banner]', { timeout: 15_000 });
+      expect(await contrastOf(page, '[data-testid=connection-banner]')).toBeGreaterThanOrEqual(7);
       expect(await page.getAttribute('[data-testid=connection]', 'data-state')).toBe('lost');
       expect(await page.getAttribute('[data-testid=app]', 'data-stale')).toBe('true');
       expect(await page.evaluate(`getComputedStyle(document.querySelector('[data-testid=scene]')).filter`)).toContain('grayscale');
@@ -243,8 +267,10 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.click('[data-testid=start-session]');
       await page.waitForSelector('[data-testid=source-banner][data-kind=replay]', { timeout: 20_000 });
       expect(await page.textContent('[data-testid=source-banner]')).toContain('REPLAY — not live');
+      expect(await contrastOf(page, '[data-testid=source-banner] span')).toBeGreaterThanOrEqual(7);
       expect(await page.textContent('[data-testid=connection]')).not.toContain('live');
       expect(await page.isVisible('[data-testid=inject-panel]')).toBe(false);
+      expect(await unnamedButtons(page)).toEqual([]);
       await page.waitForSelector('[data-testid=source-banner][data-phase=finished]', { timeout: 30_000 });
       await page.waitForFunction(`${powerOut} > 0`, undefined, { timeout: 15_000 });
       const outAtEnd = await outCount(page, 'power');
@@ -272,6 +298,7 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.click('[data-testid=start-session]');
       await page.waitForSelector('[data-testid=source-banner][data-kind=training]', { timeout: 20_000 });
       expect(await page.textContent('[data-testid=source-banner]')).toContain('TRAINING — not live');
+      expect(await contrastOf(page, '[data-testid=source-banner] span')).toBeGreaterThanOrEqual(7);
       await page.waitForSelector('[data-testid=source-banner][data-phase=handed-over]', { timeout: 30_000 });
       // The trainee isolates an asset: it goes to the session, never to the live city.
       const asset = await okAssetOfKind(page, 'transmission-substation');
@@ -288,6 +315,7 @@ describe('twin UI in a real browser against a real engine', () => {
       expect(score).toBeGreaterThanOrEqual(0);
       expect(score).toBeLessThanOrEqual(100);
       expect(await page.textContent('[data-testid=score-metrics]')).toContain('People-hours without power');
+      for (const cell of ['[data-testid=score-metrics] tbody tr:last-child td:last-child', '[data-testid=trainee-decisions] li small']) expect(await contrastOf(page, cell)).toBeGreaterThanOrEqual(4.5);
       expect(await page.textContent('[data-testid=trainee-decisions]')).toContain(`isolate ${asset}`);
       await page.screenshot({ path: join(SHOTS, 'twin-training-score.png') });
       await page.click('[data-testid=close-score]');
@@ -301,8 +329,37 @@ describe('twin UI in a real browser against a real engine', () => {
       throw error;
     } finally {
       await page.close();
+      // Sessions left playing would slow the tests after this one.
+      const { sessions } = await api<{ sessions: { id: string }[] }>(server.url, 'GET', '/api/sessions');
+      for (const x of sessions) await api(server.url, 'DELETE', `/api/sessions/${x.id}`);
     }
   }, 180_000);
+
+  it('reaches the new controls with the keyboard; icon buttons have names; text has contrast', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await openTwin(page, ADMIN);
+      // An asset with links, so the inspector shows the reroute controls.
+      await page.evaluate(`(() => { const ix = window.__twin.store.getState().index; const g = ix.linked;
+        for (let a = 0; a < ix.assetCount; a++) if (g.offsets[a + 1] > g.offsets[a]) return window.__twin.store.select(a); })()`);
+      await page.waitForSelector('[data-testid=reroute]');
+      // Tab from the top of the page and note every control that takes the focus.
+      await page.evaluate(`window.__reached = []; document.addEventListener('focusin', (e) => window.__reached.push(e.target.getAttribute('data-testid') ?? e.target.getAttribute('aria-label') ?? e.target.tagName))`);
+      await page.focus('[data-testid=source]');
+      // From the source picker to the reroute share is about 28 stops; each Tab costs a few hundred ms under SwiftShader.
+      for (let i = 0; i < 32; i++) await page.keyboard.press('Tab');
+      const reached = (await page.evaluate(`window.__reached`)) as string[];
+      for (const id of ['source', 'record-live', 'recording', 'kind-replay', 'start-speed', 'act-isolate', 'reroute-to', 'reroute-share', 'crisis-toggle', 'Close the inspector']) expect(reached, `Tab reaches ${id}`).toContain(id);
+      // Every button has a name a screen reader can say (text, aria-label or title).
+      expect(await unnamedButtons(page)).toEqual([]);
+      for (const selector of ['[data-testid=cost]', '[data-testid=trainer-panel] h2', '[data-testid=reroute] legend', '[data-testid=notices]', '.hint', '[data-testid=headline] .label']) {
+        if ((await page.$(selector)) === null) continue;
+        expect(await contrastOf(page, selector), selector).toBeGreaterThanOrEqual(4.5);
+      }
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
 
   it('a viewer signs in through the form and sees no inject panel', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
@@ -319,6 +376,7 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.evaluate(`window.__twin.store.select(0)`);
       await page.waitForSelector('[data-testid=inspector]');
       expect(await page.isVisible('[data-testid=operator-actions]')).toBe(false);
+      expect(await page.isVisible('[data-testid=trainer-panel]')).toBe(false);
     } finally {
       await page.close();
     }
