@@ -123,6 +123,173 @@ export function solveConnectivity(graph: LayerGraph, operable: Uint8Array, previ
   return { connected, count: bestSize };
 }
 
+/** Scratch space for incremental solves, per layer graph (like the betweenness buffers: not state). */
+interface RaceScratch {
+  stamp: number;
+  readonly visited: Int32Array;
+  readonly owner: Int32Array;
+  readonly isSource: Uint8Array;
+}
+const raceScratch = new WeakMap<LayerGraph, RaceScratch>();
+
+function scratchFor(graph: LayerGraph): RaceScratch {
+  let scratch = raceScratch.get(graph);
+  if (scratch === undefined) {
+    const n = graph.members.length;
+    const isSource = new Uint8Array(n);
+    for (let i = 0; i < graph.sources.length; i++) isSource[graph.sources[i]!] = 1;
+    scratch = { stamp: 0, visited: new Int32Array(n), owner: new Int32Array(n), isSource };
+    raceScratch.set(graph, scratch);
+  }
+  return scratch;
+}
+
+/**
+ * `solveConnectivity` for a batch in which members only stopped working, in time proportional to
+ * what breaks off rather than to the layer. With removals only, the new main part lies inside the
+ * old one, and the old one falls apart into *pieces*, each holding an operable neighbour of a removed
+ * member. One breadth-first search starts from each such neighbour and they run in turns; searches
+ * that meet join into one group, and a group whose searches have all run dry is a complete piece.
+ * As soon as at most one group is still running, every piece is known: the finished ones by their
+ * members, the running one as "the rest of the old part". So a failure that cuts nothing off costs
+ * the few steps until its neighbours' searches meet, and one that cuts off a branch costs the branch.
+ *
+ * With sources, a group stops as soon as it reaches a source (it is connected whatever else
+ * happens) and the search ends when every group has reached one or run dry.
+ *
+ * Returns undefined when only a full solve can tell (nothing of the old part is left to search
+ * from, or, without sources, a tie between a finished piece and the running group, whose lowest
+ * member is not known): the caller then runs `solveConnectivity`. The result is always equal to `solveConnectivity`'s (tested on random graphs).
+ */
+export function solveAfterRemovals(
+  graph: LayerGraph,
+  operable: Uint8Array,
+  previous: Uint8Array,
+  previousCount: number,
+  removed: readonly number[],
+): { connected: Uint8Array; count: number } | undefined {
+  const { offsets, targets } = graph;
+  const cut = removed.filter((r) => previous[r] === 1);
+  if (cut.length === 0) return { connected: previous, count: previousCount };
+  const scratch = scratchFor(graph);
+  const stamp = ++scratch.stamp;
+  const { visited, owner, isSource } = scratch;
+  const inOldPart = (v: number): boolean => previous[v] === 1 && operable[v] === 1;
+
+  // One search per distinct operable neighbour of a removed member of the old part.
+  const queues: number[][] = [];
+  for (const r of cut) {
+    for (let e = offsets[r]!; e < offsets[r + 1]!; e++) {
+      const w = targets[e]!;
+      if (!inOldPart(w) || visited[w] === stamp) continue;
+      visited[w] = stamp;
+      owner[w] = queues.length;
+      queues.push([w]);
+    }
+  }
+  const k = queues.length;
+  if (k === 0) return undefined;
+  const parent = Int32Array.from({ length: k }, (_, i) => i);
+  const running = new Int32Array(k).fill(1);
+  const size = new Float64Array(k).fill(1);
+  const lowest = Int32Array.from(queues, (q) => q[0]!);
+  const sources = Uint8Array.from(queues, (q) => isSource[q[0]!]!);
+  const sourced = graph.sources.length > 0;
+  // A group needs work while it has searches left and, with sources, has not reached one yet (a group
+  // that reached a source is connected whatever else happens). Without sources the search stops when
+  // at most one group needs work; with sources when none does.
+  const needs = (r: number): number => (running[r]! > 0 && (!sourced || sources[r] === 0) ? 1 : 0);
+  let needy = 0;
+  for (let i = 0; i < k; i++) needy += needs(i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]!]!;
+      i = parent[i]!;
+    }
+    return i;
+  };
+  const join = (a: number, b: number): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra === rb) return;
+    needy -= needs(ra) + needs(rb);
+    parent[rb] = ra;
+    running[ra]! += running[rb]!;
+    size[ra]! += size[rb]!;
+    lowest[ra] = Math.min(lowest[ra]!, lowest[rb]!);
+    sources[ra] = sources[ra]! | sources[rb]!;
+    needy += needs(ra);
+  };
+  const heads = new Int32Array(k);
+  while (sourced ? needy > 0 : needy > 1) {
+    for (let i = 0; i < k; i++) {
+      const queue = queues[i]!;
+      if (heads[i]! >= queue.length || needs(find(i)) === 0) continue;
+      const v = queue[heads[i]!++]!;
+      for (let e = offsets[v]!; e < offsets[v + 1]!; e++) {
+        const w = targets[e]!;
+        if (!inOldPart(w)) continue;
+        if (visited[w] !== stamp) {
+          visited[w] = stamp;
+          owner[w] = i;
+          queue.push(w);
+          const r = find(i);
+          size[r]! += 1;
+          if (w < lowest[r]!) lowest[r] = w;
+          if (isSource[w] && sources[r] === 0) {
+            needy -= needs(r);
+            sources[r] = 1;
+            needy += needs(r);
+          }
+        } else join(i, owner[w]!);
+      }
+      if (heads[i]! >= queue.length) {
+        const r = find(i);
+        needy -= needs(r);
+        running[r]! -= 1;
+        needy += needs(r);
+      }
+    }
+  }
+
+  const roots = [...new Set(Array.from({ length: k }, (_, i) => find(i)))];
+  const membersOf = (root: number): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < k; i++) if (find(i) === root) out.push(...queues[i]!);
+    return out;
+  };
+  const withoutPieces = (lost: readonly number[]): { connected: Uint8Array; count: number } => {
+    const connected = Uint8Array.from(previous);
+    let lostSize = 0;
+    for (const r of cut) connected[r] = 0;
+    for (const root of lost) {
+      lostSize += size[root]!;
+      for (const v of membersOf(root)) connected[v] = 0;
+    }
+    return { connected, count: previousCount - cut.length - lostSize };
+  };
+
+  // With sources every piece is settled: it reached a source (connected) or ran dry without one (cut off).
+  if (sourced) return withoutPieces(roots.filter((r) => sources[r] === 0));
+
+  // Without sources the pieces are the finished groups (complete) and at most one running group,
+  // the rest of the old part, whose size is what the others leave.
+  const finished = roots.filter((r) => running[r] === 0);
+  const rest = roots.find((r) => running[r]! > 0);
+  const restSize = previousCount - cut.length - finished.reduce((sum, r) => sum + size[r]!, 0);
+  // Without sources: the piece that keeps most of the old part (all its members were in it) — the
+  // largest; ties go to the lowest member number, which the running group's is not known for.
+  let best = -1;
+  for (const r of finished) if (best < 0 || size[r]! > size[best]! || (size[r] === size[best] && lowest[r]! < lowest[best]!)) best = r;
+  if (rest !== undefined) {
+    if (best >= 0 && size[best] === restSize) return undefined;
+    if (best < 0 || restSize > size[best]!) return withoutPieces(finished);
+  }
+  const connected = new Uint8Array(graph.members.length);
+  for (const v of membersOf(best)) connected[v] = 1;
+  return { connected, count: size[best]! };
+}
+
 /**
  * The flow solver of one layer (an actor like any other). It learns which members are operable,
  * re-solves connectivity once per round however many members changed (the coalesced batch), and
@@ -142,6 +309,8 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
     let operable = state.operable;
     let changed = false;
     let started = false;
+    /** Members that stopped working in this batch; null once one came back (then only a full solve will do). */
+    let removed: number[] | null = [];
     /** The first member that stopped working in this batch: what a cut-off or overload is blamed on. */
     let trigger = -1;
     for (const m of batch) {
@@ -153,6 +322,8 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
       if (operable === state.operable) operable = Uint8Array.from(operable);
       operable[k] = value;
       if (value === 0 && trigger < 0) trigger = m.from;
+      if (value === 0) removed?.push(k);
+      else removed = null;
       changed = true;
     }
     if (!changed && !started) return state;
@@ -162,7 +333,9 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
     let connected = state.connected;
     let connectedCount = state.connectedCount;
     if (this.options.connectivity) {
-      const solved = solveConnectivity(state.graph, operable, state.connected);
+      const solved =
+        (!started && removed !== null ? solveAfterRemovals(state.graph, operable, state.connected, state.connectedCount, removed) : undefined) ??
+        solveConnectivity(state.graph, operable, state.connected);
       connected = solved.connected;
       connectedCount = solved.count;
       for (let k = 0; k < members.length; k++) {
