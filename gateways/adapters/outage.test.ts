@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -10,46 +8,50 @@ import { createBehaviours } from '../../actors/index.ts';
 import { Engine, generateCity, parseCity } from '../../engine/index.ts';
 import { attachRedisStreamsAdapter, RedisCache } from './redis.ts';
 import { CacheSink, EngineTap } from './sinks.ts';
-import { requireUrl, serviceFromEnv, waitFor } from './testing.ts';
+import { requireUrl, serviceFromEnv, startPrivateService, waitFor } from './testing.ts';
 
 const redis = serviceFromEnv('redis');
-const script = fileURLToPath(new URL('../../infrastructure/native/redis.sh', import.meta.url));
-const redisScript = (command: 'start' | 'stop'): void => void execFileSync('bash', [script, command], { stdio: 'ignore', timeout: 30_000 });
 
 describe.skipIf(redis.skip)(`Redis outage and fan-out (${redis.reason})`, () => {
   it('keeps the engine running through a Redis outage, reports it, bounds the buffer and catches up', async () => {
-    const city = parseCity(generateCity({ assets: 200, seed: 3 }), 'generated');
-    const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
-    const cache = await RedisCache.open({ url: requireUrl(redis), prefix: `outage:${randomUUID()}` });
-    const sink = new CacheSink(cache, 'redis', engine.index.ids.length, { minBackoffMs: 50, maxBackoffMs: 200 });
-    const tap = new EngineTap(engine, undefined, sink);
+    // A Redis of its own: stopping the shared one would fail other test files running meanwhile.
+    const own = await startPrivateService('redis');
     try {
-      await engine.runUntil(1_000);
-      expect(await sink.drain(5_000)).toBe(true);
-      redisScript('stop');
+      const city = parseCity(generateCity({ assets: 200, seed: 3 }), 'generated');
+      const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
+      const cache = await RedisCache.open({ url: own.url, prefix: `outage:${randomUUID()}` });
+      const sink = new CacheSink(cache, 'redis', engine.index.ids.length, { minBackoffMs: 50, maxBackoffMs: 200 });
+      const tap = new EngineTap(engine, undefined, sink);
       try {
-        const target = engine.index.ids[0]!;
-        for (let i = 1; i <= 20; i++) {
-          engine.submit({ type: 'telemetry', target, value: i }, { source: 'test', sourceSeq: i });
-          await engine.runUntil(1_000 + i * 1_000);
+        await engine.runUntil(1_000);
+        expect(await sink.drain(5_000)).toBe(true);
+        own.stop();
+        try {
+          const target = engine.index.ids[0]!;
+          for (let i = 1; i <= 20; i++) {
+            engine.submit({ type: 'telemetry', target, value: i }, { source: 'test', sourceSeq: i });
+            await engine.runUntil(1_000 + i * 1_000);
+          }
+          await waitFor('the cache to be reported down', () => !sink.health().up, 10_000);
+          const down = sink.health();
+          expect(down.pending).toBeGreaterThan(0);
+          expect(down.pending).toBeLessThanOrEqual(down.bound);
+          expect(down.lastError).toBeDefined();
+          expect(engine.now).toBeGreaterThanOrEqual(21_000);
+        } finally {
+          own.start();
         }
-        await waitFor('the cache to be reported down', () => !sink.health().up, 10_000);
-        const down = sink.health();
-        expect(down.pending).toBeGreaterThan(0);
-        expect(down.pending).toBeLessThanOrEqual(down.bound);
-        expect(down.lastError).toBeDefined();
-        expect(engine.now).toBeGreaterThanOrEqual(21_000);
+        await waitFor('the cache to catch up', () => sink.health().up && sink.health().pending === 0, 20_000);
+        const id = engine.index.ids[0]!;
+        expect(await cache.getLatest([id])).toEqual([engine.kernel.view(0)]);
       } finally {
-        redisScript('start');
+        tap.close();
+        await sink.close();
+        await cache.close();
+        await engine.stop();
       }
-      await waitFor('the cache to catch up', () => sink.health().up && sink.health().pending === 0, 20_000);
-      const id = engine.index.ids[0]!;
-      expect(await cache.getLatest([id])).toEqual([engine.kernel.view(0)]);
     } finally {
-      tap.close();
-      await sink.close();
-      await cache.close();
-      await engine.stop();
+      own.remove();
     }
   }, 60_000);
 

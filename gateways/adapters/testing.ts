@@ -48,16 +48,14 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
-/** A PostgreSQL cluster of its own (own data dir and port), for tests that stop and start it. */
-export interface PrivatePostgres {
+/** A service instance of its own (own port and data dir), for tests that stop and start it. */
+export interface PrivateService {
   readonly url: string;
   start(): void;
   stop(): void;
   /** Stops it and deletes its data dir. */
   remove(): void;
 }
-
-const postgresScript = fileURLToPath(new URL('../../infrastructure/native/postgres.sh', import.meta.url));
 
 /** True when the PostgreSQL server binaries are installed (infrastructure/native/postgres.sh can run a cluster). */
 export function postgresBinariesInstalled(): boolean {
@@ -68,17 +66,29 @@ export function postgresBinariesInstalled(): boolean {
   }
 }
 
+const PRIVATE: Record<'postgres' | 'redis', { script: string; portVariable: string }> = {
+  postgres: { script: fileURLToPath(new URL('../../infrastructure/native/postgres.sh', import.meta.url)), portVariable: 'PGPORT' },
+  redis: { script: fileURLToPath(new URL('../../infrastructure/native/redis.sh', import.meta.url)), portVariable: 'REDIS_PORT' },
+};
+
 /**
- * Starts a throw-away PostgreSQL with infrastructure/native/postgres.sh on a free port and a fresh
- * data dir (~4 s for initdb). A test that stops its database uses this instead of the shared one,
- * so test files running in parallel never see the outage.
+ * Starts a throw-away PostgreSQL or Redis with its infrastructure/native script on a free port and a
+ * fresh run dir (PostgreSQL ~4 s for initdb, Redis < 1 s). A test that stops its service uses this
+ * instead of the shared one, so test files running in parallel never see the outage.
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'stratum-pg-'));
+export async function startPrivateService(name: 'postgres' | 'redis'): Promise<PrivateService> {
+  const { script, portVariable } = PRIVATE[name];
+  const dir = mkdtempSync(join(tmpdir(), `stratum-${name}-`));
   const port = await freePort();
-  const env = { ...process.env, STRATUM_RUN: dir, PGPORT: String(port) };
-  const run = (command: 'start' | 'stop'): string => execFileSync('bash', [postgresScript, command], { env, timeout: 90_000, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
-  const url = run('start');
+  const env = { ...process.env, STRATUM_RUN: dir, [portVariable]: String(port) };
+  const run = (command: 'start' | 'stop'): string => execFileSync('bash', [script, command], { env, timeout: 90_000, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  let url: string;
+  try {
+    url = run('start');
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   let removed = false;
   return {
     url,

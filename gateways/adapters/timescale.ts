@@ -224,11 +224,22 @@ export class PgHistory implements HistoryPort {
   /** COPY of pre-formatted lines into the state-change table (also the benchmark's raw baseline). */
   async copyLines(chunks: Iterable<string>): Promise<void> {
     const client = await this.pool.connect();
+    // The pool only listens for errors on idle clients. A server shutting down (FATAL 57P01) while
+    // this one is checked out would otherwise be an unhandled 'error' event, which ends the process.
+    let lost: Error | undefined;
+    const onError = (error: Error): void => void (lost = error);
+    client.on('error', onError);
     try {
       const sink = client.query(copyFrom(`COPY ${this.t('state_changes')} (${CHANGE_COLUMNS.join(', ')}) FROM STDIN`));
       await pipeline(Readable.from(chunks), sink);
+      if (lost !== undefined) throw lost;
+    } catch (error) {
+      lost ??= error as Error;
+      throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A client that failed is destroyed instead of going back to the pool.
+      client.release(lost);
     }
   }
 
