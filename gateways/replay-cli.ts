@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createBehaviours } from '../actors/index.ts';
-import { generateCity, parseCity, StratumError, ValidationError, CityIndex, loadCityFile } from '../engine/index.ts';
+import { generateCity, parseCity, StratumError, ValidationError, CityIndex, loadCityFile, type CityModel } from '../engine/index.ts';
 import {
   defaultRecordingsDir,
   expandScenario,
@@ -17,9 +17,10 @@ import {
   TrainingExercise,
   verifyLedgerFile,
   type CitySource,
-  type RecordingMeta,
+  type Recording,
 } from '../scenarios/index.ts';
 import { PgRecordings } from './adapters/index.ts';
+import { UsageError } from './analysis-cli.ts';
 
 /** A broken ledger chain: exit 1 with the first broken entry. */
 export class LedgerBrokenError extends StratumError {}
@@ -39,15 +40,43 @@ function number(flag: string, min: number, max = Infinity) {
   };
 }
 
-/** Recordings stored in PostgreSQL (schema `STRATUM_RECORDINGS_SCHEMA`, default `stratum`). */
-async function listPgRecordings(url: string | undefined): Promise<RecordingMeta[]> {
-  if (url === undefined || url === '') throw new InvalidArgumentError('--pg needs a url (or STRATUM_PG_URL)');
-  const store = await PgRecordings.open({ url, schema: process.env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
+/**
+ * Opens the recordings stored in PostgreSQL (schema `STRATUM_RECORDINGS_SCHEMA`, default `stratum`),
+ * runs `work` and closes the connection. A store that cannot be reached is a CLI error naming it,
+ * not a stack trace.
+ */
+async function withPgRecordings<T>(url: string | undefined, flag: string, work: (store: PgRecordings) => Promise<T>): Promise<T> {
+  if (url === undefined || url === '') throw new UsageError(`${flag} needs a PostgreSQL url: --pg-url URL or STRATUM_PG_URL`);
+  const schema = process.env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum';
+  let store: PgRecordings;
   try {
-    return await store.list();
+    store = await PgRecordings.open({ url, schema });
+  } catch (error) {
+    throw new StratumError(`cannot open the recordings in PostgreSQL (${schema}.recordings): ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return await work(store);
   } finally {
     await store.close();
   }
+}
+
+/** Where `replay` and `train` read a recording: the folder (default) or PostgreSQL (`--pg`). */
+interface RecordingPlace {
+  dir?: string;
+  pg?: boolean;
+  pgUrl?: string;
+}
+
+/**
+ * The recording `id` from the folder or, with `--pg` / `--pg-url`, from PostgreSQL — with its city
+ * when the database holds one (a live recording: its city file may not exist on this machine).
+ */
+async function loadRecordingFrom(id: string, place: RecordingPlace): Promise<{ recording: Recording; city?: CityModel }> {
+  const fromPg = place.pg === true || place.pgUrl !== undefined;
+  if (!fromPg) return { recording: loadRecording(id, place.dir ?? defaultRecordingsDir()) };
+  if (place.dir !== undefined) throw new UsageError('--dir and --pg are exclusive: the recording comes from the folder or from PostgreSQL');
+  return withPgRecordings(place.pgUrl ?? process.env['STRATUM_PG_URL'], '--pg', (store) => store.loadExisting(id));
 }
 
 /** Default ledger file: `STRATUM_LEDGER_FILE`, else `<recordings>/ledger.ndjson`. */
@@ -107,7 +136,7 @@ export function registerScenarioCommands(program: Command, io: Io): void {
     .option('--pg [url]', 'list the recordings stored in PostgreSQL instead (default url: STRATUM_PG_URL)')
     .option('--json', 'one JSON document')
     .action(async (opts: { dir?: string; pg?: string | true; json?: boolean }) => {
-      const metas = opts.pg === undefined ? listRecordings(opts.dir ?? defaultRecordingsDir()) : await listPgRecordings(opts.pg === true ? process.env['STRATUM_PG_URL'] : opts.pg);
+      const metas = opts.pg === undefined ? listRecordings(opts.dir ?? defaultRecordingsDir()) : await withPgRecordings(opts.pg === true ? process.env['STRATUM_PG_URL'] : opts.pg, '--pg', (store) => store.list());
       if (opts.json) io.out(`${JSON.stringify(metas.map(({ feedAfter: _f, checkpoints: _c, ...m }) => m))}\n`);
       else if (metas.length === 0) io.out('no recordings\n');
       else for (const m of metas) io.out(`${m.id}  ${m.title}  ${m.inputs} inputs  ${(m.untilMs / 3_600_000).toFixed(1)} h  ${m.stateHash.slice(0, 12)}\n`);
@@ -136,16 +165,18 @@ export function registerScenarioCommands(program: Command, io: Io): void {
   program
     .command('replay')
     .description('Replay a recording and check that the state-change stream is identical (stateHash)')
-    .argument('<recording>', 'recording id (under --dir) or folder')
+    .argument('<recording>', 'recording id (under --dir, or in PostgreSQL with --pg) or folder')
     .option('--dir <dir>', 'recordings folder')
+    .option('--pg', 'read the recording from PostgreSQL (url: --pg-url or STRATUM_PG_URL; schema STRATUM_RECORDINGS_SCHEMA)')
+    .option('--pg-url <url>', 'PostgreSQL url for --pg (implies --pg)')
     .option('--speed <x>', `real-time playback at X virtual seconds per wall second (${MIN_SPEED}–${MAX_SPEED}); default: batch`, number('--speed', MIN_SPEED, MAX_SPEED))
     .option('--seek <seconds>', 'stop at this virtual time instead of the end', number('--seek', 0))
     .option('--driver <driver>', 'direct (batch) or nact (live actors)', 'direct')
     .option('--json', 'one JSON document')
-    .action(async (id: string, opts: { dir?: string; speed?: number; seek?: number; driver: string; json?: boolean }) => {
+    .action(async (id: string, opts: RecordingPlace & { speed?: number; seek?: number; driver: string; json?: boolean }) => {
       if (opts.driver !== 'direct' && opts.driver !== 'nact') throw new InvalidArgumentError(`--driver must be direct or nact (got "${opts.driver}")`);
-      const rec = loadRecording(id, opts.dir ?? defaultRecordingsDir());
-      const session = await ReplaySession.open(rec, behaviours, { driver: opts.driver });
+      const { recording: rec, city } = await loadRecordingFrom(id, opts);
+      const session = await ReplaySession.open(rec, behaviours, { driver: opts.driver, ...(city === undefined ? {} : { city }) });
       const started = performance.now();
       try {
         const untilMs = opts.seek === undefined ? rec.meta.untilMs : Math.min(rec.meta.untilMs, opts.seek * 1000);
@@ -171,15 +202,19 @@ export function registerScenarioCommands(program: Command, io: Io): void {
   program
     .command('train')
     .description('Training exercise: replay a recording, hand over at a time, apply trainee actions, score against the recorded outcome')
-    .argument('<recording>', 'recording id or folder')
+    .argument('<recording>', 'recording id (under --dir, or in PostgreSQL with --pg) or folder')
     .requiredOption('--handover <seconds>', 'virtual time of the handover', number('--handover', 0))
     .option('--actions <file>', 'trainee actions: a scenario file of plain inputs, `at` in seconds of the recording')
     .option('--trainee <name>', 'trainee name', 'trainee')
     .option('--dir <dir>', 'recordings folder')
+    .option('--pg', 'read the recording from PostgreSQL (url: --pg-url or STRATUM_PG_URL; schema STRATUM_RECORDINGS_SCHEMA)')
+    .option('--pg-url <url>', 'PostgreSQL url for --pg (implies --pg)')
     .option('--json', 'one JSON document')
-    .action(async (id: string, opts: { handover: number; actions?: string; trainee: string; dir?: string; json?: boolean }) => {
-      const rec = loadRecording(id, opts.dir ?? defaultRecordingsDir());
-      const exercise = await TrainingExercise.start({ recording: rec, behaviours, handoverMs: opts.handover * 1000 });
+    .action(async (id: string, opts: RecordingPlace & { handover: number; actions?: string; trainee: string; json?: boolean }) => {
+      const { recording: rec, city } = await loadRecordingFrom(id, opts);
+      // open + run to the handover is TrainingExercise.start, with the database's city when there is one.
+      const exercise = await TrainingExercise.open({ recording: rec, behaviours, handoverMs: opts.handover * 1000, ...(city === undefined ? {} : { city }) });
+      await exercise.replay.runTo(opts.handover * 1000);
       if (opts.actions !== undefined) {
         const plan = expandScenario(resolveScenario(opts.actions), exercise.engine.index, exercise.engine.kernel.seed);
         const early = plan.find((a) => a.at * 1000 < opts.handover * 1000);

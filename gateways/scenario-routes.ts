@@ -22,6 +22,7 @@ import {
   submitScenario,
   whatIf,
   type Recording,
+  type RecordingMeta,
   type Scenario,
 } from '../scenarios/index.ts';
 import type { AuditLog } from './audit.ts';
@@ -39,13 +40,63 @@ export interface ScenarioRoutesContext {
   readonly ledger?: Ledger;
   /** Where `POST /api/recordings` writes; default `STRATUM_RECORDINGS` or ./recordings. */
   readonly recordingsDir?: string;
-  /** Also stores each recording there (PostgreSQL when the adapters are on), after the files. */
-  readonly recordingStore?: { save(recording: Recording, city: CityModel): Promise<void> };
+  /**
+   * Also stores each recording there (PostgreSQL when the adapters are on), after the files;
+   * `GET /api/recordings` lists its recordings beside the files'.
+   */
+  readonly recordingStore?: { save(recording: Recording, city: CityModel): Promise<void>; list(): Promise<RecordingMeta[]> };
+}
+
+/** Where a listed recording lives: the recordings folder, the database, or both. */
+export type RecordingStoreName = 'file' | 'postgres' | 'both';
+
+export interface ListedRecording {
+  readonly id: string;
+  readonly title: string;
+  readonly createdAt: string;
+  readonly scenario: string | null;
+  readonly seed: number;
+  readonly untilMs: number;
+  readonly inputs: number;
+  readonly stateHash: string;
+  readonly store: RecordingStoreName;
+}
+
+/**
+ * One list from the folder's recordings and the database's, newest first, one entry per id. A
+ * recording in both places is shown once with the file's meta (the two are written from the same
+ * recording by `POST /api/recordings`).
+ *
+ * @example
+ * mergeRecordingLists(listRecordings(dir), await pg.list()); // [{ id: 'live-…', store: 'both', … }]
+ */
+export function mergeRecordingLists(files: readonly RecordingMeta[], stored: readonly RecordingMeta[]): ListedRecording[] {
+  const byId = new Map<string, { meta: RecordingMeta; store: RecordingStoreName }>();
+  for (const meta of files) byId.set(meta.id, { meta, store: 'file' });
+  for (const meta of stored) {
+    const known = byId.get(meta.id);
+    if (known === undefined) byId.set(meta.id, { meta, store: 'postgres' });
+    else known.store = 'both';
+  }
+  return [...byId.values()]
+    .map(({ meta: m, store }) => ({ id: m.id, title: m.title, createdAt: m.createdAt, scenario: m.scenario, seed: m.seed, untilMs: m.untilMs, inputs: m.inputs, stateHash: m.stateHash, store }))
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
 const errorBody = z.object({ ok: z.literal(false), code: z.string(), message: z.string(), problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional() });
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
 const runAck = z.object({ ok: z.literal(true), scenario: z.string(), inputs: z.number().int(), firstSeq: z.number().int().nullable(), lastSeq: z.number().int().nullable(), startMs: z.number() });
+const listedRecording = z.object({
+  id: z.string(),
+  title: z.string(),
+  createdAt: z.string(),
+  scenario: z.string().nullable(),
+  seed: z.number(),
+  untilMs: z.number(),
+  inputs: z.number().int(),
+  stateHash: z.string(),
+  store: z.enum(['file', 'postgres', 'both']).describe('where the recording lives: the recordings folder, PostgreSQL, or both'),
+});
 const OPERATOR = new Set(['isolate', 'restore', 'repair', 'shed']);
 
 /**
@@ -141,8 +192,11 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   });
 
   // ---- recordings ----
-  app.get('/api/recordings', { config: { right: 'read' }, schema: { tags: ['recordings'], summary: 'Recorded runs', security: [{ bearer: [] }] } }, () => ({
-    recordings: listRecordings(recordingsDir).map((m) => ({ id: m.id, title: m.title, createdAt: m.createdAt, scenario: m.scenario, seed: m.seed, untilMs: m.untilMs, inputs: m.inputs, stateHash: m.stateHash })),
+  app.get('/api/recordings', {
+    config: { right: 'read' },
+    schema: { tags: ['recordings'], summary: 'Recorded runs: the recordings folder and, with the PostgreSQL adapter on, the database (newest first, one entry per id)', security: [{ bearer: [] }], response: { 200: z.object({ recordings: z.array(listedRecording) }), ...errors } },
+  }, async () => ({
+    recordings: mergeRecordingLists(listRecordings(recordingsDir), (await ctx.recordingStore?.list()) ?? []),
   }));
   app.post('/api/recordings', {
     config: { right: 'clock' },

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { parseCity, ValidationError, zodProblems, type CityModel, type JournalEntry } from '../../engine/index.ts';
+import { parseCity, StratumError, ValidationError, zodProblems, type CityModel, type JournalEntry } from '../../engine/index.ts';
 import { cityDocument, recordingMetaSchema, type Recording, type RecordingMeta } from '../../scenarios/index.ts';
 import { ServiceUnavailableError } from './health.ts';
 
@@ -22,6 +22,9 @@ export interface PgRecordingsOptions {
   readonly pool?: pg.Pool;
   readonly schema?: string;
 }
+
+/** A recording asked for by id that the database does not hold. */
+export class RecordingNotFoundError extends StratumError {}
 
 /** Rows per INSERT when writing entries. */
 const BATCH = 2_000;
@@ -85,6 +88,13 @@ export class PgRecordings {
     if (body.rows.length !== meta.inputs) throw new ValidationError(this.where(id), [{ path: '$.inputs', reason: `the meta counts ${meta.inputs} inputs, the table holds ${body.rows.length}` }]);
     const recording: Recording = { dir: `postgres:${this.schema}.recordings/${id}`, meta, entries: body.rows.map((r) => r.entry) };
     return row.city === null ? { recording } : { recording, city: parseCity(row.city, `${this.where(id)} city`) };
+  }
+
+  /** Like `load`, but a recording that is not stored here is an error naming it and this store. */
+  async loadExisting(id: string): Promise<{ recording: Recording; city?: CityModel }> {
+    const found = await this.load(id);
+    if (found === undefined) throw new RecordingNotFoundError(`no ${this.where(id)}: see \`stratum record list --pg\``);
+    return found;
   }
 
   async delete(id: string): Promise<boolean> {
