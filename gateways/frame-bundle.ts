@@ -21,6 +21,7 @@
  */
 import { Emitter } from '@socket.io/component-emitter';
 import { Decoder as DefaultDecoder, Encoder as DefaultEncoder, type Packet } from 'socket.io-parser';
+import { varintSize } from './protocol.ts';
 
 export const BUNDLE_MARK = 0xb5;
 
@@ -33,20 +34,11 @@ export const FRAME_PACKET_HEADER = '51-["frame",{"_placeholder":true,"num":0}]';
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-function varintLength(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
 /** Encodes a packet header and its attachments as one bundle. */
 export function encodeBundle(header: string, attachments: readonly Uint8Array[]): Uint8Array {
   const head = utf8Encoder.encode(header);
-  let size = 1 + varintLength(head.length) + head.length;
-  for (const a of attachments) size += varintLength(a.length) + a.length;
+  let size = 1 + varintSize(head.length) + head.length;
+  for (const a of attachments) size += varintSize(a.length) + a.length;
   const out = new Uint8Array(size);
   let o = 0;
   const varint = (n: number): void => {

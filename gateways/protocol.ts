@@ -472,7 +472,8 @@ export function quantiseStress(stress: number): number {
   return Math.min(255, Math.round(stress * STRESS_SCALE));
 }
 
-function varintSize(value: number): number {
+/** Bytes a varint of `value` takes. */
+export function varintSize(value: number): number {
   let n = 1;
   while (value >= 128) {
     value = Math.floor(value / 128);

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ValidationError, zodProblems, type Engine, type StateChange } from '../engine/index.ts';
+import { readJsonFile, ValidationError, zodProblems, type Engine, type StateChange } from '../engine/index.ts';
 
 /**
  * The economic cost of outages. Documented defaults (CONTEXT.md, "Cost model"): a cost per hour of
@@ -85,19 +84,7 @@ export function parseCostModel(input: unknown, source: string): CostModel {
 
 /** Reads a cost model file (`--cost-model`, `STRATUM_COST_MODEL`). */
 export function loadCostModelFile(path: string): CostModel {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ValidationError(path, [{ path: '$', reason: `cannot read file: ${(error as Error).message}` }]);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError(path, [{ path: '$', reason: `not JSON: ${(error as Error).message}` }]);
-  }
-  return parseCostModel(json, path);
+  return parseCostModel(readJsonFile(path), path);
 }
 
 /** What a run cost the city: the training score's outcome. */

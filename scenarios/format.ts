@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ValidationError, zodProblems } from '../engine/index.ts';
+import { readTextFile, ValidationError, zodProblems } from '../engine/index.ts';
 
 /**
  * The scenario format: a named timeline of events at virtual times (`at`, seconds from the start
@@ -235,11 +234,5 @@ export function parseScenarioText(text: string, source: string): Scenario {
 
 /** Reads a scenario file (JSON or YAML by extension). */
 export function loadScenarioFile(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ValidationError(path, [{ path: '$', reason: `cannot read file: ${(error as Error).message}` }]);
-  }
-  return parseScenarioText(text, path);
+  return parseScenarioText(readTextFile(path), path);
 }

@@ -206,19 +206,26 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
  * @throws ValidationError naming the file, the JSON path and the reason.
  */
 export function loadCityFile(path: string): CityModel {
-  let text: string;
+  return parseCity(fromGeoJson(readJsonFile(path), path), path);
+}
+
+/** Reads a text file; @throws ValidationError naming the file when it cannot be read. */
+export function readTextFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new ValidationError(path, [{ path: '$', reason: `cannot read file: ${(error as Error).message}` }]);
   }
-  let document: unknown;
+}
+
+/** Reads and parses a JSON file; @throws ValidationError naming the file when it cannot be read or is not JSON. */
+export function readJsonFile(path: string): unknown {
+  const text = readTextFile(path);
   try {
-    document = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new ValidationError(path, [{ path: '$', reason: `not valid JSON: ${(error as Error).message}` }]);
   }
-  return parseCity(fromGeoJson(document, path), path);
 }
 
 interface GeoFeature {
