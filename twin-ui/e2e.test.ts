@@ -57,12 +57,14 @@ async function api<T = unknown>(url: string, method: 'GET' | 'POST' | 'DELETE', 
   return json;
 }
 
-/** The first asset of `kind` that is ok in the page's store. */
+/** The first asset of `kind` (or, when none of it is ok any more, of the kind's layer) that is ok in the page's store. */
 async function okAssetOfKind(page: Page, kind: string): Promise<string> {
   return String(await page.evaluate(`(() => {
-    const s = window.__twin.store.getState(); const ix = s.index;
-    for (let a = 0; a < ix.assetCount; a++) if (ix.kinds[ix.kindOf[a]] === ${JSON.stringify(kind)} && s.fast.status[a] === 0) return ix.ids[a];
-    throw new Error('no ok asset of kind ${kind}');
+    const s = window.__twin.store.getState(); const ix = s.index; const kind = ${JSON.stringify(kind)};
+    let layer = -1;
+    for (let a = 0; a < ix.assetCount; a++) if (ix.kinds[ix.kindOf[a]] === kind) { layer = ix.layerOf[a]; if (s.fast.status[a] === 0) return ix.ids[a]; }
+    for (let a = 0; a < ix.assetCount; a++) if (ix.layerOf[a] === layer && s.fast.status[a] === 0) return ix.ids[a];
+    throw new Error('no ok asset of kind ' + kind + ' nor of its layer');
   })()`));
 }
 
@@ -166,7 +168,7 @@ describe('twin UI in a real browser against a real engine', () => {
     } finally {
       await page.close();
     }
-  }, 40_000);
+  }, 60_000);
 
   it('reroutes demand to a linked asset from the inspector; a refused reroute becomes a toast naming what failed', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
@@ -206,7 +208,7 @@ describe('twin UI in a real browser against a real engine', () => {
     } finally {
       await page.close();
     }
-  }, 40_000);
+  }, 60_000);
 
   it('shows the connection-lost banner and a frozen, greyed scene when the engine stops, then recovers with fresh state on restart', async () => {
     const city = parseCity(generateCity({ assets: 600, seed: 2 }), 'gen');

@@ -2,14 +2,8 @@ import { useEffect, useState } from 'react';
 import { useTwin, useTwinStore } from '../context.ts';
 import { row, type CityIndexUi } from '../store.ts';
 import { STATUS_NAMES } from '../model.ts';
-import type { OperatorRequest, RequestError, TwinClient } from '../net/client.ts';
-
-/** Names what failed: "Reroute pw-1 → pw-2 refused (409 conflict): cannot reroute to …". */
-export function refusal(what: string, error: unknown): string {
-  const e = error as Partial<RequestError> & Error;
-  const status = e.status ? `${e.status} ${e.code ?? ''}`.trim() : (e.code ?? '');
-  return `${what} refused${status ? ` (${status})` : ''}: ${e.message}`;
-}
+import type { OperatorRequest, TwinClient } from '../net/client.ts';
+import { useRequest } from './actions.tsx';
 
 function describe(r: OperatorRequest): string {
   const verb = r.action[0]!.toUpperCase() + r.action.slice(1);
@@ -26,7 +20,7 @@ export function OperatorActions({ client, index, actor }: { client: TwinClient; 
   const store = useTwinStore();
   const source = useTwin((s) => s.source);
   const session = useTwin((s) => s.session);
-  const [busy, setBusy] = useState(false);
+  const { busy, run: request } = useRequest();
   const [to, setTo] = useState('');
   const [share, setShare] = useState(0.3);
   const id = index.ids[actor]!;
@@ -37,15 +31,7 @@ export function OperatorActions({ client, index, actor }: { client: TwinClient; 
   const blocked = source === null ? null : session?.kind === 'training' && session.phase === 'handed-over' ? null : session?.kind === 'training' ? 'Training: actions open at the handover.' : 'Replay: operator actions are off.';
   const run = async (r: OperatorRequest): Promise<void> => {
     const what = describe(r);
-    setBusy(true);
-    try {
-      await client.operate(r);
-      store.notify('info', `${what} accepted${source === null ? '' : ' (training session)'}`);
-    } catch (e) {
-      store.notify('error', refusal(what, e));
-    } finally {
-      setBusy(false);
-    }
+    if (await request(what, () => client.operate(r))) store.notify('info', `${what} accepted${source === null ? '' : ' (training session)'}`);
   };
   const status = store.getState().fast.status;
   const off = busy || blocked !== null;

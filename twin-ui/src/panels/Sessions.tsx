@@ -7,7 +7,7 @@ import { useTwin, useTwinStore } from '../context.ts';
 import { mayTrain, type CreateSessionRequest, type RecordingInfo, type SessionDecision, type SessionInfo, type SessionOutcome, type SessionScore } from '../model.ts';
 import { ROUTES, type TwinClient } from '../net/client.ts';
 import { formatClock, formatMoney, formatPeople } from '../format.ts';
-import { refusal } from './OperatorActions.tsx';
+import { SpeedOptions, useRequest } from './actions.tsx';
 
 export function sessionLabel(s: SessionInfo): string {
   return `${s.kind === 'training' ? 'Training' : 'Replay'} · ${s.recording} · by ${s.createdBy}`;
@@ -79,7 +79,7 @@ export function TrainerPanel({ client }: { client: TwinClient }) {
   const [kind, setKind] = useState<'replay' | 'training'>('replay');
   const [handoverMin, setHandoverMin] = useState('');
   const [speed, setSpeed] = useState(60);
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useRequest();
   const [report, setReport] = useState<SessionScore | null>(null);
 
   const loadRecordings = useCallback(async (): Promise<RecordingInfo[]> => {
@@ -99,18 +99,7 @@ export function TrainerPanel({ client }: { client: TwinClient }) {
 
   if (!mayTrain(role)) return null;
   const chosen = recordings?.find((r) => r.id === recording);
-  const run = async (what: string, fn: () => Promise<void>): Promise<void> => {
-    setBusy(true);
-    try {
-      await fn();
-    } catch (e) {
-      store.notify('error', refusal(what, e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const recordLive = (): Promise<void> =>
+  const recordLive = (): Promise<boolean> =>
     run('Recording the live run', async () => {
       const reply = await client.post<{ id: string; untilMs: number }>(ROUTES.recordings, { title: `recorded from the twin at ${new Date().toLocaleString('en-GB')}` });
       await loadRecordings();
@@ -118,7 +107,7 @@ export function TrainerPanel({ client }: { client: TwinClient }) {
       store.notify('ok', `Recorded the live run up to ${formatClock(reply.untilMs)} as ${reply.id}`);
     });
 
-  const start = (): Promise<void> =>
+  const start = (): Promise<boolean> =>
     run(`Starting a ${kind} of ${recording || '(no recording)'}`, async () => {
       const body: CreateSessionRequest = { recording, kind, speed, ...(kind === 'training' && handoverMin.trim() !== '' ? { handoverMs: Math.round(Number(handoverMin) * 60_000) } : {}) };
       const reply = await client.post<{ ok: true; session: SessionInfo }>(ROUTES.sessions, body);
@@ -128,13 +117,13 @@ export function TrainerPanel({ client }: { client: TwinClient }) {
       store.notify('ok', `${sessionLabel(reply.session)} started`);
     });
 
-  const finish = (id: string): Promise<void> =>
+  const finish = (id: string): Promise<boolean> =>
     run(`Finishing session ${id}`, async () => {
       setReport(await client.post<SessionScore>(ROUTES.sessionFinish(id)));
       await client.refresh();
     });
 
-  const close = (id: string): Promise<void> =>
+  const close = (id: string): Promise<boolean> =>
     run(`Closing session ${id}`, async () => {
       await client.del(ROUTES.session(id));
       store.setState((s) => ({ sessions: s.sessions.filter((x) => x.id !== id) }));
@@ -183,11 +172,7 @@ export function TrainerPanel({ client }: { client: TwinClient }) {
       <label>
         Start speed{' '}
         <select value={speed} onChange={(e) => setSpeed(Number(e.target.value))} data-testid="start-speed">
-          {SESSION_SPEEDS.map((s) => (
-            <option key={s} value={s}>
-              ×{s}
-            </option>
-          ))}
+          <SpeedOptions speeds={SESSION_SPEEDS} />
         </select>
       </label>
       <button type="button" disabled={busy || recording === '' || handoverProblem !== null} onClick={() => void start()} title={recording ? `Start a ${kind} of ${recording}` : 'Choose a recording first'} data-testid="start-session">

@@ -5,7 +5,7 @@ import type { TwinClient } from '../net/client.ts';
 import { displayTime } from '../store.ts';
 import { formatClock } from '../format.ts';
 import { useTicker } from './Inspector.tsx';
-import { refusal } from './OperatorActions.tsx';
+import { SpeedOptions, useRequest } from './actions.tsx';
 
 const SPEEDS = [1, 10, 60, 600, 3600];
 /** Playback speeds offered for a session (the server accepts SESSION_MIN_SPEED … SESSION_MAX_SPEED). */
@@ -25,19 +25,10 @@ function LiveTimeline({ client }: { client: TwinClient }) {
   const store = useTwinStore();
   const role = useTwin((s) => s.role);
   useTicker(500);
-  const [busy, setBusy] = useState(false);
+  const { busy, run: request } = useRequest();
   const f = store.getState().fast;
   const may = mayControlClock(role);
-  const run = async (action: 'pause' | 'resume' | 'speed', speed?: number): Promise<void> => {
-    setBusy(true);
-    try {
-      await client.clock(action, speed);
-    } catch (e) {
-      store.notify('error', `Clock ${action}: ${(e as Error).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const run = (action: 'pause' | 'resume' | 'speed', speed?: number): Promise<boolean> => request(`Clock ${action}${speed === undefined ? '' : ` ×${speed}`}`, () => client.clock(action, speed));
   return (
     <section className="panel timeline" aria-label="Timeline" data-testid="timeline">
       {may ? (
@@ -71,7 +62,7 @@ function SessionTimeline({ client, session }: { client: TwinClient; session: Ses
   const store = useTwinStore();
   const role = useTwin((s) => s.role);
   useTicker(500);
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useRequest();
   /** The scrubber's position while the user moves it (null: follow the session's clock). */
   const [draft, setDraft] = useState<number | null>(null);
   const settle = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -84,16 +75,7 @@ function SessionTimeline({ client, session }: { client: TwinClient; session: Ses
   const now = Math.min(endMs, displayTime(f, performance.now()));
   const finished = session?.kind === 'training' && session.phase === 'finished';
 
-  const send = async (request: SessionClockRequest, what: string): Promise<void> => {
-    setBusy(true);
-    try {
-      await client.sessionClock(request);
-    } catch (e) {
-      store.notify('error', refusal(what, e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const send = (request: SessionClockRequest, what: string): Promise<boolean> => run(what, () => client.sessionClock(request));
   const seek = (toMs: number): void => {
     if (settle.current !== null) clearTimeout(settle.current);
     settle.current = null;
@@ -150,11 +132,7 @@ function SessionTimeline({ client, session }: { client: TwinClient; session: Ses
         <span className="sr-only">Playback speed</span>
         <select value={PLAYBACK_SPEEDS.includes(session.clock.speed) ? session.clock.speed : ''} disabled={!may || busy || finished} onChange={(e) => void send({ action: 'speed', speed: Number(e.target.value) }, `Speed ×${e.target.value}`)} aria-label="Playback speed" title="Simulated seconds per real second" data-testid="session-speed">
           {!PLAYBACK_SPEEDS.includes(session.clock.speed) && <option value="">×{session.clock.speed}</option>}
-          {PLAYBACK_SPEEDS.map((s) => (
-            <option key={s} value={s}>
-              ×{s}
-            </option>
-          ))}
+          <SpeedOptions speeds={PLAYBACK_SPEEDS} />
         </select>
       </label>
       {!may && <span className="hint">The trainer drives this session.</span>}
