@@ -109,6 +109,16 @@ function sessionDetail(reply: unknown): { session: SessionInfo; summary: ServerS
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * What of a session the panels show, without what moves on every poll (its time, its viewer count):
+ * the time goes to the fast clock, so a playing session costs no React render per poll.
+ */
+function sessionShape(s: SessionInfo | null): unknown {
+  if (s === null) return null;
+  const { viewers: _viewers, clock, ...rest } = s;
+  return { ...rest, clock: { ...clock, nowMs: 0 } };
+}
+
 export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
   let socket: TwinSocket | null = null;
   let epoch: string | null = null;
@@ -200,8 +210,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         const { session, summary } = sessionDetail(await request<unknown>('GET', ROUTES.session(source)));
         const s = store.getState();
         if (s.source === source) {
-          // `viewers` changes with every page that looks: leave it out of the comparison (no re-render for it).
-          if (s.session === null || !same({ ...s.session, viewers: 0 }, { ...session, viewers: 0 })) store.setState({ session });
+          if (!same(sessionShape(s.session), sessionShape(session))) store.setState({ session });
           if (!same(s.serverSummary, summary)) store.setState({ serverSummary: summary });
           store.setClock({ time: session.clock.nowMs, speed: session.clock.speed, paused: session.clock.paused });
         }
@@ -215,7 +224,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     }
     try {
       const sessions = sessionList(await request<unknown>('GET', ROUTES.sessions));
-      if (!same(store.getState().sessions, sessions)) store.setState({ sessions });
+      if (!same(store.getState().sessions.map(sessionShape), sessions.map(sessionShape))) store.setState({ sessions });
     } catch {
       // A server without the session API (404) or a dropped connection: no sessions to offer.
       if (store.getState().sessions.length > 0) store.setState({ sessions: [] });
