@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, generateCity, hashCity, parseCity, Status } from '../engine/index.ts';
 import { cityFromSource, FeedMarks, loadRecording, MAX_SPEED, MIN_SPEED, ReplaySession, saveRecording, verifyLedgerFile } from '../scenarios/index.ts';
+import { bundleParser, FRAMES_BUNDLE } from './frame-bundle.ts';
 import {
   decodeFrame,
   FrameKind,
@@ -17,6 +18,8 @@ import {
   type ServerToClientEvents,
   type SessionClockInfo,
   type SessionClosedInfo,
+  type Alert,
+  type ClockInfo,
   type SubscribeAck,
   type WsServerMessage,
 } from './protocol.ts';
@@ -396,5 +399,82 @@ describe('session lifetime', () => {
     expect(server.sessions.size).toBe(0);
     expect(await waitFor('sessionClosed', () => closed[0])).toEqual({ session: id, reason: 'server-closing' });
     socket.disconnect();
+  });
+});
+
+describe('live clock and alerts versus session viewers', () => {
+  it('a session viewer gets only its session\'s clock and alerts, and the live ones again once it watches nothing or live', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-sessions-live-'));
+    await recordIncident(dir, 'incident');
+    const server = await startTestServer(dir);
+    const sockets: Client[] = [];
+    const wsClients: WebSocket[] = [];
+    const admin = async (method: string, path: string, body?: unknown): Promise<Json> => {
+      const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKENS.admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return res.json();
+    };
+    /** A Socket.io client with the bundle parser (as the UI), counting live and session events. */
+    const bundleClient = () => {
+      const socket: Client = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: TOKENS.view, frames: FRAMES_BUNDLE }, parser: bundleParser });
+      sockets.push(socket);
+      const got = { clocks: [] as ClockInfo[], alerts: [] as (readonly Alert[])[], sessionClocks: [] as SessionClockInfo[], sessionAlerts: 0, closed: [] as SessionClosedInfo[] };
+      socket.on('clock', (c) => got.clocks.push(c));
+      socket.on('alerts', (a) => got.alerts.push(a));
+      socket.on('sessionClock', (c) => got.sessionClocks.push(c));
+      socket.on('sessionAlerts', () => void got.sessionAlerts++);
+      socket.on('sessionClosed', (c) => got.closed.push(c));
+      return { socket, got };
+    };
+    const wsClient = (query: string) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?token=${TOKENS.view}${query}`);
+      wsClients.push(ws);
+      const messages: WsServerMessage[] = [];
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) messages.push(JSON.parse(String(data)) as WsServerMessage);
+      });
+      const count = (type: WsServerMessage['type']): number => messages.filter((m) => m.type === type).length;
+      return { ws, messages, count };
+    };
+    try {
+      const { session } = await admin('POST', '/api/sessions', { recording: 'incident', kind: 'replay', paused: true });
+      const id = session.id as string;
+      expect((await admin('GET', '/api/recordings')).recordings).toEqual([expect.objectContaining({ id: 'incident', store: 'file' })]);
+
+      const watcher = bundleClient();
+      const live = bundleClient();
+      expect(await watcher.socket.emitWithAck('subscribe', { session: id })).toMatchObject({ ok: true, session: id });
+      expect(await live.socket.emitWithAck('subscribe', {})).toMatchObject({ ok: true });
+      // Whatever came before the acks (the hello clock) is not the point: count from here.
+      watcher.got.clocks.length = 0;
+      live.got.clocks.length = 0;
+      const wsWatcher = wsClient(`&session=${id}`);
+      const wsLive = wsClient('');
+      await waitFor('both ws clients subscribed', () => (wsWatcher.count('subscribed') === 1 && wsLive.count('subscribed') === 1 ? true : undefined));
+
+      // Live alerts (a failure on the live engine) and session alerts (the recording's fire at 30 s).
+      expect((await admin('POST', '/api/inject', { type: 'fail', target: 'pw-tx-0' })).ok).toBe(true);
+      await admin('POST', '/api/clock', { action: 'resume' });
+      await admin('POST', `/api/sessions/${id}/clock`, { action: 'seek', toMs: 120_000 });
+      await waitFor('live alerts and two live clocks on the live clients, session alerts on the watchers', () =>
+        live.got.alerts.some((a) => a.some((x) => x.id === 'pw-tx-0')) && live.got.clocks.length >= 2 && wsLive.count('alerts') > 0 && wsLive.count('clock') >= 2 && watcher.got.sessionAlerts > 0 && wsWatcher.count('session-alerts') > 0 ? true : undefined);
+      expect(watcher.got.clocks).toEqual([]);
+      expect(watcher.got.alerts).toEqual([]);
+      expect(watcher.got.sessionClocks.length).toBeGreaterThan(0);
+      expect(watcher.got.sessionClocks.every((c) => c.session === id)).toBe(true);
+      expect(wsWatcher.count('clock')).toBe(0);
+      expect(wsWatcher.count('alerts')).toBe(0);
+      expect(wsWatcher.count('session-clock')).toBeGreaterThan(0);
+
+      // Back to the live view (ws) or nothing to watch (the session is deleted): the live clock returns.
+      wsWatcher.ws.send(JSON.stringify({ type: 'subscribe' }));
+      expect((await admin('DELETE', `/api/sessions/${id}`)).ok).toBe(true);
+      expect(await waitFor('sessionClosed', () => watcher.got.closed[0])).toEqual({ session: id, reason: 'deleted' });
+      await waitFor('the live clock on the former watchers', () => (watcher.got.clocks.length > 0 && wsWatcher.count('clock') > 0 ? true : undefined));
+      await admin('POST', '/api/clock', { action: 'pause' });
+    } finally {
+      for (const s of sockets) s.disconnect();
+      for (const ws of wsClients) ws.close();
+      await server.close();
+    }
   });
 });

@@ -30,6 +30,11 @@ import { SocketIoFrameWriter, type EngineConnection } from './socketio-frames.ts
 export const DEFAULT_HIGH_WATER_BYTES = 256 * 1024;
 /** Above this many engine.io packets waiting (polling transport, or a busy websocket), likewise. */
 const MAX_QUEUED_PACKETS = 4;
+/**
+ * The Socket.io room of sockets not watching a session: the live `clock` and `alerts` go to it only,
+ * so a session's viewer sees that session's clock (`sessionClock`) and never the live one over it.
+ */
+const LIVE_ROOM = 'live';
 
 const viewSchema = z.strictObject({
   layers: z.array(z.string().min(1)).max(64).optional(),
@@ -203,19 +208,29 @@ export class SocketGateway {
     return { socketio: this.io.engine.clientsCount, ws: this.wsClients.size };
   }
 
-  /** Sends alerts and the clock to every connected client (low-rate channels). */
+  /**
+   * Sends the live alerts and clock (low-rate channels) to every client not watching a session:
+   * Socket.io through the `live` room (encoded once), ws clients one by one.
+   */
   broadcastAlerts(alerts: WsServerMessage & { type: 'alerts' }): void {
     if (alerts.alerts.length === 0) return;
-    this.io.volatile.emit('alerts', alerts.alerts);
-    const text = JSON.stringify(alerts);
-    for (const ws of this.wsClients) if (ws.bufferedAmount < this.highWater) ws.send(text);
+    this.io.to(LIVE_ROOM).volatile.emit('alerts', alerts.alerts);
+    this.sendToLiveWs(JSON.stringify(alerts));
   }
 
   broadcastClock(): void {
     const clock = this.options.control.clockInfo();
-    this.io.volatile.emit('clock', clock);
-    const text = JSON.stringify({ type: 'clock', ...clock } satisfies WsServerMessage);
-    for (const ws of this.wsClients) if (ws.bufferedAmount < this.highWater) ws.send(text);
+    this.io.to(LIVE_ROOM).volatile.emit('clock', clock);
+    this.sendToLiveWs(JSON.stringify({ type: 'clock', ...clock } satisfies WsServerMessage));
+  }
+
+  private sendToLiveWs(text: string): void {
+    for (const ws of this.wsClients) {
+      if (ws.bufferedAmount >= this.highWater) continue;
+      const subscriber = this.wsSubscribers.get(ws);
+      if (subscriber !== undefined && this.sessionViewers.has(subscriber)) continue;
+      ws.send(text);
+    }
   }
 
   private hello(principal: Principal): HelloInfo {
@@ -239,10 +254,15 @@ export class SocketGateway {
       if (event.type === 'clock') socket.volatile.emit('sessionClock', event.clock);
       else if (event.type === 'alerts') socket.emit('sessionAlerts', { session: event.session, alerts: event.alerts });
       else if (event.type === 'moved') socket.emit('resubscribed', event.ack);
-      else socket.emit('sessionClosed', { session: event.session, reason: event.reason });
+      else {
+        socket.emit('sessionClosed', { session: event.session, reason: event.reason });
+        // Watching nothing now: the live clock and alerts come again.
+        void socket.join(LIVE_ROOM);
+      }
     };
     socket.emit('hello', this.hello(principal));
     socket.emit('clock', control.clockInfo());
+    void socket.join(LIVE_ROOM);
 
     const guard = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A): void => {
       const ack = args[args.length - 1];
@@ -265,6 +285,8 @@ export class SocketGateway {
       if (typeof ack !== 'function') throw new InvalidError('subscribe needs an acknowledgement callback', [{ path: 'ack', reason: 'missing' }]);
       const req = parse(subscribeSchema, request ?? {}, 'subscribe request');
       const { hub: source, ack: result } = this.subscribeTo(subscriber, req, notifySession);
+      if (req.session === undefined) void socket.join(LIVE_ROOM);
+      else void socket.leave(LIVE_ROOM);
       ack(result);
       source.prime(subscriber);
       if (req.session !== undefined) socket.emit('sessionClock', this.options.sessions!.clockOf(req.session));
@@ -272,6 +294,7 @@ export class SocketGateway {
     socket.on('unsubscribe', guard((ack?: (r: { ok: true }) => void) => {
       hub.unsubscribeSubscriber(subscriber);
       this.sessionViewers.delete(subscriber);
+      void socket.join(LIVE_ROOM);
       if (typeof ack === 'function') ack({ ok: true });
     }));
     socket.on('command', guard((command: unknown, ack) => {
