@@ -274,8 +274,8 @@ export interface KafkaIngestOptions extends KafkaConnection {
   readonly durable?: (seq: number) => Promise<void>;
   /** Runs after the batch is journalled and before its offsets are committed (batch mode: advance the engine). */
   readonly afterBatch?: () => Promise<void>;
-  /** Called when a batch arrives, before anything is decoded (benchmarks time the ingest from here). */
-  readonly onBatchStart?: (messages: number) => void;
+  /** Called after a batch's offsets are committed (benchmarks time the ingest with it). */
+  readonly onBatchDone?: (counters: Readonly<IngestCounters>) => void;
   /** Start from the beginning of the topics when the group has no committed offsets (default true). */
   readonly fromBeginning?: boolean;
 }
@@ -347,7 +347,6 @@ export class KafkaIngest implements HealthReporter {
    */
   private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { engine } = this.options;
-    this.options.onBatchStart?.(batch.messages.length);
     const ids = this.canonicalIds();
     const source = `kafka:${batch.topic}:${batch.partition}`;
     const isTelemetry = batch.topic === this.topics.telemetry;
@@ -424,6 +423,7 @@ export class KafkaIngest implements HealthReporter {
       this.counters.committed = Number(next);
       this.lastOkAt = Date.now();
       this.up = true;
+      this.options.onBatchDone?.(this.counters);
     } catch (error) {
       this.lastError = describeError(error);
       throw error;
