@@ -50,7 +50,7 @@ async function withPgRecordings<T>(url: string | undefined, flag: string, work: 
   const schema = process.env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum';
   let store: PgRecordings;
   try {
-    store = await PgRecordings.open({ url, schema });
+    store = await PgRecordings.open({ url, schema, readOnly: true });
   } catch (error) {
     throw new StratumError(`cannot open the recordings in PostgreSQL (${schema}.recordings): ${(error as Error).message}`, { cause: error });
   }

@@ -69,9 +69,16 @@ describe.skipIf(postgres.skip)(`recordings in PostgreSQL (${postgres.reason})`, 
       const saved = await call('POST', '/api/recordings', { title: 'to the database' });
       expect(saved.status).toBe(201);
       const id = saved.json['id'] as string;
+      // A recording only in the folder, to list beside the database's.
+      await recordRun({ city: { generate: { assets: 300, seed: 4 } }, seed: 2, behaviours, scenario: loadLibraryScenario('substation-fire'), untilSeconds: 600, dir, id: 'file-only' });
+      const listed = async () => ((await call('GET', '/api/recordings')).json['recordings'] as { id: string; store: string }[]).map((r) => [r.id, r.store]);
+      expect(await listed()).toEqual(expect.arrayContaining([[id, 'both'], ['file-only', 'file']]));
 
       // The files go away: the session must come from PostgreSQL, city included.
       rmSync(join(dir, id), { recursive: true });
+      const after = await listed();
+      expect(after).toEqual(expect.arrayContaining([[id, 'postgres'], ['file-only', 'file']]));
+      expect(after.filter(([r]) => r === id)).toHaveLength(1);
       const created = await call('POST', '/api/sessions', { recording: id, kind: 'replay', paused: true });
       expect(created.status, JSON.stringify(created.json)).toBe(201);
       const session = created.json.session!.id;
@@ -89,6 +96,22 @@ describe.skipIf(postgres.skip)(`recordings in PostgreSQL (${postgres.reason})`, 
         delete process.env['STRATUM_RECORDINGS_SCHEMA'];
       }
       expect((JSON.parse(out) as { id: string; title: string }[]).find((m) => m.id === id)).toMatchObject({ title: 'to the database' });
+
+      // `stratum replay --pg` and `train --pg` of the live recording: its city comes from the database too.
+      const cli = async (args: string[]): Promise<string> => {
+        out = '';
+        const program = new Command().exitOverride();
+        registerScenarioCommands(program, { out: (s) => void (out += s), err: (s) => void (out += s) });
+        process.env['STRATUM_RECORDINGS_SCHEMA'] = schema;
+        try {
+          await program.parseAsync(args, { from: 'user' });
+        } finally {
+          delete process.env['STRATUM_RECORDINGS_SCHEMA'];
+        }
+        return out;
+      };
+      expect(JSON.parse(await cli(['replay', id, '--pg-url', requireUrl(postgres), '--json']))).toMatchObject({ recording: id, identical: true, stateHash: saved.json['stateHash'] });
+      expect(JSON.parse(await cli(['train', id, '--pg-url', requireUrl(postgres), '--handover', '0', '--json']))).toMatchObject({ score: expect.any(Number) });
     } finally {
       await server.close();
     }

@@ -21,6 +21,11 @@ export interface PgRecordingsOptions {
   /** Share a pool (the history's); else one is made from `url`. */
   readonly pool?: pg.Pool;
   readonly schema?: string;
+  /**
+   * Only read (the CLI's `replay`/`train`/`record list --pg`): the tables are not created, and a
+   * database without them simply holds no recordings — a mistyped schema changes nothing.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** A recording asked for by id that the database does not hold. */
@@ -30,9 +35,13 @@ export class RecordingNotFoundError extends StratumError {}
 const BATCH = 2_000;
 
 export class PgRecordings {
-  private constructor(private readonly pool: pg.Pool, private readonly ownsPool: boolean, readonly schema: string) {}
+  /** `tablesPresent` false: opened read-only on a database without the tables (no recordings). */
+  private constructor(private readonly pool: pg.Pool, private readonly ownsPool: boolean, readonly schema: string, private readonly tablesPresent = true) {}
 
-  /** Connects (or borrows `pool`) and creates the tables when missing (idempotent, serialised by an advisory lock). */
+  /**
+   * Connects (or borrows `pool`) and creates the tables when missing (idempotent, serialised by an
+   * advisory lock); with `readOnly`, only checks whether they exist.
+   */
   static async open(options: PgRecordingsOptions): Promise<PgRecordings> {
     const schema = options.schema ?? 'stratum';
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new RangeError(`recordings schema must be a plain lower-case identifier (got "${schema}")`);
@@ -40,6 +49,10 @@ export class PgRecordings {
     const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: 2, connectionTimeoutMillis: 5_000 });
     if (ownsPool) pool.on('error', () => {});
     try {
+      if (options.readOnly === true) {
+        const found = await pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present', [`${schema}.recordings`, `${schema}.recording_entries`]);
+        return new PgRecordings(pool, ownsPool, schema, found.rows[0]?.present === true);
+      }
       await transaction(pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`stratum-recordings:${schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -49,7 +62,7 @@ export class PgRecordings {
       return new PgRecordings(pool, ownsPool, schema);
     } catch (error) {
       if (ownsPool) await pool.end().catch(() => {});
-      throw new ServiceUnavailableError('recordings', `cannot prepare the recordings tables in schema "${schema}": ${(error as Error).message}`, { cause: error });
+      throw new ServiceUnavailableError('recordings', `cannot ${options.readOnly === true ? 'read' : 'prepare'} the recordings tables in schema "${schema}": ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -72,6 +85,7 @@ export class PgRecordings {
 
   /** Every stored recording's meta, newest first. */
   async list(): Promise<RecordingMeta[]> {
+    if (!this.tablesPresent) return [];
     const rows = await this.pool.query<{ id: string; meta: unknown; feed_after: number[] | null }>(
       `SELECT r.id, r.meta, (SELECT array_agg(feed_after ORDER BY seq) FROM ${this.schema}.recording_entries WHERE recording_id = r.id) AS feed_after FROM ${this.schema}.recordings r ORDER BY r.created_at DESC, r.id DESC`,
     );
@@ -80,6 +94,7 @@ export class PgRecordings {
 
   /** The recording and, for a live recording, its city; undefined when there is none by that id. */
   async load(id: string): Promise<{ recording: Recording; city?: CityModel } | undefined> {
+    if (!this.tablesPresent) return undefined;
     const head = await this.pool.query<{ meta: unknown; city: unknown }>(`SELECT meta, city FROM ${this.schema}.recordings WHERE id = $1`, [id]);
     const row = head.rows[0];
     if (row === undefined) return undefined;
@@ -98,6 +113,7 @@ export class PgRecordings {
   }
 
   async delete(id: string): Promise<boolean> {
+    if (!this.tablesPresent) return false;
     const result = await this.pool.query(`DELETE FROM ${this.schema}.recordings WHERE id = $1`, [id]);
     return (result.rowCount ?? 0) > 0;
   }
