@@ -84,6 +84,42 @@ function effectiveCapacity(s: AssetState): number {
 }
 
 /**
+ * The message a step blames for what it did, kept as numbers and made a `Cause` object only if the
+ * step records it: a telemetry batch may hold hundreds of readings for one asset. One instance
+ * serves every step (steps run one at a time, each to its end, like the kernel's step context).
+ */
+class Blame {
+  private code: CauseCode | -1 = -1;
+  private from = 0;
+  private seq = 0;
+
+  reset(): void {
+    this.code = -1;
+  }
+
+  set(code: CauseCode, from: number, seq: number): void {
+    this.code = code;
+    this.from = from;
+    this.seq = seq;
+  }
+
+  /** A trip: overload becomes the code; with nothing blamed yet, the asset itself is. */
+  overload(self: number): void {
+    if (this.code === -1) {
+      this.from = self;
+      this.seq = -1;
+    }
+    this.code = CauseCode.Overload;
+  }
+
+  cause(time: number): Cause | null {
+    return this.code === -1 ? null : { code: this.code, from: this.from, seq: this.seq, time };
+  }
+}
+
+const blame = new Blame();
+
+/**
  * The behaviour of every infrastructure asset, whatever its layer: it tracks its own condition, its
  * providers' service, its connectivity and its load, fails for a recorded cause, and tells its
  * dependents, the cohorts it serves and its layer solver whenever what they see of it changes.
@@ -120,11 +156,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     const index = ctx.index;
     const self = ctx.self;
     let s: { -readonly [K in keyof AssetState]: AssetState[K] } = { ...state };
-    // The message to blame, kept as three numbers (code -1: none) and made a Cause object only if
-    // the step ends up recording it: a telemetry batch may hold hundreds of readings for one asset.
-    let blameCode: CauseCode | -1 = -1;
-    let blameFrom = 0;
-    let blameSeq = 0;
+    blame.reset();
 
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i]!;
@@ -133,9 +165,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           const health = Math.min(s.health, Math.max(0, 1 - m.value));
           if (health < s.health) {
             s.health = health;
-            blameCode = CauseCode.Damage;
-            blameFrom = m.from;
-            blameSeq = m.seq;
+            blame.set(CauseCode.Damage, m.from, m.seq);
             if (this.options.selfRepair) {
               const at = ctx.now + Math.max(1000, Math.round(index.repairMs[self]! * Math.max(0.25, 1 - health)));
               if (s.repairAt < 0 || at > s.repairAt) {
@@ -177,49 +207,29 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           copy[m.aux] = m.value;
           s.providerLevels = copy;
           s.supply = supplyOf(copy, index, self);
-          if (m.value < previous) {
-            blameCode = CauseCode.Dependency;
-            blameFrom = m.from;
-            blameSeq = m.seq;
-          }
+          if (m.value < previous) blame.set(CauseCode.Dependency, m.from, m.seq);
           break;
         }
         case MessageKind.Connected:
           s.connected = m.value >= 0.5;
           // The solver names the asset whose loss cut this one off (aux), so chains explain through it.
-          if (!s.connected) {
-            blameCode = CauseCode.Disconnected;
-            blameFrom = m.aux;
-            blameSeq = m.seq;
-          }
+          if (!s.connected) blame.set(CauseCode.Disconnected, m.aux, m.seq);
           break;
         case MessageKind.LoadShift:
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
-          if (m.value > 0) {
-            blameCode = CauseCode.Overload;
-            blameFrom = m.from;
-            blameSeq = m.seq;
-          }
+          if (m.value > 0) blame.set(CauseCode.Overload, m.from, m.seq);
           break;
         case MessageKind.Demand:
           s.demandLoad = Math.max(0, s.demandLoad + m.value);
-          if (m.value > 0) {
-            blameCode = CauseCode.Overload;
-            blameFrom = m.from;
-            blameSeq = m.seq;
-          }
+          if (m.value > 0) blame.set(CauseCode.Overload, m.from, m.seq);
           break;
         case MessageKind.Telemetry:
           s.demandLoad = Math.max(0, m.value);
-          blameCode = CauseCode.Telemetry;
-          blameFrom = m.from;
-          blameSeq = m.seq;
+          blame.set(CauseCode.Telemetry, m.from, m.seq);
           break;
         case MessageKind.FlowLoad:
           s.flowLoad = m.value;
-          blameCode = CauseCode.Overload;
-          blameFrom = m.aux;
-          blameSeq = m.seq;
+          blame.set(CauseCode.Overload, m.aux, m.seq);
           break;
         case MessageKind.SetCapacity:
           s.capacity = m.value;
@@ -236,15 +246,11 @@ export class AssetBehaviour implements Behaviour<AssetState> {
         }
         case MessageKind.Ambient:
           s.temperature = m.value;
-          blameCode = CauseCode.Overload;
-          blameFrom = m.from;
-          blameSeq = m.seq;
+          blame.set(CauseCode.Overload, m.from, m.seq);
           break;
         case MessageKind.Isolate:
           s.isolated = true;
-          blameCode = CauseCode.Isolated;
-          blameFrom = m.from;
-          blameSeq = m.seq;
+          blame.set(CauseCode.Isolated, m.from, m.seq);
           break;
         case MessageKind.Restore:
           s.isolated = false;
@@ -262,9 +268,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           const cyber = Math.min(1, Math.max(s.cyber, m.value));
           if (cyber > s.cyber) {
             s.cyber = cyber;
-            blameCode = CauseCode.Cyber;
-            blameFrom = m.from;
-            blameSeq = m.seq;
+            blame.set(CauseCode.Cyber, m.from, m.seq);
             if (this.options.selfRepair && s.repairAt < 0) {
               s.repairAt = ctx.now + index.repairMs[self]!;
               ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, index.repairMs[self]!);
@@ -281,11 +285,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     const capacity = effectiveCapacity(s);
     if (!s.tripped && operable(s) && s.connected && load(s) > capacity * (1 + LOAD_EPSILON)) {
       s.tripped = true;
-      if (blameCode === -1) {
-        blameFrom = self;
-        blameSeq = -1;
-      }
-      blameCode = CauseCode.Overload;
+      blame.overload(self);
       if (this.options.tripResetSeconds !== null) {
         ctx.send(self, MessageKind.Timer, 0, TimerCode.TripReset, this.options.tripResetSeconds * 1000);
       }
@@ -295,10 +295,10 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     if (this.options.loadModel === 'local') s = this.shareLoad(s, ctx);
 
     const level = serviceLevel(s);
-    const blame: Cause | null = blameCode === -1 ? null : { code: blameCode, from: blameFrom, seq: blameSeq, time: ctx.now };
-    if (level <= 0 && state.announced > 0) s.cause = blame ?? s.cause;
+    const cause = blame.cause(ctx.now);
+    if (level <= 0 && state.announced > 0) s.cause = cause ?? s.cause;
     else if (level > 0 && statusOf(s) === Status.Ok) s.cause = null;
-    else if (level > 0 && level < state.announced && blame !== null) s.cause = blame;
+    else if (level > 0 && level < state.announced && cause !== null) s.cause = cause;
 
     if (level !== s.announced) {
       s.announced = level;
