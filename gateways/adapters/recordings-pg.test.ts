@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
 import { generateCity, parseCity } from '../../engine/index.ts';
-import { loadLibraryScenario, recordRun, ReplaySession } from '../../scenarios/index.ts';
+import { loadLibraryScenario, loadRecording, recordRun, ReplaySession } from '../../scenarios/index.ts';
 import { registerScenarioCommands } from '../replay-cli.ts';
 import { startServerWith } from '../server.ts';
 import { PgRecordings } from './recordings-pg.ts';
@@ -17,6 +17,22 @@ const postgres = serviceFromEnv('pg');
 const behaviours = (i: Parameters<typeof createBehaviours>[0]) => createBehaviours(i);
 // A schema of its own: test files share the database.
 const schema = `rec_test_${randomBytes(4).toString('hex')}`;
+
+/** Runs the `stratum` recording commands in-process on `recordingsSchema` (the CLI reads STRATUM_RECORDINGS_SCHEMA). */
+async function cli(args: string[], recordingsSchema = schema): Promise<{ out: string; error: Error | undefined }> {
+  let out = '';
+  const program = new Command().exitOverride();
+  registerScenarioCommands(program, { out: (s) => void (out += s), err: (s) => void (out += s) });
+  process.env['STRATUM_RECORDINGS_SCHEMA'] = recordingsSchema;
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return { out, error: undefined };
+  } catch (error) {
+    return { out, error: error as Error };
+  } finally {
+    delete process.env['STRATUM_RECORDINGS_SCHEMA'];
+  }
+}
 
 describe.skipIf(postgres.skip)(`recordings in PostgreSQL (${postgres.reason})`, () => {
   afterAll(async () => {
@@ -86,34 +102,68 @@ describe.skipIf(postgres.skip)(`recordings in PostgreSQL (${postgres.reason})`, 
       const detail = await call('GET', `/api/sessions/${session}`);
       expect((detail.json['summary'] as { stateHash: string }).stateHash).toBe(saved.json['stateHash']);
 
-      let out = '';
-      const program = new Command().exitOverride();
-      registerScenarioCommands(program, { out: (s) => void (out += s), err: (s) => void (out += s) });
-      process.env['STRATUM_RECORDINGS_SCHEMA'] = schema;
-      try {
-        await program.parseAsync(['record', 'list', '--pg', requireUrl(postgres), '--json'], { from: 'user' });
-      } finally {
-        delete process.env['STRATUM_RECORDINGS_SCHEMA'];
-      }
-      expect((JSON.parse(out) as { id: string; title: string }[]).find((m) => m.id === id)).toMatchObject({ title: 'to the database' });
+      const list = await cli(['record', 'list', '--pg', requireUrl(postgres), '--json']);
+      expect((JSON.parse(list.out) as { id: string; title: string }[]).find((m) => m.id === id)).toMatchObject({ title: 'to the database' });
 
       // `stratum replay --pg` and `train --pg` of the live recording: its city comes from the database too.
-      const cli = async (args: string[]): Promise<string> => {
-        out = '';
-        const program = new Command().exitOverride();
-        registerScenarioCommands(program, { out: (s) => void (out += s), err: (s) => void (out += s) });
-        process.env['STRATUM_RECORDINGS_SCHEMA'] = schema;
-        try {
-          await program.parseAsync(args, { from: 'user' });
-        } finally {
-          delete process.env['STRATUM_RECORDINGS_SCHEMA'];
-        }
-        return out;
-      };
-      expect(JSON.parse(await cli(['replay', id, '--pg-url', requireUrl(postgres), '--json']))).toMatchObject({ recording: id, identical: true, stateHash: saved.json['stateHash'] });
-      expect(JSON.parse(await cli(['train', id, '--pg-url', requireUrl(postgres), '--handover', '0', '--json']))).toMatchObject({ score: expect.any(Number) });
+      const replay = await cli(['replay', id, '--pg-url', requireUrl(postgres), '--json']);
+      expect(replay.error).toBeUndefined();
+      expect(JSON.parse(replay.out)).toMatchObject({ recording: id, identical: true, stateHash: saved.json['stateHash'] });
+      const train = await cli(['train', id, '--pg-url', requireUrl(postgres), '--handover', '0', '--json']);
+      expect(train.error).toBeUndefined();
+      expect(JSON.parse(train.out)).toMatchObject({ score: expect.any(Number) });
     } finally {
       await server.close();
+    }
+  });
+
+  it('stratum replay --pg reaches the file\'s final stateHash, train --pg its score; a missing recording names itself and the store', async () => {
+    const url = requireUrl(postgres);
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-cli-pg-'));
+    expect((await cli(['record', 'run', '--scenario', 'substation-fire', '--until', '3600', '--snapshot-every', '1200', '--dir', dir, '--id', 'fire-pg', '--json'])).error).toBeUndefined();
+    const store = await PgRecordings.open({ url, schema });
+    try {
+      await store.save(loadRecording('fire-pg', dir));
+    } finally {
+      await store.close();
+    }
+
+    const fromFile = JSON.parse((await cli(['replay', 'fire-pg', '--dir', dir, '--json'])).out) as { stateHash: string };
+    const fromPg = await cli(['replay', 'fire-pg', '--pg-url', url, '--json']);
+    expect(fromPg.error).toBeUndefined();
+    expect(JSON.parse(fromPg.out)).toMatchObject({ recording: 'fire-pg', identical: true, stateHash: fromFile.stateHash });
+    // --pg alone takes the url from STRATUM_PG_URL; the checkpoints come back from the database too.
+    const saved = process.env['STRATUM_PG_URL'];
+    process.env['STRATUM_PG_URL'] = url;
+    try {
+      expect(JSON.parse((await cli(['replay', 'fire-pg', '--pg', '--seek', '1200', '--json'])).out)).toMatchObject({ untilMs: 1_200_000, identical: true });
+    } finally {
+      if (saved === undefined) delete process.env['STRATUM_PG_URL'];
+      else process.env['STRATUM_PG_URL'] = saved;
+    }
+
+    const trainFile = JSON.parse((await cli(['train', 'fire-pg', '--dir', dir, '--handover', '600', '--json'])).out) as { score: number };
+    const trainPg = await cli(['train', 'fire-pg', '--pg-url', url, '--handover', '600', '--json']);
+    expect(trainPg.error).toBeUndefined();
+    expect((JSON.parse(trainPg.out) as { score: number }).score).toBe(trainFile.score);
+
+    const missing = await cli(['replay', 'no-such-recording', '--pg-url', url]);
+    expect(missing.error?.message).toBe(`no recording "no-such-recording" in PostgreSQL (${schema}.recordings): see \`stratum record list --pg\``);
+    expect((await cli(['train', 'no-such-recording', '--pg-url', url, '--handover', '0'])).error?.message).toContain('"no-such-recording"');
+    expect((await cli(['replay', 'fire-pg', '--pg', '--pg-url', url, '--dir', dir])).error?.message).toMatch(/--dir and --pg are exclusive/);
+  });
+
+  it('the CLI reading from a schema without the tables finds nothing and creates nothing', async () => {
+    const url = requireUrl(postgres);
+    const absent = `${schema}_absent`;
+    expect((await cli(['record', 'list', '--pg', url], absent)).out).toBe('no recordings\n');
+    expect((await cli(['replay', 'fire-pg', '--pg-url', url], absent)).error?.message).toContain(`"fire-pg" in PostgreSQL (${absent}.recordings)`);
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      expect((await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [absent])).rowCount).toBe(0);
+    } finally {
+      await client.end();
     }
   });
 });
