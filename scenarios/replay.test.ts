@@ -179,6 +179,41 @@ describe('training and economics', () => {
     expect(ledger.entries.map((e) => (e.payload as { event: string }).event)).toEqual(['handover', 'decision', 'score']);
   });
 
+  it('feeds a failure injected by hand after the handover (the incident) but withholds the recorded restore (a decision)', async () => {
+    const dir = tmp();
+    const cityFile = join(dir, 'small.json');
+    writeFileSync(cityFile, JSON.stringify({
+      assets: small.assets.map((a) => ({ id: a.id, layer: a.layer, kind: a.kind, baseLoad: a.baseLoad, capacity: a.capacity, repairTime: 36_000, ...(a.source ? { source: true } : {}), position: a.position })),
+      links: [{ from: 'g', to: 'f' }],
+      cohorts: [{ id: 'c', district: 'default', population: 1000, reliesOn: ['f'] }],
+    }));
+    const engine = await Engine.create({ city: parseCity(JSON.parse(readFileSync(cityFile, 'utf8')), cityFile), behaviours, seed: 1, driver: 'direct' });
+    const marks = new FeedMarks(engine);
+    await engine.runUntil(3_600_000);
+    engine.submit({ type: 'fail', target: 'f', severity: 1 }, { source: 'http:injector' });
+    marks.mark();
+    await engine.runUntil(2 * 3_600_000);
+    engine.submit({ type: 'restore', target: 'f' }, { source: 'http:operator' });
+    marks.mark();
+    await engine.runUntil(4 * 3_600_000);
+    const rec = saveRecording(engine, { city: { file: cityFile }, dir, id: 'by-hand', feedAfter: marks.list() });
+    await engine.stop();
+
+    // Handover before the failure: the failure still comes, the restore is the trainees' call.
+    const exercise = await TrainingExercise.start({ recording: loadRecording(rec.dir), behaviours, handoverMs: 600_000 });
+    await exercise.runTo(3 * 3_600_000);
+    expect(exercise.engine.kernel.view(exercise.engine.index.indexOf('f')!).level).toBe(0);
+    await exercise.runTo(4 * 3_600_000);
+    // At the end of the recording nothing a trainee does can count any more.
+    expect(() => exercise.act({ type: 'restore', target: 'f' }, 'trainee-1')).toThrow(/end of the recording/);
+    const report = await exercise.finish();
+    expect(report.timeline.recorded.map((d) => d.command.type)).toEqual(['restore']);
+    // Recorded: 1 h without power; the trainees never restored: 3 h.
+    expect(report.recorded.peopleHoursWithout.power).toBeCloseTo(1000, 0);
+    expect(report.trainee.peopleHoursWithout.power).toBeCloseTo(3000, 0);
+    expect(report.score).toBeLessThan(50);
+  });
+
   it('what-if runs on copies and never touches the live engine', async () => {
     const live = await Engine.create({ city: small, behaviours, seed: 1, driver: 'direct' });
     live.submit({ type: 'fail', target: 'f', severity: 1 }, { at: 60 });

@@ -5,15 +5,22 @@ import { ReplaySession, type Behaviours, type Recording } from './recording.ts';
 
 /**
  * Training exercises. A trainer replays a recorded incident and hands over control at a chosen
- * virtual time. Up to the handover everything recorded is fed; after it, only the incident itself
- * (inputs from `scenario:` sources — hazards, attacks, their scripted restorations) keeps coming,
+ * virtual time. Up to the handover everything recorded is fed; after it, the incident itself keeps
+ * coming — hazards, attacks, failures injected by hand, telemetry, and whatever a scenario scripted —
  * while the recorded operators' decisions are withheld and the trainees' actions apply instead.
  * At the end the trainees' outcome is scored against the recorded one.
  */
 
-/** A recorded input is an operator's decision unless it came from a scenario. */
+/** What people in the control room decide; every other input is the incident happening to the city. */
+const DECISION_TYPES: ReadonlySet<InputCommand['type']> = new Set(['isolate', 'restore', 'repair', 'shed', 'reroute', 'order']);
+
+/**
+ * A recorded input is an operator's decision when it is an operator action or an order to the
+ * public and did not come from a scenario (a scenario's scripted restoration belongs to the
+ * incident). A failure injected through the API is the incident, not a decision.
+ */
 export function isDecision(entry: JournalEntry): boolean {
-  return !entry.source.startsWith('scenario:');
+  return DECISION_TYPES.has(entry.command.type) && !entry.source.startsWith('scenario:');
 }
 
 export interface Decision {
@@ -134,6 +141,8 @@ export class TrainingExercise {
   checkCanAct(): void {
     if (this.finished || this.finishing) throw new ConflictError('the exercise is finished');
     if (!this.handedOver) throw new ConflictError(`control passes to the trainees at the handover (${this.handoverMs / 1000} s); the clock is at ${Math.max(0, this.engine.kernel.settledUntil) / 1000} s`);
+    // The exercise is scored up to the recording's end: an action after it could change nothing.
+    if (this.engine.kernel.settledUntil >= this.recording.meta.untilMs) throw new ConflictError(`the exercise has reached the end of the recording (${this.recording.meta.untilMs / 1000} s): finish it to see the score`);
   }
 
   /**
