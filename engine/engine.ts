@@ -154,15 +154,24 @@ export class Engine {
     const index = this.index;
     let last = this.journal.lastSourceSeq(source) ?? -Infinity;
     let duplicates = 0;
-    const taken: InputCommand[] = [];
-    const seqs: number[] = [];
+    // The inputs taken: the caller's own arrays until one is dropped (the usual case), then copies.
+    let taken = commands;
+    let seqs = sourceSeqs;
+    let count = 0;
+    const skip = (i: number): void => {
+      if (taken === commands) {
+        taken = commands.slice(0, i);
+        seqs = sourceSeqs.slice(0, i);
+      }
+    };
     // Per taken input: its one asset (telemetry, the hot path) or -1 with its targets in `wide`.
-    const single: number[] = [];
+    const single = new Int32Array(commands.length);
     const wide = new Map<number, number[]>();
     for (let i = 0; i < commands.length; i++) {
       const seq = sourceSeqs[i]!;
       if (seq <= last) {
         duplicates++;
+        skip(i);
         continue;
       }
       const command = commands[i]!;
@@ -175,25 +184,30 @@ export class Engine {
             if (targets.length !== 1) throw new UnknownTargetError('reroute: the target must be one asset');
             this.rerouteDestination(command.target, command.to);
           }
-          wide.set(taken.length, targets);
+          wide.set(count, targets);
         } catch (error) {
           rejected?.(i, error);
+          skip(i);
           continue;
         }
       }
-      single.push(one);
-      taken.push(command);
-      seqs.push(seq);
+      if (taken !== commands) {
+        (taken as InputCommand[]).push(command);
+        (seqs as number[]).push(seq);
+      }
+      single[count++] = one;
       last = seq;
     }
-    const entries = this.journal.appendBatch(time, source, taken, seqs);
-    for (let k = 0; k < entries.length; k++) {
+    const first = this.journal.length;
+    this.journal.appendBatch(time, source, taken, seqs);
+    const entries = this.journal.entries;
+    for (let k = 0; k < count; k++) {
       const to = single[k]!;
-      const entry = entries[k]!;
+      const entry = entries[first + k]!;
       if (to >= 0) this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, time);
       else this.scheduleEntry(entry, wide.get(k)!);
     }
-    return { accepted: entries.length, duplicates };
+    return { accepted: count, duplicates };
   }
 
   /** Re-feeds a recorded journal entry (replay): same time, same order. */

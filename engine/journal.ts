@@ -112,8 +112,7 @@ export class InputJournal {
    * entries `append` would make one by one, with one update of the duplicate map and one file write.
    * The caller has dropped duplicates already (`sourceSeqs` ascending, above `lastSourceSeq`).
    */
-  appendBatch(time: number, source: string, commands: readonly InputCommand[], sourceSeqs: readonly number[]): readonly JournalEntry[] {
-    const first = this.list.length;
+  appendBatch(time: number, source: string, commands: readonly InputCommand[], sourceSeqs: readonly number[]): void {
     let lines = '';
     for (let i = 0; i < commands.length; i++) {
       const entry: JournalEntry = { seq: this.list.length, time, source, sourceSeq: sourceSeqs[i]!, command: commands[i]! };
@@ -124,7 +123,6 @@ export class InputJournal {
       this.seen.set(source, Math.max(sourceSeqs[commands.length - 1]!, this.seen.get(source) ?? -Infinity));
       if (this.file !== undefined) appendFileSync(this.file, lines);
     }
-    return this.list.slice(first);
   }
 }
 

@@ -361,7 +361,8 @@ export class KafkaIngest implements HealthReporter {
     };
     const commands: InputCommand[] = [];
     const offsets: number[] = [];
-    const positions: number[] = [];
+    // Message position of each command, kept only once a message failed to decode (until then, equal).
+    let positions: number[] | undefined;
     let decodeDuplicates = 0;
     let end = 0;
     this.inFlight++;
@@ -385,15 +386,16 @@ export class KafkaIngest implements HealthReporter {
             : parseCommand(decodeValue(message.value), source),
           );
           offsets.push(offset);
-          positions.push(end);
+          positions?.push(end);
         } catch (error) {
+          positions ??= Array.from({ length: commands.length }, (_, i) => i);
           if (engine.journal.isDuplicate(source, offset)) decodeDuplicates++;
           else deadLetter(message, error);
         }
       }
       if (end === 0) return;
       const last = messages[end - 1]!.offset;
-      const result = engine.submitBatch(commands, { source, sourceSeqs: offsets }, (k, error) => deadLetter(messages[positions[k]!]!, error));
+      const result = engine.submitBatch(commands, { source, sourceSeqs: offsets }, (k, error) => deadLetter(messages[positions?.[k] ?? k]!, error));
       this.counters.accepted += result.accepted;
       this.counters.duplicates += result.duplicates + decodeDuplicates;
       const seq = this.options.syncJournal?.() ?? engine.journal.length - 1;
