@@ -66,6 +66,11 @@ export function postgresBinariesInstalled(): boolean {
   }
 }
 
+/** True when `redis-server` is on the PATH (infrastructure/native/redis.sh can run an instance). */
+export function redisServerInstalled(): boolean {
+  return (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, 'redis-server')));
+}
+
 const PRIVATE: Record<'postgres' | 'redis', { script: string; portVariable: string }> = {
   postgres: { script: fileURLToPath(new URL('../../infrastructure/native/postgres.sh', import.meta.url)), portVariable: 'PGPORT' },
   redis: { script: fileURLToPath(new URL('../../infrastructure/native/redis.sh', import.meta.url)), portVariable: 'REDIS_PORT' },
