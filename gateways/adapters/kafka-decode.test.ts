@@ -1,7 +1,7 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../engine/index.ts';
-import { decodeValue, fastTelemetryValue, telemetryCommand } from './kafka.ts';
+import { AssetKeys, decodeValue, fastTelemetryValue, telemetryCommand } from './kafka.ts';
 
 describe('Kafka telemetry decoding (no broker needed)', () => {
   it('accepts JSON and msgpack values, as objects or bare numbers', () => {
@@ -66,5 +66,14 @@ describe('Kafka telemetry decoding (no broker needed)', () => {
     for (const value of [pack({ value: -1 }), pack({ value: Number.NaN }), pack({ value: 1, seq: 1.5 }), pack({ value: 1, extra: 2 }), pack({ seq: 1, value: 2 }), pack({ value: 1 }).subarray(0, 8)]) {
       expect(fastTelemetryValue(value)).toBeUndefined();
     }
+  });
+
+  it('finds asset ids by the bytes of a key, exactly as key.toString() would name them', () => {
+    const ids = [...Array.from({ length: 3_000 }, (_, i) => `pw-${i}`), 'wasser-straße-1', 'ö', 'o', '电-1', ''];
+    const keys = new AssetKeys(ids);
+    ids.forEach((id, i) => expect(keys.lookup(Buffer.from(id))).toBe(i));
+    for (const other of ['pw-3000', 'pw-', 'wasser-strasse-1', 'pw-1 ', 'PW-1', '电']) expect(keys.lookup(Buffer.from(other)), other).toBe(-1);
+    // Latin-1 bytes of "ö" are not its UTF-8 bytes: no match.
+    expect(keys.lookup(Buffer.from('ö', 'latin1'))).toBe(-1);
   });
 });

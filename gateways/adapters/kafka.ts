@@ -347,7 +347,7 @@ export class KafkaIngest implements HealthReporter {
    */
   private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { engine } = this.options;
-    const ids = this.canonicalIds();
+    const keys = this.assetKeys();
     const source = `kafka:${batch.topic}:${batch.partition}`;
     const isTelemetry = batch.topic === this.topics.telemetry;
     const messages = batch.messages;
@@ -375,16 +375,17 @@ export class KafkaIngest implements HealthReporter {
         const offset = Number(message.offset);
         try {
           if (message.value === null) throw new Error('empty value (tombstone)');
-          const key = message.key?.toString();
-          const fast = isTelemetry && key !== undefined && key !== '' ? fastTelemetryValue(message.value) : undefined;
-          // The journal keeps every command: name the asset with the index's own id string (equal
-          // text) so the key decoded for this message dies young instead of living in the journal.
-          const actor = fast === undefined ? undefined : ids.get(key!);
-          commands.push(
-            fast !== undefined ? { type: 'telemetry', target: actor === undefined ? key! : actor, value: fast }
-            : isTelemetry ? telemetryCommand(key, decodeValue(message.value), source)
-            : parseCommand(decodeValue(message.value), source),
-          );
+          // The usual reading: a known asset id as key and a value of the shapes read from the
+          // bytes. The command then names the asset with the index's own id string, so no key is
+          // decoded and nothing per message but the command joins the journal.
+          const asset = isTelemetry && message.key !== null ? keys.lookup(message.key) : -1;
+          const fast = asset >= 0 ? fastTelemetryValue(message.value) : undefined;
+          if (fast !== undefined) {
+            commands.push({ type: 'telemetry', target: keys.ids[asset]!, value: fast });
+          } else {
+            const key = message.key?.toString();
+            commands.push(isTelemetry ? telemetryCommand(key, decodeValue(message.value), source) : parseCommand(decodeValue(message.value), source));
+          }
           offsets.push(offset);
           positions?.push(end);
         } catch (error) {
@@ -434,15 +435,11 @@ export class KafkaIngest implements HealthReporter {
     }
   }
 
-  private canonical: Map<string, string> | undefined;
+  private keys: AssetKeys | undefined;
 
-  /** Asset id → the same string as held by the city index (built once). */
-  private canonicalIds(): Map<string, string> {
-    if (this.canonical === undefined) {
-      const index = this.options.engine.index;
-      this.canonical = new Map(index.ids.slice(0, index.assetCount).map((id) => [id, id]));
-    }
-    return this.canonical;
+  private assetKeys(): AssetKeys {
+    this.keys ??= new AssetKeys(this.options.engine.index.ids.slice(0, this.options.engine.index.assetCount));
+    return this.keys;
   }
 
   health(): ServiceHealth {
@@ -454,6 +451,53 @@ export class KafkaIngest implements HealthReporter {
     await this.consumer.disconnect();
     await this.producer.disconnect();
   }
+}
+
+/**
+ * Asset ids by the bytes of a Kafka key: an open-addressing table over their UTF-8 encodings, so a
+ * key is found without decoding it into a string (which costs more than the rest of a reading).
+ * Equal bytes are equal UTF-8 text, so a hit is exactly the id `key.toString()` would give.
+ */
+export class AssetKeys {
+  private readonly mask: number;
+  private readonly slots: Int32Array;
+  private readonly bytes: Buffer[];
+
+  constructor(readonly ids: readonly string[]) {
+    let size = 16;
+    while (size < ids.length * 2) size <<= 1;
+    this.mask = size - 1;
+    this.slots = new Int32Array(size).fill(-1);
+    this.bytes = ids.map((id) => Buffer.from(id, 'utf8'));
+    for (let a = 0; a < ids.length; a++) {
+      let slot = hashBytes(this.bytes[a]!) & this.mask;
+      while (this.slots[slot] !== -1) slot = (slot + 1) & this.mask;
+      this.slots[slot] = a;
+    }
+  }
+
+  /** The position in `ids` of the id whose UTF-8 bytes are `key`, or -1. */
+  lookup(key: Buffer): number {
+    let slot = hashBytes(key) & this.mask;
+    for (;;) {
+      const a = this.slots[slot]!;
+      if (a < 0) return -1;
+      const b = this.bytes[a]!;
+      if (b.length === key.length) {
+        let i = 0;
+        while (i < b.length && b[i] === key[i]) i++;
+        if (i === b.length) return a;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+}
+
+/** FNV-1a, 32 bits. */
+function hashBytes(b: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
 }
 
 function reasonOf(error: unknown): string {
