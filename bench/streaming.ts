@@ -9,11 +9,12 @@
  *   broadcast the full state as JSON (`[{id,status,level,load,stress}, …]`) at each of those frames;
  * - `injectToDeltaP50Ms` / `P99Ms`: wall time from sending `POST /api/inject` (a failure of one
  *   asset) to the arrival, at each viewer, of the first frame that shows the asset failed. Viewers
- *   run in a child process; both processes stamp with `performance.timeOrigin + performance.now()`.
+ *   run in child processes, one per core; all processes stamp with `performance.timeOrigin + performance.now()`.
  *
  * Run directly as the child: `node --import tsx bench/streaming.ts --viewers URL TOKEN N`.
  */
 import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -35,6 +36,7 @@ const wallNow = (): number => performance.timeOrigin + performance.now();
 type ChildMessage =
   | { type: 'ready'; connected: number }
   | { type: 'seen'; actor: number; viewer: number; at: number }
+  | { type: 'watching'; actor: number }
   | { type: 'error'; message: string };
 type ParentMessage = { type: 'watch'; actor: number } | { type: 'stop' };
 
@@ -57,21 +59,37 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
   // viewers, =socket.io-default the default parser's two-message frames.
   const requested = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'];
   const transport = requested === 'ws' || requested === 'socket.io-default' ? requested : 'socket.io';
-  const child = fork(fileURLToPath(import.meta.url), ['--viewers', server.url, server.adminToken, String(options.viewers), transport], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  // Viewers are independent clients: they run in one process per core (never in the server's), so
+  // one process handling 500 sockets in turn does not pass for the server's fan-out time.
+  const processes = Math.max(1, Math.min(availableParallelism(), options.viewers));
+  const children = Array.from({ length: processes }, (_, p) => {
+    const share = Math.floor(options.viewers / processes) + (p < options.viewers % processes ? 1 : 0);
+    return fork(fileURLToPath(import.meta.url), ['--viewers', server.url, server.adminToken, String(share), transport], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
   });
   const seen = new Map<number, number[]>();
+  /** Viewer processes that have started watching an actor: the injection waits for all of them. */
+  const watchAcks = new Map<number, number>();
   let connected = -1;
+  let ready = 0;
+  let readyViewers = 0;
   let childError: string | undefined;
-  child.on('message', (m: ChildMessage) => {
-    if (m.type === 'ready') connected = m.connected;
-    else if (m.type === 'seen') {
-      const list = seen.get(m.actor) ?? [];
-      list.push(m.at);
-      seen.set(m.actor, list);
-    } else childError = m.message;
-  });
+  for (const child of children) {
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'ready') {
+        readyViewers += m.connected;
+        if (++ready === children.length) connected = readyViewers;
+      } else if (m.type === 'watching') {
+        watchAcks.set(m.actor, (watchAcks.get(m.actor) ?? 0) + 1);
+      } else if (m.type === 'seen') {
+        const list = seen.get(m.actor) ?? [];
+        list.push(m.at);
+        seen.set(m.actor, list);
+      } else childError = m.message;
+    });
+  }
   const until = async (what: string, check: () => boolean, ms: number): Promise<void> => {
     const start = Date.now();
     while (!check()) {
@@ -97,8 +115,8 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
         if (server.engine.kernel.view(a).status === Status.Ok && !seen.has(a)) actor = a;
       }
       if (actor < 0) break;
-      child.send({ type: 'watch', actor } satisfies ParentMessage);
-      await new Promise((r) => setTimeout(r, 30));
+      for (const child of children) child.send({ type: 'watch', actor } satisfies ParentMessage);
+      await until(`viewer processes to watch actor ${actor}`, () => watchAcks.get(actor) === children.length, 10_000);
       const sentAt = wallNow();
       const res = await fetch(`${server.url}/api/inject`, {
         method: 'POST',
@@ -139,6 +157,7 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
       streamingAssets: index.assetCount,
       streamingViewers: connected,
       viewerTransport: transport,
+      viewerProcesses: processes,
       streamingFrames: frames,
       streamingAssetUpdates: updates,
       deltaFrameBytesPerAssetUpdate: round(updates === 0 ? Number.NaN : frameBytes / updates),
@@ -155,17 +174,19 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
       framesSkippedForSlowViewers: server.stats.framesSkipped - statsBefore.framesSkipped,
     };
   } finally {
-    if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) resolve();
-      else {
-        const kill = setTimeout(() => child.kill(), 5000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-      }
-    });
+    await Promise.all(children.map((child) => {
+      if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
+      return new Promise<void>((resolve) => {
+        if (child.exitCode !== null) resolve();
+        else {
+          const kill = setTimeout(() => child.kill(), 5000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+        }
+      });
+    }));
     await server.close();
   }
 }
@@ -237,7 +258,10 @@ async function viewerProcess(url: string, token: string, count: number, transpor
   };
   const sockets: ReturnType<typeof open>[] = [];
   process.on('message', (m: ParentMessage) => {
-    if (m.type === 'watch') watched.add(m.actor);
+    if (m.type === 'watch') {
+      watched.add(m.actor);
+      send({ type: 'watching', actor: m.actor });
+    }
     else {
       for (const v of sockets) v.close();
       process.exit(0);

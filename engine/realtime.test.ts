@@ -50,4 +50,25 @@ describe('real-time runner', () => {
     await runner.stop();
     await engine.stop();
   });
+
+  it('an input that arrives during an advance is applied by the next advance at once, not a tick later', async () => {
+    const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'nact' });
+    // A tick far longer than the test's bound: only a nudge can make the second advance happen in time.
+    const runner = new RealtimeRunner(engine, { speed: 1000, tickMs: 60_000 });
+    let advances = 0;
+    runner.onAdvance(() => {
+      advances++;
+      // Still inside the first advance: this input must not wait for the 60 s tick.
+      if (advances === 1) {
+        engine.submit({ type: 'fail', target: 'a' }, { source: 'test' });
+        runner.nudge();
+      }
+    });
+    runner.start();
+    runner.nudge();
+    await until(() => engine.kernel.view(0).status === 2, 5_000);
+    expect(advances).toBeGreaterThanOrEqual(2);
+    await runner.stop();
+    await engine.stop();
+  });
 });

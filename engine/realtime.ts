@@ -13,6 +13,8 @@ export class RealtimeRunner {
   private anchorVirtual = 0;
   private timer: NodeJS.Timeout | undefined;
   private advancing = false;
+  /** An input arrived during an advance: the next advance starts at once instead of after a tick. */
+  private nudgedWhileAdvancing = false;
   private loop: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(virtualMs: number) => void>();
   private lastError: Error | undefined;
@@ -75,7 +77,12 @@ export class RealtimeRunner {
    * the tick, so the input takes effect (and reaches viewers) as soon as its virtual time has come.
    */
   nudge(): void {
-    if (this.paused || this.advancing || this.timer === undefined) return;
+    if (this.paused) return;
+    if (this.advancing) {
+      this.nudgedWhileAdvancing = true;
+      return;
+    }
+    if (this.timer === undefined) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     setImmediate(() => {
@@ -98,10 +105,12 @@ export class RealtimeRunner {
 
   private schedule(): void {
     if (this.paused || this.timer !== undefined) return;
+    const delay = this.nudgedWhileAdvancing ? 0 : this.tickMs;
+    this.nudgedWhileAdvancing = false;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.loop = this.advance();
-    }, this.tickMs);
+    }, delay);
   }
 
   private async advance(): Promise<void> {

@@ -29,6 +29,9 @@ describe('one-message binary events (bundles)', () => {
     const [viaBundle] = decodeAll([encodeBundle(FRAME_PACKET_HEADER, [frame])]);
     expect(viaBundle).toEqual(viaDefault);
     expect(new Uint8Array((viaBundle!.data as [string, ArrayBufferLike | Uint8Array])[1] as Uint8Array)).toEqual(frame);
+    // Another binary event takes the general path (header decoded by Socket.io's own decoder).
+    const [other] = decodeAll([encodeBundle('51-["snapshot",{"_placeholder":true,"num":0}]', [frame])]);
+    expect(other).toEqual({ ...viaDefault, data: ['snapshot', (viaDefault!.data as unknown[])[1]] });
     // Text packets pass through untouched, before and after binary ones.
     expect(decodeAll(['2["clock",{"t":1}]', encodeBundle(FRAME_PACKET_HEADER, [frame]), '2["hello",{}]']).map((p) => (p.data as unknown[])[0])).toEqual(['clock', 'frame', 'hello']);
   });

@@ -20,7 +20,7 @@
  * the two-message form.
  */
 import { Emitter } from '@socket.io/component-emitter';
-import { Decoder as DefaultDecoder, Encoder as DefaultEncoder, type Packet } from 'socket.io-parser';
+import { Decoder as DefaultDecoder, Encoder as DefaultEncoder, PacketType, type Packet } from 'socket.io-parser';
 import { varintSize } from './protocol.ts';
 
 export const BUNDLE_MARK = 0xb5;
@@ -33,6 +33,28 @@ export const FRAME_PACKET_HEADER = '51-["frame",{"_placeholder":true,"num":0}]';
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const FRAME_HEADER_BYTES = utf8Encoder.encode(FRAME_PACKET_HEADER);
+
+/**
+ * The frame inside a bundle that carries exactly a `frame` event (nearly every message a viewer
+ * gets), found by comparing bytes — no text decoding, no JSON — else undefined.
+ */
+function frameOfBundle(bytes: Uint8Array): Uint8Array | undefined {
+  const h = FRAME_HEADER_BYTES.length; // < 128: its length is a one-byte varint
+  if (bytes.length < 3 + h || bytes[0] !== BUNDLE_MARK || bytes[1] !== h) return undefined;
+  for (let i = 0; i < h; i++) if (bytes[2 + i] !== FRAME_HEADER_BYTES[i]) return undefined;
+  let o = 2 + h;
+  let length = 0;
+  let scale = 1;
+  for (let i = 0; i < 5; i++) {
+    const b = bytes[o++];
+    if (b === undefined) return undefined;
+    length += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) break;
+    scale *= 128;
+  }
+  return o + length === bytes.length ? bytes.subarray(o) : undefined;
+}
 
 /** Encodes a packet header and its attachments as one bundle. */
 export function encodeBundle(header: string, attachments: readonly Uint8Array[]): Uint8Array {
@@ -130,6 +152,12 @@ export class BundleDecoder extends Emitter<Record<string, never>, Record<string,
     if (this.pendingRaw > 0) {
       this.pendingRaw--;
       this.inner.add(bytes);
+      return;
+    }
+    const frame = frameOfBundle(bytes);
+    if (frame !== undefined) {
+      // The packet Socket.io's decoder would build from this bundle, without its text round trip.
+      this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: ['frame', frame] });
       return;
     }
     const { header, attachments } = decodeBundle(bytes);
