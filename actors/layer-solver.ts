@@ -123,6 +123,9 @@ export function solveConnectivity(graph: LayerGraph, operable: Uint8Array, previ
   return { connected, count: bestSize };
 }
 
+/** Above this many searches (distinct neighbours of the cut members) a full solve is cheaper. */
+const MAX_RACING_SEARCHES = 48;
+
 /** Scratch space for incremental solves, per layer graph (like the betweenness buffers: not state). */
 interface RaceScratch {
   stamp: number;
@@ -188,7 +191,9 @@ export function solveAfterRemovals(
     }
   }
   const k = queues.length;
-  if (k === 0) return undefined;
+  // Many cut points at once (a storm's round): racing that many searches costs more than one
+  // full pass over the layer, which is what the caller does instead.
+  if (k === 0 || k > MAX_RACING_SEARCHES) return undefined;
   const parent = Int32Array.from({ length: k }, (_, i) => i);
   const running = new Int32Array(k).fill(1);
   const size = new Float64Array(k).fill(1);
@@ -221,10 +226,14 @@ export function solveAfterRemovals(
     needy += needs(ra);
   };
   const heads = new Int32Array(k);
-  while (sourced ? needy > 0 : needy > 1) {
-    for (let i = 0; i < k; i++) {
+  // Searches still stepping; each turn drops those that ran dry or whose group needs no more work.
+  let active = Array.from({ length: k }, (_, i) => i);
+  while ((sourced ? needy > 0 : needy > 1) && active.length > 0) {
+    const next: number[] = [];
+    for (const i of active) {
       const queue = queues[i]!;
       if (heads[i]! >= queue.length || needs(find(i)) === 0) continue;
+      next.push(i);
       const v = queue[heads[i]!++]!;
       for (let e = offsets[v]!; e < offsets[v + 1]!; e++) {
         const w = targets[e]!;
@@ -250,14 +259,19 @@ export function solveAfterRemovals(
         needy += needs(r);
       }
     }
+    active = next;
   }
 
-  const roots = [...new Set(Array.from({ length: k }, (_, i) => find(i)))];
-  const membersOf = (root: number): number[] => {
-    const out: number[] = [];
-    for (let i = 0; i < k; i++) if (find(i) === root) out.push(...queues[i]!);
-    return out;
-  };
+  // Each group's members: the nodes its searches visited (their queues, read from the start).
+  const groups = new Map<number, number[][]>();
+  for (let i = 0; i < k; i++) {
+    const root = find(i);
+    const list = groups.get(root);
+    if (list === undefined) groups.set(root, [queues[i]!]);
+    else list.push(queues[i]!);
+  }
+  const roots = [...groups.keys()];
+  const membersOf = (root: number): number[] => groups.get(root)!.flat();
   const withoutPieces = (lost: readonly number[]): { connected: Uint8Array; count: number } => {
     const connected = Uint8Array.from(previous);
     let lostSize = 0;
