@@ -132,6 +132,20 @@ describe('training and economics', () => {
     cohorts: [{ id: 'c', district: 'default', population: 1000, reliesOn: ['f'] }],
   }, 'small');
 
+  /** The small city as a file (recordings name their city by file). */
+  const smallCityFile = (): { dir: string; cityFile: string } => {
+    const dir = tmp();
+    const cityFile = join(dir, 'small.json');
+    writeFileSync(cityFile, JSON.stringify({
+      assets: small.assets.map((a) => ({ id: a.id, layer: a.layer, kind: a.kind, baseLoad: a.baseLoad, capacity: a.capacity, repairTime: 36_000, ...(a.source ? { source: true } : {}), position: a.position })),
+      links: [{ from: 'g', to: 'f' }],
+      cohorts: [{ id: 'c', district: 'default', population: 1000, reliesOn: ['f'] }],
+    }));
+    return { dir, cityFile };
+  };
+  const smallEngineFrom = (cityFile: string): Promise<Engine> =>
+    Engine.create({ city: parseCity(JSON.parse(readFileSync(cityFile, 'utf8')), cityFile), behaviours, seed: 1, driver: 'direct' });
+
   it('meters people-hours without power and the cost of an outage', async () => {
     const engine = await Engine.create({ city: small, behaviours, seed: 1, driver: 'direct' });
     const meter = OutcomeMeter.attach(engine);
@@ -146,15 +160,9 @@ describe('training and economics', () => {
   });
 
   it('scores trainees against the recorded outcome and shows both timelines', async () => {
-    const dir = tmp();
-    const cityFile = join(dir, 'small.json');
-    writeFileSync(cityFile, JSON.stringify({
-      assets: small.assets.map((a) => ({ id: a.id, layer: a.layer, kind: a.kind, baseLoad: a.baseLoad, capacity: a.capacity, repairTime: 36_000, ...(a.source ? { source: true } : {}), position: a.position })),
-      links: [{ from: 'g', to: 'f' }],
-      cohorts: [{ id: 'c', district: 'default', population: 1000, reliesOn: ['f'] }],
-    }));
+    const { dir, cityFile } = smallCityFile();
     // The recorded operators restored the feeder after 4 h.
-    const engine = await Engine.create({ city: parseCity(JSON.parse(readFileSync(cityFile, 'utf8')), cityFile), behaviours, seed: 1, driver: 'direct' });
+    const engine = await smallEngineFrom(cityFile);
     const marks = new FeedMarks(engine);
     engine.submit({ type: 'fail', target: 'f', severity: 1, hazard: 'fire' }, { at: 600, source: 'scenario:fire' });
     marks.mark();
@@ -180,14 +188,8 @@ describe('training and economics', () => {
   });
 
   it('feeds a failure injected by hand after the handover (the incident) but withholds the recorded restore (a decision)', async () => {
-    const dir = tmp();
-    const cityFile = join(dir, 'small.json');
-    writeFileSync(cityFile, JSON.stringify({
-      assets: small.assets.map((a) => ({ id: a.id, layer: a.layer, kind: a.kind, baseLoad: a.baseLoad, capacity: a.capacity, repairTime: 36_000, ...(a.source ? { source: true } : {}), position: a.position })),
-      links: [{ from: 'g', to: 'f' }],
-      cohorts: [{ id: 'c', district: 'default', population: 1000, reliesOn: ['f'] }],
-    }));
-    const engine = await Engine.create({ city: parseCity(JSON.parse(readFileSync(cityFile, 'utf8')), cityFile), behaviours, seed: 1, driver: 'direct' });
+    const { dir, cityFile } = smallCityFile();
+    const engine = await smallEngineFrom(cityFile);
     const marks = new FeedMarks(engine);
     await engine.runUntil(3_600_000);
     engine.submit({ type: 'fail', target: 'f', severity: 1 }, { source: 'http:injector' });
