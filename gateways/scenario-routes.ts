@@ -86,6 +86,9 @@ export function mergeRecordingLists(files: readonly RecordingMeta[], stored: rea
 const errorBody = z.object({ ok: z.literal(false), code: z.string(), message: z.string(), problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional() });
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
 const runAck = z.object({ ok: z.literal(true), scenario: z.string(), inputs: z.number().int(), firstSeq: z.number().int().nullable(), lastSeq: z.number().int().nullable(), startMs: z.number() });
+/** A store that could not be reached: the files still answer, and the caller is told what is missing. */
+const unavailableStore = z.object({ store: z.literal('postgres'), reason: z.string() });
+
 const listedRecording = z.object({
   id: z.string(),
   title: z.string(),
@@ -194,13 +197,25 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   // ---- recordings ----
   app.get('/api/recordings', {
     config: { right: 'read' },
-    schema: { tags: ['recordings'], summary: 'Recorded runs: the recordings folder and, with the PostgreSQL adapter on, the database (newest first, one entry per id)', security: [{ bearer: [] }], response: { 200: z.object({ recordings: z.array(listedRecording) }), ...errors } },
-  }, async () => ({
-    recordings: mergeRecordingLists(listRecordings(recordingsDir), (await ctx.recordingStore?.list()) ?? []),
-  }));
+    schema: {
+      tags: ['recordings'],
+      summary: 'Recorded runs: the recordings folder and, with the PostgreSQL adapter on, the database (newest first, one entry per id); a database that cannot be reached is named in `unavailable` and the files are listed anyway',
+      security: [{ bearer: [] }],
+      response: { 200: z.object({ recordings: z.array(listedRecording), unavailable: z.array(unavailableStore).optional() }), ...errors },
+    },
+  }, async (request) => {
+    const files = listRecordings(recordingsDir);
+    if (ctx.recordingStore === undefined) return { recordings: mergeRecordingLists(files, []) };
+    try {
+      return { recordings: mergeRecordingLists(files, await ctx.recordingStore.list()) };
+    } catch (error) {
+      request.log.warn({ err: error }, 'recordings: the PostgreSQL store is unavailable; listing the files only');
+      return { recordings: mergeRecordingLists(files, []), unavailable: [{ store: 'postgres' as const, reason: (error as Error).message }] };
+    }
+  });
   app.post('/api/recordings', {
     config: { right: 'clock' },
-    schema: { tags: ['recordings'], summary: 'Record the live session so far (journal, seed, city) for replay and training', security: [{ bearer: [] }], body: z.strictObject({ title: z.string().max(200).optional() }).optional() },
+    schema: { tags: ['recordings'], summary: 'Record the live session so far (journal, seed, city) for replay and training', security: [{ bearer: [] }], body: z.strictObject({ title: z.string().max(200).optional() }).nullish() },
   }, async (request, reply) => {
     const rec = control.audited(request.principal, 'http', 'recording.save', null, 'clock', () => {
       const id = `live-${new Date().toISOString().replace(/[-:.]/g, '')}`;
@@ -211,9 +226,17 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
       ledger.append('recording', request.principal!.name, request.principal!.role, { id, inputs: rec.meta.inputs, stateHash: rec.meta.stateHash });
       return rec;
     });
-    await ctx.recordingStore?.save(rec, ctx.city);
     const meta = rec.meta;
-    return reply.status(201).send({ ok: true, id: meta.id, inputs: meta.inputs, untilMs: meta.untilMs, stateHash: meta.stateHash });
+    const saved = { ok: true, id: meta.id, inputs: meta.inputs, untilMs: meta.untilMs, stateHash: meta.stateHash };
+    if (ctx.recordingStore === undefined) return reply.status(201).send(saved);
+    // The files are written: a database that cannot be reached does not undo the recording.
+    try {
+      await ctx.recordingStore.save(rec, ctx.city);
+      return reply.status(201).send({ ...saved, stored: ['file', 'postgres'] });
+    } catch (error) {
+      request.log.warn({ err: error, id: meta.id }, 'recordings: saved to files only, the PostgreSQL store is unavailable');
+      return reply.status(201).send({ ...saved, stored: ['file'], notStored: [{ store: 'postgres', reason: (error as Error).message }] });
+    }
   });
 
   // ---- ledger ----

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { generateCity, parseCity } from '../../engine/index.ts';
@@ -8,7 +11,8 @@ import { postgresBinariesInstalled, serviceFromEnv, startPrivateService, waitFor
 /**
  * PostgreSQL stopped under a running twin (STRATUM_ADAPTERS=1): the engine keeps advancing, the
  * history buffer stays within its bound (the oldest state changes dropped and counted, journal
- * entries never), /readyz and /metrics report the outage, and the history catches up when the
+ * entries never), /readyz and /metrics report the outage, recordings still save and list from the
+ * files (naming the missing database), and the history catches up when the
  * database returns. The database is a private cluster (own port and data dir), so the outage never
  * reaches other test files running at the same time against the shared one.
  */
@@ -28,7 +32,7 @@ describe.skipIf(skip)(`PostgreSQL outage under a running twin (${installed ? pos
       server = await startServerWith(
         { city, seed: 4, port: 0, host: '127.0.0.1', quiet: true, speed: 10 },
         // Only history: the other services stay off even when the shell exported their URLs.
-        { env: { ...process.env, STRATUM_ADAPTERS: '1', STRATUM_PG_URL: database.url, STRATUM_REDIS_URL: '', STRATUM_KAFKA_BROKERS: '', STRATUM_RUN_ID: 'pg-outage', STRATUM_HISTORY_MAX_PENDING: String(BOUND) } },
+        { env: { ...process.env, STRATUM_ADAPTERS: '1', STRATUM_PG_URL: database.url, STRATUM_REDIS_URL: '', STRATUM_KAFKA_BROKERS: '', STRATUM_RUN_ID: 'pg-outage', STRATUM_HISTORY_MAX_PENDING: String(BOUND), STRATUM_RECORDINGS: mkdtempSync(join(tmpdir(), 'stratum-pg-outage-rec-')) } },
       );
       const { engine, url } = server;
       const ids = engine.index.ids.slice(0, 20);
@@ -53,6 +57,18 @@ describe.skipIf(skip)(`PostgreSQL outage under a running twin (${installed ? pos
       database.stop();
       const downAt = engine.now;
       await waitFor('/readyz to report history down', async () => !(await history()).up, 15_000);
+      // Recordings: the files keep working while the database is down, and the answer says what is missing.
+      const auth = { authorization: `Bearer ${server.adminToken}` };
+      const saved = await fetch(`${url}/api/recordings`, { method: 'POST', headers: auth });
+      expect(saved.status).toBe(201);
+      const savedBody = (await saved.json()) as { id: string; stored: string[]; notStored: { store: string; reason: string }[] };
+      expect(savedBody.stored).toEqual(['file']);
+      expect(savedBody.notStored[0]!.store).toBe('postgres');
+      const listed = await fetch(`${url}/api/recordings`, { headers: auth });
+      expect(listed.status).toBe(200);
+      const listBody = (await listed.json()) as { recordings: { id: string; store: string }[]; unavailable: { store: string }[] };
+      expect(listBody.unavailable.map((u) => u.store)).toEqual(['postgres']);
+      expect(listBody.recordings.find((r) => r.id === savedBody.id)?.store).toBe('file');
       const metricsDown = await (await fetch(`${url}/metrics`)).text();
       expect(metricsDown).toMatch(/stratum_service_up\{service="history",backend="postgres-partitions"\} 0/);
       // Hold the outage until the buffer overflowed its bound.
