@@ -233,6 +233,9 @@ describe('twin UI in a real browser against a real engine', () => {
       expect(await page.evaluate(`getComputedStyle(document.querySelector('[data-testid=scene]')).filter`)).toContain('grayscale');
       // Frozen, not cleared: the last known picture stays on screen.
       expect(await outCount(page, 'power')).toBe(outBefore);
+      // Nothing can be sent while the engine is out of reach: the controls say so by being off.
+      expect(await page.isDisabled('[data-testid=inject]')).toBe(true);
+      expect(await page.isDisabled('[data-testid=pause]')).toBe(true);
       await page.screenshot({ path: join(SHOTS, 'twin-connection-lost.png') });
 
       // The same port: the page's socket reconnects by itself.
@@ -243,6 +246,7 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.waitForFunction(`Number(document.querySelector('[data-testid=headline] [data-layer=power]')?.getAttribute('data-out')) === 0`, undefined, { timeout: 15_000 });
       expect(await page.isVisible('[data-testid=connection-banner]')).toBe(false);
       expect(await page.getAttribute('[data-testid=app]', 'data-stale')).toBe('false');
+      expect(await page.isDisabled('[data-testid=inject]')).toBe(false);
       await page.screenshot({ path: join(SHOTS, 'twin-connection-recovered.png') });
     } finally {
       await page.close();

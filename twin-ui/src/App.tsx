@@ -81,8 +81,12 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
         <aside className="left">
           <LayersPanel />
           <Legend />
-          <TrainerPanel client={client} />
-          {mayInject(role) && (sourceKind === 'live' ? <InjectPanel client={client} /> : <p className="panel hint">Injection acts on the live city: go back to live to inject.</p>)}
+          {/* While the engine is out of reach every control that would send something is off: the
+              operator sees at once that it cannot act, instead of a toast after each click. */}
+          <fieldset className="controls" disabled={lost}>
+            <TrainerPanel client={client} />
+            {mayInject(role) && (sourceKind === 'live' ? <InjectPanel client={client} /> : <p className="panel hint">Injection acts on the live city: go back to live to inject.</p>)}
+          </fieldset>
         </aside>
         <CityScene />
         <aside className="right">
@@ -91,7 +95,9 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
           <AlertsPanel />
         </aside>
       </div>
-      <Timeline client={client} />
+      <fieldset className="controls" disabled={lost}>
+        <Timeline client={client} />
+      </fieldset>
       <Notices />
     </div>
   );

@@ -34,7 +34,8 @@ export function OperatorActions({ client, index, actor }: { client: TwinClient; 
     if (await request(what, () => client.operate(r))) store.notify('info', `${what} accepted${source === null ? '' : ' (training session)'}`);
   };
   const status = store.getState().fast.status;
-  const off = busy || blocked !== null;
+  const lost = useTwin((s) => s.connection === 'lost');
+  const off = busy || blocked !== null || lost;
   return (
     <div className="operator" data-testid="operator-actions">
       {blocked !== null && <p className="hint">{blocked}</p>}
