@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { generateCity, parseCity } from '../engine/index.ts';
+import { generateCity, parseCity, Status } from '../engine/index.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
 import { launchChromium } from './browser.ts';
@@ -184,8 +184,15 @@ describe('twin UI in a real browser against a real engine', () => {
         }
         throw new Error('no asset with two ok linked assets');
       })()`)) as { from: string; blocked: string; to: string; actor: number };
-      // Make one destination impossible: an isolated asset takes no load.
+      // Make one destination impossible: an isolated asset takes no load. Wait until the engine has
+      // applied it (earlier tests' cascades may keep it busy), so the refusal names exactly that.
       await api(server.url, 'POST', `/api/assets/${encodeURIComponent(pick.blocked)}/isolate`);
+      const blockedIndex = server.engine.index.indexOf(pick.blocked)!;
+      const deadline = Date.now() + 10_000;
+      while (server.engine.kernel.view(blockedIndex).status !== Status.Isolated) {
+        if (Date.now() > deadline) throw new Error(`${pick.blocked} was not isolated within 10 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await page.evaluate(`window.__twin.store.select(${pick.actor})`);
       await page.waitForSelector(`[data-testid=inspector][data-actor="${pick.from}"] [data-testid=reroute]`);
       await page.selectOption('[data-testid=reroute-to]', pick.blocked);
@@ -324,6 +331,11 @@ describe('twin UI in a real browser against a real engine', () => {
       for (const cell of ['[data-testid=score-metrics] tbody tr:last-child td:last-child', '[data-testid=trainee-decisions] li small']) expect(await contrastOf(page, cell)).toBeGreaterThanOrEqual(4.5);
       expect(await page.textContent('[data-testid=trainee-decisions]')).toContain(`isolate ${asset}`);
       await page.screenshot({ path: join(SHOTS, 'twin-training-score.png') });
+      await page.click('[data-testid=close-score]');
+      // The result also comes with the session's details, for everyone watching it (trainees too).
+      await page.waitForSelector('[data-testid=show-score]', { timeout: 10_000 });
+      await page.click('[data-testid=show-score]');
+      expect(Number(await page.textContent('[data-testid=score-value]'))).toBe(score);
       await page.click('[data-testid=close-score]');
       await page.click('[data-testid=close-session]');
       await page.waitForSelector('[data-testid=app][data-source=live]', { timeout: 10_000 });

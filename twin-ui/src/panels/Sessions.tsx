@@ -46,16 +46,25 @@ export function SourcePicker({ client }: { client: TwinClient }) {
 export function SourceBanner({ client }: { client: TwinClient }) {
   const source = useTwin((s) => s.source);
   const session = useTwin((s) => s.session);
+  const [showScore, setShowScore] = useState(false);
   if (source === null) return null;
+  // Once scored, the session's details carry the result: every viewer (the trainees too) can open it.
+  const result = (session as (SessionInfo & { result?: SessionScore }) | null)?.result;
   const kind = session?.kind === 'training' ? 'TRAINING' : 'REPLAY';
   return (
     <div className={`banner source ${session?.kind ?? 'replay'}`} role="status" data-testid="source-banner" data-kind={session?.kind ?? ''} data-phase={session?.phase ?? ''}>
       <span>
         {kind} — not live. {session ? `${sessionLabel(session)} · ${phaseText(session)}` : `Session ${source}`}
       </span>
+      {result !== undefined && (
+        <button type="button" onClick={() => setShowScore(true)} data-testid="show-score" title="The training result: score, metrics and both decision timelines">
+          Score {Math.round(result.score)} / 100
+        </button>
+      )}
       <button type="button" onClick={() => client.setSource(null)} data-testid="back-to-live" title="Show the live city again">
         Back to live
       </button>
+      {showScore && result !== undefined && <ScoreDialog report={result} onClose={() => setShowScore(false)} />}
     </div>
   );
 }
