@@ -35,6 +35,37 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/**
+ * What a writer knows of its service: up or not, the last error, the last success, what it wrote and
+ * what its bound made it drop. Each adapter keeps one and reports it with its own queue figures.
+ */
+export class ServiceStatus {
+  lastError: string | undefined;
+  lastOkAt = 0;
+  written = 0;
+  dropped = 0;
+
+  constructor(public up = true) {}
+
+  /** A write of `count` items went through. */
+  succeeded(count: number): void {
+    this.written += count;
+    this.up = true;
+    this.lastOkAt = Date.now();
+  }
+
+  /** A write failed: the service counts as down until the next success. */
+  failed(error: unknown): void {
+    this.up = false;
+    this.lastError = describeError(error);
+  }
+
+  report(service: ServiceHealth['service'], backend: string, queue: { pending: number; bound: number; written?: number }): ServiceHealth {
+    const base = { service, backend, up: this.up, pending: queue.pending, bound: queue.bound, dropped: this.dropped, written: queue.written ?? this.written, lastOkAt: this.lastOkAt };
+    return this.lastError === undefined ? base : { ...base, lastError: this.lastError };
+  }
+}
+
 /** Thrown by an adapter when its service cannot be reached or refuses a write. */
 export class ServiceUnavailableError extends Error {
   constructor(readonly service: string, message: string, options?: { cause?: unknown }) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import { unpack } from 'msgpackr';
 import { parseCommand, ValidationError, type BusPort, type Engine, type InputCommand, type StateChange } from '../../engine/index.ts';
-import { describeError, drainUntil, type HealthReporter, type ServiceHealth } from './health.ts';
+import { describeError, drainUntil, ServiceStatus, type HealthReporter, type ServiceHealth } from './health.ts';
 
 /**
  * Kafka edges of the engine, over kafkajs:
@@ -299,9 +299,8 @@ export class KafkaIngest implements HealthReporter {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly topics: { telemetry: string; commands: string | null; deadLetter: string };
-  private up = false;
-  private lastError: string | undefined;
-  private lastOkAt = 0;
+  /** Down until the consumer joins its group; `written` is not used (the counters say what was accepted). */
+  private readonly status = new ServiceStatus(false);
   private inFlight = 0;
 
   constructor(private readonly options: KafkaIngestOptions) {
@@ -314,11 +313,10 @@ export class KafkaIngest implements HealthReporter {
       deadLetter: options.deadLetterTopic ?? DEAD_LETTER_TOPIC,
     };
     this.consumer.on(this.consumer.events.CRASH, (event) => {
-      this.up = false;
-      this.lastError = describeError(event.payload.error);
+      this.status.failed(event.payload.error);
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-      this.up = true;
+      this.status.up = true;
     });
   }
 
@@ -424,11 +422,11 @@ export class KafkaIngest implements HealthReporter {
       await heartbeat();
       this.counters.batches++;
       this.counters.committed = Number(next);
-      this.lastOkAt = Date.now();
-      this.up = true;
+      this.status.succeeded(0);
       this.options.onBatchDone?.(this.counters);
     } catch (error) {
-      this.lastError = describeError(error);
+      // A failed batch is retried by kafkajs; only a consumer crash marks the bus down.
+      this.status.lastError = describeError(error);
       throw error;
     } finally {
       this.inFlight--;
@@ -443,8 +441,7 @@ export class KafkaIngest implements HealthReporter {
   }
 
   health(): ServiceHealth {
-    const base = { service: 'bus' as const, backend: 'kafka-ingest', up: this.up, pending: this.inFlight, bound: 1, dropped: 0, written: this.counters.accepted, lastOkAt: this.lastOkAt };
-    return this.lastError === undefined ? base : { ...base, lastError: this.lastError };
+    return this.status.report('bus', 'kafka-ingest', { pending: this.inFlight, bound: 1, written: this.counters.accepted });
   }
 
   async stop(): Promise<void> {
@@ -520,11 +517,7 @@ export class KafkaEventPublisher implements HealthReporter {
   private loop: Promise<void> | undefined;
   private readonly off: () => void;
   private connected: Promise<void> | undefined;
-  private up = true;
-  private lastError: string | undefined;
-  private lastOkAt = 0;
-  private written = 0;
-  private dropped = 0;
+  private readonly status = new ServiceStatus();
   private closed = false;
 
   constructor(connection: KafkaConnection, engine: Engine, private readonly topic = EVENTS_TOPIC, private readonly bound = 200_000) {
@@ -534,7 +527,7 @@ export class KafkaEventPublisher implements HealthReporter {
       this.pending.push({ key: ids[change.actor] ?? String(change.actor), value: eventJson(change, ids[change.actor] ?? '') });
       if (this.pending.length > this.bound) {
         this.pending.shift();
-        this.dropped++;
+        this.status.dropped++;
       }
       this.kick();
     });
@@ -557,14 +550,11 @@ export class KafkaEventPublisher implements HealthReporter {
         await this.connected;
         await this.producer.send({ topic: this.topic, messages: batch });
         this.pending.splice(0, batch.length);
-        this.written += batch.length;
-        this.up = true;
-        this.lastOkAt = Date.now();
+        this.status.succeeded(batch.length);
         backoff = 100;
       } catch (error) {
         this.connected = undefined;
-        this.up = false;
-        this.lastError = describeError(error);
+        this.status.failed(error);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(2_000, backoff * 2);
       }
@@ -576,8 +566,7 @@ export class KafkaEventPublisher implements HealthReporter {
   }
 
   health(): ServiceHealth {
-    const base = { service: 'bus' as const, backend: 'kafka-events', up: this.up, pending: this.pending.length, bound: this.bound, dropped: this.dropped, written: this.written, lastOkAt: this.lastOkAt };
-    return this.lastError === undefined ? base : { ...base, lastError: this.lastError };
+    return this.status.report('bus', 'kafka-events', { pending: this.pending.length, bound: this.bound });
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ActorView, CachePort, Engine, HistoryPort, JournalEntry, StateChange } from '../../engine/index.ts';
-import { describeError, drainUntil, type HealthReporter, type ServiceHealth } from './health.ts';
+import { drainUntil, ServiceStatus, type HealthReporter, type ServiceHealth } from './health.ts';
 
 /**
  * Write-behind between the engine and a slow or failing service. The engine never waits for a
@@ -24,11 +24,7 @@ export class HistorySink implements HealthReporter {
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
   private durableSeq = -1;
   private loop: Promise<void> | undefined;
-  private up = true;
-  private lastError: string | undefined;
-  private lastOkAt = 0;
-  private written = 0;
-  private dropped = 0;
+  private readonly status = new ServiceStatus();
   private closed = false;
   private readonly maxPending: number;
   private readonly batchSize: number;
@@ -48,7 +44,7 @@ export class HistorySink implements HealthReporter {
     const over = this.changes.length - this.maxPending;
     if (over > 0) {
       this.changes.splice(0, over);
-      this.dropped += over;
+      this.status.dropped += over;
     }
     this.kick();
   }
@@ -80,8 +76,7 @@ export class HistorySink implements HealthReporter {
   }
 
   health(): ServiceHealth {
-    const base = { service: 'history' as const, backend: this.backend, up: this.up, pending: this.changes.length + this.journal.length, bound: this.maxPending, dropped: this.dropped, written: this.written, lastOkAt: this.lastOkAt };
-    return this.lastError === undefined ? base : { ...base, lastError: this.lastError };
+    return this.status.report('history', this.backend, { pending: this.changes.length + this.journal.length, bound: this.maxPending });
   }
 
   private kick(): void {
@@ -101,7 +96,7 @@ export class HistorySink implements HealthReporter {
           const batch = this.journal.slice(0, this.batchSize);
           await this.target.appendJournal(this.runId, batch);
           this.journal.splice(0, batch.length);
-          this.written += batch.length;
+          this.status.succeeded(batch.length);
           this.durableSeq = Math.max(this.durableSeq, batch[batch.length - 1]!.seq);
           this.release();
         } else {
@@ -110,14 +105,11 @@ export class HistorySink implements HealthReporter {
           // Dropping may have shifted the queue meanwhile; remove what was written, if still there.
           const at = this.changes.indexOf(batch[0]!);
           if (at >= 0) this.changes.splice(at, batch.length);
-          this.written += batch.length;
+          this.status.succeeded(batch.length);
         }
-        this.up = true;
-        this.lastOkAt = Date.now();
         backoff = this.minBackoff;
       } catch (error) {
-        this.up = false;
-        this.lastError = describeError(error);
+        this.status.failed(error);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(this.maxBackoff, backoff * 2);
       }
@@ -148,10 +140,7 @@ export class HistorySink implements HealthReporter {
 export class CacheSink implements HealthReporter {
   private pending = new Map<string, ActorView>();
   private loop: Promise<void> | undefined;
-  private up = true;
-  private lastError: string | undefined;
-  private lastOkAt = 0;
-  private written = 0;
+  private readonly status = new ServiceStatus();
   private closed = false;
 
   constructor(readonly target: CachePort, readonly backend: string, private readonly bound: number, private readonly options: SinkOptions = {}) {}
@@ -166,8 +155,7 @@ export class CacheSink implements HealthReporter {
   }
 
   health(): ServiceHealth {
-    const base = { service: 'cache' as const, backend: this.backend, up: this.up, pending: this.pending.size, bound: this.bound, dropped: 0, written: this.written, lastOkAt: this.lastOkAt };
-    return this.lastError === undefined ? base : { ...base, lastError: this.lastError };
+    return this.status.report('cache', this.backend, { pending: this.pending.size, bound: this.bound });
   }
 
   private kick(): void {
@@ -186,15 +174,12 @@ export class CacheSink implements HealthReporter {
       this.pending = new Map();
       try {
         await this.target.putLatest([...batch]);
-        this.written += batch.size;
-        this.up = true;
-        this.lastOkAt = Date.now();
+        this.status.succeeded(batch.size);
         backoff = this.options.minBackoffMs ?? 100;
       } catch (error) {
         // Put back what newer pushes did not replace.
         for (const [id, view] of batch) if (!this.pending.has(id)) this.pending.set(id, view);
-        this.up = false;
-        this.lastError = describeError(error);
+        this.status.failed(error);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(max, backoff * 2);
       }
