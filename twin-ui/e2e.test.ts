@@ -171,9 +171,12 @@ describe('twin UI in a real browser against a real engine', () => {
   }, 60_000);
 
   it('reroutes demand to a linked asset from the inspector; a refused reroute becomes a toast naming what failed', async () => {
+    // Its own engine: on the shared one, earlier tests' cascades could still reach the chosen assets.
+    const city = parseCity(generateCity({ assets: 600, seed: 3 }), 'gen');
+    const own = await startServerWith({ city, seed: 3, port: 0, quiet: true, speed: 30, adminToken: ADMIN, uiDir: UI_DIST });
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     try {
-      await openTwin(page, ADMIN);
+      await openTwin(page, ADMIN, own.url, city.assets.length + city.cohorts.length);
       // An ok asset carrying load, with at least two ok linked assets of its own layer.
       const pick = (await page.evaluate(`(() => {
         const s = window.__twin.store.getState(); const ix = s.index; const g = ix.linked;
@@ -185,14 +188,17 @@ describe('twin UI in a real browser against a real engine', () => {
         throw new Error('no asset with two ok linked assets');
       })()`)) as { from: string; blocked: string; to: string; actor: number };
       // Make one destination impossible: an isolated asset takes no load. Wait until the engine has
-      // applied it (earlier tests' cascades may keep it busy), so the refusal names exactly that.
-      await api(server.url, 'POST', `/api/assets/${encodeURIComponent(pick.blocked)}/isolate`);
-      const blockedIndex = server.engine.index.indexOf(pick.blocked)!;
+      // applied it, so the refusal names exactly that.
+      await api(own.url, 'POST', `/api/assets/${encodeURIComponent(pick.blocked)}/isolate`);
+      const statusOf = (id: string): Status => own.engine.kernel.view(own.engine.index.indexOf(id)!).status;
       const deadline = Date.now() + 10_000;
-      while (server.engine.kernel.view(blockedIndex).status !== Status.Isolated) {
+      while (statusOf(pick.blocked) !== Status.Isolated) {
         if (Date.now() > deadline) throw new Error(`${pick.blocked} was not isolated within 10 s`);
         await new Promise((r) => setTimeout(r, 20));
       }
+      // Let what the isolation sets off settle; the refusal must be about the destination, not the source.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect([statusOf(pick.from), statusOf(pick.to)]).toEqual([Status.Ok, Status.Ok]);
       await page.evaluate(`window.__twin.store.select(${pick.actor})`);
       await page.waitForSelector(`[data-testid=inspector][data-actor="${pick.from}"] [data-testid=reroute]`);
       await page.selectOption('[data-testid=reroute-to]', pick.blocked);
@@ -209,11 +215,12 @@ describe('twin UI in a real browser against a real engine', () => {
       await page.selectOption('[data-testid=reroute-to]', pick.to);
       await page.click('[data-testid=reroute-apply]');
       await page.waitForSelector(`[data-testid=notices] .notice >> text=Reroute 40% of ${pick.from} → ${pick.to} accepted`, { timeout: 10_000 });
-      const audit = server.audit.list(50).filter((e) => e.action === 'reroute' && e.target === pick.from);
+      const audit = own.audit.list(50).filter((e) => e.action === 'reroute' && e.target === pick.from);
       expect(audit.map((e) => e.result)).toEqual(['conflict', 'ok']);
       await page.screenshot({ path: join(SHOTS, 'twin-reroute.png') });
     } finally {
       await page.close();
+      await own.close();
     }
   }, 60_000);
 

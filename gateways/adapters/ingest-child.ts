@@ -2,9 +2,10 @@
  * Test and bench helper, run as a child process: an engine (direct driver) on a small generated
  * city that restores itself from the PostgreSQL journal of `RUN_ID`, then consumes telemetry from
  * Kafka, journals to PostgreSQL, and commits offsets only after the journal is durable.
- * Prints `accepted <n>` after each batch and `done <json>` when `EXPECT` kafka entries are journalled.
+ * Prints `accepted <n>` every 50 ms and `done <json>` once `EXPECT` kafka entries are journalled and
+ * the offsets of every partition are committed up to the end of the topic as it was at start.
  */
-import { logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { createBehaviours } from '../../actors/index.ts';
 import { Engine, generateCity, parseCity } from '../../engine/index.ts';
 import { brokersFromEnv, KafkaIngest } from './kafka.ts';
@@ -43,11 +44,19 @@ const ingest = new KafkaIngest({
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   },
 });
+// The burst is produced before this process starts: its end offsets are where consuming is complete.
+const admin = new Kafka({ brokers: brokersFromEnv(env['STRATUM_KAFKA_BROKERS']!), logLevel: logLevel.NOTHING }).admin();
+await admin.connect();
+const ends = (await admin.fetchTopicOffsets(env['TOPIC']!)).map((p) => ({ key: `${env['TOPIC']!}:${p.partition}`, high: Number(p.high) }));
+await admin.disconnect();
+// Every message journalled is not enough: partitions arrive in any order, and a partition whose
+// messages were all journalled before the kill is still read again (and dropped) before its commit.
+const caughtUp = (): boolean => ends.every((e) => e.high === 0 || (ingest.committedOffsets.get(e.key) ?? 0) >= e.high);
 let finished = false;
 const check = setInterval(() => {
   if (finished) return;
   process.stdout.write(`accepted ${kafkaEntries()} dup ${ingest.counters.duplicates} history ${JSON.stringify(sink.health())}\n`);
-  if (kafkaEntries() >= expected) {
+  if (kafkaEntries() >= expected && caughtUp()) {
     finished = true;
     void (async () => {
       tap.syncJournal();

@@ -295,6 +295,8 @@ export interface IngestCounters {
  */
 export class KafkaIngest implements HealthReporter {
   readonly counters: IngestCounters = { accepted: 0, duplicates: 0, deadLettered: 0, batches: 0, committed: 0 };
+  /** The committed position (next offset to read) per `topic:partition`: where a restart resumes. */
+  readonly committedOffsets = new Map<string, number>();
   private readonly kafka: Kafka;
   private readonly consumer: Consumer;
   private readonly producer: Producer;
@@ -422,6 +424,7 @@ export class KafkaIngest implements HealthReporter {
       await heartbeat();
       this.counters.batches++;
       this.counters.committed = Number(next);
+      this.committedOffsets.set(`${batch.topic}:${batch.partition}`, Number(next));
       this.status.succeeded(0);
       this.options.onBatchDone?.(this.counters);
     } catch (error) {
