@@ -3,9 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { StudyCity, collectFailures, criticality, explainChain, type CriticalityRow } from '../actors/index.ts';
 import type { Engine } from '../engine/index.ts';
-import { NotFoundError } from './errors.ts';
+import { errorBody, NotFoundError } from './errors.ts';
 
-const errorBody = z.object({ ok: z.literal(false), code: z.string(), message: z.string() });
 const hop = z.object({ id: z.string(), time: z.number(), cause: z.string(), via: z.string() });
 const criticalityRow = z.object({ id: z.string(), layer: z.string(), kind: z.string(), betweenness: z.number(), pagerank: z.number(), impact: z.number() });
 

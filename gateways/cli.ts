@@ -4,6 +4,8 @@ import { createBehaviours } from '../actors/index.ts';
 import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../engine/index.ts';
 import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, submitScenario, type CostModel } from '../scenarios/index.ts';
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
+import { newTokenLine, TokenConfigError } from './auth.ts';
+import { ROLES, type Role } from './protocol.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
@@ -130,17 +132,20 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
     .option('--cost-model <file>', COST_MODEL_HELP)
-    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string }) => {
+    .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
+    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean }) => {
       const city = cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
       const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
       const { startServer } = await import('./server.ts');
-      try {
-        // The UI is built on first start (and whenever its sources changed) so `npm start` serves it.
-        const { ensureUiBuilt } = await import('../twin-ui/build-ui.ts');
-        if (await ensureUiBuilt()) io.err('built the 3D twin UI (twin-ui/dist)\n');
-      } catch (error) {
-        io.err(`stratum: the UI could not be built, serving the API only: ${(error as Error).message}\n`);
+      if (opts.ui) {
+        try {
+          // The UI is built on first start (and whenever its sources changed) so `npm start` serves it.
+          const { ensureUiBuilt } = await import('../twin-ui/build-ui.ts');
+          if (await ensureUiBuilt()) io.err('built the 3D twin UI (twin-ui/dist)\n');
+        } catch (error) {
+          io.err(`stratum: the UI could not be built, serving the API only: ${(error as Error).message}\n`);
+        }
       }
       const server = await startServer({
         city,
@@ -149,6 +154,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         host: opts.host,
         speed: opts.speed,
         costModel,
+        ...(opts.ui ? {} : { uiDir: false as const }),
         ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
       });
       io.err(`Stratum Twin serving ${city.assets.length} assets at ${server.url}\nadmin token: ${server.adminToken}\n`);
@@ -158,7 +164,31 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         };
         process.once('SIGINT', shutdown);
         process.once('SIGTERM', shutdown);
+        // Token rotation without a restart: edit STRATUM_TOKENS_FILE, then `kill -HUP <pid>`.
+        process.on('SIGHUP', () => {
+          try {
+            const r = server.reloadTokens();
+            io.err(`tokens reloaded: ${r.total} in force; added [${r.added.join(', ')}], removed [${r.removed.join(', ')}], role changed [${r.changed.join(', ')}]; ${r.disconnected} connection(s) closed\n`);
+          } catch (error) {
+            io.err(`stratum: tokens not reloaded, the previous ones stay in force: ${(error as Error).message}\n`);
+          }
+        });
       });
+    });
+
+  program
+    .command('token')
+    .description('Make a new random token and print the STRATUM_TOKENS_FILE line that grants it by its SHA-256 hash (the file then holds no usable secret)')
+    .requiredOption('--name <name>', 'who holds the token (letters, digits, _ . @ -)', (value: string) => {
+      if (!/^[\w.@-]+$/.test(value)) throw new InvalidArgumentError(`--name must be letters, digits, _ . @ - (got "${value}")`);
+      return value;
+    })
+    .addOption(new Option('--role <role>', 'the role it grants').choices(ROLES).makeOptionMandatory())
+    .option('--json', 'print {"name","role","token","line"}')
+    .action((opts: { name: string; role: Role; json?: boolean }) => {
+      const { token, line } = newTokenLine(opts.name, opts.role);
+      if (opts.json === true) io.out(`${JSON.stringify({ name: opts.name, role: opts.role, token, line })}\n`);
+      else io.out(`token (give it to ${opts.name}; it is not stored anywhere): ${token}\nline for STRATUM_TOKENS_FILE:\n${line}\n`);
     });
 
   registerAnalysisCommands(program, io);
@@ -180,7 +210,7 @@ function reportError(error: unknown, io: { err: (s: string) => void }): number {
     io.err(`stratum: ${error.message}\n(run with --help for usage)\n`);
     return 2;
   }
-  if (error instanceof ValidationError || error instanceof StratumError || error instanceof RangeError) {
+  if (error instanceof ValidationError || error instanceof StratumError || error instanceof RangeError || error instanceof TokenConfigError) {
     io.err(`stratum: ${error.message}\n`);
     return 1;
   }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ConflictError, UnknownTargetError, ValidationError, type Problem } from '../engine/index.ts';
 import { ErrorCode, type ErrorReply } from './protocol.ts';
 
@@ -50,3 +51,14 @@ export function toReply(error: unknown): { status: number; reply: ErrorReply } {
   if (error instanceof RangeError) return { status: 400, reply: { ok: false, code: ErrorCode.Invalid, message: error.message } };
   return { status: 500, reply: { ok: false, code: ErrorCode.Internal, message: 'internal error (see the server log)' } };
 }
+
+/** The body of every error reply, as the OpenAPI document shows it. */
+export const errorBody = z.object({
+  ok: z.literal(false),
+  code: z.string(),
+  message: z.string(),
+  problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
+});
+
+/** The error replies any authenticated, validated, rate-limited route can give. */
+export const errorResponses = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody };

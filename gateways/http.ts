@@ -8,7 +8,7 @@ import { registerAnalysisRoutes } from './analysis-routes.ts';
 import type { AuditLog } from './audit.ts';
 import { bearer, can, type Principal, type Right, type TokenStore } from './auth.ts';
 import type { Control } from './control.ts';
-import { ForbiddenError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
+import { errorResponses, ForbiddenError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
 import { closure, MAX_GRAPH_RESULTS, neighbours, shortestPath, type Reached } from './graph.ts';
 import { PROTOCOL_VERSION, type Topology } from './protocol.ts';
 import { summarise, summaryResponse } from './summary.ts';
@@ -74,13 +74,7 @@ export function buildTopology(engine: Engine): Topology {
   };
 }
 
-const errorBody = z.object({
-  ok: z.literal(false),
-  code: z.string(),
-  message: z.string(),
-  problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
-});
-const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody };
+const errors = errorResponses;
 
 const actorState = z.object({
   id: z.string(),

@@ -28,7 +28,7 @@ import {
 import type { AuditLog } from './audit.ts';
 import type { Principal } from './auth.ts';
 import type { Control, OperatorAction } from './control.ts';
-import { GatewayError, NotFoundError } from './errors.ts';
+import { errorResponses, GatewayError, NotFoundError } from './errors.ts';
 
 export interface ScenarioRoutesContext {
   readonly engine: Engine;
@@ -83,8 +83,7 @@ export function mergeRecordingLists(files: readonly RecordingMeta[], stored: rea
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
-const errorBody = z.object({ ok: z.literal(false), code: z.string(), message: z.string(), problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional() });
-const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
+const errors = errorResponses;
 const runAck = z.object({ ok: z.literal(true), scenario: z.string(), inputs: z.number().int(), firstSeq: z.number().int().nullable(), lastSeq: z.number().int().nullable(), startMs: z.number() });
 /** A store that could not be reached: the files still answer, and the caller is told what is missing. */
 const unavailableStore = z.object({ store: z.literal('postgres'), reason: z.string() });

@@ -11,11 +11,12 @@ import { createBehaviours } from '../actors/index.ts';
 import { Engine, RealtimeRunner, type CityModel } from '../engine/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
-import { bearer, hashToken, tokensFromEnvironment } from './auth.ts';
+import { bearer, configuredTokens, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
+import { registerTokenRoutes, type TokenReload } from './token-routes.ts';
 import { fileRecordings, firstOf, SessionManager } from './sessions.ts';
 import { createMetrics } from './metrics.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
@@ -34,8 +35,8 @@ export interface StartServerOptions {
   adminToken?: string;
   /** No request logs (tests). */
   quiet?: boolean;
-  /** Built UI to serve at `/` (default twin-ui/dist when it exists). */
-  uiDir?: string;
+  /** Built UI to serve at `/` (default twin-ui/dist when it exists; `false`: the API only). */
+  uiDir?: string | false;
   /** Cost model for the economic impact in `/api/summary` (default: the documented defaults). */
   costModel?: CostModel;
 }
@@ -44,6 +45,12 @@ export interface RunningServer {
   url: string;
   adminToken: string;
   engine: Engine;
+  /**
+   * Re-reads `STRATUM_TOKENS` and `STRATUM_TOKENS_FILE` and swaps the tokens in (the start-up admin
+   * token stays); clients whose token went away are disconnected. Throws `TokenConfigError` naming
+   * the bad entry, and then nothing changed. The CLI calls it on SIGHUP.
+   */
+  reloadTokens(): TokenReload;
   close(): Promise<void>;
 }
 
@@ -89,7 +96,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const s = await startServerWith(options);
-  return { url: s.url, adminToken: s.adminToken, engine: s.engine, close: s.close };
+  return { url: s.url, adminToken: s.adminToken, engine: s.engine, reloadTokens: s.reloadTokens, close: s.close };
 }
 
 /** `startServer` with tuning knobs and internals exposed (tests, benchmarks). */
@@ -162,10 +169,15 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
   });
   registerSessionRoutes(app, { sessions, control });
+  const reloadTokens = (): TokenReload => {
+    const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
+    return { ...diff, disconnected: late.sockets?.dropRevoked() ?? 0, total: tokens.size };
+  };
+  registerTokenRoutes(app, { tokens, control, reload: reloadTokens });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   const uiDir = options.uiDir ?? resolve(here, '../twin-ui/dist');
-  if (existsSync(uiDir)) await app.register(fastifyStatic, { root: resolve(uiDir), prefix: '/', wildcard: false });
+  if (uiDir !== false && existsSync(uiDir)) await app.register(fastifyStatic, { root: resolve(uiDir), prefix: '/', wildcard: false });
 
   await app.ready();
   const gateway = new SocketGateway(app.server, {
@@ -216,5 +228,5 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     return closing;
   };
   const url = address.replace('://[::1]', '://localhost');
-  return { url, adminToken, engine, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions };
+  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions };
 }

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Right } from './auth.ts';
 import type { Control } from './control.ts';
+import { errorResponses } from './errors.ts';
 import { SESSION_KINDS, SESSION_PHASES } from './protocol.ts';
 import type { SessionManager } from './sessions.ts';
 import { summaryResponse } from './summary.ts';
@@ -19,8 +20,7 @@ export interface SessionRoutesContext {
   readonly control: Control;
 }
 
-const errorBody = z.object({ ok: z.literal(false), code: z.string(), message: z.string(), problems: z.array(z.object({ path: z.string(), reason: z.string() })).optional() });
-const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
+const errors = errorResponses;
 
 const sessionInfo = z.object({
   id: z.string(),

@@ -108,7 +108,8 @@ interface SessionViewer {
 export class SocketGateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
   readonly wss: WebSocketServer;
-  private readonly wsClients = new Set<WebSocket>();
+  /** Raw ws clients and who each one authenticated as. */
+  private readonly wsClients = new Map<WebSocket, Principal>();
   private readonly limiter: EventRateLimiter;
   private readonly highWater: number;
   /** Per-socket bookkeeping visible to tests: the subscriber of each ws client. */
@@ -225,12 +226,34 @@ export class SocketGateway {
   }
 
   private sendToLiveWs(text: string): void {
-    for (const ws of this.wsClients) {
+    for (const ws of this.wsClients.keys()) {
       if (ws.bufferedAmount >= this.highWater) continue;
       const subscriber = this.wsSubscribers.get(ws);
       if (subscriber !== undefined && this.sessionViewers.has(subscriber)) continue;
       ws.send(text);
     }
+  }
+
+  /**
+   * After the token set changed (a reload): disconnects every client whose token is gone or now has
+   * another role, since rights are checked against the principal of the handshake. Socket.io
+   * clients get a server disconnect (a reconnect then fails the handshake with "unauthorized"); ws
+   * clients a close with code 1008 and the reason. Returns how many were disconnected.
+   */
+  dropRevoked(): number {
+    const stillValid = (p: { tokenHash: string; role: string }): boolean => this.options.tokens.byTokenHash(p.tokenHash)?.role === p.role;
+    let dropped = 0;
+    for (const socket of this.io.sockets.sockets.values()) {
+      if (stillValid(socket.data)) continue;
+      socket.disconnect(true);
+      dropped++;
+    }
+    for (const [ws, principal] of this.wsClients) {
+      if (stillValid(principal)) continue;
+      ws.close(1008, 'token revoked or its role changed');
+      dropped++;
+    }
+    return dropped;
   }
 
   private hello(principal: Principal): HelloInfo {
@@ -320,7 +343,7 @@ export class SocketGateway {
 
   private onWs(ws: WebSocket, principal: Principal, params: URLSearchParams): void {
     const { hub } = this.options;
-    this.wsClients.add(ws);
+    this.wsClients.set(ws, principal);
     const sink: FrameSink = {
       backedUp: () => ws.bufferedAmount > this.highWater,
       send: (bytes) => ws.send(bytes, { binary: true }, () => {
@@ -401,7 +424,7 @@ export class SocketGateway {
   async close(): Promise<void> {
     this.http.off('upgrade', this.onUpgrade);
     this.offSessions();
-    for (const ws of this.wsClients) ws.terminate();
+    for (const ws of this.wsClients.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     this.io.disconnectSockets(true);
     // Not io.close(): that would close the HTTP server, which fastify owns and closes.
