@@ -244,6 +244,22 @@ export interface ServerToClientEvents {
   resubscribed: (ack: SubscribeAck) => void;
   /** The session this socket watched is gone (deleted, idle, server closing); no more frames come. */
   sessionClosed: (info: SessionClosedInfo) => void;
+  /**
+   * The live run summary (`GET /api/summary`'s body), on connect and every 2 s while it changes, to
+   * sockets watching the live engine: a page needs no polling for its headline.
+   */
+  summary: (summary: LiveSummary) => void;
+  /** The replay and training sessions on this server (`GET /api/sessions`), on connect and when the list changes. */
+  sessions: (sessions: readonly SessionInfo[]) => void;
+}
+
+/** What every viewer reads of the live run summary; the full object is `GET /api/summary`'s (see the OpenAPI document). */
+export interface LiveSummary {
+  readonly failed: number;
+  readonly degraded: number;
+  readonly simulatedSeconds: number;
+  readonly peopleWithoutNow: { readonly power: number; readonly water: number; readonly telecom: number };
+  readonly cost: { readonly currency: string; readonly total: number; readonly assets: number; readonly people: number; readonly perHour: number };
 }
 
 export type InterServerEvents = Record<string, never>;

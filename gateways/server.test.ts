@@ -8,6 +8,7 @@ import {
   type ClientToServerEvents,
   type ErrorReply,
   type Frame,
+  type LiveSummary,
   type ServerToClientEvents,
   type SubscribeAck,
   type SubscribeRequest,
@@ -189,6 +190,23 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
     expect(later.json.cost.total).toBeGreaterThan(first.json.cost.total);
     // Each part is rounded on its own.
     expect(Math.abs(later.json.cost.total - (later.json.cost.assets + later.json.cost.people))).toBeLessThanOrEqual(1);
+  });
+
+  it('pushes the live summary on connect and as it changes, so a page needs no polling for its headline', async () => {
+    const socket = connect(TOKENS.viewer, true);
+    const summaries: LiveSummary[] = [];
+    const lists: Array<readonly unknown[]> = [];
+    socket.on('summary', (s) => summaries.push(s));
+    socket.on('sessions', (l) => lists.push(l));
+    await waitFor('the summary on connect', () => (summaries.length > 0 && lists.length > 0 ? true : undefined));
+    expect(lists[0]).toEqual([]);
+    const failedBefore = summaries[0]!.failed;
+    const target = assetIn('power', 4);
+    expect((await api('POST', '/api/inject', TOKENS.injector, { type: 'fail', target: target.id })).status).toBe(202);
+    // Pushed every 2 s while it changes: the failure shows up without a request.
+    const pushed = await waitFor('a pushed summary with the failure', () => summaries.find((s) => s.failed > failedBefore), 10_000);
+    expect(pushed.cost.currency).toBe('EUR');
+    expect(pushed.cost.perHour).toBeGreaterThan(0);
   });
 
   it('filters a view by layer: only that layer\'s assets, in the snapshot and in every delta', async () => {

@@ -17,6 +17,7 @@ import { registerHttpApi } from './http.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerTokenRoutes, type TokenReload } from './token-routes.ts';
+import { summarise } from './summary.ts';
 import { fileRecordings, firstOf, SessionManager } from './sessions.ts';
 import { createMetrics } from './metrics.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
@@ -185,20 +186,24 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     sessions,
     control,
     tokens,
+    summary: () => summarise(engine, meter),
     topologyEtag: () => topologyEtag,
     ...(tuning.highWaterBytes === undefined ? {} : { highWaterBytes: tuning.highWaterBytes }),
     ...(tuning.eventsPerSecond === undefined ? {} : { eventsPerSecond: tuning.eventsPerSecond }),
   });
   late.sockets = gateway;
 
-  // Frames are cut right after each engine advance; alerts at 2 Hz, clock at 1 Hz.
+  // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const offAdvance = runner.onAdvance(() => hub.flush());
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
   }, 500);
+  let clockTicks = 0;
   const clockTimer = setInterval(() => {
     gateway.broadcastClock();
+    gateway.broadcastSessions();
+    if (++clockTicks % 2 === 0) gateway.broadcastSummary();
     hub.sweep();
   }, 1000);
   alertTimer.unref();

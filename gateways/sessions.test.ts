@@ -326,6 +326,13 @@ describe('replay and training sessions over the live server', () => {
     expect((await call('POST', '/api/sessions', TOKENS.op, { recording: 'incident', kind: 'replay' })).status).toBe(403);
     expect((await call('POST', '/api/sessions', undefined, { recording: 'incident', kind: 'replay' })).status).toBe(401);
     expect((await call('GET', '/api/sessions', TOKENS.view)).json.sessions).toEqual([]);
+    // Every socket is told when the list changes (the UI does not poll for it).
+    const watcher: Client = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: TOKENS.view } });
+    clients.push(watcher);
+    const pushed: Array<ReadonlyArray<{ id: string }>> = [];
+    watcher.on('sessions', (l) => pushed.push(l));
+    await waitFor('the list on connect', () => (pushed.length > 0 ? true : undefined));
+    expect(pushed[0]).toEqual([]);
 
     // A recording of the live run (city written beside the journal) opens as a session.
     expect((await call('POST', '/api/inject', TOKENS.admin, { type: 'fail', target: 'pw-dx-2' })).status).toBe(202);
@@ -352,12 +359,17 @@ describe('replay and training sessions over the live server', () => {
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/sessions', '/api/sessions/{id}', '/api/sessions/{id}/clock', '/api/sessions/{id}/actions', '/api/sessions/{id}/finish']));
     expect(list.map((s) => s.id).sort()).toEqual([training.id, replay.id, third.id].sort());
     expect(list.find((s) => s.id === training.id)).toMatchObject({ kind: 'training', recording: saved.json.id, createdBy: 'tr', handoverMs: 0, clock: { paused: true } });
+    await waitFor('the pushed list of all three', () => (pushed.some((l) => l.length === 3) ? true : undefined));
 
     const v = await viewer(third.id);
     expect((await call('DELETE', `/api/sessions/${third.id}`, TOKENS.view)).status).toBe(403);
     expect((await call('DELETE', `/api/sessions/${third.id}`, TOKENS.trainer)).status).toBe(200);
     expect(await waitFor('sessionClosed', () => v.closed[0])).toEqual({ session: third.id, reason: 'deleted' });
     expect((await call('GET', `/api/sessions/${third.id}`, TOKENS.view)).status).toBe(404);
+    await waitFor('a pushed list without the deleted session', () => {
+      const last = pushed.at(-1)!;
+      return last.length === 2 && !last.some((x) => x.id === third.id) ? true : undefined;
+    });
     expect((await call('DELETE', `/api/sessions/${third.id}`, TOKENS.trainer)).status).toBe(404);
   });
 });

@@ -15,6 +15,7 @@ import {
   type ErrorReply,
   type HelloInfo,
   type InterServerEvents,
+  type LiveSummary,
   type ServerToClientEvents,
   type SocketData,
   type SubscribeAck,
@@ -92,6 +93,8 @@ export interface SocketGatewayOptions {
   readonly eventsPerSecond?: number;
   /** Replay/training sessions viewers may subscribe to (`subscribe({ session })`, `/ws?session=`). */
   readonly sessions?: SessionManager;
+  /** The live run summary pushed to Socket.io viewers (`summary` event). */
+  readonly summary?: () => LiveSummary;
 }
 
 /** A subscriber watching a session, and how to tell its socket about that session. */
@@ -118,6 +121,9 @@ export class SocketGateway {
   /** Subscribers watching a session (not the live engine). */
   private readonly sessionViewers = new Map<Subscriber, SessionViewer>();
   private readonly offSessions: () => void;
+  /** The last summary and session list pushed, as JSON: sent again only when they change. */
+  private lastSummary = '';
+  private lastSessions = '';
   /** Socket.io subscribers that are up to date: the frame is encoded once for all of them (SocketIoFrameWriter). */
   private readonly frameWriter = new SocketIoFrameWriter();
   private readonly broadcast: BroadcastGroup = {
@@ -215,7 +221,9 @@ export class SocketGateway {
    */
   broadcastAlerts(alerts: WsServerMessage & { type: 'alerts' }): void {
     if (alerts.alerts.length === 0) return;
-    this.io.to(LIVE_ROOM).volatile.emit('alerts', alerts.alerts);
+    // Not volatile: a volatile packet is dropped whenever the transport is still writing (a frame
+    // just went out), and an operator must not miss a failure. Pending alerts are bounded (StreamHub).
+    this.io.to(LIVE_ROOM).emit('alerts', alerts.alerts);
     this.sendToLiveWs(JSON.stringify(alerts));
   }
 
@@ -223,6 +231,30 @@ export class SocketGateway {
     const clock = this.options.control.clockInfo();
     this.io.to(LIVE_ROOM).volatile.emit('clock', clock);
     this.sendToLiveWs(JSON.stringify({ type: 'clock', ...clock } satisfies WsServerMessage));
+  }
+
+  /** Pushes the live summary to Socket.io sockets watching the live engine when it changed (one encoding for the room). */
+  broadcastSummary(): void {
+    if (this.options.summary === undefined) return;
+    const summary = this.options.summary();
+    const json = JSON.stringify(summary);
+    if (json === this.lastSummary) return;
+    this.lastSummary = json;
+    // Not volatile: sent right after the clock, it would find the transport still writing and be dropped.
+    this.io.to(LIVE_ROOM).emit('summary', summary);
+  }
+
+  /**
+   * Pushes the session list to every Socket.io socket when a session came, went or changed phase or
+   * playback; a session's moving time and viewer count alone are not a change (its clock has its own event).
+   */
+  broadcastSessions(): void {
+    if (this.options.sessions === undefined) return;
+    const list = this.options.sessions.list();
+    const json = JSON.stringify(list.map(({ clock: { nowMs: _now, ...clock }, viewers: _viewers, ...rest }) => ({ ...rest, clock })));
+    if (json === this.lastSessions) return;
+    this.lastSessions = json;
+    this.io.emit('sessions', list);
   }
 
   private sendToLiveWs(text: string): void {
@@ -285,6 +317,8 @@ export class SocketGateway {
     };
     socket.emit('hello', this.hello(principal));
     socket.emit('clock', control.clockInfo());
+    if (this.options.summary !== undefined) socket.emit('summary', this.options.summary());
+    if (this.options.sessions !== undefined) socket.emit('sessions', this.options.sessions.list());
     void socket.join(LIVE_ROOM);
 
     const guard = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A): void => {

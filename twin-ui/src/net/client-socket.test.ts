@@ -111,4 +111,43 @@ describe('client: sources on one socket', () => {
     expect(store.getState().notices.at(-1)?.text).toContain('replay-1 was closed (deleted)');
     client.disconnect();
   });
+
+  it('takes the live summary and the session list from the socket, and polls only a watched session', async () => {
+    const fetched: string[] = [];
+    const served = globalThis.fetch;
+    vi.stubGlobal('fetch', async (url: string) => {
+      fetched.push(new URL(url).pathname);
+      return served(url);
+    });
+    vi.useFakeTimers();
+    try {
+      const { createClient } = await import('./client.ts');
+      const store = createTwinStore();
+      const client = createClient(store, 'http://engine');
+      await client.connect('token');
+      const s = sockets[0]!;
+      s.serve('connect');
+      s.serve('summary', { failed: 1, degraded: 0, simulatedSeconds: 60, peopleWithoutNow: { power: 10, water: 0, telecom: 0 }, cost: { currency: 'EUR', total: 42, assets: 40, people: 2, perHour: 3 } });
+      expect(store.getState().serverSummary?.cost?.total).toBe(42);
+      s.serve('sessions', [session]);
+      expect(store.getState().sessions.map((x) => x.id)).toEqual(['replay-1']);
+      // Live: a minute of timers asks the server nothing.
+      await vi.advanceTimersByTimeAsync(100);
+      fetched.length = 0;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(fetched).toEqual([]);
+      // Watching a session: its details every 2 s, and the live summary pushed meanwhile is not shown.
+      client.setSource('replay-1');
+      await vi.advanceTimersByTimeAsync(100);
+      fetched.length = 0;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(fetched.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(fetched)).toEqual(new Set(['/api/sessions/replay-1']));
+      s.serve('summary', { failed: 9, degraded: 0, simulatedSeconds: 61, peopleWithoutNow: { power: 10, water: 0, telecom: 0 }, cost: { currency: 'EUR', total: 99, assets: 97, people: 2, perHour: 3 } });
+      expect(store.getState().serverSummary?.cost?.total).toBe(5);
+      client.disconnect();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

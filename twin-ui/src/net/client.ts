@@ -89,7 +89,11 @@ export interface TwinClient {
 type TwinSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type Method = 'GET' | 'POST' | 'DELETE';
 
-/** Slow state (server summary with the cost, session phase and clock, session list) is polled this often. */
+/**
+ * A watched session's details (its summary with the cost, phase and clock) are polled this often. The
+ * live summary and the session list are pushed (`summary`, `sessions` events): a wall of pages
+ * sharing one token stays far below the per-token rate limit.
+ */
 const POLL_MS = 2000;
 
 /** `GET /api/sessions` answers a list; accept `{ sessions }` too. */
@@ -199,8 +203,23 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     store.setState((s) => ({ alerts: [...alerts.slice(-20).reverse(), ...s.alerts].slice(0, 50), alertCount: s.alertCount + alerts.length }));
   };
 
+  const applySessions = (sessions: SessionInfo[]): void => {
+    if (!same(store.getState().sessions.map(sessionShape), sessions.map(sessionShape))) store.setState({ sessions });
+  };
+
+  /** Everything slow, over HTTP: on connect, after an action, when the source changes. */
   const poll = async (): Promise<void> => {
-    const source = store.getState().source;
+    await pollSource(store.getState().source);
+    try {
+      applySessions(sessionList(await request<unknown>('GET', ROUTES.sessions)));
+    } catch {
+      // A server without the session API (404) or a dropped connection: no sessions to offer.
+      if (store.getState().sessions.length > 0) store.setState({ sessions: [] });
+    }
+  };
+
+  /** The live summary, or the watched session's details and summary. */
+  const pollSource = async (source: string | null): Promise<void> => {
     try {
       if (source === null) {
         const summary = await request<ServerSummary>('GET', ROUTES.summary);
@@ -221,13 +240,6 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         store.notify('warn', `Session ${source} is gone from the server; back to the live city.`);
         client.setSource(null);
       }
-    }
-    try {
-      const sessions = sessionList(await request<unknown>('GET', ROUTES.sessions));
-      if (!same(store.getState().sessions.map(sessionShape), sessions.map(sessionShape))) store.setState({ sessions });
-    } catch {
-      // A server without the session API (404) or a dropped connection: no sessions to offer.
-      if (store.getState().sessions.length > 0) store.setState({ sessions: [] });
     }
   };
 
@@ -330,9 +342,15 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         client.setSource(null);
       });
       s.on('problem', (p) => store.notify('error', p.message));
+      s.on('summary', (summary) => {
+        const state = store.getState();
+        if (state.source === null && !same(state.serverSummary, summary)) store.setState({ serverSummary: summary });
+      });
+      s.on('sessions', (sessions) => applySessions([...sessions]));
       if (pollTimer !== null) clearInterval(pollTimer);
       pollTimer = setInterval(() => {
-        if (socket?.connected) void poll();
+        const source = store.getState().source;
+        if (socket?.connected && source !== null) void pollSource(source);
       }, POLL_MS);
     },
     disconnect() {
