@@ -52,6 +52,17 @@ const session: SessionInfo = { id: 'replay-1', kind: 'replay', recording: 'rec',
 const snapshot = (frame: number, clock: number, status: number) =>
   encodeFrame({ kind: FrameKind.Snapshot, frame, since: 0, clock, actors: [0], status: [status], level: [1], load: [1], stress: [0] });
 
+/** A client signed in on a scripted socket that has connected. */
+async function connected() {
+  const { createClient } = await import('./client.ts');
+  const store = createTwinStore();
+  const client = createClient(store, 'http://engine');
+  await client.connect('token');
+  const s = sockets[0]!;
+  s.serve('connect');
+  return { store, client, s };
+}
+
 describe('client: sources on one socket', () => {
   beforeEach(() => {
     sockets.length = 0;
@@ -65,12 +76,7 @@ describe('client: sources on one socket', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   it('drops frames until the new subscription is acknowledged, then applies the session; live clocks and alerts stay out', async () => {
-    const { createClient } = await import('./client.ts');
-    const store = createTwinStore();
-    const client = createClient(store, 'http://engine');
-    await client.connect('token');
-    const s = sockets[0]!;
-    s.serve('connect');
+    const { store, client, s } = await connected();
     const live = s.emitted.find((e) => e.event === 'subscribe')!;
     expect(live.payload).not.toHaveProperty('session');
     live.ack!({ ok: true, epoch: 'live.1', viewKey: 'k', actors: 20, mode: 'snapshot' });
@@ -121,12 +127,7 @@ describe('client: sources on one socket', () => {
     });
     vi.useFakeTimers();
     try {
-      const { createClient } = await import('./client.ts');
-      const store = createTwinStore();
-      const client = createClient(store, 'http://engine');
-      await client.connect('token');
-      const s = sockets[0]!;
-      s.serve('connect');
+      const { store, client, s } = await connected();
       s.serve('summary', { failed: 1, degraded: 0, simulatedSeconds: 60, peopleWithoutNow: { power: 10, water: 0, telecom: 0 }, cost: { currency: 'EUR', total: 42, assets: 40, people: 2, perHour: 3 } });
       expect(store.getState().serverSummary?.cost?.total).toBe(42);
       s.serve('sessions', [session]);
