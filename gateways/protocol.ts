@@ -246,7 +246,8 @@ export interface ServerToClientEvents {
   sessionClosed: (info: SessionClosedInfo) => void;
   /**
    * The live run summary (`GET /api/summary`'s body), on connect and every 2 s while it changes, to
-   * sockets watching the live engine: a page needs no polling for its headline.
+   * sockets that asked for it in the handshake (`auth.summary`) and watch the live engine: a page
+   * needs no polling for its headline.
    */
   summary: (summary: LiveSummary) => void;
   /** The replay and training sessions on this server (`GET /api/sessions`), on connect and when the list changes. */
@@ -274,6 +275,8 @@ export interface SocketData {
 export interface HandshakeAuth {
   readonly token: string;
   readonly protocol?: number;
+  /** Push the live run summary (`summary` event) to this socket; the UI sets it for its headline. */
+  readonly summary?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

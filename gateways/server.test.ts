@@ -193,7 +193,12 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
   });
 
   it('pushes the live summary on connect and as it changes, so a page needs no polling for its headline', async () => {
-    const socket = connect(TOKENS.viewer, true);
+    // Opt-in (auth.summary): a plain frame consumer gets none.
+    const plain = connect(TOKENS.viewer, true);
+    let plainSummaries = 0;
+    plain.on('summary', () => plainSummaries++);
+    const socket: Client = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: TOKENS.viewer, frames: FRAMES_BUNDLE, summary: true }, parser: bundleParser });
+    clients.push(socket);
     const summaries: LiveSummary[] = [];
     const lists: Array<readonly unknown[]> = [];
     socket.on('summary', (s) => summaries.push(s));
@@ -207,6 +212,7 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
     const pushed = await waitFor('a pushed summary with the failure', () => summaries.find((s) => s.failed > failedBefore), 10_000);
     expect(pushed.cost.currency).toBe('EUR');
     expect(pushed.cost.perHour).toBeGreaterThan(0);
+    expect(plainSummaries).toBe(0);
   });
 
   it('filters a view by layer: only that layer\'s assets, in the snapshot and in every delta', async () => {

@@ -36,6 +36,8 @@ const MAX_QUEUED_PACKETS = 4;
  * so a session's viewer sees that session's clock (`sessionClock`) and never the live one over it.
  */
 const LIVE_ROOM = 'live';
+/** Sockets in the live room that asked for the pushed summary (`auth.summary`). */
+const SUMMARY_ROOM = 'live-summary';
 
 const viewSchema = z.strictObject({
   layers: z.array(z.string().min(1)).max(64).optional(),
@@ -235,13 +237,14 @@ export class SocketGateway {
 
   /** Pushes the live summary to Socket.io sockets watching the live engine when it changed (one encoding for the room). */
   broadcastSummary(): void {
-    if (this.options.summary === undefined) return;
+    // Opt-in: a broadcast costs a write per socket, and machine consumers of frames do not need it.
+    if (this.options.summary === undefined || (this.io.sockets.adapter.rooms.get(SUMMARY_ROOM)?.size ?? 0) === 0) return;
     const summary = this.options.summary();
     const json = JSON.stringify(summary);
     if (json === this.lastSummary) return;
     this.lastSummary = json;
     // Not volatile: sent right after the clock, it would find the transport still writing and be dropped.
-    this.io.to(LIVE_ROOM).emit('summary', summary);
+    this.io.to(SUMMARY_ROOM).emit('summary', summary);
   }
 
   /**
@@ -305,6 +308,17 @@ export class SocketGateway {
     };
     const subscriber = new Subscriber(socket.id, sink);
     conn.on('drain', () => hub.drained(subscriber));
+    const wantsSummary = (socket.handshake.auth as { summary?: unknown }).summary === true;
+    /** Live watchers get the live clock and alerts (and the summary when asked); session watchers do not. */
+    const watchLive = (live: boolean): void => {
+      if (live) {
+        void socket.join(LIVE_ROOM);
+        if (wantsSummary) void socket.join(SUMMARY_ROOM);
+      } else {
+        void socket.leave(LIVE_ROOM);
+        void socket.leave(SUMMARY_ROOM);
+      }
+    };
     const notifySession = (event: SessionEvent): void => {
       if (event.type === 'clock') socket.volatile.emit('sessionClock', event.clock);
       else if (event.type === 'alerts') socket.emit('sessionAlerts', { session: event.session, alerts: event.alerts });
@@ -312,14 +326,14 @@ export class SocketGateway {
       else {
         socket.emit('sessionClosed', { session: event.session, reason: event.reason });
         // Watching nothing now: the live clock and alerts come again.
-        void socket.join(LIVE_ROOM);
+        watchLive(true);
       }
     };
     socket.emit('hello', this.hello(principal));
     socket.emit('clock', control.clockInfo());
-    if (this.options.summary !== undefined) socket.emit('summary', this.options.summary());
+    if (wantsSummary && this.options.summary !== undefined) socket.emit('summary', this.options.summary());
     if (this.options.sessions !== undefined) socket.emit('sessions', this.options.sessions.list());
-    void socket.join(LIVE_ROOM);
+    watchLive(true);
 
     const guard = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A): void => {
       const ack = args[args.length - 1];
@@ -342,8 +356,7 @@ export class SocketGateway {
       if (typeof ack !== 'function') throw new InvalidError('subscribe needs an acknowledgement callback', [{ path: 'ack', reason: 'missing' }]);
       const req = parse(subscribeSchema, request ?? {}, 'subscribe request');
       const { hub: source, ack: result } = this.subscribeTo(subscriber, req, notifySession);
-      if (req.session === undefined) void socket.join(LIVE_ROOM);
-      else void socket.leave(LIVE_ROOM);
+      watchLive(req.session === undefined);
       ack(result);
       source.prime(subscriber);
       if (req.session !== undefined) socket.emit('sessionClock', this.options.sessions!.clockOf(req.session));
@@ -351,7 +364,7 @@ export class SocketGateway {
     socket.on('unsubscribe', guard((ack?: (r: { ok: true }) => void) => {
       hub.unsubscribeSubscriber(subscriber);
       this.sessionViewers.delete(subscriber);
-      void socket.join(LIVE_ROOM);
+      watchLive(true);
       if (typeof ack === 'function') ack({ ok: true });
     }));
     socket.on('command', guard((command: unknown, ack) => {

@@ -260,7 +260,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         }
         throw error;
       }
-      const s: TwinSocket = io(baseUrl || undefined, { auth: { token, protocol: PROTOCOL_VERSION, frames: FRAMES_BUNDLE }, parser: bundleParser, transports: ['websocket'], reconnectionDelayMax: 4000 });
+      const s: TwinSocket = io(baseUrl || undefined, { auth: { token, protocol: PROTOCOL_VERSION, frames: FRAMES_BUNDLE, summary: true }, parser: bundleParser, transports: ['websocket'], reconnectionDelayMax: 4000 });
       socket = s;
       s.on('connect', () => {
         const wasLost = store.getState().connection === 'lost';
