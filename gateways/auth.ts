@@ -145,9 +145,12 @@ export function configuredTokens(adminTokenHash: string, env: NodeJS.ProcessEnv)
   return store;
 }
 
+/** A name `stratum token` accepts: it must survive the `name:role:…` line format. */
+export const TOKEN_NAME = /^[\w.@-]+$/;
+
 /** A new random token and the `STRATUM_TOKENS_FILE` line that grants it by hash (`stratum token`). */
 export function newTokenLine(name: string, role: Role, token = randomBytes(24).toString('base64url')): { token: string; line: string } {
-  if (!/^[\w.@-]+$/.test(name)) throw new TokenConfigError(`name "${name}": use letters, digits, _ . @ -`);
+  if (!TOKEN_NAME.test(name)) throw new TokenConfigError(`name "${name}": use letters, digits, _ . @ -`);
   if (token.length < 8) throw new TokenConfigError(`token for "${name}" is shorter than 8 characters`);
   return { token, line: `${name}:${role}:sha256:${hashToken(token)}` };
 }

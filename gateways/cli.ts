@@ -4,7 +4,7 @@ import { createBehaviours } from '../actors/index.ts';
 import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../engine/index.ts';
 import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, submitScenario, type CostModel } from '../scenarios/index.ts';
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
-import { newTokenLine, TokenConfigError } from './auth.ts';
+import { newTokenLine, TOKEN_NAME, TokenConfigError } from './auth.ts';
 import { ROLES, type Role } from './protocol.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 
@@ -180,7 +180,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .command('token')
     .description('Make a new random token and print the STRATUM_TOKENS_FILE line that grants it by its SHA-256 hash (the file then holds no usable secret)')
     .requiredOption('--name <name>', 'who holds the token (letters, digits, _ . @ -)', (value: string) => {
-      if (!/^[\w.@-]+$/.test(value)) throw new InvalidArgumentError(`--name must be letters, digits, _ . @ - (got "${value}")`);
+      if (!TOKEN_NAME.test(value)) throw new InvalidArgumentError(`--name must be letters, digits, _ . @ - (got "${value}")`);
       return value;
     })
     .addOption(new Option('--role <role>', 'the role it grants').choices(ROLES).makeOptionMandatory())
