@@ -41,6 +41,16 @@ describe('water CLI', () => {
     expect(result.tankLevelM['0']!['2']).toBeCloseTo(120 * 0.3048, 6); // initial level, 120 ft
   });
 
+  it('water-network writes a generated .inp that hydraulics runs; a bad --junctions is a flag error', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'stratum-water-')), 'gen.inp');
+    expect((await stratum(['water-network', '--junctions', '64', '--seed', '2', '--out', file])).code).toBe(0);
+    const run = await stratum(['hydraulics', '--inp', file, '--at', '43200', '--json']);
+    expect(Object.keys((JSON.parse(run.out) as { pressureM: Record<string, object> }).pressureM['43200']!)).toHaveLength(64);
+    const bad = await stratum(['water-network', '--junctions', '3']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--junctions must be a whole number from 4');
+  });
+
   it('a bad flag, an unknown link or a bad file exits non-zero naming what was wrong', async () => {
     const unknown = await stratum(['hydraulics', '--inp', NET1, '--close', 'nope']);
     expect(unknown.code).toBe(2);

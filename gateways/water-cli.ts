@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { HydraulicsInputError, epanetCityDocument, parseCity, parseInp, readTextFile, runHydraulics, type HydraulicsResult } from '../engine/index.ts';
+import { HydraulicsInputError, epanetCityDocument, generateWaterNetwork, parseCity, writeInp, parseInp, readTextFile, runHydraulics, type HydraulicsResult } from '../engine/index.ts';
 import { UsageError, type Io } from './analysis-cli.ts';
 
 /** `A,B,C` → ids; empty entries are a flag error. */
@@ -55,6 +55,30 @@ export function registerWaterCommands(program: Command, io: Io, importCommand: C
       writeFileSync(opts.out, `${JSON.stringify(document)}\n`);
       const count = (kind: string): number => city.assets.filter((a) => a.kind === kind).length;
       io.err(`wrote ${opts.out}: ${count('junction')} junctions, ${count('reservoir')} reservoirs, ${count('tank')} tanks, ${count('pipe')} pipes, ${count('pump')} pumps, ${count('valve')} valves\n`);
+    });
+
+  program
+    .command('water-network')
+    .description('Generate an EPANET network (.inp, SI units): grid on rolling terrain, ring of trunk mains, treatment works with high-lift pumps, elevated tanks, daily demand patterns; same seed ⇒ same file')
+    .requiredOption('--junctions <n>', 'number of demand junctions (≥ 4)', (value: string) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 4 || n > 1_000_000) throw new InvalidArgumentError(`--junctions must be a whole number from 4 to 1,000,000 (got "${value}")`);
+      return n;
+    })
+    .option('--seed <s>', 'random seed', (value: string) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--seed must be a whole number ≥ 0 (got "${value}")`);
+      return n;
+    }, 1)
+    .option('--out <file>', 'write the .inp here instead of stdout')
+    .action((opts: { junctions: number; seed: number; out?: string }) => {
+      const network = generateWaterNetwork({ junctions: opts.junctions, seed: opts.seed });
+      const text = writeInp(network);
+      if (opts.out === undefined) io.out(text);
+      else {
+        writeFileSync(opts.out, text);
+        io.err(`wrote ${opts.out}: ${network.junctions.length} junctions, ${network.pipes.length} pipes, ${network.pumps.length} pumps, ${network.tanks.length} tanks, ${network.reservoirs.length} reservoirs\n`);
+      }
     });
 
   program

@@ -10,3 +10,5 @@ export { runHydraulics, reportTimes, openProject, holdClosed, epanetWorkspace, H
 export type { HydraulicsOptions, HydraulicsResult, Series, ReportClock } from './hydraulics.ts';
 export { FLOW_UNITS, M3S_PER_FLOW_UNIT, METRES_PER_PSI, unitFactors, isUsUnits } from './units.ts';
 export type { FlowUnits, UnitFactors } from './units.ts';
+export { generateWaterNetwork, writeInp } from './generate-network.ts';
+export type { GeneratedWaterNetwork, WaterNetworkOptions } from './generate-network.ts';
