@@ -90,10 +90,10 @@ export function registerWaterCommands(program: Command, io: Io, importCommand: C
     .option('--json', 'print {"units","times","pressureM","tankLevelM","flowM3s"}: values by time (s) then by .inp id; m, m, m³/s')
     .action(async (opts: { inp: string; close?: string[]; at?: number[]; json?: boolean }) => {
       const text = readTextFile(opts.inp);
-      const network = parseInp(text, opts.inp);
+      parseInp(text, opts.inp); // names file and line for a bad file before EPANET sees it
       let result: HydraulicsResult;
       try {
-        result = await runHydraulics(text, opts.inp, { ...(opts.close === undefined ? {} : { closeLinks: opts.close }), ...(opts.at === undefined ? {} : { at: opts.at }) }, network);
+        result = await runHydraulics(text, opts.inp, { ...(opts.close === undefined ? {} : { closeLinks: opts.close }), ...(opts.at === undefined ? {} : { at: opts.at }) });
       } catch (error) {
         if (error instanceof HydraulicsInputError) {
           const problem = error.problems[0]!;

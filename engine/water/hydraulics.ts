@@ -5,7 +5,8 @@
  */
 import { CountType, InitHydOption, LinkProperty, NodeProperty, NodeType, Project, TimeParameter, Workspace } from 'epanet-js';
 import { ValidationError } from '../errors.ts';
-import { parseInp, type InpNetwork } from './inp.ts';
+import { parseInp } from './inp.ts';
+import { FLOW_UNITS, unitFactors, type UnitFactors } from './units.ts';
 
 let workspace: Promise<Workspace> | null = null;
 let fileCounter = 0;
@@ -101,19 +102,33 @@ export function holdClosed(project: Project, linkIndexes: readonly number[]): vo
   }
 }
 
+/** The file's flow units as EPANET read them (its enum follows FLOW_UNITS' order). */
+function unitsOf(project: Project, source: string): UnitFactors {
+  const units = FLOW_UNITS[project.getFlowUnits()];
+  if (units === undefined) throw new ValidationError(source, [{ path: '[OPTIONS] Units', reason: `flow units code ${project.getFlowUnits()} is not supported` }]);
+  return unitFactors(units);
+}
+
 /**
- * Runs the extended-period simulation of an `.inp` text.
+ * Runs the extended-period simulation of an `.inp` text. EPANET reads the text; only when it
+ * refuses it is the text parsed here too, to name the line (`parseInp`).
  *
- * @param network the same text parsed by `parseInp` (gives the units), or null to parse it here.
  * @throws ValidationError for an invalid file; HydraulicsInputError for an unknown link or a time that is not reported.
  * @example
  * const result = await runHydraulics(readFileSync('Net1.inp', 'utf8'), 'Net1.inp', { closeLinks: ['110'] });
  * result.pressureM['3600']?.['11']; // metres
  */
-export async function runHydraulics(text: string, source: string, options: HydraulicsOptions = {}, network: InpNetwork | null = null): Promise<HydraulicsResult> {
-  const net = network ?? parseInp(text, source);
-  const { project, close } = await openProject(text, source);
+export async function runHydraulics(text: string, source: string, options: HydraulicsOptions = {}): Promise<HydraulicsResult> {
+  let opened: Awaited<ReturnType<typeof openProject>>;
   try {
+    opened = await openProject(text, source);
+  } catch (error) {
+    parseInp(text, source); // throws with file and line when it can tell
+    throw error;
+  }
+  const { project, close } = opened;
+  try {
+    const u = unitsOf(project, source);
     const closeIndexes = (options.closeLinks ?? []).map((id) => {
       try {
         return project.getLinkIndex(id);
@@ -141,27 +156,26 @@ export async function runHydraulics(text: string, source: string, options: Hydra
     }
     const wantedSet = new Set(wanted);
 
+    // Positions in EPANET's bulk value arrays (index 0 is node or link 1).
     const nodeCount = project.getCount(CountType.NodeCount);
     const linkCount = project.getCount(CountType.LinkCount);
     const junctions: [number, string][] = [];
-    const tanks: [number, string][] = [];
+    const tanks: [number, string, number][] = [];
     for (let i = 1; i <= nodeCount; i++) {
       const type = project.getNodeType(i);
-      if (type === NodeType.Junction) junctions.push([i, project.getNodeId(i)]);
-      else if (type === NodeType.Tank) tanks.push([i, project.getNodeId(i)]);
+      if (type === NodeType.Junction) junctions.push([i - 1, project.getNodeId(i)]);
+      else if (type === NodeType.Tank) tanks.push([i - 1, project.getNodeId(i), project.getNodeValue(i, NodeProperty.Elevation)]);
     }
     const links: [number, string][] = [];
-    for (let i = 1; i <= linkCount; i++) links.push([i, project.getLinkId(i)]);
-    const tankElevation = new Map(tanks.map(([i]) => [i, project.getNodeValue(i, NodeProperty.Elevation)]));
+    for (let i = 1; i <= linkCount; i++) links.push([i - 1, project.getLinkId(i)]);
 
     const result: HydraulicsResult = {
-      units: { time: 's', pressure: 'm', tankLevel: 'm', flow: 'm3/s', fileFlowUnits: net.units.flow },
+      units: { time: 's', pressure: 'm', tankLevel: 'm', flow: 'm3/s', fileFlowUnits: u.flow },
       times: wanted,
       pressureM: {},
       tankLevelM: {},
       flowM3s: {},
     };
-    const u = net.units;
     project.openH();
     project.initH(InitHydOption.NoSave);
     const last = wanted[wanted.length - 1] ?? -1;
@@ -169,13 +183,16 @@ export async function runHydraulics(text: string, source: string, options: Hydra
       const t = project.runH();
       if (wantedSet.has(t)) {
         const key = String(t);
+        const pressures = project.getNodeValues(NodeProperty.Pressure);
+        const heads = project.getNodeValues(NodeProperty.Head);
+        const flows = project.getLinkValues(LinkProperty.Flow);
         const pressure: Record<string, number> = {};
-        for (const [i, id] of junctions) pressure[id] = project.getNodeValue(i, NodeProperty.Pressure) * u.pressure;
+        for (const [i, id] of junctions) pressure[id] = pressures[i]! * u.pressure;
         const level: Record<string, number> = {};
-        // Level = head − bottom elevation (EPANET's pressure at a tank is in psi for US units, the level in feet).
-        for (const [i, id] of tanks) level[id] = (project.getNodeValue(i, NodeProperty.Head) - tankElevation.get(i)!) * u.length;
+        // Level = head − bottom elevation (EPANET's "pressure" at a tank is in psi for US units, the level in feet).
+        for (const [i, id, elevation] of tanks) level[id] = (heads[i]! - elevation) * u.length;
         const flow: Record<string, number> = {};
-        for (const [i, id] of links) flow[id] = project.getLinkValue(i, LinkProperty.Flow) * u.flowM3s;
+        for (const [i, id] of links) flow[id] = flows[i]! * u.flowM3s;
         result.pressureM[key] = pressure;
         result.tankLevelM[key] = level;
         result.flowM3s[key] = flow;
