@@ -52,3 +52,4 @@ export {
   barabasiAlbert,
 } from './graph/index.ts';
 export type { Csr } from './graph/index.ts';
+export * from './water/index.ts';

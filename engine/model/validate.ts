@@ -8,6 +8,7 @@ import {
   defaultCapacity,
   repairSecondsFor,
 } from './defaults.ts';
+import { epanetCityDocument } from '../water/city.ts';
 import type { Asset, CityModel, Cohort, Dependency, Link, Position } from './types.ts';
 
 const id = z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters');
@@ -206,6 +207,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
  * @throws ValidationError naming the file, the JSON path and the reason.
  */
 export function loadCityFile(path: string): CityModel {
+  if (/\.inp$/i.test(path)) return parseCity(epanetCityDocument(readTextFile(path), path), path); // EPANET: the water layer
   return parseCity(fromGeoJson(readJsonFile(path), path), path);
 }
 

@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from './cli.ts';
+
+async function stratum(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'stratum', ...args], { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
+}
+
+const NET1 = 'engine/water/networks/Net1.inp';
+
+describe('water CLI', () => {
+  it('import epanet writes a city file that validates and keeps the .inp ids', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'stratum-water-')), 'net1.json');
+    const run = await stratum(['import', 'epanet', '--in', NET1, '--out', out]);
+    expect(run.code).toBe(0);
+    expect(run.err).toContain('9 junctions, 1 reservoirs, 1 tanks, 12 pipes, 1 pumps, 0 valves');
+    const document = JSON.parse(readFileSync(out, 'utf8')) as { assets: { id: string; kind: string }[] };
+    expect(document.assets.find((a) => a.id === '2')!.kind).toBe('tank');
+    expect((await stratum(['validate', '--city', out])).out).toContain('"assets":24');
+  });
+
+  it('commands taking --city accept an .inp (its water layer)', async () => {
+    const run = await stratum(['validate', '--city', NET1]);
+    expect(JSON.parse(run.out)).toEqual({ valid: true, assets: 24, links: 26, dependencies: 0, cohorts: 0 });
+  });
+
+  it('hydraulics --json prints SI pressures, tank levels and flows at the asked times', async () => {
+    const run = await stratum(['hydraulics', '--inp', NET1, '--close', '111', '--at', '0,7200', '--json']);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.out) as { times: number[]; pressureM: Record<string, Record<string, number>>; tankLevelM: Record<string, Record<string, number>>; flowM3s: Record<string, Record<string, number>>; units: Record<string, string> };
+    expect(result.times).toEqual([0, 7200]);
+    expect(Object.keys(result.pressureM)).toEqual(['0', '7200']);
+    expect(Object.keys(result.pressureM['0']!)).toHaveLength(9);
+    expect(result.flowM3s['7200']!['111']).toBe(0);
+    expect(result.units).toMatchObject({ pressure: 'm', flow: 'm3/s', fileFlowUnits: 'GPM' });
+    expect(result.tankLevelM['0']!['2']).toBeCloseTo(120 * 0.3048, 6); // initial level, 120 ft
+  });
+
+  it('water-network writes a generated .inp that hydraulics runs; a bad --junctions is a flag error', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'stratum-water-')), 'gen.inp');
+    expect((await stratum(['water-network', '--junctions', '64', '--seed', '2', '--out', file])).code).toBe(0);
+    const run = await stratum(['hydraulics', '--inp', file, '--at', '43200', '--json']);
+    expect(Object.keys((JSON.parse(run.out) as { pressureM: Record<string, object> }).pressureM['43200']!)).toHaveLength(64);
+    const bad = await stratum(['water-network', '--junctions', '3']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--junctions must be a whole number from 4');
+  });
+
+  it('a bad flag, an unknown link or a bad file exits non-zero naming what was wrong', async () => {
+    const unknown = await stratum(['hydraulics', '--inp', NET1, '--close', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/--close: no link "nope"/);
+    const at = await stratum(['hydraulics', '--inp', NET1, '--at', 'noon']);
+    expect(at.code).toBe(2);
+    expect(at.err).toMatch(/--at must be comma-separated whole seconds/);
+    const bad = join(mkdtempSync(join(tmpdir(), 'stratum-water-')), 'bad.inp');
+    writeFileSync(bad, '[RESERVOIRS]\n R 100\n[JUNCTIONS]\n J 10 x\n');
+    const file = await stratum(['hydraulics', '--inp', bad]);
+    expect(file.code).toBe(1);
+    expect(file.err).toContain(`${bad}: line 4: base demand must be a number (got "x")`);
+  });
+});
