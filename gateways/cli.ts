@@ -8,6 +8,7 @@ import { newTokenLine, TOKEN_NAME, TokenConfigError } from './auth.ts';
 import { ROLES, type Role } from './protocol.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 import { registerWaterCommands } from './water-cli.ts';
+import { registerHistoryCommands } from './history-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -195,6 +196,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   registerAnalysisCommands(program, io);
   registerScenarioCommands(program, io);
   registerWaterCommands(program, io, program.command('import').description('Convert another format into a city file'));
+  registerHistoryCommands(program, io);
 
   try {
     await program.parseAsync([...argv]);

@@ -14,6 +14,7 @@ import { AuditLog } from './audit.ts';
 import { bearer, configuredTokens, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
+import { registerHistoryRoutes } from './history-routes.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerTokenRoutes, type TokenReload } from './token-routes.ts';
@@ -170,6 +171,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
   });
   registerSessionRoutes(app, { sessions, control });
+  await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
     return { ...diff, disconnected: late.sockets?.dropRevoked() ?? 0, total: tokens.size };

@@ -180,9 +180,11 @@ class HostedSession {
   ) {
     this.hub = manager.newHub(replay.current);
     this.meter = OutcomeMeter.attach(replay.current, manager.costModel);
+    manager.announceEngine(id, replay.current);
     replay.onEngine((engine) => {
       this.meter.detach();
       this.meter = OutcomeMeter.attach(engine, manager.costModel);
+      manager.announceEngine(id, engine);
     });
     replay.onAdvance(() => {
       this.hub.flush();
@@ -291,6 +293,18 @@ export class SessionManager {
 
   private emit(event: SessionEvent): void {
     for (const l of this.listeners) l(event);
+  }
+
+  private readonly engineListeners = new Set<(session: string, engine: Engine) => void>();
+
+  /** Hears each engine a session starts on, before it runs (its first, and each after a backward seek): the session's history. */
+  onSessionEngine(listener: (session: string, engine: Engine) => void): () => void {
+    this.engineListeners.add(listener);
+    return () => this.engineListeners.delete(listener);
+  }
+
+  announceEngine(session: string, engine: Engine): void {
+    for (const l of this.engineListeners) l(session, engine);
   }
 
   newHub(engine: Engine): StreamHub {

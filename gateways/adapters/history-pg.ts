@@ -1,0 +1,379 @@
+import type pg from 'pg';
+import type { ActorView, Cause } from '../../engine/index.ts';
+import type { SeriesSample, SeriesValues } from '../history-series.ts';
+import type { AssetRaw, HistoryQueries, SeriesRaw, StatusChangeRecord } from '../history-store.ts';
+import { ServiceStatus, type HealthReporter, type ServiceHealth } from './health.ts';
+import type { HistoryMode, PgHistory } from './timescale.ts';
+
+/**
+ * History queries on PostgreSQL / TimescaleDB, beside `PgHistory` (which writes `state_changes`):
+ *
+ * - `series_samples`: the per layer/district series (gateways/history-series.ts), one row per series
+ *   and virtual instant where it changed. A hypertable (1-day chunks of virtual time) on TimescaleDB,
+ *   range-partitioned by day otherwise.
+ * - Continuous aggregates `series_1m` and `series_1h` (TimescaleDB): per bucket, series and run the
+ *   sample count, the peak and the last value of each field. Real-time (`materialized_only = false`):
+ *   buckets not yet materialised are computed from the table. The writer refreshes them over the
+ *   virtual range it wrote (`refreshSeries`): the built-in refresh policy measures its window from
+ *   wall-clock `now()`, and virtual time starts at 1970, so a policy alone would never reach it.
+ *   A query whose step is a whole number of hours reads `series_1h`, of minutes `series_1m`, else
+ *   the table; the three agree exactly (the contract suite checks it).
+ * - Asset buckets come from `state_changes` (index on run, actor, time): `time_bucket` on TimescaleDB,
+ *   `date_bin` otherwise.
+ * - Retention: `prune_history_runs(job_id, config)` deletes every run not written for
+ *   `config.keep` (wall-clock, default `30 days`) from all history tables; on TimescaleDB a job runs
+ *   it daily (`STRATUM_HISTORY_RETENTION`), elsewhere call it from cron:
+ *   `CALL stratum.prune_history_runs(NULL, '{"keep":"30 days"}')`. Runs, not time: every run's
+ *   virtual time starts at 0, so a time-based drop would cut every run at once.
+ * - Compression (TimescaleDB): segment by run, layer and district, ordered by time; chunks older than
+ *   7 days of (wall-clock) age are compressed by the policy. Virtual 1970 chunks are "old" at once,
+ *   so a live run's chunks get compressed while still written; TimescaleDB ≥ 2.11 accepts the
+ *   inserts into compressed chunks (the queries read both).
+ */
+const MIGRATION_VERSION = 101;
+const DAY_MS = 86_400_000;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export interface PgHistoryQueriesOptions {
+  /** Wall-clock age after which a run is deleted (PostgreSQL interval text, default `30 days`). */
+  readonly retention?: string;
+}
+
+interface SeriesRow {
+  b: Date;
+  samples: string;
+  max_failed: number; max_degraded: number; max_people_power: number; max_people_water: number; max_people_telecom: number; max_cost: number;
+  last_failed: number; last_degraded: number; last_people_power: number; last_people_water: number; last_people_telecom: number; last_cost: number;
+}
+
+const values = (r: Record<string, number>, prefix: string): SeriesValues => ({
+  failed: Number(r[`${prefix}failed`]),
+  degraded: Number(r[`${prefix}degraded`]),
+  peoplePower: Number(r[`${prefix}people_power`]),
+  peopleWater: Number(r[`${prefix}people_water`]),
+  peopleTelecom: Number(r[`${prefix}people_telecom`]),
+  costPerHour: Number(r[`${prefix}cost`]),
+});
+
+const SERIES_VALUE_COLUMNS = ['failed', 'degraded', 'people_power', 'people_water', 'people_telecom', 'cost_per_hour'] as const;
+const SHORT = (c: string): string => (c === 'cost_per_hour' ? 'cost' : c);
+
+/**
+ * @example
+ * const history = await PgHistory.open({ url, runId: 'live-1' });
+ * const queries = await PgHistoryQueries.open(history);
+ * await queries.appendSamples(samples);
+ * const raw = await queries.seriesRaw('power', '*', 0, 86_400_000, 3_600_000);
+ */
+export class PgHistoryQueries implements HistoryQueries {
+  readonly backend: HistoryMode;
+  private readonly days = new Set<number>();
+
+  private constructor(readonly pool: pg.Pool, readonly schema: string, readonly runId: string, readonly mode: HistoryMode) {
+    this.backend = mode;
+  }
+
+  /** Migrates the series table, its aggregates and the retention procedure (idempotent). */
+  static async open(history: PgHistory, options: PgHistoryQueriesOptions = {}, runId = history.runId): Promise<PgHistoryQueries> {
+    await migrateSeries(history.pool, history.schema, history.mode, options.retention ?? '30 days');
+    return new PgHistoryQueries(history.pool, history.schema, runId, history.mode);
+  }
+
+  /** The same store, reading another run. */
+  forRun(runId: string): PgHistoryQueries {
+    return new PgHistoryQueries(this.pool, this.schema, runId, this.mode);
+  }
+
+  private t(name: string): string {
+    return `${this.schema}.${name}`;
+  }
+
+  async appendSamples(samples: readonly SeriesSample[]): Promise<void> {
+    if (samples.length === 0) return;
+    if (this.mode === 'postgres-partitions') await this.ensurePartitions(samples);
+    for (let i = 0; i < samples.length; i += 2_000) {
+      const batch = samples.slice(i, i + 2_000);
+      await this.pool.query(
+        `INSERT INTO ${this.t('series_samples')} (run_id, time, seq, layer, district, failed, degraded, people_power, people_water, people_telecom, cost_per_hour)
+         SELECT $1, to_timestamp(t / 1000.0), s, l, d, f, g, pp, pw, pt, c FROM unnest($2::float8[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::int[], $8::float8[], $9::float8[], $10::float8[], $11::float8[]) AS u(t, s, l, d, f, g, pp, pw, pt, c)`,
+        [this.runId, batch.map((s) => s.time), batch.map((s) => s.seq), batch.map((s) => s.layer), batch.map((s) => s.district), batch.map((s) => s.failed), batch.map((s) => s.degraded),
+          batch.map((s) => s.peoplePower), batch.map((s) => s.peopleWater), batch.map((s) => s.peopleTelecom), batch.map((s) => s.costPerHour)],
+      );
+    }
+  }
+
+  private async ensurePartitions(samples: readonly SeriesSample[]): Promise<void> {
+    const wanted = new Set<number>();
+    for (const s of samples) {
+      const day = Math.floor(s.time / DAY_MS);
+      if (!this.days.has(day)) wanted.add(day);
+    }
+    for (const day of wanted) {
+      await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.t(`series_samples_d${day}`)} PARTITION OF ${this.t('series_samples')} FOR VALUES FROM ('${iso(day * DAY_MS)}') TO ('${iso((day + 1) * DAY_MS)}')`).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== '42P07') throw error;
+      });
+      this.days.add(day);
+    }
+  }
+
+  /** Materialises the continuous aggregates over [fromMs, toMs) of virtual time (TimescaleDB; else nothing). */
+  async refreshSeries(fromMs: number, toMs: number): Promise<void> {
+    if (this.mode !== 'timescaledb' || toMs <= fromMs) return;
+    const from = Math.floor(fromMs / 3_600_000) * 3_600_000;
+    const to = Math.ceil(toMs / 3_600_000) * 3_600_000;
+    for (const view of ['series_1m', 'series_1h']) {
+      await this.pool.query(`CALL refresh_continuous_aggregate('${this.t(view)}', $1::timestamptz, $2::timestamptz)`, [iso(from), iso(to)]);
+    }
+  }
+
+  /** The bucket expression for a step (TimescaleDB: `time_bucket`; PostgreSQL: `date_bin`), from virtual 0. */
+  private bucket(column: string, param: string): string {
+    return this.mode === 'timescaledb' ? `time_bucket(${param}::interval, ${column}, 'epoch'::timestamptz)` : `date_bin(${param}::interval, ${column}, 'epoch'::timestamptz)`;
+  }
+
+  private firstOf(column: string): string {
+    return this.mode === 'timescaledb' ? `first(${column}, seq)` : `(array_agg(${column} ORDER BY seq))[1]`;
+  }
+
+  private lastOf(column: string, by = 'seq'): string {
+    return this.mode === 'timescaledb' ? `last(${column}, ${by})` : `(array_agg(${column} ORDER BY ${by} DESC))[1]`;
+  }
+
+  /** The SQL of `assetRaw`'s buckets (the bench runs it by hand for the API/SQL ratio). */
+  assetBucketSql(): string {
+    const f = (c: string): string => this.firstOf(c);
+    const l = (c: string): string => this.lastOf(c);
+    return `SELECT ${this.bucket('time', '$5')} AS b, count(*) AS changes, sum(load) AS sum_load, max(load) AS max_load, min(level) AS min_level, max(stress) AS max_stress,
+        ${f('prev_status')} AS f_status, ${f('prev_level')} AS f_level, ${f('prev_load')} AS f_load, ${f('prev_stress')} AS f_stress,
+        ${l('status')} AS l_status, ${l('level')} AS l_level, ${l('load')} AS l_load, ${l('stress')} AS l_stress
+      FROM ${this.t('state_changes')} WHERE run_id = $1 AND actor = $2 AND time >= $3 AND time < $4 GROUP BY b ORDER BY b`;
+  }
+
+  async assetRaw(actor: number, fromMs: number, toMs: number, stepMs: number): Promise<AssetRaw> {
+    const [carry, rows] = await Promise.all([
+      this.pool.query<{ status: number; level: number; load: number; stress: number }>(
+        `SELECT status, level, load, stress FROM (
+           (SELECT 0 AS k, status, level, load, stress FROM ${this.t('state_changes')} WHERE run_id = $1 AND actor = $2 AND time < $3 ORDER BY time DESC, seq DESC LIMIT 1)
+           UNION ALL
+           (SELECT 1 AS k, prev_status, prev_level, prev_load, prev_stress FROM ${this.t('state_changes')} WHERE run_id = $1 AND actor = $2 AND time >= $3 ORDER BY time, seq LIMIT 1)
+         ) u ORDER BY k LIMIT 1`,
+        [this.runId, actor, new Date(fromMs)],
+      ),
+      this.pool.query<Record<string, number> & { b: Date }>(this.assetBucketSql(), [this.runId, actor, new Date(fromMs), new Date(toMs), `${stepMs} milliseconds`]),
+    ]);
+    const view = (r: Record<string, number>, p: string): ActorView => ({ status: Number(r[`${p}status`]) as ActorView['status'], level: Number(r[`${p}level`]), load: Number(r[`${p}load`]), stress: Number(r[`${p}stress`]) });
+    const c = carry.rows[0];
+    return {
+      carryIn: c === undefined ? undefined : view(c, ''),
+      buckets: rows.rows.map((r) => ({
+        startMs: r.b.getTime(), changes: Number(r['changes']), sumLoad: Number(r['sum_load']), maxLoad: Number(r['max_load']), minLevel: Number(r['min_level']), maxStress: Number(r['max_stress']),
+        first: view(r, 'f_'), last: view(r, 'l_'),
+      })),
+    };
+  }
+
+  async statusChanges(actor: number, fromMs: number, toMs: number, limit: number): Promise<StatusChangeRecord[]> {
+    const result = await this.pool.query<{ time: Date; seq: string; prev_status: number; status: number; cause_code: number | null; cause_from: number | null; cause_seq: string | null; cause_time: number | null }>(
+      `SELECT time, seq, prev_status, status, cause_code, cause_from, cause_seq, cause_time FROM ${this.t('state_changes')}
+       WHERE run_id = $1 AND actor = $2 AND time >= $3 AND time < $4 AND status <> prev_status ORDER BY time, seq LIMIT $5`,
+      [this.runId, actor, new Date(fromMs), new Date(toMs), limit],
+    );
+    return result.rows.map((r) => ({
+      time: r.time.getTime(),
+      seq: Number(r.seq),
+      from: r.prev_status,
+      to: r.status,
+      cause: r.cause_code === null ? null : { code: r.cause_code as Cause['code'], from: r.cause_from ?? -1, seq: Number(r.cause_seq), time: r.cause_time ?? 0 },
+    }));
+  }
+
+  /** Which relation a series query reads for a step: `series_1h`, `series_1m` or the table. */
+  seriesSource(stepMs: number): 'series_1h' | 'series_1m' | 'series_samples' {
+    if (this.mode !== 'timescaledb') return 'series_samples';
+    if (stepMs % 3_600_000 === 0) return 'series_1h';
+    if (stepMs % 60_000 === 0) return 'series_1m';
+    return 'series_samples';
+  }
+
+  /** The SQL of `seriesRaw`'s buckets for a step (the bench runs it by hand; the dashboard test reads it). */
+  seriesBucketSql(stepMs: number): string {
+    const source = this.seriesSource(stepMs);
+    if (source === 'series_samples') {
+      const cols = SERIES_VALUE_COLUMNS.map((c) => `max(${c}) AS max_${SHORT(c)}, ${this.lastOf(c)} AS last_${SHORT(c)}`).join(', ');
+      return `SELECT ${this.bucket('time', '$5')} AS b, count(*) AS samples, ${cols}
+        FROM ${this.t('series_samples')} WHERE run_id = $1 AND layer = $2 AND district = $3 AND time >= $4 AND time < $6 GROUP BY b ORDER BY b`;
+    }
+    const cols = SERIES_VALUE_COLUMNS.map((c) => `max(max_${SHORT(c)}) AS max_${SHORT(c)}, last(last_${SHORT(c)}, bucket) AS last_${SHORT(c)}`).join(', ');
+    return `SELECT ${this.bucket('bucket', '$5')} AS b, sum(samples) AS samples, ${cols}
+      FROM ${this.t(source)} WHERE run_id = $1 AND layer = $2 AND district = $3 AND bucket >= $4 AND bucket < $6 GROUP BY b ORDER BY b`;
+  }
+
+  async seriesRaw(layer: string, district: string, fromMs: number, toMs: number, stepMs: number): Promise<SeriesRaw> {
+    const [carry, rows] = await Promise.all([
+      this.pool.query<Record<string, number>>(
+        `SELECT failed, degraded, people_power, people_water, people_telecom, cost_per_hour AS cost FROM ${this.t('series_samples')}
+         WHERE run_id = $1 AND layer = $2 AND district = $3 AND time < $4 ORDER BY time DESC, seq DESC LIMIT 1`,
+        [this.runId, layer, district, new Date(fromMs)],
+      ),
+      this.pool.query<SeriesRow>(this.seriesBucketSql(stepMs), [this.runId, layer, district, new Date(fromMs), `${stepMs} milliseconds`, new Date(toMs)]),
+    ]);
+    const c = carry.rows[0];
+    return {
+      carryIn: c === undefined ? undefined : values(c, ''),
+      buckets: rows.rows.map((r) => ({ startMs: r.b.getTime(), samples: Number(r.samples), max: values(r as never, 'max_'), last: values(r as never, 'last_') })),
+    };
+  }
+
+  async retainedFromMs(): Promise<number | undefined> {
+    return undefined;
+  }
+
+  /** Runs that have history here, newest write first. */
+  async runs(): Promise<Array<{ runId: string; lastWrite: string; samples: number; toMs: number }>> {
+    const result = await this.pool.query<{ run_id: string; last_write: Date; samples: string; to_ms: Date }>(
+      `SELECT run_id, max(recorded_at) AS last_write, count(*) AS samples, max(time) AS to_ms FROM ${this.t('series_samples')} GROUP BY run_id ORDER BY last_write DESC LIMIT 200`,
+    );
+    return result.rows.map((r) => ({ runId: r.run_id, lastWrite: r.last_write.toISOString(), samples: Number(r.samples), toMs: r.to_ms.getTime() }));
+  }
+
+  /** Deletes the runs not written for `keep` (a PostgreSQL interval); returns how many. */
+  async pruneRuns(keep: string): Promise<number> {
+    const before = await this.pool.query<{ n: number }>(`SELECT count(DISTINCT run_id)::int AS n FROM ${this.t('series_samples')}`);
+    await this.pool.query(`CALL ${this.t('prune_history_runs')}(NULL, $1::jsonb)`, [JSON.stringify({ keep })]);
+    const after = await this.pool.query<{ n: number }>(`SELECT count(DISTINCT run_id)::int AS n FROM ${this.t('series_samples')}`);
+    return before.rows[0]!.n - after.rows[0]!.n;
+  }
+}
+
+async function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, retention: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`stratum-history:${schema}`]);
+    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [MIGRATION_VERSION]);
+    if (done.rowCount !== 0) {
+      await client.query('COMMIT');
+      return;
+    }
+    const columns = `run_id text NOT NULL, time timestamptz NOT NULL, seq bigint NOT NULL, layer text NOT NULL, district text NOT NULL,
+      failed int NOT NULL, degraded int NOT NULL, people_power double precision NOT NULL, people_water double precision NOT NULL,
+      people_telecom double precision NOT NULL, cost_per_hour double precision NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now()`;
+    await client.query(`CREATE OR REPLACE PROCEDURE ${schema}.prune_history_runs(job_id int, config jsonb) LANGUAGE plpgsql AS $$
+      DECLARE
+        keep interval := coalesce(config->>'keep', '30 days')::interval;
+        stale text[];
+      BEGIN
+        SELECT coalesce(array_agg(run_id), '{}') INTO stale FROM (SELECT run_id FROM ${schema}.series_samples GROUP BY run_id HAVING max(recorded_at) < now() - keep) r;
+        DELETE FROM ${schema}.series_samples WHERE run_id = ANY(stale);
+        DELETE FROM ${schema}.state_changes WHERE run_id = ANY(stale);
+        DELETE FROM ${schema}.input_journal WHERE run_id = ANY(stale);
+        DELETE FROM ${schema}.snapshots WHERE run_id = ANY(stale);
+      END $$`);
+    if (mode === 'timescaledb') {
+      await client.query(`CREATE TABLE ${schema}.series_samples (${columns})`);
+      await client.query(`SELECT create_hypertable('${schema}.series_samples', by_range('time', INTERVAL '1 day'))`);
+      await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
+      await client.query(`ALTER TABLE ${schema}.series_samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'run_id, layer, district', timescaledb.compress_orderby = 'time, seq')`);
+      await client.query(`SELECT add_compression_policy('${schema}.series_samples', INTERVAL '7 days')`);
+      await client.query(`SELECT add_job('${schema}.prune_history_runs', INTERVAL '1 day', config => $1::jsonb)`, [JSON.stringify({ keep: retention })]);
+      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [MIGRATION_VERSION, mode]);
+      await client.query('COMMIT');
+      // Continuous aggregates cannot be created inside a transaction block.
+      for (const [view, width] of [['series_1m', '1 minute'], ['series_1h', '1 hour']] as const) {
+        const cols = SERIES_VALUE_COLUMNS.map((c) => `max(${c}) AS max_${SHORT(c)}, last(${c}, seq) AS last_${SHORT(c)}`).join(', ');
+        await client.query(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${schema}.${view} WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+          SELECT time_bucket(INTERVAL '${width}', time) AS bucket, run_id, layer, district, count(*) AS samples, ${cols}
+          FROM ${schema}.series_samples GROUP BY bucket, run_id, layer, district WITH NO DATA`);
+      }
+      return;
+    }
+    await client.query(`CREATE TABLE ${schema}.series_samples (${columns}) PARTITION BY RANGE (time)`);
+    await client.query(`CREATE TABLE ${schema}.series_samples_default PARTITION OF ${schema}.series_samples DEFAULT`);
+    await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
+    await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [MIGRATION_VERSION, mode]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Write-behind for the series samples (as `HistorySink` is for the state changes): bounded, the
+ * oldest dropped beyond `maxPending` (counted), retried with backoff; after each write the
+ * aggregates are refreshed over the virtual range written, at most every `refreshEveryMs`.
+ */
+export class SeriesSink implements HealthReporter {
+  private pending: SeriesSample[] = [];
+  private loop: Promise<void> | undefined;
+  private readonly status = new ServiceStatus();
+  private closed = false;
+  private refreshedTo = Number.NEGATIVE_INFINITY;
+  private writtenFrom = Number.POSITIVE_INFINITY;
+  private writtenTo = Number.NEGATIVE_INFINITY;
+  private lastRefresh = 0;
+
+  constructor(readonly target: PgHistoryQueries, private readonly maxPending = 200_000, private readonly refreshEveryMs = 5_000) {}
+
+  push(samples: readonly SeriesSample[]): void {
+    for (const s of samples) this.pending.push(s);
+    const over = this.pending.length - this.maxPending;
+    if (over > 0) {
+      this.pending.splice(0, over);
+      this.status.dropped += over;
+    }
+    if (this.loop === undefined && !this.closed) this.loop = this.run().finally(() => void (this.loop = undefined));
+  }
+
+  health(): ServiceHealth {
+    return this.status.report('history', `${this.target.backend} (series)`, { pending: this.pending.length, bound: this.maxPending });
+  }
+
+  /** Waits for the queue to empty (or `timeoutMs`), then refreshes what was written. */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    while ((this.pending.length > 0 || this.loop !== undefined) && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await this.refresh(true).catch(() => {});
+  }
+
+  private async refresh(force: boolean): Promise<void> {
+    if (this.writtenTo < this.writtenFrom) return;
+    if (!force && performance.now() - this.lastRefresh < this.refreshEveryMs) return;
+    this.lastRefresh = performance.now();
+    const from = Math.max(this.writtenFrom, this.refreshedTo === Number.NEGATIVE_INFINITY ? this.writtenFrom : Math.min(this.writtenFrom, this.refreshedTo));
+    await this.target.refreshSeries(from, this.writtenTo + 1);
+    this.refreshedTo = this.writtenTo;
+    this.writtenFrom = Number.POSITIVE_INFINITY;
+    this.writtenTo = Number.NEGATIVE_INFINITY;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (!this.closed && this.pending.length > 0) {
+      const batch = this.pending.slice(0, 5_000);
+      try {
+        await this.target.appendSamples(batch);
+        const at = this.pending.indexOf(batch[0]!);
+        if (at >= 0) this.pending.splice(at, batch.length);
+        for (const s of batch) {
+          if (s.time < this.writtenFrom) this.writtenFrom = s.time;
+          if (s.time > this.writtenTo) this.writtenTo = s.time;
+        }
+        this.status.succeeded(batch.length);
+        await this.refresh(false);
+        backoff = 100;
+      } catch (error) {
+        this.status.failed(error);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(2_000, backoff * 2);
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
