@@ -24,7 +24,11 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime ---------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
-ENV NODE_ENV=production \
+# Only settings the code reads (test/deploy-settings.test.ts checks it). HOST=0.0.0.0: inside the
+# container the server must listen on every interface to be reachable through the published port
+# (`npm start` on a laptop keeps 127.0.0.1). test/container.test.ts runs this CMD with this ENV in a
+# network namespace and reaches it from outside.
+ENV HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /app
 # tini-like init is provided by `docker run --init` / k8s; keep the image minimal.
@@ -36,4 +40,4 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "bin/stratum.mjs", "start", "--port", "8080"]
+CMD ["node", "bin/stratum.mjs", "start"]

@@ -10,5 +10,5 @@ export { LayerSolverBehaviour, layerGraph, solveConnectivity } from './layer-sol
 export type { LayerGraph, SolverState } from './layer-solver.ts';
 export { LIVE_OPTIONS } from './options.ts';
 export type { BehaviourOptions, LoadModel } from './options.ts';
-export { StudyCity, runStudy, runOnce, criticality, explainChain, collectFailures, modelOptions, estimate, MODEL_RULES } from './studies.ts';
-export type { Attack, CascadeModel, StudyOptions, StudyResult, RunOutcome, Estimate, CriticalityRow, ExplainHop } from './studies.ts';
+export { StudyCity, runStudy, summariseStudy, runOnce, criticality, explainChain, collectFailures, modelOptions, estimate, MODEL_RULES } from './studies.ts';
+export type { Attack, CascadeModel, StudyOptions, StudyResult, SingleRun, RunOutcome, Estimate, CriticalityRow, ExplainHop } from './studies.ts';

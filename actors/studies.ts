@@ -181,7 +181,8 @@ export class StudyCity {
   }
 }
 
-interface SingleRun {
+/** What one run contributes to a study (also what a Monte Carlo worker process sends back). */
+export interface SingleRun {
   readonly outcome: RunOutcome;
   readonly everFailed: Uint8Array;
   readonly caused: Float64Array;
@@ -279,11 +280,19 @@ async function runAll(study: StudyCity, options: StudyOptions): Promise<SingleRu
 /** Monte Carlo: `runs` runs with seeds derived from `seed`, summarised with 95% intervals. */
 export async function runStudy(study: StudyCity, options: StudyOptions): Promise<StudyResult> {
   if (!(options.runs >= 1)) throw new RangeError('--runs must be at least 1');
+  return summariseStudy(study, options, await runAll(study, options));
+}
+
+/**
+ * The study's result from its runs, given in run order (`results[r]` is run r). Whoever ran them
+ * (this thread, worker threads, `stratum worker` processes over Kafka), the same runs give the
+ * same result.
+ */
+export function summariseStudy(study: StudyCity, options: StudyOptions, results: readonly SingleRun[]): StudyResult {
   const index = study.index;
   const failCounts = new Float64Array(index.assetCount);
   const causedTotals = new Float64Array(index.assetCount);
   const perRun: RunOutcome[] = [];
-  const results = await runAll(study, options);
   for (const { outcome, everFailed, caused } of results) {
     perRun.push(outcome);
     for (let a = 0; a < index.assetCount; a++) {

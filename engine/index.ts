@@ -6,7 +6,7 @@ export { StratumError, ValidationError, UnknownTargetError, ConflictError, Diver
 export type { Problem } from './errors.ts';
 export { KNOWN_LAYERS } from './model/types.ts';
 export type { Asset, CityModel, Cohort, Dependency, KnownLayer, Link, Position } from './model/types.ts';
-export { parseCity, loadCityFile, jsonPath, zodProblems, readTextFile, readJsonFile } from './model/validate.ts';
+export { parseCity, parseCityDocument, loadCityFile, jsonPath, zodProblems, readTextFile, readJsonFile } from './model/validate.ts';
 export { generateCity } from './model/generate.ts';
 export type { CityDocument, GenerateOptions } from './model/generate.ts';
 export { CityIndex, ActorRole, groupBy } from './city-index.ts';

@@ -52,6 +52,11 @@ export function parseSweep(value: string): { parameter: 'alpha' | 'remove-fracti
   return { parameter: match[1] as 'alpha' | 'remove-fraction', values };
 }
 
+/** `--workers`: a thread count, or `kafka` for `stratum worker` processes. */
+function workersFlag(value: string): number | 'kafka' {
+  return value === 'kafka' ? 'kafka' : number('--workers', 1, 64)(value);
+}
+
 function number(flag: string, min: number, max = Number.POSITIVE_INFINITY) {
   return (value: string): number => {
     const n = Number(value);
@@ -96,11 +101,16 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
     .option('--until <seconds>', 'simulated seconds per run (repairs happen within it under the stochastic model)', number('--until', 1), 86_400)
     .option('--runs <r>', 'number of runs', number('--runs', 1, 1_000_000), 1)
     .option('--seed <s>', 'random seed', number('--seed', 0), 1)
-    .option('--workers <n>', 'worker threads for the runs (results do not depend on it)', number('--workers', 1, 64), Math.min(4, availableParallelism()))
+    .option('--workers <n|kafka>', 'worker threads for the runs, or kafka: `stratum worker` processes (results do not depend on it)', workersFlag, Math.min(4, availableParallelism()))
+    .option('--brokers <list>', 'with --workers kafka: Kafka brokers host:port[,…] (default STRATUM_KAFKA_BROKERS)')
+    .option('--study-topic <name>', 'with --workers kafka: topic of the study tasks, results on <topic>.results (default STRATUM_STUDY_TOPIC or stratum.studies)', (value: string) => {
+      if (!/^[A-Za-z0-9._-]{1,240}$/.test(value)) throw new InvalidArgumentError(`--study-topic must be 1-240 letters, digits, . _ - (got "${value}")`);
+      return value;
+    })
     .option('--sweep <spec>', 'alpha=0:1:0.05 or remove-fraction=0.1:0.9:0.1: one row per value', parseSweep)
     .option('--json', 'print one JSON object on stdout')
     .option('--report <file>', 'write a self-contained HTML report with plots')
-    .action(async (opts: { city: string; model: CascadeModel; alpha: number; attack?: Attack; attackLayer?: string; removeFraction?: number; trigger?: string[]; until: number; runs: number; seed: number; workers: number; sweep?: ReturnType<typeof parseSweep>; json?: boolean; report?: string }) => {
+    .action(async (opts: { city: string; model: CascadeModel; alpha: number; attack?: Attack; attackLayer?: string; removeFraction?: number; trigger?: string[]; until: number; runs: number; seed: number; workers: number | 'kafka'; brokers?: string; studyTopic?: string; sweep?: ReturnType<typeof parseSweep>; json?: boolean; report?: string }) => {
       const study = new StudyCity(loadCityFile(opts.city));
       const base: StudyOptions = {
         model: opts.model,
@@ -108,7 +118,7 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
         seed: opts.seed,
         alpha: opts.alpha,
         // Threads pay a start-up cost; below a few dozen runs one thread is faster.
-        workers: opts.runs >= 40 ? opts.workers : 1,
+        workers: opts.workers !== 'kafka' && opts.runs >= 40 ? opts.workers : 1,
         untilSeconds: opts.until,
         ...(opts.model === 'stochastic'
           ? { attack: { kind: 'ids', ids: opts.trigger ?? [] } as Attack }
@@ -121,6 +131,9 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
         throw new UsageError('the interdependent model needs --remove-fraction F (or --sweep remove-fraction=…)');
       }
       if (opts.model === 'interdependent' && opts.attackLayer !== undefined) study.layerAssets(opts.attackLayer);
+      const runStudyOn = opts.workers === 'kafka'
+        ? (await import('./worker-cli.ts')).kafkaStudyRunner(opts.city, opts, io)
+        : (s: StudyCity, o: StudyOptions) => runStudy(s, o);
       const bar = progress(io, opts.model);
       try {
         const rows: SweepRow[] = [];
@@ -128,11 +141,11 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
           const total = opts.sweep.values.length * opts.runs;
           for (const [i, value] of opts.sweep.values.entries()) {
             const options = opts.sweep.parameter === 'alpha' ? { ...base, alpha: value } : { ...base, removeFraction: value };
-            const result = await runStudy(study, { ...options, onRun: (done) => bar.update(i * opts.runs + done, total) });
+            const result = await runStudyOn(study, { ...options, onRun: (done) => bar.update(i * opts.runs + done, total) });
             rows.push({ parameter: opts.sweep.parameter, value, result });
           }
         }
-        const result = rows.length > 0 ? rows[rows.length - 1]!.result : await runStudy(study, { ...base, onRun: bar.update });
+        const result = rows.length > 0 ? rows[rows.length - 1]!.result : await runStudyOn(study, { ...base, onRun: bar.update });
         bar.stop();
         const output = rows.length > 0
           ? { ...result, sweep: opts.sweep!.parameter, rows: rows.map((r) => ({ [r.parameter]: r.value, ...summaryOf(r.result) })) }

@@ -9,6 +9,7 @@ import { ROLES, type Role } from './protocol.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 import { registerWaterCommands } from './water-cli.ts';
 import { registerHistoryCommands } from './history-cli.ts';
+import { registerWorkerCommands } from './worker-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -25,6 +26,13 @@ function positive(flag: string) {
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number (got "${value}")`);
     return n;
   };
+}
+
+/** `HOST` from the environment: unset or empty keeps a laptop's `npm start` on loopback. */
+function listenHost(value: string | undefined): string {
+  if (value === undefined || value.trim() === '') return '127.0.0.1';
+  if (/\s/.test(value.trim())) throw new UsageError(`HOST must be one interface address or name (got "${value}")`);
+  return value.trim();
 }
 
 /** Loads a city file, or generates one when `generate` is set. */
@@ -131,11 +139,11 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--assets <n>', 'size of the generated city', integer('--assets', 100), 5000)
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--port <port>', 'HTTP port (default: PORT or 8080)', integer('--port'))
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--host <host>', 'interface to listen on (default: HOST or 127.0.0.1; the container image sets HOST=0.0.0.0)')
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
-    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean }) => {
+    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host?: string; speed: number; costModel?: string; ui: boolean }) => {
       const city = cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
       const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
@@ -153,7 +161,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         city,
         seed: opts.seed,
         port,
-        host: opts.host,
+        host: opts.host ?? listenHost(process.env['HOST']),
         speed: opts.speed,
         costModel,
         ...(opts.ui ? {} : { uiDir: false as const }),
@@ -197,6 +205,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   registerScenarioCommands(program, io);
   registerWaterCommands(program, io, program.command('import').description('Convert another format into a city file'));
   registerHistoryCommands(program, io);
+  registerWorkerCommands(program, io);
 
   try {
     await program.parseAsync([...argv]);

@@ -208,7 +208,12 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
  */
 export function loadCityFile(path: string): CityModel {
   if (/\.inp$/i.test(path)) return parseCity(epanetCityDocument(readTextFile(path), path), path); // EPANET: the water layer
-  return parseCity(fromGeoJson(readJsonFile(path), path), path);
+  return parseCityDocument(readJsonFile(path), path);
+}
+
+/** A city file's parsed JSON (the engine's format or GeoJSON), validated as `loadCityFile` does. */
+export function parseCityDocument(document: unknown, source: string): CityModel {
+  return parseCity(fromGeoJson(document, source), source);
 }
 
 /** Reads a text file; @throws ValidationError naming the file when it cannot be read. */

@@ -13,3 +13,5 @@ export type { PgRecordingsOptions } from './recordings-pg.ts';
 export type { ConnectedAdapters } from './wiring.ts';
 export { ServiceUnavailableError, describeError } from './health.ts';
 export type { ServiceHealth, HealthReporter } from './health.ts';
+export { runStudyOnKafka, startStudyWorker, parseTask, parseResult, StudyFailedError, STUDY_PARTITIONS, DEFAULT_STUDY_TOPIC, DEFAULT_WORKER_GROUP } from './study-kafka.ts';
+export type { KafkaStudySettings, StudyWorker, StudyWorkerOptions } from './study-kafka.ts';
