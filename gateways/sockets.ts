@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server, type Socket } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { zodProblems } from '../engine/index.ts';
 import { bearer, type Principal, type TokenStore } from './auth.ts';
 import type { Control } from './control.ts';
