@@ -84,6 +84,8 @@ export interface ServerInternals extends RunningServer {
   audit: AuditLog;
   stats: StreamStats;
   sessions: SessionManager;
+  /** The one door every input passes (gateways/control.ts). */
+  control: Control;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -241,5 +243,5 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     return closing;
   };
   const url = address.replace('://[::1]', '://localhost');
-  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions };
+  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions, control };
 }
