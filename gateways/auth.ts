@@ -162,3 +162,8 @@ export function bearer(header: string | string[] | undefined): string | undefine
   const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
   return match?.[1];
 }
+
+/** A URL (or any text) with the value of every `token=` parameter replaced by `***`, for logs. */
+export function redactTokens(text: string): string {
+  return text.replace(/([?&;]token=)[^&#\s]*/gi, '$1***');
+}

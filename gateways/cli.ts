@@ -167,7 +167,10 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         ...(opts.ui ? {} : { uiDir: false as const }),
         ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
       });
-      io.err(`Stratum Twin serving ${city.assets.length} assets at ${server.url}\nadmin token: ${server.adminToken}\n`);
+      // A token given to the process (STRATUM_ADMIN_TOKEN) is never printed: whoever gave it has it,
+      // and logs are read by more people. Only a generated one is shown, once, so it can be used.
+      const given = process.env['STRATUM_ADMIN_TOKEN'] !== undefined;
+      io.err(`Stratum Twin serving ${city.assets.length} assets at ${server.url}\n${given ? 'admin token: the one given in STRATUM_ADMIN_TOKEN (not printed)' : `admin token: ${server.adminToken}`}\n`);
       await new Promise<void>((resolve) => {
         const shutdown = (): void => {
           void server.close().then(resolve);

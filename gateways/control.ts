@@ -1,23 +1,139 @@
-import { ConflictError, parseCommand, Status, STATUS_NAMES, type Engine, type InputCommand, type JournalEntry, type RealtimeRunner } from '../engine/index.ts';
+import {
+  ConflictError,
+  parseCommand,
+  Status,
+  STATUS_NAMES,
+  ValidationError,
+  type Engine,
+  type InputCommand,
+  type JournalEntry,
+  type RealtimeRunner,
+} from '../engine/index.ts';
+import { expandScenario, type ExpandedEvent, type Scenario } from '../scenarios/index.ts';
 import type { AuditLog } from './audit.ts';
 import { can, type Principal, type Right } from './auth.ts';
-import { ForbiddenError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
-import type { ClockInfo, ClockRequest } from './protocol.ts';
+import { ForbiddenError, InvalidError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
+import { shareSchema, type ClockInfo, type ClockRequest } from './protocol.ts';
 
-/** Operator actions: validated against the live state before they are journalled. */
+/** Operator actions: validated against the live state (and the guard policy) before they are journalled. */
 export const OPERATOR_ACTIONS = ['isolate', 'restore', 'repair', 'shed'] as const;
 export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
+/** Input command types that are operator actions whatever door they come through. */
+const OPERATOR_COMMANDS = new Set<string>([...OPERATOR_ACTIONS, 'reroute']);
+
+/** Whether an input command is an operator action (and so goes through the guard policy and the live-state checks). */
+export function isOperatorCommand(command: InputCommand): command is Extract<InputCommand, { type: OperatorAction | 'reroute' }> {
+  return OPERATOR_COMMANDS.has(command.type);
+}
+
+/** The guard policy: an operator action that needs a second person's approval (scenarios `ActionGuard`). */
+export interface GuardPolicy {
+  isGuarded(command: InputCommand): boolean;
+}
 
 /**
- * The one place every mutation goes through, whatever the transport: checks the principal's right,
- * validates the payload and the live state, submits to the engine, and writes the audit entry
- * (also for rejections). A rejected mutation changes nothing.
+ * Bounds on the work one request may cause (documented in the README, "Limits"). A scenario is
+ * checked against them after parsing and before it is expanded, so a refused one costs nothing.
+ */
+export interface DoorLimits {
+  /** Events in one scenario document. */
+  readonly maxScenarioEvents: number;
+  /** Hours from the scenario's start to any event time, track point, profile point or duration. */
+  readonly maxScenarioHours: number;
+  /** Storm-track samples of one storm event ((last hour − first hour) × 60 / stepMinutes + 1). */
+  readonly maxTrackSteps: number;
+  /** Storm-track samples × assets, summed over the storms of a scenario (the expansion's cost, ~0.1 µs each). */
+  readonly maxExpansionWork: number;
+  /** Inputs one scenario may expand to (affected assets per request). */
+  readonly maxScenarioInputs: number;
+}
+
+export const DEFAULT_DOOR_LIMITS: DoorLimits = {
+  maxScenarioEvents: 1_000,
+  maxScenarioHours: 720,
+  maxTrackSteps: 2_000,
+  maxExpansionWork: 10_000_000,
+  maxScenarioInputs: 50_000,
+};
+
+/** The limits from the environment (`STRATUM_MAX_SCENARIO_EVENTS`, …); a bad value is a start-up error naming it. */
+export function doorLimitsFromEnv(env: NodeJS.ProcessEnv): DoorLimits {
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name}: expected a positive integer, got "${raw}"`);
+    return value;
+  };
+  return {
+    maxScenarioEvents: read('STRATUM_MAX_SCENARIO_EVENTS', DEFAULT_DOOR_LIMITS.maxScenarioEvents),
+    maxScenarioHours: read('STRATUM_MAX_SCENARIO_HOURS', DEFAULT_DOOR_LIMITS.maxScenarioHours),
+    maxTrackSteps: read('STRATUM_MAX_TRACK_STEPS', DEFAULT_DOOR_LIMITS.maxTrackSteps),
+    maxExpansionWork: read('STRATUM_MAX_SCENARIO_WORK', DEFAULT_DOOR_LIMITS.maxExpansionWork),
+    maxScenarioInputs: read('STRATUM_MAX_SCENARIO_INPUTS', DEFAULT_DOOR_LIMITS.maxScenarioInputs),
+  };
+}
+
+/** What an ingest adapter (Kafka) needs of the door. */
+export interface IngestDoor {
+  submitBatch(
+    commands: readonly InputCommand[],
+    options: { source: string; sourceSeqs: readonly number[] },
+    rejected?: (position: number, error: unknown) => void,
+  ): { accepted: number; duplicates: number };
+}
+
+/**
+ * The batch step of the door (`Control.submitBatch`; an ingest process without a server calls it
+ * with no guard): inputs already parsed with the command schema, the guard policy per input (a
+ * guarded operator action goes to `rejected` with a 409 reason), then one journal append.
+ */
+export function admitBatch(
+  engine: Engine,
+  guard: GuardPolicy | undefined,
+  commands: readonly InputCommand[],
+  options: { source: string; sourceSeqs: readonly number[] },
+  rejected?: (position: number, error: unknown) => void,
+): { accepted: number; duplicates: number } {
+  let positions: number[] | undefined;
+  if (guard !== undefined) {
+    for (let i = 0; i < commands.length; i++) {
+      const command = commands[i]!;
+      if (command.type === 'telemetry' || !isOperatorCommand(command) || !guard.isGuarded(command)) {
+        positions?.push(i);
+        continue;
+      }
+      positions ??= Array.from({ length: i }, (_, k) => k);
+      rejected?.(i, new ConflictError(`${command.type} on "${command.target}" is guarded: request it at POST /api/actions/request; a second role approves it`));
+    }
+  }
+  if (positions === undefined) return engine.submitBatch(commands, options, rejected);
+  const kept = positions;
+  return engine.submitBatch(kept.map((i) => commands[i]!), { source: options.source, sourceSeqs: kept.map((i) => options.sourceSeqs[i]!) }, (k, error) => rejected?.(kept[k]!, error));
+}
+
+/**
+ * The one door: every input from outside reaches `Engine.submit` / `submitBatch` through this class
+ * and nowhere else in gateways/ (eslint forbids the calls elsewhere; see gateways/CONTEXT.md "The
+ * one door"). Each input passes the same pipeline whatever its transport: parse (one zod schema per
+ * input kind, gateways/protocol.ts and the engine's command schema), authorise by role, the guard
+ * policy (a guarded operator action is a 409 through every door; it goes through request/approve),
+ * the live-state preconditions, audit, journal, acknowledge. Rate limits are the transports' (HTTP:
+ * per token or client address; sockets: per token) and run before the door. A refused input
+ * changes nothing.
  */
 export class Control {
   /** Called after every accepted input (the server expedites the next frames). */
   onAccepted: (() => void) | undefined;
+  /** Guarded operator actions (set by the scenario routes, which own the ledger-backed guard). */
+  guard: GuardPolicy | undefined;
 
-  constructor(readonly engine: Engine, readonly runner: RealtimeRunner, readonly audit: AuditLog) {}
+  constructor(
+    readonly engine: Engine,
+    readonly runner: RealtimeRunner,
+    readonly audit: AuditLog,
+    readonly limits: DoorLimits = DEFAULT_DOOR_LIMITS,
+  ) {}
 
   clockInfo(): ClockInfo {
     return { virtualMs: this.engine.now, speed: this.runner.currentSpeed, paused: this.runner.isPaused, wallMs: Date.now() };
@@ -48,14 +164,30 @@ export class Control {
     }
   }
 
-  /** Raw input (injector): any command of the input schema. */
-  inject(principal: Principal | undefined, body: unknown, via: string): JournalEntry {
-    const target = typeof body === 'object' && body !== null && 'target' in body && typeof body.target === 'string' ? body.target : null;
-    const type = typeof body === 'object' && body !== null && 'type' in body && typeof body.type === 'string' ? body.type : 'unknown';
-    return this.audited(principal, via, `inject.${type}`, target, 'inject', () => {
+  /**
+   * Any input command from outside (HTTP `POST /api/inject`, the Socket.io `command` event): parsed
+   * with the engine's one command schema. An operator action (isolate, restore, repair, shed,
+   * reroute) is an operator action whatever door and role it comes with: it takes the operator
+   * path (guard policy, live-state checks, ledgered as `operator-action`) and needs the `operate`
+   * or the `inject` right; every other command needs `inject`.
+   */
+  command(principal: Principal | undefined, body: unknown, via: string): JournalEntry {
+    const target = typeof body === 'object' && body !== null && 'target' in body && typeof body.target === 'string' ? body.target.slice(0, 200) : null;
+    const type = typeof body === 'object' && body !== null && 'type' in body && typeof body.type === 'string' ? body.type.slice(0, 40) : 'unknown';
+    if (!OPERATOR_COMMANDS.has(type)) {
+      return this.audited(principal, via, `inject.${type}`, target, 'inject', () => this.submit(principal!, parseCommand(body, `${via} command`), via));
+    }
+    const right: Right = principal !== undefined && can(principal, 'operate') ? 'operate' : 'inject';
+    return this.audited(principal, via, type, target, right, () => {
       const command = parseCommand(body, `${via} command`);
-      return this.submit(principal!, command, via);
+      if (command.type === 'reroute') return this.rerouteChecked(principal!, command.target, command.to, command.share, via);
+      return this.operateChecked(principal!, command.type as OperatorAction, command.target, command.type === 'shed' ? command.share : undefined, via);
     });
+  }
+
+  /** Raw input (injector): any command of the input schema. Same as `command`. */
+  inject(principal: Principal | undefined, body: unknown, via: string): JournalEntry {
+    return this.command(principal, body, via);
   }
 
   /**
@@ -63,34 +195,12 @@ export class Control {
    * switch). 409 unless both are in service, linked, and the source carries load.
    */
   reroute(principal: Principal | undefined, assetId: string, to: string, share: number, via: string): JournalEntry {
-    return this.audited(principal, via, 'reroute', assetId, 'operate', () => {
-      const index = this.engine.index;
-      const from = index.indexOf(assetId);
-      const dest = index.indexOf(to);
-      if (from === undefined || from >= index.assetCount) throw new NotFoundError(`unknown asset "${assetId}"`);
-      if (dest === undefined || dest >= index.assetCount) throw new NotFoundError(`unknown asset "${to}"`);
-      let linked = false;
-      for (let k = index.links.offsets[from]!; k < index.links.offsets[from + 1]!; k++) linked ||= index.links.items[k] === dest;
-      if (!linked) throw new ConflictError(`cannot reroute from "${assetId}" to "${to}": they are not linked (load moves only over a link of the layer)`);
-      this.checkLiveState(from, assetId, 'shed');
-      const target = this.engine.kernel.view(dest);
-      if (target.status !== Status.Ok && target.status !== Status.Degraded) {
-        throw new ConflictError(`cannot reroute to "${to}": it is ${STATUS_NAMES[target.status] ?? target.status}`);
-      }
-      return this.submit(principal!, { type: 'reroute', target: assetId, to, share }, via);
-    });
+    return this.audited(principal, via, 'reroute', assetId, 'operate', () => this.rerouteChecked(principal!, assetId, to, share, via));
   }
 
-  /** Operator action on one asset, checked against its live state (ConflictError → 409). */
+  /** Operator action on one asset, checked against the guard policy and its live state (ConflictError → 409). */
   operate(principal: Principal | undefined, action: OperatorAction, assetId: string, share: number | undefined, via: string): JournalEntry {
-    return this.audited(principal, via, action, assetId, 'operate', () => {
-      const actor = this.engine.index.indexOf(assetId);
-      if (actor === undefined) throw new NotFoundError(`unknown asset "${assetId}"`);
-      if (actor >= this.engine.index.assetCount) throw new ConflictError(`"${assetId}" is a cohort; operator actions apply to assets`);
-      this.checkLiveState(actor, assetId, action);
-      const command: InputCommand = action === 'shed' ? { type: 'shed', target: assetId, share: share ?? 0.2 } : { type: action, target: assetId };
-      return this.submit(principal!, command, via);
-    });
+    return this.audited(principal, via, action, assetId, 'operate', () => this.operateChecked(principal!, action, assetId, share, via));
   }
 
   clock(principal: Principal | undefined, request: ClockRequest, via: string): ClockInfo {
@@ -107,6 +217,146 @@ export class Control {
       }
       return this.clockInfo();
     });
+  }
+
+  /**
+   * A scenario run: checked against the limits before it is expanded (400 naming the field and
+   * the limit), expanded, every target checked, then journalled from `startSeconds` — all or
+   * nothing. The caller audits (it knows the request) and ledgers.
+   */
+  submitScenario(scenario: Scenario, startSeconds: number, source: string): { events: ExpandedEvent[]; entries: JournalEntry[] } {
+    this.checkScenarioLimits(scenario);
+    const events = expandScenario(scenario, this.engine.index, this.engine.kernel.seed);
+    if (events.length > this.limits.maxScenarioInputs) {
+      throw new InvalidError(`scenario ${scenario.name} expands to ${events.length} inputs on this city; the limit is ${this.limits.maxScenarioInputs} (STRATUM_MAX_SCENARIO_INPUTS)`, [
+        { path: 'body.events', reason: `expands to ${events.length} inputs, limit ${this.limits.maxScenarioInputs}` },
+      ]);
+    }
+    const problems: { path: string; reason: string }[] = [];
+    for (const event of events) {
+      try {
+        this.engine.targetsOf(event.command);
+      } catch (error) {
+        problems.push({ path: `$.events[${event.origin}].target`, reason: (error as Error).message });
+      }
+    }
+    if (problems.length > 0) throw new ValidationError(`scenario ${scenario.name} (${scenario.source})`, problems);
+    const entries: JournalEntry[] = [];
+    for (const event of events) {
+      const entry = this.engine.submit(event.command, { at: startSeconds + event.at, source });
+      if (entry !== undefined) entries.push(entry);
+    }
+    if (entries.length > 0) this.onAccepted?.();
+    return { events, entries };
+  }
+
+  /** A guarded action approved by a second person (the caller checked the approval and audits). */
+  submitApproved(command: InputCommand, source: string): JournalEntry {
+    const entry = this.engine.submit(command, { source });
+    if (entry === undefined) throw new ConflictError('duplicate input');
+    this.onAccepted?.();
+    return entry;
+  }
+
+  /**
+   * A batch of inputs from another system (Kafka commands and telemetry), already parsed with the
+   * command schema: the guard policy applies per input (a guarded operator action is refused
+   * through `rejected`, 409 reason), then one journal append.
+   */
+  submitBatch(
+    commands: readonly InputCommand[],
+    options: { source: string; sourceSeqs: readonly number[] },
+    rejected?: (position: number, error: unknown) => void,
+  ): { accepted: number; duplicates: number } {
+    const result = admitBatch(this.engine, this.guard, commands, options, rejected);
+    if (result.accepted > 0) this.onAccepted?.();
+    return result;
+  }
+
+  private checkScenarioLimits(scenario: Scenario): void {
+    const limits = this.limits;
+    const refuse = (path: string, reason: string): never => {
+      throw new InvalidError(`scenario ${scenario.name}: ${path}: ${reason}`, [{ path, reason }]);
+    };
+    if (scenario.events.length > limits.maxScenarioEvents) {
+      refuse('body.events', `${scenario.events.length} events; the limit is ${limits.maxScenarioEvents} (STRATUM_MAX_SCENARIO_EVENTS)`);
+    }
+    const maxSeconds = limits.maxScenarioHours * 3600;
+    const hours = `the limit is ${limits.maxScenarioHours} hours from the start (STRATUM_MAX_SCENARIO_HOURS)`;
+    if (scenario.durationHours !== undefined && scenario.durationHours > limits.maxScenarioHours) refuse('body.durationHours', `${scenario.durationHours} hours; ${hours}`);
+    let work = 0;
+    const positioned = this.positionedAssets();
+    scenario.events.forEach((event, k) => {
+      const at = `body.events[${k}]`;
+      if (event.at > maxSeconds) refuse(`${at}.at`, `${event.at} s; ${hours}`);
+      if ('durationHours' in event && event.durationHours !== undefined && event.at + event.durationHours * 3600 > maxSeconds) refuse(`${at}.durationHours`, `ends after ${((event.at + event.durationHours * 3600) / 3600).toFixed(1)} hours; ${hours}`);
+      if (event.type === 'heatwave') {
+        event.profile.forEach((p, i) => {
+          if (event.at + p.hour * 3600 > maxSeconds) refuse(`${at}.profile[${i}].hour`, `${p.hour}; ${hours}`);
+        });
+      }
+      if (event.type === 'storm') {
+        event.track.forEach((p, i) => {
+          if (event.at + p.hour * 3600 > maxSeconds) refuse(`${at}.track[${i}].hour`, `${p.hour}; ${hours}`);
+        });
+        const first = event.track[0]!.hour;
+        const last = event.track[event.track.length - 1]!.hour;
+        const steps = Math.floor(((last - first) * 60) / event.stepMinutes) + 1;
+        if (steps > limits.maxTrackSteps) {
+          refuse(`${at}.stepMinutes`, `the track from hour ${first} to ${last} every ${event.stepMinutes} min is ${steps} steps; the limit is ${limits.maxTrackSteps} (STRATUM_MAX_TRACK_STEPS): shorten the track or raise stepMinutes`);
+        }
+        work += Math.max(0, steps) * positioned;
+      }
+    });
+    if (work > limits.maxExpansionWork) {
+      refuse('body.events', `the storm tracks cost ${work} samples × assets on this city; the limit is ${limits.maxExpansionWork} (STRATUM_MAX_SCENARIO_WORK): raise stepMinutes or shorten the tracks`);
+    }
+  }
+
+  private positionedCount: number | undefined;
+  private positionedAssets(): number {
+    this.positionedCount ??= this.engine.index.city.assets.filter((a) => a.position !== null).length;
+    return this.positionedCount;
+  }
+
+  private operateChecked(principal: Principal, action: OperatorAction, assetId: string, share: number | undefined, via: string): JournalEntry {
+    if (share !== undefined) {
+      const parsed = shareSchema.safeParse(share);
+      if (!parsed.success) throw new InvalidError(`share: expected a finite number from 0 to 1, got ${String(share)}`, [{ path: 'share', reason: 'a finite number from 0 to 1' }]);
+    }
+    const actor = this.engine.index.indexOf(assetId);
+    if (actor === undefined) throw new NotFoundError(`unknown asset "${assetId}"`);
+    if (actor >= this.engine.index.assetCount) throw new ConflictError(`"${assetId}" is a cohort; operator actions apply to assets`);
+    const command: InputCommand = action === 'shed' ? { type: 'shed', target: assetId, share: share ?? 0.2 } : { type: action, target: assetId };
+    this.checkGuard(command);
+    this.checkLiveState(actor, assetId, action);
+    return this.submit(principal, command, via);
+  }
+
+  private rerouteChecked(principal: Principal, assetId: string, to: string, share: number, via: string): JournalEntry {
+    if (!shareSchema.safeParse(share).success) throw new InvalidError(`share: expected a finite number from 0 to 1, got ${String(share)}`, [{ path: 'share', reason: 'a finite number from 0 to 1' }]);
+    const index = this.engine.index;
+    const from = index.indexOf(assetId);
+    const dest = index.indexOf(to);
+    if (from === undefined || from >= index.assetCount) throw new NotFoundError(`unknown asset "${assetId}"`);
+    if (dest === undefined || dest >= index.assetCount) throw new NotFoundError(`unknown asset "${to}"`);
+    let linked = false;
+    for (let k = index.links.offsets[from]!; k < index.links.offsets[from + 1]!; k++) linked ||= index.links.items[k] === dest;
+    if (!linked) throw new ConflictError(`cannot reroute from "${assetId}" to "${to}": they are not linked (load moves only over a link of the layer)`);
+    const command: InputCommand = { type: 'reroute', target: assetId, to, share };
+    this.checkGuard(command);
+    this.checkLiveState(from, assetId, 'shed');
+    const target = this.engine.kernel.view(dest);
+    if (target.status !== Status.Ok && target.status !== Status.Degraded) {
+      throw new ConflictError(`cannot reroute to "${to}": it is ${STATUS_NAMES[target.status] ?? target.status}`);
+    }
+    return this.submit(principal, command, via);
+  }
+
+  private checkGuard(command: InputCommand): void {
+    if (this.guard?.isGuarded(command) === true) {
+      throw new ConflictError(`${command.type} on "${command.target}" is guarded: request it at POST /api/actions/request; a second role approves it`);
+    }
   }
 
   private checkLiveState(actor: number, id: string, action: OperatorAction): void {

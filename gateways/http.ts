@@ -10,7 +10,7 @@ import { bearer, can, type Principal, type Right, type TokenStore } from './auth
 import type { Control } from './control.ts';
 import { errorResponses, ForbiddenError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
 import { closure, MAX_GRAPH_RESULTS, neighbours, shortestPath, type Reached } from './graph.ts';
-import { PROTOCOL_VERSION, type Topology } from './protocol.ts';
+import { clockRequestSchema, PROTOCOL_VERSION, rerouteBodySchema, shedBodySchema, type Topology } from './protocol.ts';
 import { summarise, summaryResponse } from './summary.ts';
 import type { OutcomeMeter } from '../scenarios/index.ts';
 
@@ -119,18 +119,27 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     request.principal = ctx.tokens.verify(bearer(request.headers.authorization));
+  });
+  // The refusal (401/403) runs as each route's last onRequest hook, after the rate limiter's (which
+  // @fastify/rate-limit adds per route too, earlier): anonymous and failed-auth requests are limited
+  // per client address like everyone else, instead of being answered before the limiter sees them.
+  const authorise = async (request: FastifyRequest): Promise<void> => {
     const right = request.routeOptions.config.right;
     if (right === undefined) return;
     const mutating = request.method !== 'GET' && request.method !== 'HEAD';
     const fail = (error: Error): never => {
       if (mutating) {
         const { status, reply } = toReply(error);
-        ctx.audit.record({ virtualMs: engine.now, who: request.principal?.name ?? 'anonymous', role: request.principal?.role ?? 'none', via: 'http', action: `${request.method} ${request.routeOptions.url ?? request.url}`, target: null, result: reply.code, status, detail: reply.message });
+        ctx.audit.record({ virtualMs: engine.now, who: request.principal?.name ?? 'anonymous', role: request.principal?.role ?? 'none', via: 'http', action: `${request.method} ${request.routeOptions.url ?? request.url}`, target: null, result: reply.code, status, detail: reply.message, from: request.ip });
       }
       throw error;
     };
     if (request.principal === undefined) fail(new UnauthorizedError());
     else if (!can(request.principal, right)) fail(new ForbiddenError(request.principal.name, request.principal.role, right));
+  };
+  app.addHook('onRoute', (route) => {
+    const existing = route.onRequest;
+    route.onRequest = existing === undefined ? [authorise] : [...(Array.isArray(existing) ? existing : [existing]), authorise];
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -350,7 +359,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       response: { 202: journalAck, ...errors },
     },
   }, (request, reply) => {
-    const entry = control.inject(principalOf(request), request.body, 'http');
+    const entry = control.command(principalOf(request), request.body, 'http');
     void reply.status(202).send({ ok: true, seq: entry.seq, time: entry.time });
   });
 
@@ -375,7 +384,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       summary: 'Move a share of the asset\'s demand to a linked asset of its layer (409 unless both are in service and linked)',
       security: [{ bearer: [] }],
       params: idParams,
-      body: z.strictObject({ to: z.string().min(1), share: z.number().min(0).max(1) }),
+      body: rerouteBodySchema,
       response: { 202: journalAck, ...errors },
     },
   }, (request, reply) => {
@@ -390,7 +399,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       summary: 'Shed a share of the asset\'s load (409 when it is out of service or carries none)',
       security: [{ bearer: [] }],
       params: idParams,
-      body: z.strictObject({ share: z.number().min(0).max(1) }),
+      body: shedBodySchema,
       response: { 202: journalAck, ...errors },
     },
   }, (request, reply) => {
@@ -406,11 +415,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       tags: ['clock'],
       summary: 'Pause, resume or set the speed (virtual seconds per wall second)',
       security: [{ bearer: [] }],
-      body: z.discriminatedUnion('action', [
-        z.strictObject({ action: z.literal('pause') }),
-        z.strictObject({ action: z.literal('resume') }),
-        z.strictObject({ action: z.literal('speed'), speed: z.number().positive().max(100_000) }),
-      ]),
+      body: clockRequestSchema,
       response: { 200: clockInfo, ...errors },
     },
   }, (request) => control.clock(principalOf(request), request.body, 'http'));
@@ -429,7 +434,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       security: [{ bearer: [] }],
       querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
     },
-  }, (request) => ({ total: ctx.audit.count, entries: ctx.audit.list(request.query.limit) }));
+  }, (request) => ({ total: ctx.audit.count, entries: ctx.audit.list(request.query.limit), anonymous: ctx.audit.anonymousSummary(Math.min(request.query.limit, 100)) }));
 
   // ---- analysis: explain and criticality over the live engine ----
   registerAnalysisRoutes(fastify, engine);

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Engine } from '../engine/index.ts';
 import { WIRE_STATUS_NAMES } from './protocol.ts';
@@ -73,4 +74,29 @@ export function createMetrics(engine: Engine, hub: StreamHub, viewers: () => { s
     frameActors.inc(actors);
   };
   return registry;
+}
+
+/**
+ * Event-loop delay in `/metrics`: p99 and max (seconds) since the previous scrape, sampled every
+ * 10 ms by node:perf_hooks `monitorEventLoopDelay` (a libuv timer, off the JavaScript thread's
+ * work). A request that blocks the loop shows here. Returns the function that stops sampling.
+ */
+export function registerEventLoopDelay(registry: Registry): () => void {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  let snapshot = { p99: 0, max: 0 };
+  let taken = false;
+  // Both gauges read one snapshot per scrape, and the histogram restarts after it.
+  const take = (): { p99: number; max: number } => {
+    if (!taken) {
+      snapshot = histogram.count === 0 ? { p99: 0, max: 0 } : { p99: histogram.percentile(99) / 1e9, max: histogram.max / 1e9 };
+      histogram.reset();
+      taken = true;
+      queueMicrotask(() => void (taken = false));
+    }
+    return snapshot;
+  };
+  new Gauge({ name: 'stratum_event_loop_delay_p99_seconds', help: 'Event-loop delay, 99th percentile since the previous scrape', registers: [registry], collect() { this.set(take().p99); } });
+  new Gauge({ name: 'stratum_event_loop_delay_max_seconds', help: 'Event-loop delay, maximum since the previous scrape', registers: [registry], collect() { this.set(take().max); } });
+  return () => histogram.disable();
 }

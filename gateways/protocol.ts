@@ -9,7 +9,12 @@
  * are binary and columnar (see `encodeFrame`), stamped with a per-view monotonic frame number and the
  * engine's virtual clock. Every delta names the frame it applies on top of (`since`), so a client
  * that sees `since !== lastFrame` knows it missed something and resubscribes with `since`.
+ *
+ * The zod schemas of every input the gateways accept from outside (section "Input schemas") live
+ * here too, once: the HTTP routes, the Socket.io and ws handlers and the UI parse with the same
+ * schema, so a contract is never declared twice (zod runs in the browser as well).
  */
+import { z } from 'zod';
 
 /** Bumped on any incompatible change of events, frames or topology. Sent in the handshake and in every frame. */
 export const PROTOCOL_VERSION = 1;
@@ -147,6 +152,66 @@ export function viewKey(v: NormalisedView): string {
     `r=${v.maxRateHz}`,
   ].join(';');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Input schemas: one per input kind, for every door (HTTP, Socket.io, ws, UI). Numbers are finite
+// and inside the documented ranges; names (layers, districts, assets) are checked against the city
+// by the door (gateways/control.ts), which knows it.
+// ---------------------------------------------------------------------------------------------
+
+/** Live clock speed range (virtual seconds per wall second). */
+export const MIN_LIVE_SPEED = 0.01;
+export const MAX_LIVE_SPEED = 100_000;
+/** A share of load (shed, reroute): 0..1. */
+export const shareSchema = z.number().finite().min(0).max(1).describe('share of the load, 0..1');
+const assetIdSchema = z.string().min(1).max(200).describe('asset id');
+const finiteCoordinate = z.number().finite();
+
+export const viewRequestSchema = z.strictObject({
+  layers: z.array(z.string().min(1).max(100)).max(64).optional(),
+  districts: z.array(z.string().min(1).max(200)).max(4096).optional(),
+  bbox: z.strictObject({ minX: finiteCoordinate, minY: finiteCoordinate, maxX: finiteCoordinate, maxY: finiteCoordinate }).optional(),
+  cohorts: z.boolean().optional(),
+  maxRateHz: z.number().min(MIN_RATE_HZ).max(MAX_RATE_HZ).optional(),
+});
+export const subscribeRequestSchema = z.strictObject({
+  view: viewRequestSchema.optional(),
+  since: z.strictObject({ epoch: z.string().min(1).max(64), frame: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).optional(),
+  session: z.string().min(1).max(100).optional(),
+});
+/** `POST /api/clock` and the Socket.io `clock` event. */
+export const clockRequestSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('resume') }),
+  z.strictObject({ action: z.literal('speed'), speed: z.number().min(MIN_LIVE_SPEED).max(MAX_LIVE_SPEED).describe(`virtual seconds per wall second, ${MIN_LIVE_SPEED}–${MAX_LIVE_SPEED}`) }),
+]);
+/** `POST /api/assets/:id/shed`. */
+export const shedBodySchema = z.strictObject({ share: shareSchema });
+/** `POST /api/assets/:id/reroute`. */
+export const rerouteBodySchema = z.strictObject({ to: assetIdSchema, share: shareSchema });
+/** An operator action named in a body (guarded requests, trainee actions). */
+export const operatorActionSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.enum(['isolate', 'restore', 'repair']), target: assetIdSchema }),
+  z.strictObject({ action: z.literal('shed'), target: assetIdSchema, share: shareSchema }),
+  z.strictObject({ action: z.literal('reroute'), target: assetIdSchema, to: assetIdSchema, share: shareSchema }),
+]);
+/** `POST /api/actions/request`: a guarded operator action for a second person to approve. */
+export const actionRequestSchema = z.strictObject({
+  action: z.enum(['isolate', 'restore', 'repair', 'shed']),
+  target: assetIdSchema,
+  share: shareSchema.optional(),
+  reason: z.string().max(500).optional(),
+});
+/** Playback speed range of a replay or training session. */
+export const SESSION_MIN_SPEED = 0.1;
+export const SESSION_MAX_SPEED = 1000;
+/** `POST /api/sessions/:id/clock`. Speed outside 0.1–1000 is a 409 (the session says why); not finite is a 400. */
+export const sessionClockRequestSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('resume') }),
+  z.strictObject({ action: z.literal('speed'), speed: z.number().positive().max(Number.MAX_VALUE).describe('virtual seconds per wall second, 0.1–1000 (409 outside)') }),
+  z.strictObject({ action: z.literal('seek'), toMs: z.number().min(0).max(Number.MAX_SAFE_INTEGER).describe('virtual ms from the start of the recording (409 beyond its end)') }),
+]);
 
 // ---------------------------------------------------------------------------------------------
 // Socket.io events
@@ -289,9 +354,6 @@ export type SessionKind = (typeof SESSION_KINDS)[number];
 export const SESSION_PHASES = ['replaying', 'handed-over', 'finished'] as const;
 export type SessionPhase = (typeof SESSION_PHASES)[number];
 /** Playback speed bounds (virtual seconds per wall second). */
-export const SESSION_MIN_SPEED = 0.1;
-export const SESSION_MAX_SPEED = 1000;
-
 export interface SessionClock {
   /** The session engine's virtual time, ms from the start of the recording. */
   readonly nowMs: number;

@@ -19,7 +19,6 @@ import {
   parseScenario,
   saveRecording,
   scenarioJsonSchema,
-  submitScenario,
   whatIf,
   type Recording,
   type RecordingMeta,
@@ -29,6 +28,7 @@ import type { AuditLog } from './audit.ts';
 import type { Principal } from './auth.ts';
 import type { Control, OperatorAction } from './control.ts';
 import { errorResponses, GatewayError, NotFoundError } from './errors.ts';
+import { actionRequestSchema } from './protocol.ts';
 
 export interface ScenarioRoutesContext {
   readonly engine: Engine;
@@ -99,7 +99,7 @@ const listedRecording = z.object({
   stateHash: z.string(),
   store: z.enum(['file', 'postgres', 'both']).describe('where the recording lives: the recordings folder, PostgreSQL, or both'),
 });
-const OPERATOR = new Set(['isolate', 'restore', 'repair', 'shed']);
+const OPERATOR = new Set(['isolate', 'restore', 'repair', 'shed', 'reroute']);
 
 /**
  * Scenario, recording, ledger, guarded-action and what-if routes. Registered after `registerHttpApi`
@@ -130,25 +130,16 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     return full;
   };
 
-  // Guarded operator actions refused on the direct routes: they go through /api/actions/request.
-  app.addHook('preHandler', async (request) => {
-    const m = /^\/api\/assets\/:id\/(isolate|restore|repair|shed)$/.exec(request.routeOptions.url ?? '');
-    if (request.method !== 'POST' || m === null) return;
-    const id = (request.params as { id: string }).id;
-    if (guard.isGuarded({ type: m[1] as 'isolate', target: id })) {
-      throw new ConflictError(`${m[1]} on "${id}" is guarded: request it at POST /api/actions/request; a second role approves it`);
-    }
-  });
+  // The door applies the guard to every operator action, whatever door it comes through (HTTP
+  // routes, POST /api/inject, Socket.io `command`, Kafka): guarded ones go through /api/actions/request.
+  control.guard = guard;
 
   const run = (scenario: Scenario, principal: Principal | undefined, startIn: number) =>
     control.audited(principal, 'http', 'scenario.run', scenario.name, 'inject', () => {
       const startMs = engine.earliestInputTime() + startIn * 1000;
-      const before = engine.journal.length;
-      const events = submitScenario(engine, scenario, startMs / 1000, `scenario:${scenario.name}`);
+      const { events, entries } = control.submitScenario(scenario, startMs / 1000, `scenario:${scenario.name}`);
       marks.mark();
-      const entries = engine.journal.entries.slice(before);
       ledger.append('scenario', principal!.name, principal!.role, { scenario: scenario.name, source: scenario.source, inputs: events.length, firstSeq: entries[0]?.seq ?? null, startMs });
-      control.onAccepted?.();
       return { ok: true as const, scenario: scenario.name, inputs: events.length, firstSeq: entries[0]?.seq ?? null, lastSeq: entries[entries.length - 1]?.seq ?? null, startMs };
     });
   const runBody = z.strictObject({ startInSeconds: z.number().min(0).max(30 * 86_400).optional() }).optional();
@@ -257,7 +248,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     control.audited(request.principal, 'http', 'guard', request.body.key, 'audit', () => guard.setGuarded(request.body.key, request.body.guarded, request.principal!.name, request.principal!.role));
     return { ok: true, guarded: guard.list() };
   });
-  const actionBody = z.strictObject({ action: z.enum(['isolate', 'restore', 'repair', 'shed']), target: z.string().min(1), share: z.number().min(0).max(1).optional(), reason: z.string().max(500).optional() });
+  const actionBody = actionRequestSchema;
   app.post('/api/actions/request', {
     config: { right: 'operate' },
     schema: { tags: ['operator'], summary: 'Request a (guarded) operator action; a second role approves it', security: [{ bearer: [] }], body: actionBody },
@@ -287,10 +278,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     }
     const c = p.command as { type: OperatorAction; target: string; share?: number };
     const entry = control.audited(principal, 'http', `approve.${c.type}`, c.target, 'read', () => {
-      const e = engine.submit(p.command, { source: `approved:${p.requestedBy}+${principal.name}` });
-      if (e === undefined) throw new ConflictError('duplicate input');
-      control.onAccepted?.();
-      return e;
+      return control.submitApproved(p.command, `approved:${p.requestedBy}+${principal.name}`);
     });
     void reply.status(202).send({ ok: true, seq: entry.seq, time: entry.time });
   });

@@ -11,8 +11,8 @@ import { createBehaviours } from '../actors/index.ts';
 import { Engine, RealtimeRunner, type CityModel } from '../engine/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
-import { bearer, configuredTokens, hashToken, tokensFromEnvironment } from './auth.ts';
-import { Control } from './control.ts';
+import { bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment } from './auth.ts';
+import { Control, doorLimitsFromEnv } from './control.ts';
 import { registerHttpApi } from './http.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
@@ -20,7 +20,7 @@ import { registerSessionRoutes } from './session-routes.ts';
 import { registerTokenRoutes, type TokenReload } from './token-routes.ts';
 import { summarise } from './summary.ts';
 import { fileRecordings, firstOf, SessionManager } from './sessions.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, registerEventLoopDelay } from './metrics.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
@@ -62,6 +62,8 @@ export interface ServerTuning {
   highWaterBytes?: number;
   /** HTTP requests per minute per token (default 1200; env STRATUM_RATE_LIMIT). */
   rateLimitPerMinute?: number;
+  /** HTTP requests per minute per client address without a valid token (default 120; env STRATUM_ANON_RATE_LIMIT). */
+  anonymousRateLimitPerMinute?: number;
   /** Socket events per second per token (default 20). */
   eventsPerSecond?: number;
   /** Frames kept per view for catch-up (default 128). */
@@ -83,6 +85,8 @@ export interface ServerInternals extends RunningServer {
   audit: AuditLog;
   stats: StreamStats;
   sessions: SessionManager;
+  /** The one door every input passes (gateways/control.ts). */
+  control: Control;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -109,7 +113,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1 });
   const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
   const audit = new AuditLog();
-  const control = new Control(engine, runner, audit);
+  const control = new Control(engine, runner, audit, doorLimitsFromEnv(env));
   const hub = new StreamHub(engine, tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames });
   control.onAccepted = () => {
     hub.expedite();
@@ -118,20 +122,24 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const quiet = options.quiet ?? false;
 
   const app = Fastify({
-    logger: quiet ? false : { level: env['LOG_LEVEL'] ?? 'info' },
+    // Request URLs are logged with any `token=` value redacted (a `?token=` URL must not leak it).
+    logger: quiet ? false : { level: env['LOG_LEVEL'] ?? 'info', serializers: { req: (request: { method: string; url: string; ip: string }) => ({ method: request.method, url: redactTokens(request.url), remoteAddress: request.ip }) } },
     bodyLimit: 1_048_576,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   const rateLimit = tuning.rateLimitPerMinute ?? Number(env['STRATUM_RATE_LIMIT'] ?? 1200);
+  const anonymousRateLimit = tuning.anonymousRateLimitPerMinute ?? Number(env['STRATUM_ANON_RATE_LIMIT'] ?? 120);
   await app.register(fastifyRateLimit, {
     global: true,
-    max: rateLimit,
+    // Callers with a valid token are limited per token; everyone else (no token, an unknown one) per
+    // client address, at a lower rate, so random tokens do not buy a fresh allowance.
+    max: (_request, key) => (key.startsWith('ip:') ? anonymousRateLimit : rateLimit),
     timeWindow: 60_000,
     keyGenerator: (request) => {
-      const token = bearer(request.headers.authorization);
-      return token === undefined ? `ip:${request.ip}` : `token:${hashToken(token)}`;
+      const principal = tokens.verify(bearer(request.headers.authorization));
+      return principal === undefined ? `ip:${request.ip}` : `token:${principal.tokenHash}`;
     },
     allowList: (request) => request.url === '/healthz' || request.url === '/readyz' || request.url === '/metrics',
   });
@@ -146,8 +154,9 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
 
   const late: { sockets?: SocketGateway } = {};
   const metrics = createMetrics(engine, hub, () => late.sockets?.counts ?? { socketio: 0, ws: 0 });
+  const stopLoopDelay = registerEventLoopDelay(metrics);
   // Real adapters (gateways/adapters) only when STRATUM_ADAPTERS=1; each one by its URL variable.
-  const adapters = env['STRATUM_ADAPTERS'] === '1' ? await connectAdapters(engine, env) : undefined;
+  const adapters = env['STRATUM_ADAPTERS'] === '1' ? await connectAdapters(engine, env, control) : undefined;
   if (adapters !== undefined) {
     registerServiceMetrics(metrics, () => adapters.health());
     app.addHook('onSend', async (request, _reply, payload) => (request.url === '/readyz' && typeof payload === 'string' ? JSON.stringify({ ...(JSON.parse(payload) as object), services: adapters.health() }) : payload));
@@ -230,10 +239,11 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       await app.close();
       await adapters?.close();
       meter.detach();
+      stopLoopDelay();
       await engine.stop();
     })();
     return closing;
   };
   const url = address.replace('://[::1]', '://localhost');
-  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions };
+  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions, control };
 }

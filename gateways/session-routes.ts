@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Right } from './auth.ts';
 import type { Control } from './control.ts';
 import { errorResponses } from './errors.ts';
-import { SESSION_KINDS, SESSION_PHASES } from './protocol.ts';
+import { operatorActionSchema, SESSION_KINDS, SESSION_PHASES, sessionClockRequestSchema } from './protocol.ts';
 import type { SessionManager } from './sessions.ts';
 import { summaryResponse } from './summary.ts';
 
@@ -65,19 +65,8 @@ const createBody = z.strictObject({
 }).superRefine((body, ctx) => {
   if (body.kind === 'replay' && body.handoverMs !== undefined) ctx.addIssue({ code: 'custom', path: ['handoverMs'], message: 'only training sessions have a handover' });
 });
-const clockBody = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('pause') }),
-  z.strictObject({ action: z.literal('resume') }),
-  z.strictObject({ action: z.literal('speed'), speed }),
-  z.strictObject({ action: z.literal('seek'), toMs: z.number().min(0).describe('virtual ms from the start of the recording (409 beyond its end)') }),
-]);
-const share = z.number().min(0).max(1);
-const target = z.string().min(1).describe('asset id');
-const actionBody = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.enum(['isolate', 'restore', 'repair']), target }),
-  z.strictObject({ action: z.literal('shed'), target, share }),
-  z.strictObject({ action: z.literal('reroute'), target, to: z.string().min(1), share }),
-]);
+const clockBody = sessionClockRequestSchema;
+const actionBody = operatorActionSchema;
 const journalAck = z.object({ ok: z.literal(true), seq: z.number().int(), time: z.number() });
 
 export function registerSessionRoutes(fastify: FastifyInstance, ctx: SessionRoutesContext): void {

@@ -2,15 +2,15 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server, type Socket } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { zodProblems } from '../engine/index.ts';
-import { bearer, can, type Principal, type TokenStore } from './auth.ts';
+import { bearer, type Principal, type TokenStore } from './auth.ts';
 import type { Control } from './control.ts';
 import { InvalidError, NotFoundError, toReply } from './errors.ts';
 import {
-  MAX_RATE_HZ,
-  MIN_RATE_HZ,
+  clockRequestSchema,
   PROTOCOL_VERSION,
+  subscribeRequestSchema,
   type ClientToServerEvents,
   type ErrorReply,
   type HelloInfo,
@@ -39,23 +39,8 @@ const LIVE_ROOM = 'live';
 /** Sockets in the live room that asked for the pushed summary (`auth.summary`). */
 const SUMMARY_ROOM = 'live-summary';
 
-const viewSchema = z.strictObject({
-  layers: z.array(z.string().min(1)).max(64).optional(),
-  districts: z.array(z.string().min(1)).max(4096).optional(),
-  bbox: z.strictObject({ minX: z.number(), minY: z.number(), maxX: z.number(), maxY: z.number() }).optional(),
-  cohorts: z.boolean().optional(),
-  maxRateHz: z.number().min(MIN_RATE_HZ).max(MAX_RATE_HZ).optional(),
-});
-export const subscribeSchema = z.strictObject({
-  view: viewSchema.optional(),
-  since: z.strictObject({ epoch: z.string().min(1).max(64), frame: z.number().int().min(0) }).optional(),
-  session: z.string().min(1).max(100).optional(),
-});
-const clockSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('pause') }),
-  z.strictObject({ action: z.literal('resume') }),
-  z.strictObject({ action: z.literal('speed'), speed: z.number().positive().max(100_000) }),
-]);
+/** One schema per input kind, shared with the HTTP routes and the UI (protocol.ts). */
+export const subscribeSchema = subscribeRequestSchema;
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
@@ -64,6 +49,23 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
     throw new InvalidError(`invalid ${what}: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`, problems);
   }
   return parsed.data;
+}
+
+/**
+ * Names in a view must exist in the engine it watches: a subscription to an unknown layer or
+ * district is refused (400 naming the field and the known names) rather than showing nothing.
+ */
+function checkViewNames(hub: StreamHub, request: z.infer<typeof subscribeSchema>): void {
+  const index = hub.engine.index;
+  const problems: { path: string; reason: string }[] = [];
+  const check = (field: 'layers' | 'districts', known: readonly string[]): void => {
+    request.view?.[field]?.forEach((name, i) => {
+      if (!known.includes(name)) problems.push({ path: `view.${field}[${i}]`, reason: `unknown ${field === 'layers' ? 'layer' : 'district'} ${JSON.stringify(name)} (known: ${known.slice(0, 20).join(', ')}${known.length > 20 ? ', …' : ''})` });
+    });
+  };
+  check('layers', index.layers);
+  check('districts', index.districts);
+  if (problems.length > 0) throw new InvalidError(`invalid subscribe request: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`, problems);
 }
 
 /** A small token bucket per token, for socket events (HTTP uses @fastify/rate-limit). */
@@ -188,6 +190,7 @@ export class SocketGateway {
    */
   private subscribeTo(subscriber: Subscriber, request: z.infer<typeof subscribeSchema>, notify: (event: SessionEvent) => void): { hub: StreamHub; ack: SubscribeAck } {
     const hub = this.hubFor(request.session);
+    checkViewNames(hub, request);
     const ack = hub.subscribe(subscriber, request.view ?? {}, request.since);
     if (request.session === undefined) {
       this.sessionViewers.delete(subscriber);
@@ -214,7 +217,8 @@ export class SocketGateway {
   }
 
   get counts(): { socketio: number; ws: number } {
-    return { socketio: this.io.engine.clientsCount, ws: this.wsClients.size };
+    // Authenticated sockets only: engine.io connections that never passed the handshake are not viewers.
+    return { socketio: this.io.of('/').sockets.size, ws: this.wsClients.size };
   }
 
   /**
@@ -368,16 +372,13 @@ export class SocketGateway {
       if (typeof ack === 'function') ack({ ok: true });
     }));
     socket.on('command', guard((command: unknown, ack) => {
-      const type = typeof command === 'object' && command !== null && 'type' in command ? command.type : undefined;
-      const target = typeof command === 'object' && command !== null && 'target' in command && typeof command.target === 'string' ? command.target : '';
-      const isOperatorAction = (type === 'isolate' || type === 'restore' || type === 'repair' || type === 'shed') && can(principal, 'operate');
-      const entry = isOperatorAction
-        ? control.operate(principal, type, target, type === 'shed' && 'share' in (command as object) ? Number((command as { share: unknown }).share) : undefined, 'socket.io')
-        : control.inject(principal, command, 'socket.io');
+      // The one door: parsed with the command schema; operator actions take the operator path
+      // (guard policy, live-state checks) exactly as over HTTP.
+      const entry = control.command(principal, command, 'socket.io');
       if (typeof ack === 'function') ack({ ok: true, seq: entry.seq, time: entry.time });
     }));
     socket.on('clock', guard((request, ack) => {
-      const req = parse(clockSchema, request, 'clock request');
+      const req = parse(clockRequestSchema, request, 'clock request');
       const clock = control.clock(principal, req, 'socket.io');
       if (typeof ack === 'function') ack({ ok: true, clock });
       this.broadcastClock();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import { unpack } from 'msgpackr';
 import { parseCommand, ValidationError, type BusPort, type Engine, type InputCommand, type StateChange } from '../../engine/index.ts';
+import { admitBatch, type IngestDoor } from '../control.ts';
 import { describeError, drainUntil, ServiceStatus, type HealthReporter, type ServiceHealth } from './health.ts';
 
 /**
@@ -262,6 +263,8 @@ export function telemetryCommand(key: string | undefined, decoded: unknown, sour
 
 export interface KafkaIngestOptions extends KafkaConnection {
   readonly engine: Engine;
+  /** The server's door (gateways/control.ts `Control`), so the guard policy applies to Kafka commands; absent: the door's batch step without a guard (a separate ingest process). */
+  readonly door?: IngestDoor;
   /** Consumer group (engine nodes of one twin share it; partitions are split between them). */
   readonly groupId: string;
   readonly telemetryTopic?: string;
@@ -396,7 +399,10 @@ export class KafkaIngest implements HealthReporter {
       }
       if (end === 0) return;
       const last = messages[end - 1]!.offset;
-      const result = engine.submitBatch(commands, { source, sourceSeqs: offsets }, (k, error) => deadLetter(messages[positions?.[k] ?? k]!, error));
+      // Through the one door (guard policy per input), like every other input of the server.
+      const door = this.options.door;
+      const rejected = (k: number, error: unknown): void => deadLetter(messages[positions?.[k] ?? k]!, error);
+      const result = door === undefined ? admitBatch(engine, undefined, commands, { source, sourceSeqs: offsets }, rejected) : door.submitBatch(commands, { source, sourceSeqs: offsets }, rejected);
       this.counters.accepted += result.accepted;
       this.counters.duplicates += result.duplicates + decodeDuplicates;
       const seq = this.options.syncJournal?.() ?? engine.journal.length - 1;

@@ -3,6 +3,7 @@ import { Gauge } from 'prom-client';
 import type { Engine } from '../../engine/index.ts';
 import type { ServiceHealth } from './health.ts';
 import { brokersFromEnv, KafkaEventPublisher, KafkaIngest } from './kafka.ts';
+import type { IngestDoor } from '../control.ts';
 import { RedisCache } from './redis.ts';
 import { CacheSink, EngineTap, HistorySink } from './sinks.ts';
 import { PgHistory } from './timescale.ts';
@@ -22,7 +23,7 @@ export interface ConnectedAdapters {
   close(): Promise<void>;
 }
 
-export async function connectAdapters(engine: Engine, env: NodeJS.ProcessEnv = process.env): Promise<ConnectedAdapters> {
+export async function connectAdapters(engine: Engine, env: NodeJS.ProcessEnv = process.env, door?: IngestDoor): Promise<ConnectedAdapters> {
   const runId = env['STRATUM_RUN_ID'] ?? `run-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const closers: Array<() => Promise<void>> = [];
   const reporters: Array<() => ServiceHealth> = [];
@@ -70,6 +71,7 @@ export async function connectAdapters(engine: Engine, env: NodeJS.ProcessEnv = p
       const ingest = new KafkaIngest({
         brokers,
         engine,
+        ...(door === undefined ? {} : { door }),
         groupId: env['STRATUM_KAFKA_GROUP'] ?? 'stratum-engine',
         ...(env['STRATUM_KAFKA_TELEMETRY_TOPIC'] ? { telemetryTopic: env['STRATUM_KAFKA_TELEMETRY_TOPIC'] } : {}),
         ...(env['STRATUM_KAFKA_COMMANDS_TOPIC'] ? { commandsTopic: env['STRATUM_KAFKA_COMMANDS_TOPIC'] } : {}),
