@@ -9,6 +9,7 @@ import {
   repairSecondsFor,
 } from './defaults.ts';
 import type { Asset, CityModel, Cohort, Dependency, Link, Position } from './types.ts';
+import { checkElectricalReferences, electricalSchema, gridSchema, matpowerCityDocument } from '../power/city-model.ts';
 
 const id = z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters');
 const share = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
@@ -33,6 +34,7 @@ const assetSchema = z.strictObject({
   source: z.boolean().optional(),
   repairTime: nonNegative.optional(),
   props: z.record(z.string(), z.unknown()).optional(),
+  electrical: electricalSchema.optional(),
 });
 
 const linkSchema = z.strictObject({ from: id, to: id, kind: id.optional() });
@@ -65,6 +67,7 @@ const citySchema = z.strictObject({
   links: z.array(linkSchema).optional(),
   dependencies: z.array(dependencySchema).optional(),
   cohorts: z.array(cohortSchema).optional(),
+  grid: gridSchema.optional(),
 });
 
 type RawCity = z.infer<typeof citySchema>;
@@ -126,8 +129,10 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
       source: a.source ?? SOURCE_KINDS.has(kind),
       repairSeconds: a.repairTime ?? repairSecondsFor(kind),
       props: a.props ?? {},
+      ...(a.electrical === undefined ? {} : { electrical: a.electrical }),
     };
   });
+  problems.push(...checkElectricalReferences(assets));
 
   const checkRef = (ref: string, path: string): boolean => {
     if (layerOf.has(ref)) return true;
@@ -195,17 +200,18 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
   });
 
   if (problems.length > 0) throw new ValidationError(source, problems);
-  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts };
+  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) };
 }
 
 /**
- * Reads and validates a city file (JSON). GeoJSON FeatureCollections are accepted too: Point
+ * Reads and validates a city file (JSON, or a MATPOWER case `.m`: engine/power). GeoJSON FeatureCollections are accepted too: Point
  * features become assets (properties carry id, layer, kind, …), LineString features with `from`
  * and `to` properties become links.
  *
  * @throws ValidationError naming the file, the JSON path and the reason.
  */
 export function loadCityFile(path: string): CityModel {
+  if (path.endsWith('.m')) return parseCity(matpowerCityDocument(readTextFile(path), path), path);
   return parseCity(fromGeoJson(readJsonFile(path), path), path);
 }
 

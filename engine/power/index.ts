@@ -10,3 +10,8 @@ export type { GridNetwork, Electrical, ElectricalCity } from './network.ts';
 export { SparseLdlt, SingularMatrixError } from './sparse.ts';
 export { DcSolver, dcPowerFlow, findIslands, chooseReferences, branchSusceptancePu, busInjectionsMw } from './dcpf.ts';
 export type { Islands, DcPowerFlowResult } from './dcpf.ts';
+export { DcOverloadGrid, balanceIslands, TRIP_TOLERANCE } from './cascade.ts';
+export type { DcCascadeOutcome } from './cascade.ts';
+export { matpowerToCity, branchKind } from './city.ts';
+export type { PowerCityDocument } from './city.ts';
+export { electricalSchema, gridSchema } from './schema.ts';

@@ -106,8 +106,9 @@ export type Electrical =
       readonly bus: string;
       readonly pgMw: number;
       readonly qgMvar: number;
-      readonly pmaxMw: number;
-      readonly pminMw: number;
+      /** null: no limit. */
+      readonly pmaxMw: number | null;
+      readonly pminMw: number | null;
       readonly inService: boolean;
     };
 
