@@ -1,3 +1,5 @@
+import type { Electrical } from '../power/network.ts';
+
 /**
  * The city model: what a city file contains once validated and defaulted. Everything here is plain
  * data; the graph index (../city-index.ts) turns it into numeric arrays for the simulation.
@@ -30,6 +32,8 @@ export interface Asset {
   readonly repairSeconds: number;
   /** Kind-specific fields, kept as given. */
   readonly props: Readonly<Record<string, unknown>>;
+  /** Electrical parameters of a power bus, branch or generator (engine/power; README "City model"). */
+  readonly electrical?: Electrical;
 }
 
 /** Undirected physical connectivity inside one layer (a line, a main, a fibre, a road). */
@@ -73,4 +77,6 @@ export interface CityModel {
   readonly links: readonly Link[];
   readonly dependencies: readonly Dependency[];
   readonly cohorts: readonly Cohort[];
+  /** The electrical network's per-unit base, present when assets carry electrical fields. */
+  readonly grid?: { readonly baseMva: number };
 }

@@ -10,6 +10,7 @@ import {
 } from './defaults.ts';
 import { epanetCityDocument } from '../water/city.ts';
 import type { Asset, CityModel, Cohort, Dependency, Link, Position } from './types.ts';
+import { checkElectricalReferences, electricalSchema, gridSchema, matpowerCityDocument } from '../power/city-model.ts';
 
 const id = z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters');
 const share = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
@@ -34,6 +35,7 @@ const assetSchema = z.strictObject({
   source: z.boolean().optional(),
   repairTime: nonNegative.optional(),
   props: z.record(z.string(), z.unknown()).optional(),
+  electrical: electricalSchema.optional(),
 });
 
 const linkSchema = z.strictObject({ from: id, to: id, kind: id.optional() });
@@ -66,6 +68,7 @@ const citySchema = z.strictObject({
   links: z.array(linkSchema).optional(),
   dependencies: z.array(dependencySchema).optional(),
   cohorts: z.array(cohortSchema).optional(),
+  grid: gridSchema.optional(),
 });
 
 type RawCity = z.infer<typeof citySchema>;
@@ -127,8 +130,10 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
       source: a.source ?? SOURCE_KINDS.has(kind),
       repairSeconds: a.repairTime ?? repairSecondsFor(kind),
       props: a.props ?? {},
+      ...(a.electrical === undefined ? {} : { electrical: a.electrical }),
     };
   });
+  problems.push(...checkElectricalReferences(assets));
 
   const checkRef = (ref: string, path: string): boolean => {
     if (layerOf.has(ref)) return true;
@@ -196,11 +201,11 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
   });
 
   if (problems.length > 0) throw new ValidationError(source, problems);
-  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts };
+  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) };
 }
 
 /**
- * Reads and validates a city file (JSON). GeoJSON FeatureCollections are accepted too: Point
+ * Reads and validates a city file (JSON, or a MATPOWER case `.m`: engine/power). GeoJSON FeatureCollections are accepted too: Point
  * features become assets (properties carry id, layer, kind, …), LineString features with `from`
  * and `to` properties become links.
  *
@@ -208,6 +213,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
  */
 export function loadCityFile(path: string): CityModel {
   if (/\.inp$/i.test(path)) return parseCity(epanetCityDocument(readTextFile(path), path), path); // EPANET: the water layer
+  if (path.endsWith('.m')) return parseCity(matpowerCityDocument(readTextFile(path), path), path); // MATPOWER: the power layer
   return parseCityDocument(readJsonFile(path), path);
 }
 

@@ -1,0 +1,17 @@
+/**
+ * The electrical network's numeric core: MATPOWER reader, network arrays, sparse Cholesky, DC power
+ * flow per island, the dc-overload cascade rules and N-1 screening with LODF. Pure numerics: no
+ * actors, no I/O beyond parsing text given to it.
+ */
+export { parseMatpower, BusType } from './matpower.ts';
+export type { MatpowerCase, MatpowerBus, MatpowerBranch, MatpowerGen } from './matpower.ts';
+export { networkFromCase, networkFromCity, checkElectricalReferences, busId, branchId, genId, busActive } from './network.ts';
+export type { GridNetwork, Electrical, ElectricalCity } from './network.ts';
+export { SparseLdlt, SingularMatrixError } from './sparse.ts';
+export { DcSolver, dcPowerFlow, findIslands, chooseReferences, branchSusceptancePu, busInjectionsMw } from './dcpf.ts';
+export type { Islands, DcPowerFlowResult } from './dcpf.ts';
+export { DcOverloadGrid, balanceIslands, TRIP_TOLERANCE } from './cascade.ts';
+export type { DcCascadeOutcome } from './cascade.ts';
+export { matpowerToCity, branchKind } from './city.ts';
+export type { PowerCityDocument } from './city.ts';
+export { electricalSchema, gridSchema } from './schema.ts';
