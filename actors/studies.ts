@@ -16,6 +16,7 @@ import {
 } from '../engine/index.ts';
 import { Worker } from 'node:worker_threads';
 import { createBehaviours } from './behaviours.ts';
+import { estimate, type Estimate } from './intervals.ts';
 import { layerGraph } from './layer-solver.ts';
 import { LIVE_OPTIONS, type BehaviourOptions } from './options.ts';
 
@@ -79,11 +80,6 @@ export interface RunOutcome {
   readonly stateHash: string;
 }
 
-export interface Estimate {
-  readonly mean: number;
-  /** 95% confidence interval of the mean (normal approximation, 1.96 standard errors). */
-  readonly ci95: readonly [number, number];
-}
 
 export interface StudyResult {
   readonly model: CascadeModel;
@@ -101,15 +97,6 @@ export interface StudyResult {
     /** Assets whose failure directly caused the most other failures, summed over runs. */
     readonly causeMostFailures: ReadonlyArray<{ id: string; caused: number }>;
   };
-}
-
-export function estimate(values: readonly number[]): Estimate {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, n);
-  if (n < 2) return { mean, ci95: [mean, mean] };
-  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-  const half = 1.96 * Math.sqrt(variance / n);
-  return { mean, ci95: [mean - half, mean + half] };
 }
 
 /** A city prepared once for many runs: index, hash and the analyses attacks need. */

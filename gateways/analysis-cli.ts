@@ -15,7 +15,7 @@ import {
   type StudyOptions,
 } from '../actors/index.ts';
 import { Engine, StratumError, loadCityFile } from '../engine/index.ts';
-import { loadScenarioFile, submitScenario } from '../scenarios/index.ts';
+import { resolveScenario, submitScenario } from '../scenarios/index.ts';
 import { studyReportHtml, type SweepRow } from './report.ts';
 
 /** A command line that parses but cannot work (a missing companion flag, an unknown id): exit code 2. */
@@ -78,7 +78,7 @@ function progress(io: Io, label: string): { update: (done: number, total: number
 }
 
 function formatEstimate(name: string, e: { mean: number; ci95: readonly [number, number] } | undefined): string {
-  return e === undefined ? '' : `${name} ${e.mean.toFixed(4)} (95% CI ${e.ci95[0].toFixed(4)} – ${e.ci95[1].toFixed(4)})\n`;
+  return e === undefined ? '' : `${name} ${e.mean.toFixed(4)} (95% bootstrap CI ${e.ci95[0].toFixed(4)} – ${e.ci95[1].toFixed(4)})\n`;
 }
 
 /** Adds the analyst's commands: cascade, criticality, explain. */
@@ -144,10 +144,15 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
         if (opts.json) io.out(`${JSON.stringify(output)}\n`);
         else {
           io.out(`${opts.model} on ${opts.city}: ${result.runs} run(s), seed ${result.seed}\n`);
-          for (const r of rows) io.out(`${r.parameter}=${r.value}: ${formatEstimate('', metricOf(r.result)).trim()}\n`);
-          io.out(formatEstimate('giantComponentFraction', result.giantComponentFraction));
-          io.out(formatEstimate('mutualGiantComponentFraction', result.mutualGiantComponentFraction));
-          io.out(formatEstimate('failedFraction', result.failedFraction));
+          for (const r of rows) io.out(`${r.parameter}=${r.value}: ${formatEstimate(metricNameOf(r.result), metricOf(r.result)).trim()}\n`);
+          // After a sweep the summary below is the last row's study: say so, or it reads as an overall figure.
+          const last = rows[rows.length - 1];
+          if (last !== undefined) io.out(`summary of the last sweep value (${last.parameter}=${last.value}):\n`);
+          const indent = last === undefined ? '' : '  ';
+          for (const name of ['giantComponentFraction', 'mutualGiantComponentFraction', 'failedFraction'] as const) {
+            const line = formatEstimate(name, result[name]);
+            if (line !== '') io.out(indent + line);
+          }
           io.out(`fail most often: ${result.bottlenecks.failMostOften.slice(0, 5).map((b) => `${b.id} (${(b.share * 100).toFixed(0)}%)`).join(', ') || '—'}\n`);
           io.out(`cause most failures: ${result.bottlenecks.causeMostFailures.slice(0, 5).map((b) => `${b.id} (${b.caused})`).join(', ') || '—'}\n`);
         }
@@ -179,14 +184,14 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
     .command('explain')
     .description('Run a scenario and print the causal chain from its trigger to an asset')
     .requiredOption('--city <file>', 'city file')
-    .requiredOption('--scenario <file>', 'scenario file (JSON or YAML)')
+    .requiredOption('--scenario <name|file>', 'a library scenario by name (see `stratum scenario list`) or a scenario file (JSON or YAML)')
     .requiredOption('--asset <id>', 'the asset (or cohort) to explain')
     .option('--seed <s>', 'random seed', number('--seed', 0), 1)
     .option('--until <seconds>', 'simulated seconds to run', number('--until', 1), 86_400)
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: { city: string; scenario: string; asset: string; seed: number; until: number; json?: boolean }) => {
       const city = loadCityFile(opts.city);
-      const scenario = loadScenarioFile(opts.scenario);
+      const scenario = resolveScenario(opts.scenario);
       const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: opts.seed, driver: 'direct' });
       if (engine.index.indexOf(opts.asset) === undefined) throw new UsageError(`--asset: unknown asset or cohort "${opts.asset}"`);
       const failures = collectFailures(engine);
@@ -202,6 +207,11 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
 
 function metricOf(result: { giantComponentFraction?: unknown; mutualGiantComponentFraction?: unknown; failedFraction: unknown }) {
   return (result.giantComponentFraction ?? result.mutualGiantComponentFraction ?? result.failedFraction) as { mean: number; ci95: readonly [number, number] };
+}
+
+function metricNameOf(result: { giantComponentFraction?: unknown; mutualGiantComponentFraction?: unknown }): string {
+  if (result.giantComponentFraction !== undefined) return 'giantComponentFraction';
+  return result.mutualGiantComponentFraction !== undefined ? 'mutualGiantComponentFraction' : 'failedFraction';
 }
 
 function summaryOf(result: { giantComponentFraction?: unknown; mutualGiantComponentFraction?: unknown; failedFraction: unknown; runs: number }): Record<string, unknown> {
