@@ -12,4 +12,5 @@ export { LIVE_OPTIONS } from './options.ts';
 export type { BehaviourOptions, LoadModel } from './options.ts';
 export { StudyCity, runStudy, runOnce, criticality, explainChain, collectFailures, modelOptions, MODEL_RULES } from './studies.ts';
 export { estimate, type Estimate } from './intervals.ts';
-export type { Attack, CascadeModel, StudyOptions, StudyResult, RunOutcome, CriticalityRow, ExplainHop } from './studies.ts';
+export { ImpactBounds } from './impact-bounds.ts';
+export type { Attack, CascadeModel, StudyOptions, StudyResult, RunOutcome, CriticalityRow, CriticalityResult, ExplainHop } from './studies.ts';
