@@ -10,5 +10,7 @@ export { LayerSolverBehaviour, layerGraph, solveConnectivity } from './layer-sol
 export type { LayerGraph, SolverState } from './layer-solver.ts';
 export { LIVE_OPTIONS } from './options.ts';
 export type { BehaviourOptions, LoadModel } from './options.ts';
-export { StudyCity, runStudy, summariseStudy, runOnce, criticality, explainChain, collectFailures, modelOptions, estimate, MODEL_RULES } from './studies.ts';
-export type { Attack, CascadeModel, StudyOptions, StudyResult, SingleRun, RunOutcome, Estimate, CriticalityRow, ExplainHop } from './studies.ts';
+export { StudyCity, runStudy, summariseStudy, runOnce, criticality, explainChain, collectFailures, modelOptions, MODEL_RULES } from './studies.ts';
+export { estimate, type Estimate } from './intervals.ts';
+export { ImpactBounds } from './impact-bounds.ts';
+export type { Attack, CascadeModel, StudyOptions, StudyResult, SingleRun, RunOutcome, CriticalityRow, CriticalityResult, ExplainHop } from './studies.ts';

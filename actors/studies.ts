@@ -16,6 +16,8 @@ import {
 } from '../engine/index.ts';
 import { Worker } from 'node:worker_threads';
 import { createBehaviours } from './behaviours.ts';
+import { ImpactBounds } from './impact-bounds.ts';
+import { estimate, type Estimate } from './intervals.ts';
 import { layerGraph } from './layer-solver.ts';
 import { LIVE_OPTIONS, type BehaviourOptions } from './options.ts';
 
@@ -64,7 +66,7 @@ export function modelOptions(model: CascadeModel, alpha = 0.25): BehaviourOption
 }
 
 export const MODEL_RULES: Readonly<Record<CascadeModel, string>> = {
-  'motter-lai': 'load = shortest-path betweenness over the working part of each linked layer; capacity = (1 + alpha) × initial load; every overloaded asset fails in the same step; repeats until nothing fails. Dependencies and connectivity are not applied. G = largest connected component after the cascade ÷ N.',
+  'motter-lai': 'load = shortest-path betweenness over the working part of each linked layer; capacity = (1 + alpha) × initial load; every overloaded asset fails in the same step; repeats until nothing fails. Dependencies and connectivity are not applied. It runs on every layer with links; G per layer = largest connected component of the layer\'s working assets ÷ the layer\'s assets (giantComponentByLayer); giantComponentFraction = largest connected component of all assets ÷ N (meaningful for a one-layer graph).',
   interdependent: 'an asset works only while in the main (largest) connected component of the working part of its own layer and while all its hard providers work; a random share of the attacked layer is removed; iterates to the end. Result: the attacked layer\'s share in the mutually connected giant component.',
   stochastic: 'each failed provider gets one chance per dependent edge to pass its failure, with the edge\'s probability; partial dependencies degrade; connectivity applies in layers with links; damaged assets repair after their restoration time.',
 };
@@ -75,15 +77,12 @@ export interface RunOutcome {
   /** Assets that failed at some point in the run ÷ all assets. */
   readonly failedFraction: number;
   readonly giantComponentFraction?: number;
+  /** Motter–Lai: per layer with links, its largest working component ÷ its assets. */
+  readonly giantComponentByLayer?: Readonly<Record<string, number>>;
   readonly mutualGiantComponentFraction?: number;
   readonly stateHash: string;
 }
 
-export interface Estimate {
-  readonly mean: number;
-  /** 95% confidence interval of the mean (normal approximation, 1.96 standard errors). */
-  readonly ci95: readonly [number, number];
-}
 
 export interface StudyResult {
   readonly model: CascadeModel;
@@ -93,6 +92,8 @@ export interface StudyResult {
   readonly parameters: Record<string, number | string>;
   readonly failedFraction: Estimate;
   readonly giantComponentFraction?: Estimate;
+  /** Motter–Lai: G of each layer the model ran on (the layers with links), by layer name. */
+  readonly giantComponentByLayer?: Readonly<Record<string, Estimate>>;
   readonly mutualGiantComponentFraction?: Estimate;
   readonly perRun: readonly RunOutcome[];
   readonly bottlenecks: {
@@ -101,15 +102,6 @@ export interface StudyResult {
     /** Assets whose failure directly caused the most other failures, summed over runs. */
     readonly causeMostFailures: ReadonlyArray<{ id: string; caused: number }>;
   };
-}
-
-export function estimate(values: readonly number[]): Estimate {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, n);
-  if (n < 2) return { mean, ci95: [mean, mean] };
-  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-  const half = 1.96 * Math.sqrt(variance / n);
-  return { mean, ci95: [mean - half, mean + half] };
 }
 
 /** A city prepared once for many runs: index, hash and the analyses attacks need. */
@@ -143,6 +135,26 @@ export class StudyCity {
     const index = this.index;
     const g = { nodeCount: index.assetCount, offsets: index.links.offsets, targets: index.links.items };
     return connectedComponents(g, working).largestSize / Math.max(1, index.assetCount);
+  }
+
+  /** Per layer with links (the layers Motter–Lai and connectivity run on): largest working component ÷ the layer's assets. */
+  giantComponentByLayer(working: Uint8Array): Record<string, number> {
+    const index = this.index;
+    const g = { nodeCount: index.assetCount, offsets: index.links.offsets, targets: index.links.items };
+    const out: Record<string, number> = {};
+    for (const layer of index.solverLayer) {
+      const members = this.layerAssets(index.layers[layer]!);
+      // Links never cross layers, so the largest component over this layer's working members is the layer's.
+      const mask = new Uint8Array(index.assetCount);
+      for (const a of members) mask[a] = working[a]!;
+      out[index.layers[layer]!] = connectedComponents(g, mask).largestSize / Math.max(1, members.length);
+    }
+    return out;
+  }
+
+  /** Names of the layers with links, in layer order. */
+  linkedLayers(): string[] {
+    return Array.from(this.index.solverLayer, (l) => this.index.layers[l]!);
   }
 
   /** Assets of a layer, by actor index. */
@@ -234,7 +246,10 @@ export async function runOnce(study: StudyCity, options: StudyOptions, runSeed: 
     failedFraction: failed / Math.max(1, index.assetCount),
     stateHash: engine.stream.stateHash(),
   };
-  if (options.model === 'motter-lai') outcome.giantComponentFraction = study.giantComponentFraction(working);
+  if (options.model === 'motter-lai') {
+    outcome.giantComponentFraction = study.giantComponentFraction(working);
+    outcome.giantComponentByLayer = study.giantComponentByLayer(working);
+  }
   if (options.model === 'interdependent') {
     const members = study.layerAssets(options.attackLayer ?? index.layers[0]!);
     let alive = 0;
@@ -325,7 +340,11 @@ export function summariseStudy(study: StudyCity, options: StudyOptions, results:
       causeMostFailures: top(causedTotals, 10).map((a) => ({ id: index.ids[a]!, caused: causedTotals[a]! })),
     },
   };
-  if (options.model === 'motter-lai') result.giantComponentFraction = estimate(perRun.map((r) => r.giantComponentFraction!));
+  if (options.model === 'motter-lai') {
+    result.giantComponentFraction = estimate(perRun.map((r) => r.giantComponentFraction!));
+    result.giantComponentByLayer = Object.fromEntries(study.linkedLayers().map((layer) => [layer, estimate(perRun.map((r) => r.giantComponentByLayer![layer]!))]));
+    parameters['layers'] = study.linkedLayers().join(',');
+  }
   if (options.model === 'interdependent') result.mutualGiantComponentFraction = estimate(perRun.map((r) => r.mutualGiantComponentFraction!));
   return result;
 }
@@ -338,17 +357,31 @@ export interface CriticalityRow {
   readonly pagerank: number;
   /** Assets that fail (at some point within a day) when this one alone fails, under the stochastic model. */
   readonly impact: number;
+  /** The most `impact` could be (ImpactBounds): what screening compared with. */
+  readonly bound: number;
+}
+
+export interface CriticalityResult {
+  readonly rows: CriticalityRow[];
+  /** Assets simulated; every other asset's bound was below the last impact listed. */
+  readonly simulated: number;
+  readonly assets: number;
 }
 
 /**
- * Ranks assets by simulated impact, with betweenness (within each layer) and PageRank (over links
- * and dependencies, importance flowing from dependents to their providers) beside it. Impact is
- * simulated for the union of the top candidates by the two measures.
+ * Ranks assets by simulated impact (stochastic model, one run each, same seed), with betweenness
+ * (within each layer) and PageRank (over links and dependencies, importance flowing from dependents
+ * to their providers) beside it.
+ *
+ * Exact, not sampled: assets are simulated in order of their impact bound (ImpactBounds), largest
+ * first, and the search stops only when the next bound is below the `top`-th impact found, so no
+ * asset left unsimulated could have entered the list. (Betweenness and PageRank used to choose the
+ * candidates and missed the only generator of a city: a source is peripheral by both measures.)
  */
 export async function criticality(
   study: StudyCity,
-  options: { top: number; seed: number; candidates?: number; onRun?: (done: number, total: number) => void; yieldBetweenRuns?: boolean },
-): Promise<CriticalityRow[]> {
+  options: { top: number; seed: number; onRun?: (done: number, total: number) => void; yieldBetweenRuns?: boolean },
+): Promise<CriticalityResult> {
   const index = study.index;
   const loads = study.initialLoads();
   const from: number[] = [];
@@ -364,28 +397,33 @@ export async function criticality(
     to.push(index.depFrom[e]!);
   }
   const rank = pagerank(buildCsr(index.assetCount, from, to, { undirected: false })).scores;
-  const byScore = (scores: ArrayLike<number>, k: number): number[] =>
-    Array.from({ length: index.assetCount }, (_, a) => a)
-      .sort((a, b) => scores[b]! - scores[a]! || a - b)
-      .slice(0, k);
-  const pool = options.candidates ?? Math.max(options.top * 3, 30);
-  const candidates = [...new Set([...byScore(loads, pool), ...byScore(rank, pool)])].sort((a, b) => a - b);
-  const rows: CriticalityRow[] = [];
-  for (const [i, a] of candidates.entries()) {
+  const bounds = new ImpactBounds(index);
+  const bound = Float64Array.from({ length: index.assetCount }, (_, a) => bounds.bound(a));
+  const order = Array.from({ length: index.assetCount }, (_, a) => a).sort((a, b) => bound[b]! - bound[a]! || a - b);
+  const better = (x: CriticalityRow, y: CriticalityRow): number => y.impact - x.impact || y.betweenness - x.betweenness || (x.id < y.id ? -1 : 1);
+  const kept: CriticalityRow[] = [];
+  let simulated = 0;
+  for (const a of order) {
+    const last = kept.length >= options.top ? kept[options.top - 1]!.impact : -1;
+    if (bound[a]! < last) break;
     const { outcome } = await runOnce(study, { model: 'stochastic', runs: 1, seed: options.seed, attack: { kind: 'ids', ids: [index.ids[a]!] } }, options.seed);
-    rows.push({
+    simulated++;
+    kept.push({
       id: index.ids[a]!,
       layer: index.layerName(a),
       kind: index.city.assets[a]!.kind,
       betweenness: loads[a]!,
       pagerank: rank[a]!,
       impact: Math.round(outcome.failedFraction * index.assetCount),
+      bound: bound[a]!,
     });
-    options.onRun?.(i + 1, candidates.length);
+    kept.sort(better);
+    if (kept.length > options.top) kept.length = options.top;
+    options.onRun?.(simulated, index.assetCount);
     // In a live server, let sockets and the real-time loop run between simulations.
     if (options.yieldBetweenRuns) await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return rows.sort((x, y) => y.impact - x.impact || y.betweenness - x.betweenness || (x.id < y.id ? -1 : 1)).slice(0, options.top);
+  return { rows: kept, simulated, assets: index.assetCount };
 }
 
 export interface ExplainHop {

@@ -15,7 +15,7 @@ import {
   type StudyOptions,
 } from '../actors/index.ts';
 import { Engine, StratumError, loadCityFile } from '../engine/index.ts';
-import { loadScenarioFile, submitScenario } from '../scenarios/index.ts';
+import { resolveScenario, submitScenario } from '../scenarios/index.ts';
 import { studyReportHtml, type SweepRow } from './report.ts';
 
 /** A command line that parses but cannot work (a missing companion flag, an unknown id): exit code 2. */
@@ -83,7 +83,7 @@ function progress(io: Io, label: string): { update: (done: number, total: number
 }
 
 function formatEstimate(name: string, e: { mean: number; ci95: readonly [number, number] } | undefined): string {
-  return e === undefined ? '' : `${name} ${e.mean.toFixed(4)} (95% CI ${e.ci95[0].toFixed(4)} – ${e.ci95[1].toFixed(4)})\n`;
+  return e === undefined ? '' : `${name} ${e.mean.toFixed(4)} (95% bootstrap CI ${e.ci95[0].toFixed(4)} – ${e.ci95[1].toFixed(4)})\n`;
 }
 
 /** Adds the analyst's commands: cascade, criticality, explain. */
@@ -157,10 +157,26 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
         if (opts.json) io.out(`${JSON.stringify(output)}\n`);
         else {
           io.out(`${opts.model} on ${opts.city}: ${result.runs} run(s), seed ${result.seed}\n`);
-          for (const r of rows) io.out(`${r.parameter}=${r.value}: ${formatEstimate('', metricOf(r.result)).trim()}\n`);
-          io.out(formatEstimate('giantComponentFraction', result.giantComponentFraction));
-          io.out(formatEstimate('mutualGiantComponentFraction', result.mutualGiantComponentFraction));
-          io.out(formatEstimate('failedFraction', result.failedFraction));
+          for (const r of rows) {
+            const byLayer = Object.entries(r.result.giantComponentByLayer ?? {});
+            // On a multi-layer city the one-number G is the largest layer's share: give each layer's G instead.
+            const text = byLayer.length > 1
+              ? byLayer.map(([layer, e]) => `G ${layer} ${e.mean.toFixed(4)} [${e.ci95[0].toFixed(4)}–${e.ci95[1].toFixed(4)}]`).join(', ')
+              : formatEstimate(metricNameOf(r.result), metricOf(r.result)).trim();
+            io.out(`${r.parameter}=${r.value}: ${text}\n`);
+          }
+          // After a sweep the summary below is the last row's study: say so, or it reads as an overall figure.
+          const last = rows[rows.length - 1];
+          if (last !== undefined) io.out(`summary of the last sweep value (${last.parameter}=${last.value}):\n`);
+          const indent = last === undefined ? '' : '  ';
+          if (result.giantComponentByLayer !== undefined) {
+            io.out(`${indent}G per layer (the model ran on the layers with links: ${Object.keys(result.giantComponentByLayer).join(', ')}):\n`);
+            for (const [layer, e] of Object.entries(result.giantComponentByLayer)) io.out(indent + formatEstimate(`  G ${layer}`, e));
+          }
+          for (const name of ['giantComponentFraction', 'mutualGiantComponentFraction', 'failedFraction'] as const) {
+            const line = formatEstimate(name === 'giantComponentFraction' && result.giantComponentByLayer !== undefined && Object.keys(result.giantComponentByLayer).length > 1 ? 'giantComponentFraction (all layers\' links together)' : name, result[name]);
+            if (line !== '') io.out(indent + line);
+          }
           io.out(`fail most often: ${result.bottlenecks.failMostOften.slice(0, 5).map((b) => `${b.id} (${(b.share * 100).toFixed(0)}%)`).join(', ') || '—'}\n`);
           io.out(`cause most failures: ${result.bottlenecks.causeMostFailures.slice(0, 5).map((b) => `${b.id} (${b.caused})`).join(', ') || '—'}\n`);
         }
@@ -171,7 +187,7 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
 
   program
     .command('criticality')
-    .description('Rank assets by simulated impact, with betweenness and PageRank beside it')
+    .description('Rank assets by simulated impact (exact top list: assets are simulated until no impact bound can beat the last one kept), with betweenness and PageRank beside it')
     .requiredOption('--city <file>', 'city file')
     .option('--top <k>', 'how many assets to list', number('--top', 1, 100_000), 10)
     .option('--seed <s>', 'random seed', number('--seed', 0), 1)
@@ -179,12 +195,13 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
     .action(async (opts: { city: string; top: number; seed: number; json?: boolean }) => {
       const study = new StudyCity(loadCityFile(opts.city));
       const bar = progress(io, 'criticality');
-      const rows = await criticality(study, { top: opts.top, seed: opts.seed, onRun: bar.update });
+      const result = await criticality(study, { top: opts.top, seed: opts.seed, onRun: bar.update });
       bar.stop();
-      if (opts.json) io.out(`${JSON.stringify({ top: opts.top, assets: rows })}\n`);
+      if (opts.json) io.out(`${JSON.stringify({ top: opts.top, simulated: result.simulated, assets: result.rows })}\n`);
       else {
-        io.out(`${'asset'.padEnd(24)} ${'layer'.padEnd(10)} ${'impact'.padStart(7)} ${'betweenness'.padStart(12)} ${'pagerank'.padStart(9)}\n`);
-        for (const r of rows) io.out(`${r.id.padEnd(24)} ${r.layer.padEnd(10)} ${String(r.impact).padStart(7)} ${r.betweenness.toFixed(1).padStart(12)} ${r.pagerank.toFixed(5).padStart(9)}\n`);
+        io.out(`${'asset'.padEnd(24)} ${'layer'.padEnd(10)} ${'impact'.padStart(7)} ${'bound'.padStart(7)} ${'betweenness'.padStart(12)} ${'pagerank'.padStart(9)}\n`);
+        for (const r of result.rows) io.out(`${r.id.padEnd(24)} ${r.layer.padEnd(10)} ${String(r.impact).padStart(7)} ${String(r.bound).padStart(7)} ${r.betweenness.toFixed(1).padStart(12)} ${r.pagerank.toFixed(5).padStart(9)}\n`);
+        io.out(`simulated ${result.simulated} of ${result.assets} assets; every other asset's impact bound is below the last impact listed\n`);
       }
     });
 
@@ -192,14 +209,14 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
     .command('explain')
     .description('Run a scenario and print the causal chain from its trigger to an asset')
     .requiredOption('--city <file>', 'city file')
-    .requiredOption('--scenario <file>', 'scenario file (JSON or YAML)')
+    .requiredOption('--scenario <name|file>', 'a library scenario by name (see `stratum scenario list`) or a scenario file (JSON or YAML)')
     .requiredOption('--asset <id>', 'the asset (or cohort) to explain')
     .option('--seed <s>', 'random seed', number('--seed', 0), 1)
     .option('--until <seconds>', 'simulated seconds to run', number('--until', 1), 86_400)
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: { city: string; scenario: string; asset: string; seed: number; until: number; json?: boolean }) => {
       const city = loadCityFile(opts.city);
-      const scenario = loadScenarioFile(opts.scenario);
+      const scenario = resolveScenario(opts.scenario);
       const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: opts.seed, driver: 'direct' });
       if (engine.index.indexOf(opts.asset) === undefined) throw new UsageError(`--asset: unknown asset or cohort "${opts.asset}"`);
       const failures = collectFailures(engine);
@@ -215,6 +232,11 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
 
 function metricOf(result: { giantComponentFraction?: unknown; mutualGiantComponentFraction?: unknown; failedFraction: unknown }) {
   return (result.giantComponentFraction ?? result.mutualGiantComponentFraction ?? result.failedFraction) as { mean: number; ci95: readonly [number, number] };
+}
+
+function metricNameOf(result: { giantComponentFraction?: unknown; mutualGiantComponentFraction?: unknown }): string {
+  if (result.giantComponentFraction !== undefined) return 'giantComponentFraction';
+  return result.mutualGiantComponentFraction !== undefined ? 'mutualGiantComponentFraction' : 'failedFraction';
 }
 
 function summaryOf(result: { giantComponentFraction?: unknown; mutualGiantComponentFraction?: unknown; failedFraction: unknown; runs: number }): Record<string, unknown> {

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { StudyCity, collectFailures, criticality, explainChain, type CriticalityRow } from '../actors/index.ts';
+import { StudyCity, collectFailures, criticality, explainChain, type CriticalityResult } from '../actors/index.ts';
 import type { Engine } from '../engine/index.ts';
 import { errorBody, NotFoundError } from './errors.ts';
 
 const hop = z.object({ id: z.string(), time: z.number(), cause: z.string(), via: z.string() });
-const criticalityRow = z.object({ id: z.string(), layer: z.string(), kind: z.string(), betweenness: z.number(), pagerank: z.number(), impact: z.number() });
+const criticalityRow = z.object({ id: z.string(), layer: z.string(), kind: z.string(), betweenness: z.number(), pagerank: z.number(), impact: z.number(), bound: z.number() });
 
 /** Failures kept per actor for live explain chains (older ones are dropped). */
 const FAILURES_PER_ACTOR = 16;
@@ -19,7 +19,8 @@ const FAILURES_PER_ACTOR = 16;
 export function registerAnalysisRoutes(fastify: FastifyInstance, engine: Engine): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const failures = collectFailures(engine, FAILURES_PER_ACTOR);
-  let ranking: Promise<CriticalityRow[]> | undefined;
+  // One ranking per list length asked for (a longer list needs more simulations; a shorter one is a prefix).
+  let ranking: { top: number; result: Promise<CriticalityResult> } | undefined;
 
   app.get('/api/explain/:id', {
     config: { right: 'read' },
@@ -43,11 +44,14 @@ export function registerAnalysisRoutes(fastify: FastifyInstance, engine: Engine)
       summary: 'Assets ranked by simulated impact (stochastic model), with betweenness and PageRank',
       security: [{ bearer: [] }],
       querystring: z.object({ top: z.coerce.number().int().min(1).max(500).default(10) }),
-      response: { 200: z.object({ top: z.number(), assets: z.array(criticalityRow) }), 401: errorBody, 403: errorBody },
+      response: { 200: z.object({ top: z.number(), simulated: z.number(), assets: z.array(criticalityRow) }), 401: errorBody, 403: errorBody },
     },
   }, async (request) => {
-    ranking ??= criticality(new StudyCity(engine.index.city), { top: 500, seed: engine.kernel.seed, candidates: 60, yieldBetweenRuns: true });
-    const rows = await ranking;
-    return { top: request.query.top, assets: rows.slice(0, request.query.top) };
+    const top = Math.max(10, request.query.top);
+    if (ranking === undefined || ranking.top < top) {
+      ranking = { top, result: criticality(new StudyCity(engine.index.city), { top, seed: engine.kernel.seed, yieldBetweenRuns: true }) };
+    }
+    const { rows, simulated } = await ranking.result;
+    return { top: request.query.top, simulated, assets: rows.slice(0, request.query.top) };
   });
 }

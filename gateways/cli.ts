@@ -20,6 +20,25 @@ function integer(flag: string, min = 0) {
   };
 }
 
+/** A TCP port 0..65535 (0: any free port), whole digits only ("8080x" and "-1" are refused). */
+export function parsePort(name: string, value: string): number {
+  const n = /^\d{1,5}$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!(n >= 0 && n <= 65_535)) throw new InvalidArgumentError(`${name} must be a port number from 0 to 65535 (got "${value}")`);
+  return n;
+}
+
+/**
+ * What `stratum start` prints once listening: where, a link that signs in (the UI reads `#token=`
+ * and removes it from the address bar), and the token for the API.
+ */
+export function startBanner(o: { assets: number; url: string; token: string; ui: boolean }): string {
+  const open = o.ui ? `open the twin: ${o.url}/#token=${encodeURIComponent(o.token)}\n` : '';
+  return `Stratum Twin serving ${o.assets} assets at ${o.url}\n${open}admin token: ${o.token}\n`;
+}
+
+/** Levels of the HTTP logger (pino): request logs appear at `info`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 function positive(flag: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -144,9 +163,27 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
     .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host?: string; speed: number; costModel?: string; ui: boolean }) => {
+    .option('--port <port>', 'HTTP port, 0 for any free one (default: PORT or 8080)', (v: string) => parsePort('--port', v))
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
+    .option('--cost-model <file>', COST_MODEL_HELP)
+    .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
+    .addOption(new Option('--log-level <level>', 'HTTP log level; request logs appear at info (default: STRATUM_LOG_LEVEL or warn)').choices(LOG_LEVELS))
+    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean; logLevel?: string }) => {
+      let port = opts.port;
+      if (port === undefined) {
+        try {
+          port = parsePort('PORT', process.env['PORT'] ?? '8080');
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+      }
+      const logLevel = opts.logLevel ?? process.env['STRATUM_LOG_LEVEL'];
+      if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+        throw new UsageError(`STRATUM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+      }
       const city = cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
-      const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
       const { startServer } = await import('./server.ts');
       if (opts.ui) {
         try {
@@ -164,6 +201,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         host: opts.host ?? listenHost(process.env['HOST']),
         speed: opts.speed,
         costModel,
+        ...(logLevel === undefined ? {} : { logLevel }),
         ...(opts.ui ? {} : { uiDir: false as const }),
         ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
       });
@@ -171,6 +209,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       // and logs are read by more people. Only a generated one is shown, once, so it can be used.
       const given = process.env['STRATUM_ADMIN_TOKEN'] !== undefined;
       io.err(`Stratum Twin serving ${city.assets.length} assets at ${server.url}\n${given ? 'admin token: the one given in STRATUM_ADMIN_TOKEN (not printed)' : `admin token: ${server.adminToken}`}\n`);
+      io.err(startBanner({ assets: city.assets.length, url: server.url, token: server.adminToken, ui: opts.ui }));
       await new Promise<void>((resolve) => {
         const shutdown = (): void => {
           void server.close().then(resolve);

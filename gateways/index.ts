@@ -2,7 +2,7 @@
  * Gateways: every edge of Stratum Twin to the outside. The public surface: the composition root and
  * the wire protocol (the browser imports `protocol.ts` directly; it must not import this file).
  */
-export { startServer, startServerWith } from './server.ts';
+export { ListenError, startServer, startServerWith } from './server.ts';
 export type { StartServerOptions, RunningServer, ServerTuning, ServerInternals } from './server.ts';
 export {
   PROTOCOL_VERSION,

@@ -8,7 +8,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createBehaviours } from '../actors/index.ts';
-import { Engine, RealtimeRunner, type CityModel } from '../engine/index.ts';
+import { Engine, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
 import { bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment } from './auth.ts';
@@ -37,10 +37,26 @@ export interface StartServerOptions {
   adminToken?: string;
   /** No request logs (tests). */
   quiet?: boolean;
+  /** pino level of the HTTP logger (request logs at `info`); else `STRATUM_LOG_LEVEL`; else `warn`. */
+  logLevel?: string;
   /** Built UI to serve at `/` (default twin-ui/dist when it exists; `false`: the API only). */
   uiDir?: string | false;
   /** Cost model for the economic impact in `/api/summary` (default: the documented defaults). */
   costModel?: CostModel;
+}
+
+/** The HTTP port could not be bound (in use, not allowed, no such interface): one line for the operator. */
+export class ListenError extends StratumError {}
+
+function listenError(error: unknown, host: string, port: number): ListenError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  const reason =
+    code === 'EADDRINUSE' ? 'the port is in use (another stratum start?)'
+    : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+    : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? `no interface has the address ${host}`
+    : (error as Error).message;
+  return new ListenError(`cannot listen on ${where}: ${reason}; choose another with --port N (or PORT=N) or --host`, { cause: error });
 }
 
 export interface RunningServer {
@@ -122,8 +138,14 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const quiet = options.quiet ?? false;
 
   const app = Fastify({
-    // Request URLs are logged with any `token=` value redacted (a `?token=` URL must not leak it).
-    logger: quiet ? false : { level: env['LOG_LEVEL'] ?? 'info', serializers: { req: (request: { method: string; url: string; ip: string }) => ({ method: request.method, url: redactTokens(request.url), remoteAddress: request.ip }) } },
+    // Request logs only when asked for (--log-level info): at the default they scroll the start-up
+    // lines (URL, token) away at once. Logged URLs have any `token=` value redacted.
+    logger: quiet
+      ? false
+      : {
+          level: options.logLevel ?? env['STRATUM_LOG_LEVEL'] ?? 'warn',
+          serializers: { req: (request: { method: string; url: string; ip: string }) => ({ method: request.method, url: redactTokens(request.url), remoteAddress: request.ip }) },
+        },
     bodyLimit: 1_048_576,
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -220,12 +242,6 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   alertTimer.unref();
   clockTimer.unref();
 
-  const address = await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
-  const topology = await app.inject({ method: 'GET', url: '/api/topology', headers: { authorization: `Bearer ${adminToken}` } });
-  topologyEtag = String(topology.headers['etag'] ?? '');
-  if (tuning.paused !== true) runner.start();
-  started = true;
-
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -244,6 +260,19 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     })();
     return closing;
   };
+  const host = options.host ?? '127.0.0.1';
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port, host });
+  } catch (error) {
+    await close();
+    throw listenError(error, host, options.port);
+  }
+  const topology = await app.inject({ method: 'GET', url: '/api/topology', headers: { authorization: `Bearer ${adminToken}` } });
+  topologyEtag = String(topology.headers['etag'] ?? '');
+  if (tuning.paused !== true) runner.start();
+  started = true;
+
   const url = address.replace('://[::1]', '://localhost');
   return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions, control };
 }

@@ -100,7 +100,8 @@ function select(s: Selector, index: CityIndex, e: Extent, eventSeed: number): st
   } else if (s.pick === 'largest') {
     candidates.sort((a, b) => assets[b]!.baseLoad - assets[a]!.baseLoad || a - b);
   }
-  const taken = s.count === 'all' ? candidates : candidates.slice(0, s.count);
+  const rest = candidates.slice(s.skip);
+  const taken = s.count === 'all' ? rest : rest.slice(0, s.count);
   return taken.map((a) => index.ids[a]!);
 }
 
@@ -139,11 +140,12 @@ export function expandScenario(scenario: Scenario, index: CityIndex, runSeed: nu
   const e = extentOf(index);
   const out: ExpandedEvent[] = [];
   const problems: Problem[] = [];
+  const attacks: AttackWindow[] = [];
   scenario.events.forEach((event, origin) => {
     const eventSeed = mixSeed(seed >>> 0, origin + 1);
     const before = out.length;
     try {
-      expandOne(event, origin, index, e, eventSeed, out);
+      expandOne(event, origin, index, e, eventSeed, out, attacks);
     } catch (error) {
       problems.push({ path: `$.events[${origin}]`, reason: (error as Error).message });
       return;
@@ -154,13 +156,47 @@ export function expandScenario(scenario: Scenario, index: CityIndex, runSeed: nu
     }
   });
   if (problems.length > 0) throw new ValidationError(`scenario ${scenario.name} (${scenario.source})`, problems);
+  out.push(...attackEnds(attacks));
   return out
     .map((x, k) => ({ x, k }))
     .sort((p, q) => p.x.at - q.x.at || p.k - q.k)
     .map((p) => p.x);
 }
 
-function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e: Extent, eventSeed: number, out: ExpandedEvent[]): void {
+/** A timed cyber attack on one asset: it ends (a `secure`) at `end` seconds. */
+interface AttackWindow {
+  readonly id: string;
+  readonly start: number;
+  readonly end: number;
+  readonly origin: number;
+}
+
+/**
+ * The `secure` inputs that end timed attacks. Overlapping attacks on one asset end together, when
+ * the last of them ends: a second attack's end must not cut the first one short (a `secure` ends
+ * every cyber condition of its target).
+ */
+function attackEnds(attacks: readonly AttackWindow[]): ExpandedEvent[] {
+  const byAsset = new Map<string, AttackWindow[]>();
+  for (const w of attacks) byAsset.set(w.id, [...(byAsset.get(w.id) ?? []), w]);
+  const ends: ExpandedEvent[] = [];
+  for (const [id, windows] of byAsset) {
+    windows.sort((a, b) => a.start - b.start || a.origin - b.origin);
+    let current = windows[0]!;
+    for (const w of windows.slice(1)) {
+      if (w.start <= current.end) {
+        if (w.end > current.end) current = { ...current, end: w.end, origin: w.origin };
+        continue;
+      }
+      ends.push({ at: current.end, command: { type: 'secure', target: id }, origin: current.origin });
+      current = w;
+    }
+    ends.push({ at: current.end, command: { type: 'secure', target: id }, origin: current.origin });
+  }
+  return ends;
+}
+
+function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e: Extent, eventSeed: number, out: ExpandedEvent[], attacks: AttackWindow[]): void {
   const assets = index.city.assets;
   const targets = (t: Target): string[] => {
     const ids = resolveTarget(t, index, e, eventSeed);
@@ -312,7 +348,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
       const fallback: Selector = event.type === 'ddos' ? { kind: 'core-router', pick: 'first', count: 'all' } : { kind: 'hospital', pick: 'nearest', count: 1 };
       for (const id of targets(event.target ?? fallback)) {
         push(event.at, { type: 'cyber', target: id, attack: event.type, severity: event.severity });
-        if (event.durationHours !== undefined) push(event.at + event.durationHours * 3600, { type: 'secure', target: id });
+        if (event.durationHours !== undefined) attacks.push({ id, start: event.at, end: event.at + event.durationHours * 3600, origin });
       }
       return;
     }

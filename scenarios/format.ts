@@ -36,6 +36,8 @@ export const selectorSchema = z.strictObject({
   near: pointSchema.optional(),
   /** How many to take, or `all`. */
   count: z.union([z.number().int().min(1), z.literal('all')]).default(1),
+  /** Candidates to pass over first, in pick order: `pick: nearest, skip: 1` is the second nearest. */
+  skip: z.number().int().min(0).default(0),
 }).describe('asset selector resolved against the city at expansion time');
 
 const target = z.union([z.string().min(1), selectorSchema]);

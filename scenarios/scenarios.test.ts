@@ -171,4 +171,36 @@ describe('library', () => {
     }
     expect(() => resolveScenario('no-such-scenario')).toThrow(/library: .*river-flood/);
   });
+
+  it('hospital-ransomware hits two different hospitals and ends each attack at its own time', () => {
+    const expanded = expandScenario(loadLibraryScenario('hospital-ransomware'), index, 1);
+    const attacks = expanded.filter((x) => x.command.type === 'cyber');
+    expect(attacks).toHaveLength(2);
+    const [first, second] = attacks.map((x) => (x.command as { target: string }).target);
+    expect(second).not.toBe(first);
+    const endOf = (id: string | undefined) => expanded.filter((x) => x.command.type === 'secure' && (x.command as { target: string }).target === id).map((x) => x.at);
+    expect(endOf(first)).toEqual([300 + 36 * 3600]);
+    expect(endOf(second)).toEqual([21_900 + 24 * 3600]);
+  });
+});
+
+describe('timed attacks', () => {
+  it('overlapping attacks on one asset end when the last one ends, not when the first scheduled end comes', () => {
+    const hospital = city.assets.find((a) => a.kind === 'hospital')!.id;
+    const scenario = parseScenario({
+      name: 'overlap',
+      events: [
+        { at: 0, type: 'ransomware', target: hospital, severity: 0.5, durationHours: 10 },
+        { at: 3600, type: 'ransomware', target: hospital, severity: 0.4, durationHours: 2 },
+        { at: 20 * 3600, type: 'ransomware', target: hospital, severity: 0.4, durationHours: 1 },
+      ],
+    }, 'inline');
+    const ends = expandScenario(scenario, index, 1).filter((x) => x.command.type === 'secure').map((x) => x.at);
+    expect(ends).toEqual([10 * 3600, 21 * 3600]);
+  });
+
+  it('a selector can skip candidates: nearest with skip 1 is the second nearest', () => {
+    const pick = (skip: number) => expandScenario(parseScenario({ name: 's', events: [{ at: 0, type: 'fail', target: { kind: 'hospital', pick: 'nearest', skip } }] }, 'inline'), index, 1)[0]!.command;
+    expect((pick(1) as { target: string }).target).not.toBe((pick(0) as { target: string }).target);
+  });
 });

@@ -103,9 +103,26 @@ describe('stratum CLI', () => {
     const sweep = await run('cascade', '--city', graph, '--model', 'motter-lai', '--attack', 'highest-load', '--sweep', 'alpha=0:0.4:0.2', '--json');
     const rows = (JSON.parse(sweep.out) as { rows: Array<{ alpha: number }> }).rows;
     expect(rows.map((r) => r.alpha)).toEqual([0, 0.2, 0.4]);
+    // The text form labels the closing summary as the last sweep value's, and its intervals stay in [0, 1].
+    const text = await run('cascade', '--city', graph, '--model', 'motter-lai', '--attack', 'highest-load', '--sweep', 'alpha=0:0.4:0.2');
+    expect(text.out).toMatch(/^alpha=0: giantComponentFraction /m);
+    expect(text.out).toMatch(/^summary of the last sweep value \(alpha=0\.4\):\n {2}giantComponentFraction /m);
+    for (const m of text.out.matchAll(/CI (-?[\d.]+) – (-?[\d.]+)/g)) {
+      expect(Number(m[1])).toBeGreaterThanOrEqual(0);
+      expect(Number(m[2])).toBeLessThanOrEqual(1);
+    }
     const noTrigger = await run('cascade', '--city', graph, '--model', 'stochastic');
     expect(noTrigger.code).toBe(2);
     expect(noTrigger.err).toMatch(/--trigger/);
+  });
+
+  it('explain accepts a library scenario by name, as simulate does', async () => {
+    const city = join(dir, 'explain-library.json');
+    await run('generate', '--assets', '600', '--seed', '2', '--out', city);
+    const result = await run('explain', '--city', city, '--scenario', 'storm-crossing', '--asset', 'pw-fd-3', '--until', '3600', '--json');
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.out) as { scenario: string }).scenario).toBe('storm-crossing');
   });
 
   it('explain prints the chain from the input to the asset', async () => {

@@ -16,6 +16,27 @@ function problemsOf(document: unknown): Array<{ path: string; reason: string }> 
 }
 
 describe('city model validation', () => {
+  it('lists schema errors and dangling edges together, in one pass', () => {
+    const problems = problemsOf({
+      assets: [{ id: 'A1', layer: 'A', capacity: -1 }, { id: 'A2', layer: 'A' }, { id: 42, layer: 'A' }],
+      links: [{ from: 'A1', to: 'ghost' }, { from: 'A1', to: 'A2', colour: 'red' }],
+      dependencies: [{ from: 'nobody', to: 'A2', strength: 2 }],
+      cohorts: [{ id: 'c1', district: 'd', population: 10, reliesOn: ['A1', 'missing'] }],
+    });
+    const paths = problems.map((p) => p.path);
+    // Schema problems…
+    expect(paths).toContain('$.assets[0].capacity');
+    expect(paths).toContain('$.assets[2].id');
+    expect(paths).toContain('$.links[1]');
+    expect(paths).toContain('$.dependencies[0].strength');
+    // …and the dangling references, in the same error.
+    expect(problems).toContainEqual({ path: '$.links[0].to', reason: 'unknown asset id "ghost" (dangling edge)' });
+    expect(problems).toContainEqual({ path: '$.dependencies[0].from', reason: 'unknown asset id "nobody" (dangling edge)' });
+    expect(problems).toContainEqual({ path: '$.cohorts[0].reliesOn[1]', reason: 'unknown asset id "missing" (dangling edge)' });
+    // An asset whose other fields are wrong still counts as known: no false "dangling" for A1.
+    expect(problems.filter((p) => p.reason.includes('"A1"'))).toEqual([]);
+  });
+
   it('accepts a generic graph with only ids, layers, links and dependencies, filling documented defaults', () => {
     const city = parseCity(
       {

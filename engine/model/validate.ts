@@ -103,14 +103,49 @@ function toPosition(raw: RawPosition | undefined): Position | null {
  */
 export function parseCity(document: unknown, source: string): CityModel {
   const parsed = citySchema.safeParse(document);
-  if (!parsed.success) throw new ValidationError(source, zodProblems(parsed.error));
-  return resolveReferences(parsed.data, source);
+  if (!parsed.success) {
+    // Report the reference problems (dangling edges, duplicates) in the same breath: an analyst
+    // fixing a file should not discover them one round later.
+    const problems = zodProblems(parsed.error);
+    const seen = new Set(problems.map((p) => `${p.path}\u0000${p.reason}`));
+    for (const p of resolveReferences(salvage(document)).problems) if (!seen.has(`${p.path}\u0000${p.reason}`)) problems.push(p);
+    throw new ValidationError(source, problems);
+  }
+  const { city, problems } = resolveReferences(parsed.data);
+  if (problems.length > 0) throw new ValidationError(source, problems);
+  return city;
 }
 
-function resolveReferences(raw: RawCity, source: string): CityModel {
+/**
+ * The parts of a document that failed the schema which still say something about references: every
+ * asset with a string id (so a bad capacity does not make its edges "dangling"), every link,
+ * dependency and reliance with string ends. Positions in the arrays are kept so paths stay true;
+ * other fields are left out (the schema has reported them).
+ */
+function salvage(document: unknown): RawCity {
+  const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const doc = record(document);
+  const edge = (e: unknown): { from: string; to: string } => ({ from: text(record(e)['from']), to: text(record(e)['to']) });
+  return {
+    assets: list(doc['assets']).map((a) => ({ id: text(record(a)['id']), layer: text(record(a)['layer']) })),
+    links: list(doc['links']).map(edge),
+    dependencies: list(doc['dependencies']).map(edge),
+    cohorts: list(doc['cohorts']).map((c) => ({
+      id: text(record(c)['id']),
+      district: '',
+      population: 0,
+      reliesOn: list(record(c)['reliesOn']).map(text),
+    })),
+  };
+}
+
+function resolveReferences(raw: RawCity): { city: CityModel; problems: Problem[] } {
   const problems: Problem[] = [];
   const layerOf = new Map<string, string>();
   const assets: Asset[] = raw.assets.map((a, i) => {
+    if (a.id === '') return undefined;
     if (layerOf.has(a.id)) problems.push({ path: `$.assets[${i}].id`, reason: `duplicate asset id "${a.id}"` });
     layerOf.set(a.id, a.layer);
     const kind = a.kind ?? DEFAULT_KIND;
@@ -132,11 +167,12 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
       props: a.props ?? {},
       ...(a.electrical === undefined ? {} : { electrical: a.electrical }),
     };
-  });
+  }).filter((a): a is Asset => a !== undefined);
   problems.push(...checkElectricalReferences(assets));
 
   const checkRef = (ref: string, path: string): boolean => {
     if (layerOf.has(ref)) return true;
+    if (ref === '') return false; // not a string: the schema has said so
     problems.push({ path, reason: `unknown asset id "${ref}" (dangling edge)` });
     return false;
   };
@@ -145,8 +181,8 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
   const links: Link[] = (raw.links ?? []).map((l, i) => {
     const fromOk = checkRef(l.from, `$.links[${i}].from`);
     const toOk = checkRef(l.to, `$.links[${i}].to`);
-    if (l.from === l.to) problems.push({ path: `$.links[${i}]`, reason: `self loop on "${l.from}"` });
-    if (fromOk && toOk && layerOf.get(l.from) !== layerOf.get(l.to)) {
+    if (l.from === l.to && l.from !== '') problems.push({ path: `$.links[${i}]`, reason: `self loop on "${l.from}"` });
+    if (fromOk && toOk && layerOf.get(l.from) !== '' && layerOf.get(l.to) !== '' && layerOf.get(l.from) !== layerOf.get(l.to)) {
       problems.push({
         path: `$.links[${i}]`,
         reason: `links join assets of one layer; "${l.from}" is ${layerOf.get(l.from)}, "${l.to}" is ${layerOf.get(l.to)} (use a dependency across layers)`,
@@ -162,7 +198,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
   const dependencies: Dependency[] = (raw.dependencies ?? []).map((d, i) => {
     checkRef(d.from, `$.dependencies[${i}].from`);
     checkRef(d.to, `$.dependencies[${i}].to`);
-    if (d.from === d.to) problems.push({ path: `$.dependencies[${i}]`, reason: `"${d.from}" cannot depend on itself` });
+    if (d.from === d.to && d.from !== '') problems.push({ path: `$.dependencies[${i}]`, reason: `"${d.from}" cannot depend on itself` });
     const key = `${d.from}\u0000${d.to}`;
     if (seenDeps.has(key)) problems.push({ path: `$.dependencies[${i}]`, reason: `duplicate dependency "${d.from}" → "${d.to}"` });
     seenDeps.add(key);
@@ -178,13 +214,14 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
 
   const cohortIds = new Set<string>();
   const cohorts: Cohort[] = (raw.cohorts ?? []).map((c, i) => {
-    if (cohortIds.has(c.id) || layerOf.has(c.id)) {
+    if (c.id !== '' && (cohortIds.has(c.id) || layerOf.has(c.id))) {
       problems.push({ path: `$.cohorts[${i}].id`, reason: `duplicate id "${c.id}" (cohort ids share one namespace with assets)` });
     }
     cohortIds.add(c.id);
     const reliesOn = c.reliesOn ?? [];
     reliesOn.forEach((ref, j) => checkRef(ref, `$.cohorts[${i}].reliesOn[${j}]`));
-    if (new Set(reliesOn).size !== reliesOn.length) {
+    const named = reliesOn.filter((r) => r !== '');
+    if (new Set(named).size !== named.length) {
       problems.push({ path: `$.cohorts[${i}].reliesOn`, reason: 'lists an asset more than once' });
     }
     return {
@@ -200,8 +237,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
     };
   });
 
-  if (problems.length > 0) throw new ValidationError(source, problems);
-  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) };
+  return { city: { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) }, problems };
 }
 
 /**
