@@ -6,6 +6,7 @@ import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, s
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
 import { newTokenLine, TOKEN_NAME, TokenConfigError } from './auth.ts';
 import { ROLES, type Role } from './protocol.ts';
+import { registerPlacesCommands } from './places-cli.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
@@ -193,6 +194,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
 
   registerAnalysisCommands(program, io);
   registerScenarioCommands(program, io);
+  registerPlacesCommands(program, io);
 
   try {
     await program.parseAsync([...argv]);

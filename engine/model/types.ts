@@ -1,3 +1,5 @@
+import type { Geography } from './geography.ts';
+
 /**
  * The city model: what a city file contains once validated and defaulted. Everything here is plain
  * data; the graph index (../city-index.ts) turns it into numeric arrays for the simulation.
@@ -73,4 +75,6 @@ export interface CityModel {
   readonly links: readonly Link[];
   readonly dependencies: readonly Dependency[];
   readonly cohorts: readonly Cohort[];
+  /** The real place (OpenStreetMap imports): footprints, streets, district outlines; absent for synthetic cities. */
+  readonly geography?: Geography;
 }

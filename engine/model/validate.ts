@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { importOsmFile, isOsmPath } from '../places/index.ts';
 import { z } from 'zod';
 import { ValidationError, type Problem } from '../errors.ts';
 import {
@@ -8,6 +9,7 @@ import {
   defaultCapacity,
   repairSecondsFor,
 } from './defaults.ts';
+import { geographySchema, lonLatProjector } from './geography.ts';
 import type { Asset, CityModel, Cohort, Dependency, Link, Position } from './types.ts';
 
 const id = z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters');
@@ -65,6 +67,7 @@ const citySchema = z.strictObject({
   links: z.array(linkSchema).optional(),
   dependencies: z.array(dependencySchema).optional(),
   cohorts: z.array(cohortSchema).optional(),
+  geography: geographySchema.optional(),
 });
 
 type RawCity = z.infer<typeof citySchema>;
@@ -82,8 +85,14 @@ export function zodProblems(error: z.ZodError): Problem[] {
   return error.issues.map((issue) => ({ path: jsonPath(issue.path), reason: issue.message }));
 }
 
-function toPosition(raw: RawPosition | undefined): Position | null {
+type Projector = (lon: number, lat: number) => [number, number];
+
+function toPosition(raw: RawPosition | undefined, project: Projector | null): Position | null {
   if (raw === undefined) return null;
+  if (Array.isArray(raw) && project !== null) {
+    const [x, y] = project(raw[0], raw[1]);
+    return { x, y, z: raw[2] ?? 0 };
+  }
   if (Array.isArray(raw)) return { x: raw[0], y: raw[1], z: raw[2] ?? 0 };
   return { x: raw.x, y: raw.y, z: raw.z ?? 0 };
 }
@@ -106,6 +115,8 @@ export function parseCity(document: unknown, source: string): CityModel {
 function resolveReferences(raw: RawCity, source: string): CityModel {
   const problems: Problem[] = [];
   const layerOf = new Map<string, string>();
+  // A city with a geography gives [lon, lat] positions: the simulation works in metres about its origin.
+  const project = raw.geography === undefined ? null : lonLatProjector(raw.geography.origin);
   const assets: Asset[] = raw.assets.map((a, i) => {
     if (layerOf.has(a.id)) problems.push({ path: `$.assets[${i}].id`, reason: `duplicate asset id "${a.id}"` });
     layerOf.set(a.id, a.layer);
@@ -119,7 +130,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
       id: a.id,
       kind,
       layer: a.layer,
-      position: toPosition(a.position),
+      position: toPosition(a.position, project),
       district: a.district ?? DEFAULT_DISTRICT,
       capacity,
       baseLoad,
@@ -190,12 +201,13 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
       riskAversion: c.riskAversion ?? 0.5,
       compliance: c.compliance ?? 0.7,
       reliesOn,
-      position: toPosition(c.position),
+      position: toPosition(c.position, project),
     };
   });
 
   if (problems.length > 0) throw new ValidationError(source, problems);
-  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts };
+  const city = { name: raw.name ?? 'city', assets, links, dependencies, cohorts };
+  return raw.geography === undefined ? city : { ...city, geography: raw.geography };
 }
 
 /**
@@ -206,6 +218,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
  * @throws ValidationError naming the file, the JSON path and the reason.
  */
 export function loadCityFile(path: string): CityModel {
+  if (isOsmPath(path)) return parseCity(importOsmFile(path), path);
   return parseCity(fromGeoJson(readJsonFile(path), path), path);
 }
 
