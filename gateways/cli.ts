@@ -6,7 +6,7 @@ import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, s
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
 import { newTokenLine, TOKEN_NAME, TokenConfigError } from './auth.ts';
 import { ROLES, type Role } from './protocol.ts';
-import { registerPlacesCommands } from './places-cli.ts';
+import { BUNDLED_PLACE, registerPlacesCommands } from './places-cli.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
@@ -126,16 +126,16 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   program
     .command('start')
     .description('Serve the live twin: engine in real time, HTTP API, Socket.io/ws streaming and the 3D UI')
-    .option('--city <file>', 'city file; without it a city is generated (see --assets)')
-    .option('--assets <n>', 'size of the generated city', integer('--assets', 100), 5000)
+    .option('--city <file>', 'city file or OpenStreetMap extract; default: the bundled centre of Helsinki (OSM, synthesised networks)')
+    .option('--assets <n>', 'serve a generated city of this size instead of the bundled place', integer('--assets', 100))
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--port <port>', 'HTTP port (default: PORT or 8080)', integer('--port'))
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
-    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean }) => {
-      const city = cityFrom(opts);
+    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean }) => {
+      const city = opts.city === undefined && opts.assets === undefined ? loadCityFile(BUNDLED_PLACE) : cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
       const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
       const { startServer } = await import('./server.ts');

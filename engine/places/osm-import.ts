@@ -31,7 +31,12 @@ export interface ImportOptions {
 /** What an import produced, for the CLI's summary and the tests. */
 export interface ImportReport {
   readonly osm: { nodes: number; ways: number; relations: number };
+  /** Buildings (closed ways and multipolygon relations) the importer assembled. */
   readonly buildings: number;
+  /** Their outer rings: one footprint each in the view. */
+  readonly footprints: number;
+  /** Sum of the footprints' areas (m²), before levels. */
+  readonly buildingFootprintM2: number;
   readonly highwayWays: number;
   readonly trackWays: Record<string, number>;
   readonly streetSegments: number;
@@ -278,23 +283,27 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     x: number;
     y: number;
     floorArea: number;
+    footprint: number;
     residents: number;
     height: number;
     cohort?: string;
   }
   const footprints: Footprint[] = [];
-  const addFootprint = (refs: number[], tags: Record<string, string>): void => {
+  let buildingObjects = 0;
+  const addFootprint = (refs: number[], tags: Record<string, string>): boolean => {
     const ring = pathOf(refs);
     if (ring === null || refs.length < 3) {
       bump(ignored, 'building with nodes outside the extract');
-      return;
+      return false;
     }
     const levels = positiveNumber(tags['building:levels']) ?? (positiveNumber(tags['height']) !== undefined ? Math.max(1, Math.round(positiveNumber(tags['height'])! / RULES.metresPerLevel)) : RULES.defaultLevels);
     const height = positiveNumber(tags['height']) ?? levels * RULES.metresPerLevel;
-    const floorArea = ringArea(ring) * levels;
+    const footprint = ringArea(ring);
+    const floorArea = footprint * levels;
     const residential = MAPPING.residentialBuildings.has(tags['building'] ?? '');
     const [x, y] = vertexMean(ring);
-    footprints.push({ ring, lonLat: lonLatOf(refs), x, y, floorArea, residents: residential ? floorArea / RULES.floorAreaPerResident : 0, height: round1(height) });
+    footprints.push({ ring, lonLat: lonLatOf(refs), x, y, floorArea, footprint, residents: residential ? floorArea / RULES.floorAreaPerResident : 0, height: round1(height) });
+    return true;
   };
   for (const w of data.ways) {
     if (!isBuilding(w.tags)) continue;
@@ -302,14 +311,22 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
       bump(ignored, 'building way that is not closed');
       continue;
     }
-    addFootprint(w.refs.slice(0, -1), w.tags);
+    if (addFootprint(w.refs.slice(0, -1), w.tags)) buildingObjects++;
   }
   const wayById = new Map(data.ways.map((w) => [w.id, w] as const));
   for (const r of data.relations) {
     if (!isBuilding(r.tags) || r.tags['type'] !== 'multipolygon') continue;
-    const outers = r.members.filter((m) => m.type === 'way' && (m.role === 'outer' || m.role === '')).map((m) => wayById.get(m.ref)?.refs ?? []);
+    const memberWays = r.members.filter((m) => m.type === 'way');
+    // Like libosmium, a multipolygon with a member way (or node) outside the extract is skipped.
+    if (memberWays.some((m) => wayById.get(m.ref)?.refs.every((ref) => data.nodeIndex.has(ref)) !== true)) {
+      bump(ignored, 'building relation with members outside the extract');
+      continue;
+    }
+    const outers = memberWays.filter((m) => m.role === 'outer' || m.role === '').map((m) => wayById.get(m.ref)!.refs);
     const rings = joinRings(outers);
     if (rings.length === 0) bump(ignored, 'building relation whose outer ring is not in the extract');
+    if (rings.length > 0) buildingObjects++;
+    // Outer rings that touch stay separate footprints (libosmium would merge their shared edges).
     for (const ring of rings) addFootprint(ring, r.tags);
   }
 
@@ -594,7 +611,9 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     document: doc,
     report: {
       osm: { nodes: data.nodeIds.length, ways: data.ways.length, relations: data.relations.length },
-      buildings: footprints.length,
+      buildings: buildingObjects,
+      footprints: footprints.length,
+      buildingFootprintM2: Math.round(footprints.reduce((sum, f) => sum + f.footprint, 0) * 10) / 10,
       highwayWays,
       trackWays,
       streetSegments: segments.length,
