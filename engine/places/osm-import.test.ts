@@ -99,7 +99,13 @@ describe('the imported city', () => {
     }
     const seen = new Set([transport[0]!.id]);
     const queue = [transport[0]!.id];
-    while (queue.length > 0) for (const n of adjacency.get(queue.pop()!) ?? []) if (!seen.has(n)) queue.push(n), seen.add(n);
+    while (queue.length > 0) {
+      for (const n of adjacency.get(queue.pop()!) ?? []) {
+        if (seen.has(n)) continue;
+        seen.add(n);
+        queue.push(n);
+      }
+    }
     expect(seen.size).toBe(transport.length);
     expect(report.connectors).toBeLessThan(report.streetSegments / 50);
   });
