@@ -6,6 +6,7 @@ import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, s
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
 import { newTokenLine, TOKEN_NAME, TokenConfigError } from './auth.ts';
 import { ROLES, type Role } from './protocol.ts';
+import { BUNDLED_PLACE, registerPlacesCommands } from './places-cli.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
 import { registerWaterCommands } from './water-cli.ts';
 import { registerHistoryCommands } from './history-cli.ts';
@@ -154,8 +155,8 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   program
     .command('start')
     .description('Serve the live twin: engine in real time, HTTP API, Socket.io/ws streaming and the 3D UI')
-    .option('--city <file>', 'city file; without it a city is generated (see --assets)')
-    .option('--assets <n>', 'size of the generated city', integer('--assets', 100), 5000)
+    .option('--city <file>', 'city file or OpenStreetMap extract; default: the bundled centre of Helsinki (OSM, synthesised networks)')
+    .option('--assets <n>', 'serve a generated city of this size instead of the bundled place', integer('--assets', 100))
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--port <port>', 'HTTP port (default: PORT or 8080)', integer('--port'))
     .option('--host <host>', 'interface to listen on (default: HOST or 127.0.0.1; the container image sets HOST=0.0.0.0)')
@@ -183,6 +184,8 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         throw new UsageError(`STRATUM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
       }
       const city = cityFrom(opts);
+    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean }) => {
+      const city = opts.city === undefined && opts.assets === undefined ? loadCityFile(BUNDLED_PLACE) : cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
       const { startServer } = await import('./server.ts');
       if (opts.ui) {
@@ -248,6 +251,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   registerWaterCommands(program, io, program.command('import').description('Convert another format into a city file'));
   registerHistoryCommands(program, io);
   registerWorkerCommands(program, io);
+  registerPlacesCommands(program, io);
 
   try {
     await program.parseAsync([...argv]);

@@ -1,4 +1,5 @@
 import type { Electrical } from '../power/network.ts';
+import type { Geography } from './geography.ts';
 
 /**
  * The city model: what a city file contains once validated and defaulted. Everything here is plain
@@ -79,4 +80,6 @@ export interface CityModel {
   readonly cohorts: readonly Cohort[];
   /** The electrical network's per-unit base, present when assets carry electrical fields. */
   readonly grid?: { readonly baseMva: number };
+  /** The real place (OpenStreetMap imports): footprints, streets, district outlines; absent for synthetic cities. */
+  readonly geography?: Geography;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { importOsmFile, isOsmPath } from '../places/index.ts';
 import { z } from 'zod';
 import { ValidationError, type Problem } from '../errors.ts';
 import {
@@ -9,6 +10,7 @@ import {
   repairSecondsFor,
 } from './defaults.ts';
 import { epanetCityDocument } from '../water/city.ts';
+import { geographySchema, lonLatProjector } from './geography.ts';
 import type { Asset, CityModel, Cohort, Dependency, Link, Position } from './types.ts';
 import { checkElectricalReferences, electricalSchema, gridSchema, matpowerCityDocument } from '../power/city-model.ts';
 
@@ -69,6 +71,7 @@ const citySchema = z.strictObject({
   dependencies: z.array(dependencySchema).optional(),
   cohorts: z.array(cohortSchema).optional(),
   grid: gridSchema.optional(),
+  geography: geographySchema.optional(),
 });
 
 type RawCity = z.infer<typeof citySchema>;
@@ -86,8 +89,14 @@ export function zodProblems(error: z.ZodError): Problem[] {
   return error.issues.map((issue) => ({ path: jsonPath(issue.path), reason: issue.message }));
 }
 
-function toPosition(raw: RawPosition | undefined): Position | null {
+type Projector = (lon: number, lat: number) => [number, number];
+
+function toPosition(raw: RawPosition | undefined, project: Projector | null): Position | null {
   if (raw === undefined) return null;
+  if (Array.isArray(raw) && project !== null) {
+    const [x, y] = project(raw[0], raw[1]);
+    return { x, y, z: raw[2] ?? 0 };
+  }
   if (Array.isArray(raw)) return { x: raw[0], y: raw[1], z: raw[2] ?? 0 };
   return { x: raw.x, y: raw.y, z: raw.z ?? 0 };
 }
@@ -144,6 +153,8 @@ function salvage(document: unknown): RawCity {
 function resolveReferences(raw: RawCity): { city: CityModel; problems: Problem[] } {
   const problems: Problem[] = [];
   const layerOf = new Map<string, string>();
+  // A city with a geography gives [lon, lat] positions: the simulation works in metres about its origin.
+  const project = raw.geography === undefined ? null : lonLatProjector(raw.geography.origin);
   const assets: Asset[] = raw.assets.map((a, i) => {
     if (a.id === '') return undefined;
     if (layerOf.has(a.id)) problems.push({ path: `$.assets[${i}].id`, reason: `duplicate asset id "${a.id}"` });
@@ -158,7 +169,7 @@ function resolveReferences(raw: RawCity): { city: CityModel; problems: Problem[]
       id: a.id,
       kind,
       layer: a.layer,
-      position: toPosition(a.position),
+      position: toPosition(a.position, project),
       district: a.district ?? DEFAULT_DISTRICT,
       capacity,
       baseLoad,
@@ -233,11 +244,12 @@ function resolveReferences(raw: RawCity): { city: CityModel; problems: Problem[]
       riskAversion: c.riskAversion ?? 0.5,
       compliance: c.compliance ?? 0.7,
       reliesOn,
-      position: toPosition(c.position),
+      position: toPosition(c.position, project),
     };
   });
 
-  return { city: { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) }, problems };
+  const city = { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) };
+  return { city: raw.geography === undefined ? city : { ...city, geography: raw.geography }, problems };
 }
 
 /**
@@ -248,6 +260,7 @@ function resolveReferences(raw: RawCity): { city: CityModel; problems: Problem[]
  * @throws ValidationError naming the file, the JSON path and the reason.
  */
 export function loadCityFile(path: string): CityModel {
+  if (isOsmPath(path)) return parseCity(importOsmFile(path), path); // OpenStreetMap: a real place
   if (/\.inp$/i.test(path)) return parseCity(epanetCityDocument(readTextFile(path), path), path); // EPANET: the water layer
   if (path.endsWith('.m')) return parseCity(matpowerCityDocument(readTextFile(path), path), path); // MATPOWER: the power layer
   return parseCityDocument(readJsonFile(path), path);
