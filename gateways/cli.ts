@@ -158,19 +158,13 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--city <file>', 'city file or OpenStreetMap extract; default: the bundled centre of Helsinki (OSM, synthesised networks)')
     .option('--assets <n>', 'serve a generated city of this size instead of the bundled place', integer('--assets', 100))
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
-    .option('--port <port>', 'HTTP port (default: PORT or 8080)', integer('--port'))
+    .option('--port <port>', 'HTTP port, 0 for any free one (default: PORT or 8080)', (v: string) => parsePort('--port', v))
     .option('--host <host>', 'interface to listen on (default: HOST or 127.0.0.1; the container image sets HOST=0.0.0.0)')
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
-    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host?: string; speed: number; costModel?: string; ui: boolean }) => {
-    .option('--port <port>', 'HTTP port, 0 for any free one (default: PORT or 8080)', (v: string) => parsePort('--port', v))
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
-    .option('--cost-model <file>', COST_MODEL_HELP)
-    .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
     .addOption(new Option('--log-level <level>', 'HTTP log level; request logs appear at info (default: STRATUM_LOG_LEVEL or warn)').choices(LOG_LEVELS))
-    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean; logLevel?: string }) => {
+    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host?: string; speed: number; costModel?: string; ui: boolean; logLevel?: string }) => {
       let port = opts.port;
       if (port === undefined) {
         try {
@@ -183,8 +177,6 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
         throw new UsageError(`STRATUM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
       }
-      const city = cityFrom(opts);
-    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean }) => {
       const city = opts.city === undefined && opts.assets === undefined ? loadCityFile(BUNDLED_PLACE) : cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
       const { startServer } = await import('./server.ts');
