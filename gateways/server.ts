@@ -91,6 +91,8 @@ export interface ServerTuning {
   maxSessions?: number;
   /** A session without viewers or requests this long is closed (default 15 min). */
   sessionIdleMs?: number;
+  /** Wall clock (ms) for session idle closing; tests advance their own. */
+  sessionWallClock?: () => number;
 }
 
 /** What tests and benchmarks can reach inside a running server. */
@@ -199,6 +201,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     costModel: options.costModel ?? DEFAULT_COST_MODEL,
     maxSessions: tuning.maxSessions ?? Number(env['STRATUM_MAX_SESSIONS'] ?? 4),
     ...(tuning.sessionIdleMs === undefined ? {} : { idleMs: tuning.sessionIdleMs }),
+    ...(tuning.sessionWallClock === undefined ? {} : { wallClock: tuning.sessionWallClock }),
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
   });
   registerSessionRoutes(app, { sessions, control });

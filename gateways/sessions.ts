@@ -106,6 +106,11 @@ export interface SessionManagerOptions {
   /** The live city: reused (not rebuilt) for recordings of the same city. */
   readonly city?: CityModel;
   readonly ringFrames?: number;
+  /**
+   * The wall clock (ms) for idle closing; tests give one they advance, so "idle for 300 ms" never
+   * depends on how busy the machine is. Default `performance.now`.
+   */
+  readonly wallClock?: () => number;
 }
 
 export interface CreateSessionRequest {
@@ -161,7 +166,7 @@ function requestOf(view: NormalisedView): ViewRequest {
 class HostedSession {
   hub: StreamHub;
   meter: OutcomeMeter;
-  lastTouch = performance.now();
+  lastTouch: number;
   closed = false;
   /** Set while a seek or the finish runs: trainee actions wait for it (409) rather than race it. */
   busy: string | undefined;
@@ -178,6 +183,7 @@ class HostedSession {
     readonly exercise: TrainingExercise | undefined,
     manager: SessionManager,
   ) {
+    this.lastTouch = manager.wallNow();
     this.hub = manager.newHub(replay.current);
     this.meter = OutcomeMeter.attach(replay.current, manager.costModel);
     manager.announceEngine(id, replay.current);
@@ -271,6 +277,8 @@ export class SessionManager {
   private closing = false;
   private readonly maxSessions: number;
   private readonly idleMs: number;
+  /** Wall-clock ms, for idle closing only (never inside a simulation). */
+  readonly wallNow: () => number;
   private readonly cityHash: string | undefined;
   private counter = 0;
 
@@ -279,6 +287,7 @@ export class SessionManager {
     this.maxSessions = options.maxSessions ?? 4;
     if (!(Number.isInteger(this.maxSessions) && this.maxSessions >= 1)) throw new RangeError(`maxSessions (STRATUM_MAX_SESSIONS) must be a whole number ≥ 1 (got ${this.maxSessions})`);
     this.idleMs = options.idleMs ?? 15 * 60_000;
+    this.wallNow = options.wallClock ?? (() => performance.now());
     this.cityHash = options.city === undefined ? undefined : hashCity(options.city);
     // Low-rate channel of every session: clocks and alerts at 1 Hz, idle views and sessions dropped.
     this.timer = setInterval(() => this.tick(), 1000);
@@ -326,7 +335,7 @@ export class SessionManager {
   private session(id: string): HostedSession {
     const s = this.sessions.get(id);
     if (s === undefined) throw new NotFoundError(`unknown session "${id}" (see GET /api/sessions)`);
-    s.lastTouch = performance.now();
+    s.lastTouch = this.wallNow();
     return s;
   }
 
@@ -520,7 +529,7 @@ export class SessionManager {
   }
 
   private tick(): void {
-    const now = performance.now();
+    const now = this.wallNow();
     for (const s of [...this.sessions.values()]) {
       const viewers = s.hub.subscriberCount();
       if (viewers === 0 && now - s.lastTouch > this.idleMs && s.busy === undefined) {
