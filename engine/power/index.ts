@@ -8,6 +8,7 @@ export type { MatpowerCase, MatpowerBus, MatpowerBranch, MatpowerGen } from './m
 export { networkFromCase, networkFromCity, checkElectricalReferences, busId, branchId, genId, busActive } from './network.ts';
 export type { GridNetwork, Electrical, ElectricalCity } from './network.ts';
 export { SparseLdlt, SingularMatrixError } from './sparse.ts';
+export type { SmallPivots } from './sparse.ts';
 export { DcSolver, dcPowerFlow, findIslands, chooseReferences, branchSusceptancePu, busInjectionsMw } from './dcpf.ts';
 export type { Islands, DcPowerFlowResult } from './dcpf.ts';
 export { DcOverloadGrid, balanceIslands, TRIP_TOLERANCE } from './cascade.ts';
@@ -15,3 +16,5 @@ export type { DcCascadeOutcome } from './cascade.ts';
 export { matpowerToCity, branchKind } from './city.ts';
 export type { PowerCityDocument } from './city.ts';
 export { electricalSchema, gridSchema } from './schema.ts';
+export { estimateDcState, parseMeasurements, measurementSchema, measurementsSchema, MAX_MEASUREMENTS } from './estimation.ts';
+export type { Measurement, EstimationOptions, EstimationResult, RemovedMeasurement } from './estimation.ts';

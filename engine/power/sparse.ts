@@ -19,6 +19,15 @@ export class SingularMatrixError extends Error {
   }
 }
 
+/**
+ * Opt-in handling of rank deficiency (observability analysis): a pivot with |d| ≤ tolerance × |A_vv|
+ * is replaced by 1 and its original node appended to `replaced`, instead of failing.
+ */
+export interface SmallPivots {
+  readonly tolerance: number;
+  readonly replaced: number[];
+}
+
 /** Minimum-degree elimination order of a graph; ties go to the lower node number (deterministic). */
 function minimumDegreeOrder(n: number, adjacency: Array<Set<number>>): { perm: Int32Array; columns: number[][] } {
   const perm = new Int32Array(n);
@@ -191,7 +200,7 @@ export class SparseLdlt {
    *
    * @throws SingularMatrixError naming the original node whose pivot was zero.
    */
-  factor(diag: Float64Array, offDiagonal: Float64Array): void {
+  factor(diag: Float64Array, offDiagonal: Float64Array, smallPivots?: SmallPivots): void {
     const { size: n, colPtr, rowIdx, values, diagonal, work: x, next, head, link, perm } = this;
     values.fill(0);
     for (let e = 0; e < offDiagonal.length; e++) values[this.edgeSlot[e]!]! += offDiagonal[e]!;
@@ -218,7 +227,13 @@ export class SparseLdlt {
         }
         k = nextK;
       }
-      const d = x[j]!;
+      let d = x[j]!;
+      if (smallPivots !== undefined && Math.abs(d) <= smallPivots.tolerance * Math.max(Math.abs(diag[perm[j]!]!), Number.MIN_VALUE)) {
+        // A (numerically) zero pivot of a positive semidefinite matrix: its whole remaining column
+        // is zero too, so pivot 1 is the same as adding e_v·e_vᵀ to A — a pseudo-measurement of v.
+        smallPivots.replaced.push(perm[j]!);
+        d = 1;
+      }
       if (d === 0 || !Number.isFinite(d)) throw new SingularMatrixError(perm[j]!, d);
       diagonal[j] = d;
       x[j] = 0;
