@@ -7,6 +7,7 @@ import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
 import { newTokenLine, TOKEN_NAME, TokenConfigError } from './auth.ts';
 import { ROLES, type Role } from './protocol.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
+import { registerPowerCommands } from './power-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -193,6 +194,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
 
   registerAnalysisCommands(program, io);
   registerScenarioCommands(program, io);
+  registerPowerCommands(program, io);
 
   try {
     await program.parseAsync([...argv]);

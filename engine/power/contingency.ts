@@ -33,6 +33,8 @@ export interface ContingencyResult {
   /** Load in islands left without generation, MW. */
   readonly lostLoadMw: number;
   readonly overloads: readonly Overload[];
+  /** Overloads on branches that were within their rating in the intact grid. */
+  readonly newOverloads: number;
   /** Largest loading of any rated branch after the outage. */
   readonly maxLoading: number;
 }
@@ -80,9 +82,12 @@ export function screenN1(net: GridNetwork, options: { keepFlows?: boolean; solve
   const contingencies: ContingencyResult[] = [];
   const flows: Float64Array[] = [];
   const delta = new Float64Array(n);
+  const baseOverloads = overloadsOf(net, f0).overloads;
+  const overloadedBefore = new Set(baseOverloads.map((o) => o.id));
   const record = (outage: string, kind: 'branch' | 'generator', flowMw: Float64Array, resolved: boolean, lostLoadMw: number, skip: number): void => {
     const { overloads, maxLoading } = overloadsOf(net, flowMw, skip);
-    contingencies.push({ outage, kind, resolved, lostLoadMw, overloads, maxLoading });
+    const newOverloads = overloads.filter((o) => !overloadedBefore.has(o.id)).length;
+    contingencies.push({ outage, kind, resolved, lostLoadMw, overloads, newOverloads, maxLoading });
     if (options.keepFlows) flows.push(flowMw);
   };
   const fullResolve = (branchOn: Uint8Array, genOn: Uint8Array): { flowMw: Float64Array; lostLoadMw: number } => {
@@ -173,7 +178,6 @@ export function screenN1(net: GridNetwork, options: { keepFlows?: boolean; solve
   for (const run of deferred) run();
   for (const k of order) results.get(k)!();
   for (const g of genOrder) results.get(-1 - g)!();
-  const baseOverloads = overloadsOf(net, f0).overloads;
   return { base, baseOverloads, contingencies, ...(options.keepFlows ? { flows } : {}) };
 }
 
