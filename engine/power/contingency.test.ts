@@ -4,7 +4,7 @@ import { redispatchAfterGeneratorOutage, screenN1 } from './contingency.ts';
 import { DcSolver, dcPowerFlow } from './dcpf.ts';
 import { parseMatpower } from './matpower.ts';
 import { networkFromCase } from './network.ts';
-import { sharedDataFile } from './test-data.ts';
+import { sharedDataFile } from '../../test/shared-data.ts';
 
 const load = (name: string) => networkFromCase(parseMatpower(readFileSync(sharedDataFile(`grids/${name}.m`), 'utf8'), name));
 
