@@ -9,9 +9,11 @@ export { networkFromCase, networkFromCity, checkElectricalReferences, busId, bra
 export type { GridNetwork, Electrical, ElectricalCity } from './network.ts';
 export { SparseLdlt, SingularMatrixError } from './sparse.ts';
 export { DcSolver, dcPowerFlow, findIslands, chooseReferences, branchSusceptancePu, busInjectionsMw } from './dcpf.ts';
-export type { Islands, DcPowerFlowResult } from './dcpf.ts';
+export type { Islands, DcPowerFlowResult, GridState } from './dcpf.ts';
 export { DcOverloadGrid, balanceIslands, TRIP_TOLERANCE } from './cascade.ts';
 export type { DcCascadeOutcome } from './cascade.ts';
 export { matpowerToCity, branchKind } from './city.ts';
 export type { PowerCityDocument } from './city.ts';
 export { electricalSchema, gridSchema } from './schema.ts';
+export { screenN1, redispatchAfterGeneratorOutage } from './contingency.ts';
+export type { ContingencyResult, Overload, ScreeningResult } from './contingency.ts';
