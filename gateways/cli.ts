@@ -145,6 +145,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       const city = cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
       const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
+      const host = opts.host ?? listenHost(process.env['HOST']);
       const { startServer } = await import('./server.ts');
       if (opts.ui) {
         try {
@@ -159,7 +160,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         city,
         seed: opts.seed,
         port,
-        host: opts.host ?? listenHost(process.env['HOST']),
+        host,
         speed: opts.speed,
         costModel,
         ...(opts.ui ? {} : { uiDir: false as const }),
