@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StudyCity, runStudy, type StudyOptions } from '../actors/index.ts';
 import { generateCity, loadCityFile } from '../engine/index.ts';
 import { runStudyOnKafka } from '../gateways/adapters/study-kafka.ts';
+import { spawnStudyWorker, stopProcess, type WorkerProcess } from '../gateways/adapters/study-worker-process.ts';
 
 /**
  * `npm run bench -- --only fanout`. Issue 17 asks for three figures here; two of them
@@ -16,37 +15,6 @@ import { runStudyOnKafka } from '../gateways/adapters/study-kafka.ts';
  * `stratum worker` processes, and their ratio (monteCarloTwoWorkerScaling; 2.0 would be perfect).
  * The same study runs in this process first, for the cost of going through Kafka.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-interface Worker {
-  readonly child: ChildProcess;
-  output: string;
-}
-
-function startWorker(brokers: string, topic: string, group: string, name: string): Promise<Worker> {
-  const child = spawn(process.execPath, ['bin/stratum.mjs', 'worker', '--brokers', brokers, '--study-topic', topic, '--group', group, '--name', name, '--session-timeout', '6'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  const worker: Worker = { child, output: '' };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${name} did not join in 60 s: ${worker.output}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      worker.output += d.toString();
-      if (worker.output.includes('worker: joined group')) {
-        clearTimeout(timer);
-        resolve(worker);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`worker ${name} exited with ${code}: ${worker.output}`)));
-  });
-}
-
-async function stopWorker(worker: Worker): Promise<void> {
-  if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => worker.child.once('exit', () => resolve()));
-  worker.child.kill('SIGTERM');
-  const timer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 export async function runFanoutBench(args: { quick: boolean; log: (line: string) => void }): Promise<Record<string, number | string>> {
   const brokers = process.env['STRATUM_KAFKA_BROKERS'];
@@ -72,9 +40,9 @@ export async function runFanoutBench(args: { quick: boolean; log: (line: string)
     const measure = async (count: number): Promise<number> => {
       const topic = `stratum.bench-studies.${randomUUID()}`;
       const group = `stratum-bench-workers-${randomUUID()}`;
-      const workers: Worker[] = [];
+      const workers: WorkerProcess[] = [];
       try {
-        for (let w = 0; w < count; w++) workers.push(await startWorker(brokers, topic, group, `bench-${count}-${w}`));
+        for (let w = 0; w < count; w++) workers.push(await spawnStudyWorker({ brokers, topic, group, name: `bench-${count}-${w}` }));
         // The last join makes the group rebalance; let it settle so the study starts on a stable group.
         await new Promise((r) => setTimeout(r, 4_000));
         started = performance.now();
@@ -83,7 +51,7 @@ export async function runFanoutBench(args: { quick: boolean; log: (line: string)
         if (JSON.stringify(result) !== JSON.stringify(local)) throw new Error(`the study over Kafka with ${count} worker(s) differs from the local one`);
         return runs / seconds;
       } finally {
-        await Promise.all(workers.map(stopWorker));
+        await Promise.all(workers.map((w) => stopProcess(w.child)));
       }
     };
     const loadBefore = loadavg()[0]!;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,8 @@ import { StudyCity, runStudy, type StudyOptions } from '../../actors/index.ts';
 import { generateCity, loadCityFile } from '../../engine/index.ts';
 import { main } from '../cli.ts';
 import { parseResult, parseTask, runStudyOnKafka } from './study-kafka.ts';
-import { requireUrl, serviceFromEnv, waitFor } from './testing.ts';
+import { spawnStudyWorker, stopProcess, type WorkerProcess } from './study-worker-process.ts';
+import { requireUrl, serviceFromEnv } from './testing.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -35,14 +36,6 @@ describe('study messages from outside are validated', () => {
 const kafka = serviceFromEnv('kafka');
 if (kafka.skip) console.log(`gateways/adapters/study-kafka.test.ts: ${kafka.reason}`);
 
-interface WorkerProcess {
-  readonly child: ChildProcess;
-  readonly name: string;
-  /** Runs it reported done, in order. */
-  readonly runs: number[];
-  log(): string;
-}
-
 describe.skipIf(kafka.skip)(`Monte Carlo over Kafka with stratum worker processes (${kafka.reason})`, () => {
   let dir: string;
   let cityFile: string;
@@ -57,34 +50,15 @@ describe.skipIf(kafka.skip)(`Monte Carlo over Kafka with stratum worker processe
   });
 
   afterEach(async () => {
-    await Promise.all(workers.splice(0).map(stopWorker));
+    await Promise.all(workers.splice(0).map((w) => stopProcess(w.child)));
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function startWorker(name: string, topic: string, group: string): Promise<WorkerProcess> {
-    const brokers = requireUrl(kafka);
-    const child = spawn(process.execPath, ['bin/stratum.mjs', 'worker', '--brokers', brokers, '--study-topic', topic, '--group', group, '--name', name, '--session-timeout', '6'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let output = '';
-    const worker: WorkerProcess = { child, name, runs: [], log: () => output };
+  async function startWorker(name: string, topic: string, group: string): Promise<WorkerProcess> {
+    const worker = await spawnStudyWorker({ brokers: requireUrl(kafka), topic, group, name });
     workers.push(worker);
-    child.stderr!.on('data', (d: Buffer) => {
-      output += d.toString();
-      for (const m of d.toString().matchAll(/run (\d+) done/g)) worker.runs.push(Number(m[1]));
-    });
-    return waitFor(`worker ${name} to join its group`, () => output.includes('worker: joined group') || child.exitCode !== null, 30_000).then(() => {
-      if (child.exitCode !== null) throw new Error(`worker ${name} exited: ${output}`);
-      return worker;
-    });
-  }
-
-  async function stopWorker(worker: WorkerProcess): Promise<void> {
-    if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => worker.child.once('exit', () => resolve()));
-    worker.child.kill('SIGTERM');
-    const timer = setTimeout(() => worker.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    return worker;
   }
 
   it('`cascade --workers kafka` with 2 worker processes prints the same result as a local run, with progress on stderr', async () => {
