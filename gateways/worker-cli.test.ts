@@ -55,6 +55,9 @@ describe('bad settings of the Kafka workers and of HOST exit 2 with a message na
     const bad = await run('cascade', '--city', city, '--model', 'stochastic', '--trigger', 'ids:x', '--workers', 'cluster');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--workers');
+    const lone = await run('cascade', '--city', city, '--model', 'motter-lai', '--brokers', '127.0.0.1:1');
+    expect(lone.code).toBe(2);
+    expect(lone.err).toContain('--brokers goes with --workers kafka');
     vi.stubEnv('STRATUM_KAFKA_BROKERS', '');
     const none = await run('cascade', '--city', city, '--model', 'motter-lai', '--workers', 'kafka');
     expect(none.code).toBe(2);
