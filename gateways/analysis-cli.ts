@@ -129,6 +129,9 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
         throw new UsageError('the interdependent model needs --remove-fraction F (or --sweep remove-fraction=…)');
       }
       if (opts.model === 'interdependent' && opts.attackLayer !== undefined) study.layerAssets(opts.attackLayer);
+      if (opts.workers !== 'kafka' && (opts.brokers !== undefined || opts.studyTopic !== undefined)) {
+        throw new UsageError(`${opts.brokers !== undefined ? '--brokers' : '--study-topic'} goes with --workers kafka`);
+      }
       const runStudyOn = opts.workers === 'kafka'
         ? (await import('./worker-cli.ts')).kafkaStudyRunner(opts.city, opts, io)
         : (s: StudyCity, o: StudyOptions) => runStudy(s, o);

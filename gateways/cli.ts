@@ -180,6 +180,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       }
       const city = opts.city === undefined && opts.assets === undefined ? loadCityFile(BUNDLED_PLACE) : cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
+      const host = opts.host ?? listenHost(process.env['HOST']);
       const { startServer } = await import('./server.ts');
       if (opts.ui) {
         try {
@@ -194,7 +195,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         city,
         seed: opts.seed,
         port,
-        host: opts.host ?? listenHost(process.env['HOST']),
+        host,
         speed: opts.speed,
         costModel,
         ...(logLevel === undefined ? {} : { logLevel }),
