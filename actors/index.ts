@@ -14,3 +14,5 @@ export { StudyCity, runStudy, summariseStudy, runOnce, criticality, explainChain
 export { estimate, type Estimate } from './intervals.ts';
 export { ImpactBounds } from './impact-bounds.ts';
 export type { Attack, CascadeModel, StudyOptions, StudyResult, SingleRun, RunOutcome, CriticalityRow, CriticalityResult, ExplainHop } from './studies.ts';
+export { runDcOverloadStudy, drawTrigger, DC_OVERLOAD_RULES } from './dc-overload-study.ts';
+export type { DcTrigger, DcOverloadRun, DcOverloadStudyResult } from './dc-overload-study.ts';

@@ -57,3 +57,38 @@ export {
 } from './graph/index.ts';
 export type { Csr } from './graph/index.ts';
 export * from './water/index.ts';
+export {
+  parseMatpower,
+  BusType,
+  networkFromCase,
+  networkFromCity,
+  busId,
+  branchId,
+  genId,
+  SparseLdlt,
+  SingularMatrixError,
+  DcSolver,
+  dcPowerFlow,
+  findIslands,
+  chooseReferences,
+  branchSusceptancePu,
+  busInjectionsMw,
+  DcOverloadGrid,
+  TRIP_TOLERANCE,
+  matpowerToCity,
+  screenN1,
+  redispatchAfterGeneratorOutage,
+} from './power/index.ts';
+export type {
+  MatpowerCase,
+  GridNetwork,
+  Electrical,
+  Islands,
+  DcPowerFlowResult,
+  GridState,
+  DcCascadeOutcome,
+  PowerCityDocument,
+  ContingencyResult,
+  Overload,
+  ScreeningResult,
+} from './power/index.ts';

@@ -17,6 +17,7 @@ import {
 import { Engine, StratumError, loadCityFile } from '../engine/index.ts';
 import { resolveScenario, submitScenario } from '../scenarios/index.ts';
 import { studyReportHtml, type SweepRow } from './report.ts';
+import { DC_OVERLOAD_HELP, parseTrigger, runDcOverloadCommand } from './power-cli.ts';
 
 /** A command line that parses but cannot work (a missing companion flag, an unknown id): exit code 2. */
 export class UsageError extends StratumError {}
@@ -32,13 +33,6 @@ export function parseAttack(value: string): Attack {
   if (value === 'random') return { kind: 'random', count: 1 };
   if (value.startsWith('ids:') && value.length > 4) return { kind: 'ids', ids: value.slice(4).split(',').filter((s) => s !== '') };
   throw new InvalidArgumentError(`--attack must be highest-load, highest-degree, random or ids:X,Y (got "${value}")`);
-}
-
-function parseIds(flag: string) {
-  return (value: string): string[] => {
-    if (!value.startsWith('ids:') || value.length <= 4) throw new InvalidArgumentError(`${flag} must be ids:X,Y (got "${value}")`);
-    return value.slice(4).split(',').filter((s) => s !== '');
-  };
 }
 
 /** `alpha=0:1:0.05` or `remove-fraction=0.1:0.9:0.1`. */
@@ -91,13 +85,14 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
   program
     .command('cascade')
     .description('Monte Carlo cascade study on the engine (batch mode, the live twin\'s own actors)')
-    .requiredOption('--city <file>', 'city file (JSON or GeoJSON; generic graphs welcome)')
-    .addOption(new Option('--model <model>', `motter-lai: ${MODEL_RULES['motter-lai']} | interdependent: ${MODEL_RULES.interdependent} | stochastic: ${MODEL_RULES.stochastic}`).choices(['motter-lai', 'interdependent', 'stochastic']).makeOptionMandatory())
+    .requiredOption('--city <file>', 'city file (JSON or GeoJSON; generic graphs welcome; a MATPOWER .m for dc-overload)')
+    .addOption(new Option('--model <model>', `motter-lai: ${MODEL_RULES['motter-lai']} | interdependent: ${MODEL_RULES.interdependent} | stochastic: ${MODEL_RULES.stochastic} | ${DC_OVERLOAD_HELP}`).choices(['motter-lai', 'interdependent', 'stochastic', 'dc-overload']).makeOptionMandatory())
     .option('--alpha <a>', 'Motter–Lai tolerance (capacity = (1 + alpha) × initial load)', number('--alpha', 0), 0.25)
     .option('--attack <attack>', 'motter-lai attack: highest-load | highest-degree | random | ids:X,Y', parseAttack)
     .option('--attack-layer <layer>', 'interdependent: the layer attacked')
     .option('--remove-fraction <f>', 'interdependent: share of the attacked layer removed (1 − p)', number('--remove-fraction', 0, 1))
-    .option('--trigger <ids>', 'stochastic: ids:X,Y of the assets that fail first', parseIds('--trigger'))
+    .option('--trigger <ids>', 'stochastic: ids:X,Y of the assets that fail first; dc-overload: ids:br-12,br-345 | random-pairs (N-2) | random-singles (N-1)', parseTrigger)
+    .option('--rating-factor <k>', 'dc-overload: K in r = max(K × RATE_A, 1.1 × |f0|)', number('--rating-factor', 1e-9), 1)
     .option('--until <seconds>', 'simulated seconds per run (repairs happen within it under the stochastic model)', number('--until', 1), 86_400)
     .option('--runs <r>', 'number of runs', number('--runs', 1, 1_000_000), 1)
     .option('--seed <s>', 'random seed', number('--seed', 0), 1)
@@ -110,7 +105,10 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
     .option('--sweep <spec>', 'alpha=0:1:0.05 or remove-fraction=0.1:0.9:0.1: one row per value', parseSweep)
     .option('--json', 'print one JSON object on stdout')
     .option('--report <file>', 'write a self-contained HTML report with plots')
-    .action(async (opts: { city: string; model: CascadeModel; alpha: number; attack?: Attack; attackLayer?: string; removeFraction?: number; trigger?: string[]; until: number; runs: number; seed: number; workers: number | 'kafka'; brokers?: string; studyTopic?: string; sweep?: ReturnType<typeof parseSweep>; json?: boolean; report?: string }) => {
+    .action(async (opts: { city: string; model: CascadeModel | 'dc-overload'; alpha: number; attack?: Attack; attackLayer?: string; removeFraction?: number; trigger?: ReturnType<typeof parseTrigger>; ratingFactor: number; until: number; runs: number; seed: number; workers: number | 'kafka'; brokers?: string; studyTopic?: string; sweep?: ReturnType<typeof parseSweep>; json?: boolean; report?: string }) => {
+      if (opts.model === 'dc-overload') return runDcOverloadCommand(opts, io, UsageError);
+      if (opts.trigger !== undefined && !Array.isArray(opts.trigger)) throw new UsageError(`--trigger ${opts.trigger} is for the dc-overload model; the stochastic model needs ids:X,Y`);
+      const trigger = opts.trigger;
       const study = new StudyCity(loadCityFile(opts.city));
       const base: StudyOptions = {
         model: opts.model,
@@ -121,16 +119,19 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
         workers: opts.workers !== 'kafka' && opts.runs >= 40 ? opts.workers : 1,
         untilSeconds: opts.until,
         ...(opts.model === 'stochastic'
-          ? { attack: { kind: 'ids', ids: opts.trigger ?? [] } as Attack }
+          ? { attack: { kind: 'ids', ids: trigger ?? [] } as Attack }
           : opts.attack === undefined ? {} : { attack: opts.attack }),
         ...(opts.attackLayer === undefined ? {} : { attackLayer: opts.attackLayer }),
         ...(opts.removeFraction === undefined ? {} : { removeFraction: opts.removeFraction }),
       };
-      if (opts.model === 'stochastic' && (opts.trigger ?? []).length === 0) throw new UsageError('the stochastic model needs --trigger ids:X,Y');
+      if (opts.model === 'stochastic' && (trigger ?? []).length === 0) throw new UsageError('the stochastic model needs --trigger ids:X,Y');
       if (opts.model === 'interdependent' && opts.removeFraction === undefined && opts.sweep?.parameter !== 'remove-fraction') {
         throw new UsageError('the interdependent model needs --remove-fraction F (or --sweep remove-fraction=…)');
       }
       if (opts.model === 'interdependent' && opts.attackLayer !== undefined) study.layerAssets(opts.attackLayer);
+      if (opts.workers !== 'kafka' && (opts.brokers !== undefined || opts.studyTopic !== undefined)) {
+        throw new UsageError(`${opts.brokers !== undefined ? '--brokers' : '--study-topic'} goes with --workers kafka`);
+      }
       const runStudyOn = opts.workers === 'kafka'
         ? (await import('./worker-cli.ts')).kafkaStudyRunner(opts.city, opts, io)
         : (s: StudyCity, o: StudyOptions) => runStudy(s, o);

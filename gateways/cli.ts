@@ -11,6 +11,7 @@ import { registerScenarioCommands } from './replay-cli.ts';
 import { registerWaterCommands } from './water-cli.ts';
 import { registerHistoryCommands } from './history-cli.ts';
 import { registerWorkerCommands } from './worker-cli.ts';
+import { registerPowerCommands } from './power-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -179,6 +180,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       }
       const city = opts.city === undefined && opts.assets === undefined ? loadCityFile(BUNDLED_PLACE) : cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
+      const host = opts.host ?? listenHost(process.env['HOST']);
       const { startServer } = await import('./server.ts');
       if (opts.ui) {
         try {
@@ -193,7 +195,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         city,
         seed: opts.seed,
         port,
-        host: opts.host ?? listenHost(process.env['HOST']),
+        host,
         speed: opts.speed,
         costModel,
         ...(logLevel === undefined ? {} : { logLevel }),
@@ -240,7 +242,10 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
 
   registerAnalysisCommands(program, io);
   registerScenarioCommands(program, io);
-  registerWaterCommands(program, io, program.command('import').description('Convert another format into a city file'));
+  // One `import` parent; each format adds its subcommand (matpower, epanet, osm).
+  const importCommand = program.command('import').description('Convert another format (MATPOWER, EPANET, OpenStreetMap) into a city file');
+  registerPowerCommands(program, io);
+  registerWaterCommands(program, io, importCommand);
   registerHistoryCommands(program, io);
   registerWorkerCommands(program, io);
   registerPlacesCommands(program, io);

@@ -95,7 +95,7 @@ export function registerWorkerCommands(program: Command, io: Io): void {
     .option('--study-topic <name>', STUDY_TOPIC_HELP, studyTopicOption)
     .option('--group <name>', `consumer group the workers share (default ${DEFAULT_WORKER_GROUP})`, topicName('--group'), DEFAULT_WORKER_GROUP)
     .option('--name <name>', 'this worker\'s name in results and logs (default host:pid)')
-    .option('--session-timeout <seconds>', 'how long a dead worker\'s tasks wait before another worker takes them (the broker allows 6 to 300)', seconds('--session-timeout', 6, 300), 10)
+    .option('--session-timeout <seconds>', 'how long a dead worker\'s tasks wait before another worker takes them; one run must finish within it (the broker allows 6 to 300)', seconds('--session-timeout', 6, 300), 30)
     .action(async (opts: { brokers?: string; studyTopic?: string; group: string; name?: string; sessionTimeout: number }) => {
       const brokers = brokersFrom(opts.brokers);
       const topic = studyTopicFrom(opts.studyTopic);

@@ -49,13 +49,14 @@ describe('deployment files use only settings the code reads', () => {
   });
 
   it('reports a setting no code reads and a flag no command has, naming where they are set', async () => {
-    // What the manifests held before: STRATUM_ROLE / STRATUM_ENGINE_URL were read by nothing.
+    // Like STRATUM_ROLE / STRATUM_ENGINE_URL and `start --role`, which the manifests held while no code read them
+    // (names here that no code will ever read, so the check stays valid once roles exist).
     const k8s = kubernetesSettings(
-      ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: c}', 'data:', '  STRATUM_ENGINE_URL: "http://e:8080"', '---', 'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: g}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: gateway', '          command: ["node", "bin/stratum.mjs", "start", "--role", "gateway"]', '          env: [{name: STRATUM_ROLE, value: gateway}]'].join('\n'),
+      ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: c}', 'data:', '  STRATUM_NOT_A_SETTING_URL: "http://e:8080"', '---', 'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: g}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: gateway', '          command: ["node", "bin/stratum.mjs", "start", "--not-a-flag", "gateway"]', '          env: [{name: STRATUM_NOT_A_SETTING_ROLE, value: gateway}]'].join('\n'),
       'old.yaml',
     );
-    expect(unreadVariables(k8s.env, read)).toEqual(['STRATUM_ENGINE_URL (old.yaml ConfigMap/c)', 'STRATUM_ROLE (old.yaml Deployment/g container gateway env)']);
-    expect(await unknownFlags(k8s.commands[0]!.argv)).toEqual(['--role']);
+    expect(unreadVariables(k8s.env, read)).toEqual(['STRATUM_NOT_A_SETTING_URL (old.yaml ConfigMap/c)', 'STRATUM_NOT_A_SETTING_ROLE (old.yaml Deployment/g container gateway env)']);
+    expect(await unknownFlags(k8s.commands[0]!.argv)).toEqual(['--not-a-flag']);
     const compose = composeSettings('services:\n  kafka: {image: k, environment: {KAFKA_X: "1"}}\n  engine: {build: {context: ..}, environment: [NOT_READ_ANYWHERE=1]}\n', 'c.yml');
     expect(unreadVariables(compose.env, read)).toEqual(['NOT_READ_ANYWHERE (c.yml services.engine.environment)']);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { dcPowerFlow } from './dcpf.ts';
 import { parseMatpower } from './matpower.ts';
 import { networkFromCase } from './network.ts';
-import { SHIPPED_CASES, sharedDataFile } from './test-data.ts';
+import { SHIPPED_CASES, sharedDataFile } from '../../test/shared-data.ts';
 
 interface ReferenceCase {
   busNumbers: number[];

@@ -103,6 +103,18 @@ export class DcSolver {
     this.grounded = new Uint8Array(n);
   }
 
+  /**
+   * Angle changes (rad) for injection changes (MW) with the factorisation of the last solve: the
+   * references stay grounded, so a change that sums to zero over each island is balanced inside
+   * it. The tool of PTDF, LODF and sensitivity studies (and of a state estimator's gain matrix).
+   */
+  solveIncrement(deltaInjectionMw: Float64Array): Float64Array {
+    const n = this.net.busIds.length;
+    const rhs = new Float64Array(n);
+    for (let v = 0; v < n; v++) rhs[v] = this.grounded[v] ? 0 : deltaInjectionMw[v]! / this.net.baseMva;
+    return this.chol.solve(rhs, rhs);
+  }
+
   /** Off-diagonal entries of L (fill of the factorisation, for the record). */
   get factorNonZeros(): number {
     return this.chol.nonZeros;
@@ -220,16 +232,27 @@ export interface DcPowerFlowResult {
   readonly unservedLoadMw: number;
 }
 
+/** A state of the network other than its case data: outages and generator outputs. */
+export interface GridState {
+  readonly branchOn?: Uint8Array;
+  readonly genOn?: Uint8Array;
+  readonly pgMw?: Float64Array;
+}
+
 /**
  * MATPOWER `rundcpf` on a network: in-service generators at their Pg, the reference bus of each
- * island (see chooseReferences, rule `matpower`) taking the mismatch.
+ * island (see chooseReferences, rule `matpower`) taking the mismatch. `state` overrides the case's
+ * branch and generator status and outputs (a contingency, a live topology).
  */
-export function dcPowerFlow(net: GridNetwork, solver: DcSolver = new DcSolver(net)): DcPowerFlowResult {
-  const islands = findIslands(net);
-  const references = chooseReferences(net, islands, 'matpower');
-  const injectionMw = busInjectionsMw(net);
-  const { angleRad, flowMw } = solver.solve({ branchOn: net.branchInService, injectionMw, islands, references });
-  const pgMw = Float64Array.from(net.pgMw);
+export function dcPowerFlow(net: GridNetwork, solver: DcSolver = new DcSolver(net), state: GridState = {}): DcPowerFlowResult {
+  const branchOn = state.branchOn ?? net.branchInService;
+  const genOn = state.genOn ?? net.genInService;
+  const basePg = state.pgMw ?? net.pgMw;
+  const islands = findIslands(net, branchOn);
+  const references = chooseReferences(net, islands, 'matpower', basePg, genOn);
+  const injectionMw = busInjectionsMw(net, basePg, genOn);
+  const { angleRad, flowMw } = solver.solve({ branchOn, injectionMw, islands, references });
+  const pgMw = Float64Array.from(basePg);
   // Reference generator: its bus's net injection is the sum of the flows leaving it.
   const outflow = new Float64Array(net.busIds.length);
   for (let k = 0; k < flowMw.length; k++) {
@@ -238,7 +261,7 @@ export function dcPowerFlow(net: GridNetwork, solver: DcSolver = new DcSolver(ne
   }
   for (const ref of references) {
     if (ref < 0) continue;
-    const slack = net.genBus.findIndex((bus, g) => bus === ref && net.genInService[g] !== 0);
+    const slack = net.genBus.findIndex((bus, g) => bus === ref && genOn[g] !== 0);
     pgMw[slack]! += outflow[ref]! - injectionMw[ref]!;
   }
   let totalLoadMw = 0;
@@ -253,7 +276,7 @@ export function dcPowerFlow(net: GridNetwork, solver: DcSolver = new DcSolver(ne
   }
   for (let g = 0; g < pgMw.length; g++) {
     const island = islands.islandOf[net.genBus[g]!]!;
-    if (net.genInService[g] === 0 || island < 0 || references[island]! < 0) continue;
+    if (genOn[g] === 0 || island < 0 || references[island]! < 0) continue;
     totalGenerationMw += pgMw[g]!;
   }
   return { angleRad, flowMw, pgMw, islands, references, totalLoadMw, totalGenerationMw, unservedLoadMw };

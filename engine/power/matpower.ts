@@ -123,6 +123,7 @@ export function parseMatpower(text: string, source: string): MatpowerCase {
       const rows: RawRow[] = [];
       let rest = open[3]!;
       let rowLine = lineNo;
+      let rowStart = lineNo;
       let pending: number[] = [];
       let closed = false;
       // Reads the matrix body up to its closing bracket, row by row.
@@ -133,19 +134,20 @@ export function parseMatpower(text: string, source: string): MatpowerCase {
           const parts = body.replace(/\.\.\./g, ' ').split(';');
           parts.forEach((part, p) => {
             for (const token of part.split(/[\s,]+/).filter((t) => t !== '')) {
+              if (pending.length === 0) rowStart = rowLine;
               const value = parseNumber(token);
               if (Number.isNaN(value)) problems.push({ path: at(rowLine), reason: `mpc.${field}: "${token}" is not a number` });
               pending.push(value);
             }
             const rowEnds = p < parts.length - 1;
             if (rowEnds && pending.length > 0) {
-              rows.push({ values: pending, line: rowLine });
+              rows.push({ values: pending, line: rowStart });
               pending = [];
             }
           });
           // A line break also ends a row (unless continued with `...`).
           if (pending.length > 0 && !/\.\.\.\s*$/.test(body)) {
-            rows.push({ values: pending, line: rowLine });
+            rows.push({ values: pending, line: rowStart });
             pending = [];
           }
         }

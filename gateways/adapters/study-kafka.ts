@@ -27,8 +27,15 @@ import { kafkaClient } from './kafka.ts';
 export const STUDY_PARTITIONS = 12;
 /** Tasks and results are not kept longer: a worker group joining for the first time reads the tasks topic from its start. */
 const RETENTION_MS = String(24 * 3600 * 1000);
-/** Kafka's default message.max.bytes is 1 MiB; a task must stay under it with room to spare. */
-const MAX_TASK_BYTES = 900_000;
+/**
+ * Every task carries the gzipped city (about 23 B per asset: 2.3 MB for 100,000 assets), more than
+ * Kafka's default 1 MiB per message, so the tasks topic is created with max.message.bytes of 16 MiB
+ * (about 700,000 assets); a task must stay under it with room to spare.
+ */
+const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const MAX_TASK_BYTES = TOPIC_MAX_MESSAGE_BYTES - 64 * 1024;
+/** Tasks are sent in requests of at most this many bytes (the broker refuses requests over 100 MB). */
+const MAX_SEND_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_STUDY_TOPIC = 'stratum.studies';
 export const DEFAULT_WORKER_GROUP = 'stratum-study-workers';
 
@@ -159,7 +166,7 @@ async function ensureTopics(admin: Admin, topic: string): Promise<number> {
     .createTopics({
       waitForLeaders: true,
       topics: [
-        { topic, numPartitions: STUDY_PARTITIONS, configEntries },
+        { topic, numPartitions: STUDY_PARTITIONS, configEntries: [...configEntries, { name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }] },
         { topic: `${topic}.results`, numPartitions: 1, configEntries },
       ],
     })
@@ -259,11 +266,26 @@ export async function runStudyOnKafka(study: StudyCity, cityText: string, option
       const runs = Array.from({ length: Math.min(batchSize, options.runs - first) }, (_, k) => first + k);
       const value = pack({ v: 1, studyId, batch, runs, options: carried, cityHash: study.cityHash, city });
       if (value.byteLength > MAX_TASK_BYTES) {
-        throw new StudyFailedError(`the city is too large to ship in a Kafka task (${value.byteLength} bytes gzipped and packed; the limit is ${MAX_TASK_BYTES}, under the broker's default message.max.bytes of 1 MiB)`);
+        throw new StudyFailedError(`the city is too large to ship in a Kafka task (${value.byteLength} bytes gzipped and packed; the limit is ${MAX_TASK_BYTES}, under the tasks topic's max.message.bytes of 16 MiB)`);
       }
       messages.push({ key: `${studyId}:${batch}`, value, partition: batch % partitions });
     }
-    await producer.send({ topic, messages });
+    for (let k = 0; k < messages.length; ) {
+      const chunk = [messages[k++]!];
+      let bytes = chunk[0]!.value.byteLength;
+      while (k < messages.length && bytes + messages[k]!.value.byteLength <= MAX_SEND_BYTES) {
+        bytes += messages[k]!.value.byteLength;
+        chunk.push(messages[k++]!);
+      }
+      try {
+        await producer.send({ topic, messages: chunk });
+      } catch (error) {
+        if (/too large/i.test((error as Error).message)) {
+          throw new StudyFailedError(`${topic} refuses a task of ${chunk[0]!.value.byteLength} bytes (${(error as Error).message}): raise the topic's max.message.bytes to ${TOPIC_MAX_MESSAGE_BYTES} or use a new --study-topic`, { cause: error });
+        }
+        throw error;
+      }
+    }
     log(`study ${studyId}: ${options.runs} runs in ${messages.length} tasks on ${topic} (${partitions} partitions)`);
 
     const stallMs = settings.stallNoticeMs ?? 15_000;
@@ -324,7 +346,12 @@ export interface StudyWorkerOptions {
   readonly group?: string;
   /** Name in the results and logs (default host:pid). */
   readonly name?: string;
-  /** Kafka session timeout: how long a dead worker's partitions wait before another takes them (default 10 s; the broker's minimum is 6 s). */
+  /**
+   * Kafka session timeout: how long a dead worker's partitions wait before another takes them
+   * (default 30 s; the broker's minimum is 6 s). A run is CPU work that blocks the heartbeats, so
+   * one run (and the first preparation of a city) must finish within it, or the group takes the
+   * partition away and the batch is redone.
+   */
   readonly sessionTimeoutMs?: number;
   readonly log?: (line: string) => void;
   /** Called after each run a worker publishes. */
@@ -356,10 +383,12 @@ export async function startStudyWorker(options: StudyWorkerOptions): Promise<Stu
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   const consumer: Consumer = kafka.consumer({
     groupId: options.group ?? DEFAULT_WORKER_GROUP,
-    sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    rebalanceTimeout: Math.max(60_000, 2 * (options.sessionTimeoutMs ?? 30_000)),
     heartbeatInterval: 1_000,
-    // One task's messages at a time: the runs are CPU work, a long prefetch would only sit here.
-    maxBytesPerPartition: 2 * MAX_TASK_BYTES,
+    // Room for one task of the largest city; the runs are CPU work, a long prefetch would only sit here.
+    maxBytesPerPartition: TOPIC_MAX_MESSAGE_BYTES,
+    maxBytes: 2 * TOPIC_MAX_MESSAGE_BYTES,
   });
   const counters = { runs: 0, batches: 0, rejected: 0 };
   // Cities of recent studies, by hash: every task of a study carries the same city.
@@ -396,6 +425,7 @@ export async function startStudyWorker(options: StudyWorkerOptions): Promise<Stu
         await reportError(task.studyId, task.batch, (error as Error).message);
         return;
       }
+      await heartbeat();
       const studyOpts = studyOptions(task.options);
       for (const run of task.runs) {
         // A stop between runs leaves the batch uncommitted: another worker redoes it.

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  * up (a git worktree under a work directory). Tests only.
  */
 export function sharedDataFile(relative: string): string {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   for (const up of ['..', '../..']) {
     const path = join(root, up, 'shared/data', relative);
     if (existsSync(path)) return path;
