@@ -78,6 +78,9 @@ export {
   matpowerToCity,
   screenN1,
   redispatchAfterGeneratorOutage,
+  estimateDcState,
+  parseMeasurements,
+  measurementSchema,
 } from './power/index.ts';
 export type {
   MatpowerCase,
@@ -91,4 +94,6 @@ export type {
   ContingencyResult,
   Overload,
   ScreeningResult,
+  Measurement,
+  EstimationResult,
 } from './power/index.ts';

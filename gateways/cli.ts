@@ -12,6 +12,7 @@ import { registerWaterCommands } from './water-cli.ts';
 import { registerHistoryCommands } from './history-cli.ts';
 import { registerWorkerCommands } from './worker-cli.ts';
 import { registerPowerCommands } from './power-cli.ts';
+import { registerEstimationCommands } from './estimation-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -245,6 +246,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   // One `import` parent; each format adds its subcommand (matpower, epanet, osm).
   const importCommand = program.command('import').description('Convert another format (MATPOWER, EPANET, OpenStreetMap) into a city file');
   registerPowerCommands(program, io);
+  registerEstimationCommands(program, io);
   registerWaterCommands(program, io, importCommand);
   registerHistoryCommands(program, io);
   registerWorkerCommands(program, io);

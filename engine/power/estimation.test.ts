@@ -5,7 +5,7 @@ import { busInjectionsMw, dcPowerFlow } from './dcpf.ts';
 import { estimateDcState, parseMeasurements, type Measurement } from './estimation.ts';
 import { parseMatpower } from './matpower.ts';
 import { networkFromCase, type GridNetwork } from './network.ts';
-import { SHIPPED_CASES, sharedDataFile } from './test-data.ts';
+import { SHIPPED_CASES, sharedDataFile } from '../../test/shared-data.ts';
 
 interface ReferenceCase {
   initialJ: number;
@@ -67,7 +67,7 @@ describe('DC WLS state estimation', () => {
   it('finds one gross error by its normalised residual and removes only it', () => {
     const measurements = exact();
     const bad = measurements.findIndex((m) => m.target === 'br-50');
-    measurements[bad] = { ...(measurements[bad] as Measurement & { valueMw: number }), valueMw: pf.flowMw[49]! + 60 };
+    measurements[bad] = { kind: 'flow', target: 'br-50', valueMw: pf.flowMw[49]! + 60, sigmaMw: 1 };
     const result = estimateDcState(net, measurements);
     expect(result.removed.map((r) => r.index)).toEqual([bad]);
     expect(result.removed[0]!.normalizedResidual).toBeGreaterThan(3);

@@ -266,7 +266,7 @@ class DcEstimator {
     const initialJ = solution.j;
     const initialDof = dof;
     const initialThreshold = threshold(confidence, dof);
-    let critical: number[] = [];
+    let critical: number[];
     for (;;) {
       const normalized = this.normalizedResiduals(solution);
       critical = normalized.critical;
