@@ -7,8 +7,8 @@ import { runPropagationBench } from './propagation.ts';
  * measured side by side in one run. Human-readable lines go to stderr; with --json the last line of
  * stdout is one JSON object with every figure.
  */
-type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'water' | 'fanout';
-const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'water', 'fanout'];
+type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'water' | 'fanout' | 'estimation';
+const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'water', 'fanout', 'estimation'];
 
 const program = new Command()
   .name('bench')
@@ -33,6 +33,7 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   ui: async () => optional('../twin-ui/bench/ui-bench.ts', 'runUiBench', { assets: opts.quick ? 10_000 : 100_000 }),
   water: async () => optional('./water.ts', 'runWaterBench', { quick: opts.quick ?? false, log }),
   fanout: async () => optional('./fanout.ts', 'runFanoutBench', { quick: opts.quick ?? false, log }),
+  estimation: async () => optional('./estimation.ts', 'runEstimationBench', { quick: opts.quick ?? false, log }),
 };
 
 /** Runs a group that lives in another module; a group that is missing or cannot run is reported as skipped. */
