@@ -13,7 +13,9 @@ import { expandScenario, type ExpandedEvent, type Scenario } from '../scenarios/
 import type { AuditLog } from './audit.ts';
 import { can, type Principal, type Right } from './auth.ts';
 import { ForbiddenError, InvalidError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
-import { shareSchema, type ClockInfo, type ClockRequest } from './protocol.ts';
+import { clockRequestSchema, shareSchema, type ClockInfo, type ClockRequest } from './protocol.ts';
+import { zodProblems } from '../engine/index.ts';
+import type { z } from 'zod';
 
 /** Operator actions: validated against the live state (and the guard policy) before they are journalled. */
 export const OPERATOR_ACTIONS = ['isolate', 'restore', 'repair', 'shed'] as const;
@@ -72,6 +74,13 @@ export function doorLimitsFromEnv(env: NodeJS.ProcessEnv): DoorLimits {
     maxExpansionWork: read('STRATUM_MAX_SCENARIO_WORK', DEFAULT_DOOR_LIMITS.maxExpansionWork),
     maxScenarioInputs: read('STRATUM_MAX_SCENARIO_INPUTS', DEFAULT_DOOR_LIMITS.maxScenarioInputs),
   };
+}
+
+/** Parses with one of the protocol's schemas; a failure is a 400 naming the fields. */
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(what, zodProblems(parsed.error));
+  return parsed.data;
 }
 
 /** What an ingest adapter (Kafka) needs of the door. */
@@ -174,14 +183,16 @@ export class Control {
   command(principal: Principal | undefined, body: unknown, via: string): JournalEntry {
     const target = typeof body === 'object' && body !== null && 'target' in body && typeof body.target === 'string' ? body.target.slice(0, 200) : null;
     const type = typeof body === 'object' && body !== null && 'type' in body && typeof body.type === 'string' ? body.type.slice(0, 40) : 'unknown';
-    if (!OPERATOR_COMMANDS.has(type)) {
-      return this.audited(principal, via, `inject.${type}`, target, 'inject', () => this.submit(principal!, parseCommand(body, `${via} command`), via));
-    }
-    const right: Right = principal !== undefined && can(principal, 'operate') ? 'operate' : 'inject';
-    return this.audited(principal, via, type, target, right, () => {
+    // Parsed before the role is checked: the right needed depends on the command's type, and every
+    // door then answers a bad body with the same 400 whoever sends it.
+    return this.audited(principal, via, OPERATOR_COMMANDS.has(type) ? type : `inject.${type}`, target, 'read', () => {
       const command = parseCommand(body, `${via} command`);
+      const operator = isOperatorCommand(command);
+      const right: Right = operator && can(principal!, 'operate') ? 'operate' : 'inject';
+      if (!can(principal!, right)) throw new ForbiddenError(principal!.name, principal!.role, right);
+      if (!operator) return this.submit(principal!, command, via);
       if (command.type === 'reroute') return this.rerouteChecked(principal!, command.target, command.to, command.share, via);
-      return this.operateChecked(principal!, command.type as OperatorAction, command.target, command.type === 'shed' ? command.share : undefined, via);
+      return this.operateChecked(principal!, command.type, command.target, command.type === 'shed' ? command.share : undefined, via);
     });
   }
 
@@ -203,8 +214,11 @@ export class Control {
     return this.audited(principal, via, action, assetId, 'operate', () => this.operateChecked(principal!, action, assetId, share, via));
   }
 
-  clock(principal: Principal | undefined, request: ClockRequest, via: string): ClockInfo {
-    return this.audited(principal, via, `clock.${request.action}`, null, 'clock', () => {
+  /** Pause, resume or speed; `body` is parsed with the one clock schema after the right is checked (the right does not depend on it). */
+  clock(principal: Principal | undefined, body: ClockRequest | unknown, via: string): ClockInfo {
+    const action = typeof body === 'object' && body !== null && 'action' in body && typeof body.action === 'string' ? body.action.slice(0, 20) : 'unknown';
+    return this.audited(principal, via, `clock.${action}`, null, 'clock', () => {
+      const request = parseWith(clockRequestSchema, body, `${via} clock request`);
       if (request.action === 'pause') {
         if (this.runner.isPaused) throw new ConflictError('the clock is already paused');
         this.runner.pause();
