@@ -120,14 +120,13 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   const record = ctx.audit.record.bind(ctx.audit);
   let journalled = engine.journal.length;
   ctx.audit.record = (entry) => {
-    const full = record(entry);
+    record(entry);
     if (entry.result === 'ok' && engine.journal.length > journalled) {
       marks.mark();
       const inputs = engine.journal.entries.slice(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
       journalled = engine.journal.length;
       if (!entry.action.startsWith('scenario.')) ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
     }
-    return full;
   };
 
   // The door applies the guard to every operator action, whatever door it comes through (HTTP
