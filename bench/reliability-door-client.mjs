@@ -1,6 +1,7 @@
 // The hostile client of bench/reliability-door.ts, in a worker thread (its own event loop): sends the
 // inputs of issue 12 for `durationMs` and posts back how many of each it sent. Plain JavaScript so
 // the worker needs no TypeScript loader.
+/* global fetch, performance */
 import { parentPort, workerData } from 'node:worker_threads';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
