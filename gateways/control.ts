@@ -142,6 +142,8 @@ export class Control {
     readonly runner: RealtimeRunner,
     readonly audit: AuditLog,
     readonly limits: DoorLimits = DEFAULT_DOOR_LIMITS,
+    /** Expands admitted scenarios off the event loop (a worker thread); absent: on the loop (tests, sessions). */
+    readonly expander?: { expand(scenario: Scenario): Promise<ExpandedEvent[]> },
   ) {}
 
   clockInfo(): ClockInfo {
@@ -151,26 +153,51 @@ export class Control {
   /** Runs `fn` as an audited mutation. */
   audited<T>(principal: Principal | undefined, via: string, action: string, target: string | null, right: Right, fn: () => T): T {
     try {
-      if (principal === undefined) throw new UnauthorizedError();
-      if (!can(principal, right)) throw new ForbiddenError(principal.name, principal.role, right);
+      this.authorise(principal, right);
       const result = fn();
-      this.audit.record({ virtualMs: this.engine.now, who: principal.name, role: principal.role, via, action, target, result: 'ok', status: 200 });
+      this.recordOk(principal!, via, action, target);
       return result;
     } catch (error) {
-      const { status, reply } = toReply(error);
-      this.audit.record({
-        virtualMs: this.engine.now,
-        who: principal?.name ?? 'anonymous',
-        role: principal?.role ?? 'none',
-        via,
-        action,
-        target,
-        result: reply.code,
-        status,
-        detail: reply.message.slice(0, 500),
-      });
+      this.recordRefusal(principal, via, action, target, error);
       throw error;
     }
+  }
+
+  /** `audited` for an asynchronous mutation: the right is checked first, the entry is written once it settles. */
+  async auditedAsync<T>(principal: Principal | undefined, via: string, action: string, target: string | null, right: Right, fn: () => Promise<T>): Promise<T> {
+    try {
+      this.authorise(principal, right);
+      const result = await fn();
+      this.recordOk(principal!, via, action, target);
+      return result;
+    } catch (error) {
+      this.recordRefusal(principal, via, action, target, error);
+      throw error;
+    }
+  }
+
+  private authorise(principal: Principal | undefined, right: Right): void {
+    if (principal === undefined) throw new UnauthorizedError();
+    if (!can(principal, right)) throw new ForbiddenError(principal.name, principal.role, right);
+  }
+
+  private recordOk(principal: Principal, via: string, action: string, target: string | null): void {
+    this.audit.record({ virtualMs: this.engine.now, who: principal.name, role: principal.role, via, action, target, result: 'ok', status: 200 });
+  }
+
+  private recordRefusal(principal: Principal | undefined, via: string, action: string, target: string | null, error: unknown): void {
+    const { status, reply } = toReply(error);
+    this.audit.record({
+      virtualMs: this.engine.now,
+      who: principal?.name ?? 'anonymous',
+      role: principal?.role ?? 'none',
+      via,
+      action,
+      target,
+      result: reply.code,
+      status,
+      detail: reply.message.slice(0, 500),
+    });
   }
 
   /**
@@ -235,12 +262,13 @@ export class Control {
 
   /**
    * A scenario run: checked against the limits before it is expanded (400 naming the field and
-   * the limit), expanded, every target checked, then journalled from `startSeconds` — all or
-   * nothing. The caller audits (it knows the request) and ledgers.
+   * the limit), expanded (off the event loop when the server gave an expander), every target
+   * checked, then journalled from `startInSeconds` after the earliest time an input can take — all
+   * or nothing. The caller audits (it knows the request) and ledgers.
    */
-  submitScenario(scenario: Scenario, startSeconds: number, source: string): { events: ExpandedEvent[]; entries: JournalEntry[] } {
+  async submitScenario(scenario: Scenario, startInSeconds: number, source: string): Promise<{ events: ExpandedEvent[]; entries: JournalEntry[]; startMs: number }> {
     this.checkScenarioLimits(scenario);
-    const events = expandScenario(scenario, this.engine.index, this.engine.kernel.seed);
+    const events = this.expander === undefined ? expandScenario(scenario, this.engine.index, this.engine.kernel.seed) : await this.expander.expand(scenario);
     if (events.length > this.limits.maxScenarioInputs) {
       throw new InvalidError(`scenario ${scenario.name} expands to ${events.length} inputs on this city; the limit is ${this.limits.maxScenarioInputs} (STRATUM_MAX_SCENARIO_INPUTS)`, [
         { path: 'body.events', reason: `expands to ${events.length} inputs, limit ${this.limits.maxScenarioInputs}` },
@@ -255,13 +283,15 @@ export class Control {
       }
     }
     if (problems.length > 0) throw new ValidationError(`scenario ${scenario.name} (${scenario.source})`, problems);
+    // The start is taken after the expansion (which may have waited for the worker): now, or later by startInSeconds.
+    const startMs = this.engine.earliestInputTime() + startInSeconds * 1000;
     const entries: JournalEntry[] = [];
     for (const event of events) {
-      const entry = this.engine.submit(event.command, { at: startSeconds + event.at, source });
+      const entry = this.engine.submit(event.command, { at: startMs / 1000 + event.at, source });
       if (entry !== undefined) entries.push(entry);
     }
     if (entries.length > 0) this.onAccepted?.();
-    return { events, entries };
+    return { events, entries, startMs };
   }
 
   /** A guarded action approved by a second person (the caller checked the approval and audits). */

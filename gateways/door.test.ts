@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { generateCity, parseCity, Status } from '../engine/index.ts';
+import { CityIndex, generateCity, parseCity, Status, ValidationError } from '../engine/index.ts';
+import { expandScenario, loadLibraryScenario, parseScenario } from '../scenarios/index.ts';
+import { ScenarioExpander } from './expander.ts';
 import { AuditLog } from './audit.ts';
 import { redactTokens } from './auth.ts';
 import type { ClientToServerEvents, ErrorReply, ServerToClientEvents, WsServerMessage } from './protocol.ts';
@@ -221,6 +223,26 @@ describe('the one door (issue 12 probes, real server)', () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/stratum_event_loop_delay_p99_seconds \d/);
     expect(text).toMatch(/stratum_event_loop_delay_max_seconds \d/);
+  });
+});
+
+describe('scenario expansion off the event loop', () => {
+  it('the worker expands exactly as the server would, and a bad scenario keeps its field-naming problems', async () => {
+    const city = parseCity(generateCity({ assets: 800, seed: 5 }), 'generated');
+    const index = new CityIndex(city);
+    const expander = new ScenarioExpander(city, 42);
+    try {
+      for (const name of ['storm-crossing', 'earthquake', 'summer-heatwave']) {
+        const scenario = loadLibraryScenario(name);
+        expect(await expander.expand(scenario), name).toEqual(expandScenario(scenario, index, 42));
+      }
+      const bad = parseScenario({ name: 'bad', events: [{ at: 1, type: 'fail', target: { kind: 'no-such-kind' } }] }, 'test');
+      const error = await expander.expand(bad).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).problems[0]!.path).toBe('$.events[0]');
+    } finally {
+      await expander.close();
+    }
   });
 });
 
