@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { CityIndex, generateCity, parseCity, Status, ValidationError } from '../engine/index.ts';
 import { expandScenario, loadLibraryScenario, parseScenario } from '../scenarios/index.ts';
 import { ScenarioExpander } from './expander.ts';
+import { EventRateLimiter } from './sockets.ts';
 import { AuditLog } from './audit.ts';
 import { redactTokens } from './auth.ts';
 import type { ClientToServerEvents, ErrorReply, ServerToClientEvents, WsServerMessage } from './protocol.ts';
@@ -243,6 +244,21 @@ describe('scenario expansion off the event loop', () => {
     } finally {
       await expander.close();
     }
+  });
+});
+
+describe('socket event rate limit (wall clock as a port, advanced by the test)', () => {
+  it('allows the burst, refuses the next event, and refills at the rate as the clock moves', () => {
+    let now = 1_000;
+    const limiter = new EventRateLimiter(20, 40, () => now);
+    const taken = Array.from({ length: 41 }, () => limiter.take('t'));
+    expect(taken.filter(Boolean)).toHaveLength(40);
+    expect(taken[40]).toBe(false);
+    expect(limiter.take('other-token')).toBe(true);
+    now += 100; // 0.1 s at 20/s: two more events
+    expect([limiter.take('t'), limiter.take('t'), limiter.take('t')]).toEqual([true, true, false]);
+    now += 60_000; // a long pause refills to the burst, not beyond
+    expect(Array.from({ length: 41 }, () => limiter.take('t')).filter(Boolean)).toHaveLength(40);
   });
 });
 

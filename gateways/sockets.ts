@@ -70,10 +70,11 @@ function checkViewNames(hub: StreamHub, request: z.infer<typeof subscribeSchema>
 /** A small token bucket per token, for socket events (HTTP uses @fastify/rate-limit). */
 export class EventRateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly perSecond: number, private readonly burst: number) {}
+  /** `now`: the wall clock in ms (a port: tests pass a clock they advance instead of sleeping). */
+  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = () => performance.now()) {}
 
   take(key: string): boolean {
-    const now = performance.now();
+    const now = this.now();
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
     b.at = now;
