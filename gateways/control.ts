@@ -294,8 +294,16 @@ export class Control {
     return { events, entries, startMs };
   }
 
-  /** A guarded action approved by a second person (the caller checked the approval and audits). */
+  /**
+   * A guarded action approved by a second person (the caller checked the approval and audits). The
+   * live state may have changed since the request: the preconditions are checked again now.
+   */
   submitApproved(command: InputCommand, source: string): JournalEntry {
+    if (isOperatorCommand(command)) {
+      const actor = this.engine.index.indexOf(command.target);
+      if (actor === undefined || actor >= this.engine.index.assetCount) throw new NotFoundError(`unknown asset "${command.target}"`);
+      this.checkLiveState(actor, command.target, command.type === 'reroute' ? 'shed' : command.type);
+    }
     const entry = this.engine.submit(command, { source });
     if (entry === undefined) throw new ConflictError('duplicate input');
     this.onAccepted?.();

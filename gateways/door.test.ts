@@ -125,6 +125,22 @@ describe('the one door (issue 12 probes, real server)', () => {
     }
   });
 
+  it('an approved guarded action is checked against the live state at approval time', async () => {
+    const target = loadedAsset(7);
+    expect((await api('POST', '/api/actions/guarded', TOKENS.admin, { key: 'restore', guarded: true })).status).toBe(200);
+    try {
+      const journal = server.engine.journal.length;
+      const request = await api('POST', '/api/actions/request', TOKENS.operator, { action: 'restore', target, reason: 'probe' });
+      expect(request.status).toBe(202);
+      const approve = await api('POST', `/api/actions/${request.json.pending.id}/approve`, TOKENS.admin);
+      expect(approve.status).toBe(409);
+      expect(approve.json.message).toContain('nothing to restore');
+      expect(server.engine.journal.length).toBe(journal);
+    } finally {
+      await api('POST', '/api/actions/guarded', TOKENS.admin, { key: 'restore', guarded: false });
+    }
+  });
+
   it('an injector\'s operator command is an operator action: live-state checked and ledgered as one', async () => {
     const target = loadedAsset(5);
     const first = await api('POST', '/api/inject', TOKENS.injector, { type: 'isolate', target });
