@@ -15,7 +15,8 @@ import { startServerWith } from '../gateways/server.ts';
  *   `POST /api/inject`; a storm track of 3000 hours at 1-minute steps; anonymous and bad-token POST
  *   floods; speed 5e-324; subscriptions to unknown layers; bare engine.io connections; `?token=`
  *   URLs. The server runs its live clock at 60× on a 5,000-asset city meanwhile. The client is a
- *   worker thread (its own event loop), so its work is not counted in the server's delay.
+ *   worker thread (its own event loop), so its work is not counted in the server's delay. A first
+ *   second of the same inputs is not measured (first-use code loading; printed apart).
  * - `oneDoorVsSubmitRatio`: telemetry inputs/s through the one door (`Control.command`: parse with
  *   the command schema, authorise, audit, journal) divided by inputs/s of straight `Engine.submit`
  *   of the same commands, each counted until the engine has applied them (submit, then the advance),
@@ -102,24 +103,38 @@ async function hostileLoopDelay(city: CityModel, durationMs: number, log: (line:
     idle.enable();
     await new Promise((r) => setTimeout(r, 1_000));
     idle.disable();
+    const target = city.assets.find((a) => a.layer === 'power')!.id;
+    const hostileRound = async (ms: number): Promise<Record<string, number>> => {
+      const worker = new Worker(new URL('./reliability-door-client.mjs', import.meta.url), { workerData: { url: server.url, tokens, durationMs: ms, target } });
+      try {
+        return await new Promise<Record<string, number>>((resolve, reject) => {
+          worker.once('message', (m: Record<string, number>) => resolve(m));
+          worker.once('error', reject);
+        });
+      } finally {
+        await worker.terminate();
+      }
+    };
+    // A first, unmeasured second of the same inputs: the first use of each path loads and compiles
+    // code (modules loaded on demand, regular expressions, zod's compiled checks) once per process.
+    const warm = monitorEventLoopDelay({ resolution: 1 });
+    warm.enable();
+    await hostileRound(1_000);
+    warm.disable();
     const histogram = monitorEventLoopDelay({ resolution: 1 });
     histogram.enable();
-    const worker = new Worker(new URL('./reliability-door-client.mjs', import.meta.url), { workerData: { url: server.url, tokens, durationMs, target: city.assets.find((a) => a.layer === 'power')!.id } });
-    const sent = await new Promise<Record<string, number>>((resolve, reject) => {
-      worker.once('message', (m: Record<string, number>) => resolve(m));
-      worker.once('error', reject);
-    });
+    const sent = await hostileRound(durationMs);
     histogram.disable();
-    await worker.terminate();
     const accepted = server.engine.journal.entries.slice(journalBefore).filter((e) => !e.source.startsWith('kafka'));
     const hostileAccepted = accepted.filter((e) => e.command.type === 'isolate' || (e.command.type === 'shed' && !(e.command.share >= 0 && e.command.share <= 1)));
     log(`  hostile inputs sent: ${JSON.stringify(sent)}; accepted hostile inputs: ${hostileAccepted.length}`);
-    log(`  event-loop delay while hostile: max ${(histogram.max / 1e6).toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms (idle second before: max ${(idle.max / 1e6).toFixed(1)} ms)`);
+    log(`  event-loop delay while hostile: max ${(histogram.max / 1e6).toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms (idle second before: max ${(idle.max / 1e6).toFixed(1)} ms; first, unmeasured hostile second: max ${(warm.max / 1e6).toFixed(1)} ms)`);
     if (hostileAccepted.length > 0) throw new Error(`${hostileAccepted.length} hostile inputs were accepted`);
     return {
       hostileEventLoopMaxDelayMs: Number((histogram.max / 1e6).toFixed(1)),
       hostileEventLoopP99DelayMs: Number((histogram.percentile(99) / 1e6).toFixed(1)),
       idleEventLoopMaxDelayMs: Number((idle.max / 1e6).toFixed(1)),
+      hostileWarmUpEventLoopMaxDelayMs: Number((warm.max / 1e6).toFixed(1)),
       hostileRequestsSent: Object.values(sent).reduce((a, b) => a + b, 0),
     };
   } finally {
