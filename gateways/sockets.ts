@@ -142,7 +142,9 @@ export class SocketGateway {
     this.highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
     const rate = options.eventsPerSecond ?? 20;
     this.limiter = new EventRateLimiter(rate, rate * 2);
-    this.io = new Server(http, { path: '/socket.io', serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6 });
+    // connectTimeout: an engine.io connection that has not authenticated (joined the namespace)
+    // within 10 s is closed (Socket.io's default is 45 s); such connections are never viewers.
+    this.io = new Server(http, { path: '/socket.io', serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6, connectTimeout: 10_000 });
     this.io.use((socket, next) => {
       const auth = socket.handshake.auth as { token?: unknown };
       const token = typeof auth.token === 'string' ? auth.token : bearer(socket.handshake.headers.authorization);
