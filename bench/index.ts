@@ -7,8 +7,8 @@ import { runPropagationBench } from './propagation.ts';
  * measured side by side in one run. Human-readable lines go to stderr; with --json the last line of
  * stdout is one JSON object with every figure.
  */
-type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'water' | 'fanout' | 'estimation';
-const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'water', 'fanout', 'estimation'];
+type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'water' | 'fanout' | 'estimation' | 'reliability';
+const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'water', 'fanout', 'estimation', 'reliability'];
 
 const program = new Command()
   .name('bench')
@@ -34,6 +34,8 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   water: async () => optional('./water.ts', 'runWaterBench', { quick: opts.quick ?? false, log }),
   fanout: async () => optional('./fanout.ts', 'runFanoutBench', { quick: opts.quick ?? false, log }),
   estimation: async () => optional('./estimation.ts', 'runEstimationBench', { quick: opts.quick ?? false, log }),
+  // Issue 12: the door figures (bench/reliability-door.ts); the journal/recovery figures join this group.
+  reliability: async () => ({ ...(await optional('./reliability-door.ts', 'runDoorReliabilityBench', { quick: opts.quick ?? false, log })) }),
 };
 
 /** Runs a group that lives in another module; a group that is missing or cannot run is reported as skipped. */

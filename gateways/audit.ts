@@ -38,29 +38,35 @@ export interface AnonymousAudit {
  * per address: a flood of anonymous requests cannot evict the entries of real users.
  */
 export class AuditLog {
-  private readonly ring: AuditEntry[] = [];
-  private readonly anonymous: AuditEntry[] = [];
+  /** A circular buffer: recording is O(1) (an array's shift() would move all 10,000 entries each time). */
+  private readonly ring: (StoredEntry | undefined)[];
+  private head = 0;
+  private size = 0;
+  private readonly anonymous: StoredEntry[] = [];
   private readonly anonymousByAddress = new Map<string, number>();
   private anonymousTotal = 0;
   private next = 0;
 
-  constructor(private readonly capacity = 10_000, private readonly anonymousCapacity = 1_000, private readonly maxAddresses = 10_000) {}
+  constructor(private readonly capacity = 10_000, private readonly anonymousCapacity = 1_000, private readonly maxAddresses = 10_000) {
+    this.ring = new Array<StoredEntry | undefined>(capacity);
+  }
 
-  record(entry: Omit<AuditEntry, 'seq' | 'at'>): AuditEntry {
-    const full: AuditEntry = { seq: this.next++, at: new Date().toISOString(), ...entry };
+  record(entry: Omit<AuditEntry, 'seq' | 'at'>): void {
+    // The wall time is kept as a number and formatted when read: formatting per input costs more than the rest of the entry.
+    const stored: StoredEntry = { seq: this.next++, wallMs: Date.now(), entry };
     if (entry.role === 'none') {
       this.anonymousTotal++;
       const address = entry.from ?? 'unknown';
       // Bounded too: past maxAddresses distinct addresses, the rest are counted under `other`.
       const key = this.anonymousByAddress.has(address) || this.anonymousByAddress.size < this.maxAddresses ? address : 'other';
       this.anonymousByAddress.set(key, (this.anonymousByAddress.get(key) ?? 0) + 1);
-      this.anonymous.push(full);
-      if (this.anonymous.length > this.anonymousCapacity) this.anonymous.shift();
-      return full;
+      this.anonymous.push(stored);
+      if (this.anonymous.length > this.anonymousCapacity) this.anonymous.splice(0, this.anonymous.length - this.anonymousCapacity);
+      return;
     }
-    this.ring.push(full);
-    if (this.ring.length > this.capacity) this.ring.shift();
-    return full;
+    this.ring[(this.head + this.size) % this.capacity] = stored;
+    if (this.size < this.capacity) this.size++;
+    else this.head = (this.head + 1) % this.capacity;
   }
 
   /** Anonymous rejects: total, per address (busiest 20), the latest `limit`. */
@@ -70,12 +76,15 @@ export class AuditLog {
     for (const [address, n] of busiest.slice(0, 20)) byAddress[address] = n;
     const rest = busiest.slice(20).reduce((sum, [, n]) => sum + n, 0);
     if (rest > 0) byAddress['other'] = (byAddress['other'] ?? 0) + rest;
-    return { total: this.anonymousTotal, byAddress, recent: this.anonymous.slice(Math.max(0, this.anonymous.length - limit)) };
+    return { total: this.anonymousTotal, byAddress, recent: this.anonymous.slice(Math.max(0, this.anonymous.length - limit)).map(full) };
   }
 
   /** Newest last; at most `limit` entries. */
   list(limit = 100): readonly AuditEntry[] {
-    return this.ring.slice(Math.max(0, this.ring.length - limit));
+    const n = Math.min(limit, this.size);
+    const out: AuditEntry[] = [];
+    for (let k = this.size - n; k < this.size; k++) out.push(full(this.ring[(this.head + k) % this.capacity]!));
+    return out;
   }
 
   /** Entries recorded for callers with a token (anonymous rejects are counted apart). */
@@ -83,3 +92,14 @@ export class AuditLog {
     return this.next - this.anonymousTotal;
   }
 }
+
+interface StoredEntry {
+  readonly seq: number;
+  readonly wallMs: number;
+  readonly entry: Omit<AuditEntry, 'seq' | 'at'>;
+}
+
+function full(stored: StoredEntry): AuditEntry {
+  return { seq: stored.seq, at: new Date(stored.wallMs).toISOString(), ...stored.entry };
+}
+

@@ -13,7 +13,9 @@ import { expandScenario, type ExpandedEvent, type Scenario } from '../scenarios/
 import type { AuditLog } from './audit.ts';
 import { can, type Principal, type Right } from './auth.ts';
 import { ForbiddenError, InvalidError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
-import { shareSchema, type ClockInfo, type ClockRequest } from './protocol.ts';
+import { clockRequestSchema, shareSchema, type ClockInfo, type ClockRequest } from './protocol.ts';
+import { zodProblems } from '../engine/index.ts';
+import type { z } from 'zod';
 
 /** Operator actions: validated against the live state (and the guard policy) before they are journalled. */
 export const OPERATOR_ACTIONS = ['isolate', 'restore', 'repair', 'shed'] as const;
@@ -72,6 +74,13 @@ export function doorLimitsFromEnv(env: NodeJS.ProcessEnv): DoorLimits {
     maxExpansionWork: read('STRATUM_MAX_SCENARIO_WORK', DEFAULT_DOOR_LIMITS.maxExpansionWork),
     maxScenarioInputs: read('STRATUM_MAX_SCENARIO_INPUTS', DEFAULT_DOOR_LIMITS.maxScenarioInputs),
   };
+}
+
+/** Parses with one of the protocol's schemas; a failure is a 400 naming the fields. */
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(what, zodProblems(parsed.error));
+  return parsed.data;
 }
 
 /** What an ingest adapter (Kafka) needs of the door. */
@@ -133,6 +142,8 @@ export class Control {
     readonly runner: RealtimeRunner,
     readonly audit: AuditLog,
     readonly limits: DoorLimits = DEFAULT_DOOR_LIMITS,
+    /** Expands admitted scenarios off the event loop (a worker thread); absent: on the loop (tests, sessions). */
+    readonly expander?: { expand(scenario: Scenario): Promise<ExpandedEvent[]> },
   ) {}
 
   clockInfo(): ClockInfo {
@@ -142,26 +153,51 @@ export class Control {
   /** Runs `fn` as an audited mutation. */
   audited<T>(principal: Principal | undefined, via: string, action: string, target: string | null, right: Right, fn: () => T): T {
     try {
-      if (principal === undefined) throw new UnauthorizedError();
-      if (!can(principal, right)) throw new ForbiddenError(principal.name, principal.role, right);
+      this.authorise(principal, right);
       const result = fn();
-      this.audit.record({ virtualMs: this.engine.now, who: principal.name, role: principal.role, via, action, target, result: 'ok', status: 200 });
+      this.recordOk(principal!, via, action, target);
       return result;
     } catch (error) {
-      const { status, reply } = toReply(error);
-      this.audit.record({
-        virtualMs: this.engine.now,
-        who: principal?.name ?? 'anonymous',
-        role: principal?.role ?? 'none',
-        via,
-        action,
-        target,
-        result: reply.code,
-        status,
-        detail: reply.message.slice(0, 500),
-      });
+      this.recordRefusal(principal, via, action, target, error);
       throw error;
     }
+  }
+
+  /** `audited` for an asynchronous mutation: the right is checked first, the entry is written once it settles. */
+  async auditedAsync<T>(principal: Principal | undefined, via: string, action: string, target: string | null, right: Right, fn: () => Promise<T>): Promise<T> {
+    try {
+      this.authorise(principal, right);
+      const result = await fn();
+      this.recordOk(principal!, via, action, target);
+      return result;
+    } catch (error) {
+      this.recordRefusal(principal, via, action, target, error);
+      throw error;
+    }
+  }
+
+  private authorise(principal: Principal | undefined, right: Right): void {
+    if (principal === undefined) throw new UnauthorizedError();
+    if (!can(principal, right)) throw new ForbiddenError(principal.name, principal.role, right);
+  }
+
+  private recordOk(principal: Principal, via: string, action: string, target: string | null): void {
+    this.audit.record({ virtualMs: this.engine.now, who: principal.name, role: principal.role, via, action, target, result: 'ok', status: 200 });
+  }
+
+  private recordRefusal(principal: Principal | undefined, via: string, action: string, target: string | null, error: unknown): void {
+    const { status, reply } = toReply(error);
+    this.audit.record({
+      virtualMs: this.engine.now,
+      who: principal?.name ?? 'anonymous',
+      role: principal?.role ?? 'none',
+      via,
+      action,
+      target,
+      result: reply.code,
+      status,
+      detail: reply.message.slice(0, 500),
+    });
   }
 
   /**
@@ -174,14 +210,16 @@ export class Control {
   command(principal: Principal | undefined, body: unknown, via: string): JournalEntry {
     const target = typeof body === 'object' && body !== null && 'target' in body && typeof body.target === 'string' ? body.target.slice(0, 200) : null;
     const type = typeof body === 'object' && body !== null && 'type' in body && typeof body.type === 'string' ? body.type.slice(0, 40) : 'unknown';
-    if (!OPERATOR_COMMANDS.has(type)) {
-      return this.audited(principal, via, `inject.${type}`, target, 'inject', () => this.submit(principal!, parseCommand(body, `${via} command`), via));
-    }
-    const right: Right = principal !== undefined && can(principal, 'operate') ? 'operate' : 'inject';
-    return this.audited(principal, via, type, target, right, () => {
+    // Parsed before the role is checked: the right needed depends on the command's type, and every
+    // door then answers a bad body with the same 400 whoever sends it.
+    return this.audited(principal, via, OPERATOR_COMMANDS.has(type) ? type : `inject.${type}`, target, 'read', () => {
       const command = parseCommand(body, `${via} command`);
+      const operator = isOperatorCommand(command);
+      const right: Right = operator && can(principal!, 'operate') ? 'operate' : 'inject';
+      if (!can(principal!, right)) throw new ForbiddenError(principal!.name, principal!.role, right);
+      if (!operator) return this.submit(principal!, command, via);
       if (command.type === 'reroute') return this.rerouteChecked(principal!, command.target, command.to, command.share, via);
-      return this.operateChecked(principal!, command.type as OperatorAction, command.target, command.type === 'shed' ? command.share : undefined, via);
+      return this.operateChecked(principal!, command.type, command.target, command.type === 'shed' ? command.share : undefined, via);
     });
   }
 
@@ -203,8 +241,11 @@ export class Control {
     return this.audited(principal, via, action, assetId, 'operate', () => this.operateChecked(principal!, action, assetId, share, via));
   }
 
-  clock(principal: Principal | undefined, request: ClockRequest, via: string): ClockInfo {
-    return this.audited(principal, via, `clock.${request.action}`, null, 'clock', () => {
+  /** Pause, resume or speed; `body` is parsed with the one clock schema after the right is checked (the right does not depend on it). */
+  clock(principal: Principal | undefined, body: ClockRequest | unknown, via: string): ClockInfo {
+    const action = typeof body === 'object' && body !== null && 'action' in body && typeof body.action === 'string' ? body.action.slice(0, 20) : 'unknown';
+    return this.audited(principal, via, `clock.${action}`, null, 'clock', () => {
+      const request = parseWith(clockRequestSchema, body, `${via} clock request`);
       if (request.action === 'pause') {
         if (this.runner.isPaused) throw new ConflictError('the clock is already paused');
         this.runner.pause();
@@ -221,12 +262,13 @@ export class Control {
 
   /**
    * A scenario run: checked against the limits before it is expanded (400 naming the field and
-   * the limit), expanded, every target checked, then journalled from `startSeconds` — all or
-   * nothing. The caller audits (it knows the request) and ledgers.
+   * the limit), expanded (off the event loop when the server gave an expander), every target
+   * checked, then journalled from `startInSeconds` after the earliest time an input can take — all
+   * or nothing. The caller audits (it knows the request) and ledgers.
    */
-  submitScenario(scenario: Scenario, startSeconds: number, source: string): { events: ExpandedEvent[]; entries: JournalEntry[] } {
+  async submitScenario(scenario: Scenario, startInSeconds: number, source: string): Promise<{ events: ExpandedEvent[]; entries: JournalEntry[]; startMs: number }> {
     this.checkScenarioLimits(scenario);
-    const events = expandScenario(scenario, this.engine.index, this.engine.kernel.seed);
+    const events = this.expander === undefined ? expandScenario(scenario, this.engine.index, this.engine.kernel.seed) : await this.expander.expand(scenario);
     if (events.length > this.limits.maxScenarioInputs) {
       throw new InvalidError(`scenario ${scenario.name} expands to ${events.length} inputs on this city; the limit is ${this.limits.maxScenarioInputs} (STRATUM_MAX_SCENARIO_INPUTS)`, [
         { path: 'body.events', reason: `expands to ${events.length} inputs, limit ${this.limits.maxScenarioInputs}` },
@@ -241,17 +283,27 @@ export class Control {
       }
     }
     if (problems.length > 0) throw new ValidationError(`scenario ${scenario.name} (${scenario.source})`, problems);
+    // The start is taken after the expansion (which may have waited for the worker): now, or later by startInSeconds.
+    const startMs = this.engine.earliestInputTime() + startInSeconds * 1000;
     const entries: JournalEntry[] = [];
     for (const event of events) {
-      const entry = this.engine.submit(event.command, { at: startSeconds + event.at, source });
+      const entry = this.engine.submit(event.command, { at: startMs / 1000 + event.at, source });
       if (entry !== undefined) entries.push(entry);
     }
     if (entries.length > 0) this.onAccepted?.();
-    return { events, entries };
+    return { events, entries, startMs };
   }
 
-  /** A guarded action approved by a second person (the caller checked the approval and audits). */
+  /**
+   * A guarded action approved by a second person (the caller checked the approval and audits). The
+   * live state may have changed since the request: the preconditions are checked again now.
+   */
   submitApproved(command: InputCommand, source: string): JournalEntry {
+    if (isOperatorCommand(command)) {
+      const actor = this.engine.index.indexOf(command.target);
+      if (actor === undefined || actor >= this.engine.index.assetCount) throw new NotFoundError(`unknown asset "${command.target}"`);
+      this.checkLiveState(actor, command.target, command.type === 'reroute' ? 'shed' : command.type);
+    }
     const entry = this.engine.submit(command, { source });
     if (entry === undefined) throw new ConflictError('duplicate input');
     this.onAccepted?.();

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { generateCity, parseCity, Status } from '../engine/index.ts';
+import { CityIndex, generateCity, parseCity, Status, ValidationError } from '../engine/index.ts';
+import { expandScenario, loadLibraryScenario, parseScenario } from '../scenarios/index.ts';
+import { ScenarioExpander } from './expander.ts';
+import { EventRateLimiter } from './sockets.ts';
 import { AuditLog } from './audit.ts';
 import { redactTokens } from './auth.ts';
 import type { ClientToServerEvents, ErrorReply, ServerToClientEvents, WsServerMessage } from './protocol.ts';
@@ -122,6 +125,22 @@ describe('the one door (issue 12 probes, real server)', () => {
     }
   });
 
+  it('an approved guarded action is checked against the live state at approval time', async () => {
+    const target = loadedAsset(7);
+    expect((await api('POST', '/api/actions/guarded', TOKENS.admin, { key: 'restore', guarded: true })).status).toBe(200);
+    try {
+      const journal = server.engine.journal.length;
+      const request = await api('POST', '/api/actions/request', TOKENS.operator, { action: 'restore', target, reason: 'probe' });
+      expect(request.status).toBe(202);
+      const approve = await api('POST', `/api/actions/${request.json.pending.id}/approve`, TOKENS.admin);
+      expect(approve.status).toBe(409);
+      expect(approve.json.message).toContain('nothing to restore');
+      expect(server.engine.journal.length).toBe(journal);
+    } finally {
+      await api('POST', '/api/actions/guarded', TOKENS.admin, { key: 'restore', guarded: false });
+    }
+  });
+
   it('an injector\'s operator command is an operator action: live-state checked and ledgered as one', async () => {
     const target = loadedAsset(5);
     const first = await api('POST', '/api/inject', TOKENS.injector, { type: 'isolate', target });
@@ -221,6 +240,41 @@ describe('the one door (issue 12 probes, real server)', () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/stratum_event_loop_delay_p99_seconds \d/);
     expect(text).toMatch(/stratum_event_loop_delay_max_seconds \d/);
+  });
+});
+
+describe('scenario expansion off the event loop', () => {
+  it('the worker expands exactly as the server would, and a bad scenario keeps its field-naming problems', async () => {
+    const city = parseCity(generateCity({ assets: 800, seed: 5 }), 'generated');
+    const index = new CityIndex(city);
+    const expander = new ScenarioExpander(city, 42);
+    try {
+      for (const name of ['storm-crossing', 'earthquake', 'summer-heatwave']) {
+        const scenario = loadLibraryScenario(name);
+        expect(await expander.expand(scenario), name).toEqual(expandScenario(scenario, index, 42));
+      }
+      const bad = parseScenario({ name: 'bad', events: [{ at: 1, type: 'fail', target: { kind: 'no-such-kind' } }] }, 'test');
+      const error = await expander.expand(bad).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).problems[0]!.path).toBe('$.events[0]');
+    } finally {
+      await expander.close();
+    }
+  });
+});
+
+describe('socket event rate limit (wall clock as a port, advanced by the test)', () => {
+  it('allows the burst, refuses the next event, and refills at the rate as the clock moves', () => {
+    let now = 1_000;
+    const limiter = new EventRateLimiter(20, 40, () => now);
+    const taken = Array.from({ length: 41 }, () => limiter.take('t'));
+    expect(taken.filter(Boolean)).toHaveLength(40);
+    expect(taken[40]).toBe(false);
+    expect(limiter.take('other-token')).toBe(true);
+    now += 100; // 0.1 s at 20/s: two more events
+    expect([limiter.take('t'), limiter.take('t'), limiter.take('t')]).toEqual([true, true, false]);
+    now += 60_000; // a long pause refills to the burst, not beyond
+    expect(Array.from({ length: 41 }, () => limiter.take('t')).filter(Boolean)).toHaveLength(40);
   });
 });
 

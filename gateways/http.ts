@@ -350,7 +350,9 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
   // ---- mutations ----
   const principalOf = (request: FastifyRequest): Principal | undefined => request.principal;
   app.post('/api/inject', {
-    config: { right: 'inject' },
+    // Any authenticated caller reaches the door, which parses first and then checks the right the
+    // command needs (inject; operate or inject for operator actions): the same answer as over Socket.io.
+    config: { right: 'read' },
     schema: {
       tags: ['inputs'],
       summary: 'Inject an input (failure, hazard, cyber attack, telemetry, ambient, order) into the journal',

@@ -31,6 +31,17 @@ export {
   SESSION_PHASES,
   SESSION_MIN_SPEED,
   SESSION_MAX_SPEED,
+  MIN_LIVE_SPEED,
+  MAX_LIVE_SPEED,
+  shareSchema,
+  viewRequestSchema,
+  subscribeRequestSchema,
+  clockRequestSchema,
+  shedBodySchema,
+  rerouteBodySchema,
+  operatorActionSchema,
+  actionRequestSchema,
+  sessionClockRequestSchema,
 } from './protocol.ts';
 export type {
   Role,
@@ -74,7 +85,10 @@ export type { RecordingSource, SessionEvent, SessionManagerOptions, CreateSessio
 export { TokenStore, RIGHTS, hashToken, tokensFromEnvironment } from './auth.ts';
 export type { Principal, Right } from './auth.ts';
 export { AuditLog } from './audit.ts';
-export type { AuditEntry } from './audit.ts';
+export type { AuditEntry, AnonymousAudit } from './audit.ts';
+export { Control, DEFAULT_DOOR_LIMITS, doorLimitsFromEnv, admitBatch, isOperatorCommand, OPERATOR_ACTIONS } from './control.ts';
+export type { DoorLimits, GuardPolicy, IngestDoor, OperatorAction } from './control.ts';
+export { ScenarioExpander } from './expander.ts';
 export { StreamHub, ViewCoalescer, Subscriber } from './streaming.ts';
 export type { FrameSink, StreamStats } from './streaming.ts';
 export { neighbours, closure, shortestPath } from './graph.ts';

@@ -120,14 +120,13 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   const record = ctx.audit.record.bind(ctx.audit);
   let journalled = engine.journal.length;
   ctx.audit.record = (entry) => {
-    const full = record(entry);
+    record(entry);
     if (entry.result === 'ok' && engine.journal.length > journalled) {
       marks.mark();
       const inputs = engine.journal.entries.slice(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
       journalled = engine.journal.length;
       if (!entry.action.startsWith('scenario.')) ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
     }
-    return full;
   };
 
   // The door applies the guard to every operator action, whatever door it comes through (HTTP
@@ -135,9 +134,8 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   control.guard = guard;
 
   const run = (scenario: Scenario, principal: Principal | undefined, startIn: number) =>
-    control.audited(principal, 'http', 'scenario.run', scenario.name, 'inject', () => {
-      const startMs = engine.earliestInputTime() + startIn * 1000;
-      const { events, entries } = control.submitScenario(scenario, startMs / 1000, `scenario:${scenario.name}`);
+    control.auditedAsync(principal, 'http', 'scenario.run', scenario.name, 'inject', async () => {
+      const { events, entries, startMs } = await control.submitScenario(scenario, startIn, `scenario:${scenario.name}`);
       marks.mark();
       ledger.append('scenario', principal!.name, principal!.role, { scenario: scenario.name, source: scenario.source, inputs: events.length, firstSeq: entries[0]?.seq ?? null, startMs });
       return { ok: true as const, scenario: scenario.name, inputs: events.length, firstSeq: entries[0]?.seq ?? null, lastSeq: entries[entries.length - 1]?.seq ?? null, startMs };
@@ -154,24 +152,24 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   app.get('/api/scenarios/:name', {
     config: { right: 'read' },
     schema: { tags: ['scenarios'], summary: 'One library scenario and the inputs it expands to on this city', security: [{ bearer: [] }], params: z.object({ name: z.string().min(1) }) },
-  }, (request) => {
+  }, async (request) => {
     const scenario = library(request.params.name);
-    const inputs = expandScenario(scenario, engine.index, engine.kernel.seed);
+    const inputs = control.expander === undefined ? expandScenario(scenario, engine.index, engine.kernel.seed) : await control.expander.expand(scenario);
     return { scenario, inputs: inputs.length, preview: inputs.slice(0, 50) };
   });
 
   app.post('/api/scenarios/:name/run', {
     config: { right: 'inject' },
     schema: { tags: ['scenarios'], summary: 'Run a library scenario now (injector, trainer, admin)', security: [{ bearer: [] }], params: z.object({ name: z.string().min(1) }), body: runBody, response: { 202: runAck, ...errors } },
-  }, (request, reply) => {
+  }, async (request, reply) => {
     const scenario = library(request.params.name);
-    void reply.status(202).send(run(scenario, request.principal, request.body?.startInSeconds ?? 0));
+    return reply.status(202).send(await run(scenario, request.principal, request.body?.startInSeconds ?? 0));
   });
 
   app.post('/api/scenarios/run', {
     config: { right: 'inject' },
     schema: { tags: ['scenarios'], summary: 'Run a scenario document (validated whole first; see /api/scenarios/schema)', security: [{ bearer: [] }], body: z.unknown(), response: { 202: runAck, ...errors } },
-  }, (request, reply) => {
+  }, async (request, reply) => {
     let scenario: Scenario;
     try {
       scenario = parseScenario(request.body, 'request body');
@@ -181,7 +179,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
       });
       throw error;
     }
-    void reply.status(202).send(run(scenario, request.principal, 0));
+    return reply.status(202).send(await run(scenario, request.principal, 0));
   });
 
   // ---- recordings ----

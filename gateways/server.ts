@@ -13,6 +13,7 @@ import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel 
 import { AuditLog } from './audit.ts';
 import { bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment } from './auth.ts';
 import { Control, doorLimitsFromEnv } from './control.ts';
+import { ScenarioExpander } from './expander.ts';
 import { registerHttpApi } from './http.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
@@ -131,7 +132,9 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1 });
   const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
   const audit = new AuditLog();
-  const control = new Control(engine, runner, audit, doorLimitsFromEnv(env));
+  // Admitted scenarios are expanded in a worker thread (started on the first run), off the event loop.
+  const expander = new ScenarioExpander(options.city, engine.kernel.seed);
+  const control = new Control(engine, runner, audit, doorLimitsFromEnv(env), expander);
   const hub = new StreamHub(engine, tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames });
   control.onAccepted = () => {
     hub.expedite();
@@ -259,6 +262,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       await adapters?.close();
       meter.detach();
       stopLoopDelay();
+      await expander.close();
       await engine.stop();
     })();
     return closing;

@@ -8,7 +8,6 @@ import { bearer, type Principal, type TokenStore } from './auth.ts';
 import type { Control } from './control.ts';
 import { InvalidError, NotFoundError, toReply } from './errors.ts';
 import {
-  clockRequestSchema,
   PROTOCOL_VERSION,
   subscribeRequestSchema,
   type ClientToServerEvents,
@@ -71,10 +70,11 @@ function checkViewNames(hub: StreamHub, request: z.infer<typeof subscribeSchema>
 /** A small token bucket per token, for socket events (HTTP uses @fastify/rate-limit). */
 export class EventRateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly perSecond: number, private readonly burst: number) {}
+  /** `now`: the wall clock in ms (a port: tests pass a clock they advance instead of sleeping). */
+  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = () => performance.now()) {}
 
   take(key: string): boolean {
-    const now = performance.now();
+    const now = this.now();
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
     b.at = now;
@@ -142,7 +142,9 @@ export class SocketGateway {
     this.highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
     const rate = options.eventsPerSecond ?? 20;
     this.limiter = new EventRateLimiter(rate, rate * 2);
-    this.io = new Server(http, { path: '/socket.io', serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6 });
+    // connectTimeout: an engine.io connection that has not authenticated (joined the namespace)
+    // within 10 s is closed (Socket.io's default is 45 s); such connections are never viewers.
+    this.io = new Server(http, { path: '/socket.io', serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6, connectTimeout: 10_000 });
     this.io.use((socket, next) => {
       const auth = socket.handshake.auth as { token?: unknown };
       const token = typeof auth.token === 'string' ? auth.token : bearer(socket.handshake.headers.authorization);
@@ -378,8 +380,7 @@ export class SocketGateway {
       if (typeof ack === 'function') ack({ ok: true, seq: entry.seq, time: entry.time });
     }));
     socket.on('clock', guard((request, ack) => {
-      const req = parse(clockRequestSchema, request, 'clock request');
-      const clock = control.clock(principal, req, 'socket.io');
+      const clock = control.clock(principal, request, 'socket.io');
       if (typeof ack === 'function') ack({ ok: true, clock });
       this.broadcastClock();
     }));

@@ -11,6 +11,9 @@ export {
   ROLES,
   SESSION_MIN_SPEED,
   SESSION_MAX_SPEED,
+  // The server's own input schemas: the UI checks what it sends with the same contract.
+  clockRequestSchema,
+  sessionClockRequestSchema,
 } from '../../gateways/protocol.ts';
 // One-message binary frames over Socket.io (gateways/frame-bundle.ts: browser-safe, socket.io-parser only).
 export { bundleParser, FRAMES_BUNDLE } from '../../gateways/frame-bundle.ts';

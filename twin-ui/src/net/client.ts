@@ -5,7 +5,7 @@
  * Routes live in `ROUTES` so an API change touches one place.
  */
 import { io, type Socket } from 'socket.io-client';
-import { bundleParser, decodeFrame, FRAMES_BUNDLE, PROTOCOL_VERSION, type Alert, type ClientToServerEvents, type ErrorReply, type OperatorAction, type ServerSummary, type ServerToClientEvents, type SessionClockInfo, type SessionClockRequest, type SessionInfo, type SubscribeRequest, type Topology } from '../model.ts';
+import { bundleParser, clockRequestSchema, decodeFrame, FRAMES_BUNDLE, sessionClockRequestSchema, PROTOCOL_VERSION, type Alert, type ClientToServerEvents, type ErrorReply, type OperatorAction, type ServerSummary, type ServerToClientEvents, type SessionClockInfo, type SessionClockRequest, type SessionInfo, type SubscribeRequest, type Topology } from '../model.ts';
 import type { TwinStore } from '../store.ts';
 
 const part = encodeURIComponent;
@@ -376,7 +376,10 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     clock(action, speed) {
       return new Promise((resolve, reject) => {
         if (!socket) return reject(new RequestError('not connected', 'unavailable', 0));
-        socket.timeout(10_000).emit('clock', speed === undefined ? { action } : { action, speed }, (err: Error | null, reply) => {
+        // Checked with the server's schema before it goes out: the same 400 the server would give, at once.
+        const parsed = clockRequestSchema.safeParse(speed === undefined ? { action } : { action, speed });
+        if (!parsed.success) return reject(new RequestError(`invalid clock request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'invalid', 400));
+        socket.timeout(10_000).emit('clock', parsed.data, (err: Error | null, reply) => {
           if (err) return reject(new RequestError('the engine did not answer in time', 'timeout', 0));
           if (!reply.ok) return reject(new RequestError(reply.message, reply.code, 0));
           store.setClock({ time: reply.clock.virtualMs, speed: reply.clock.speed, paused: reply.clock.paused });
@@ -393,6 +396,8 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     async sessionClock(req) {
       const source = store.getState().source;
       if (source === null) throw new RequestError('no session on screen', 'conflict', 409);
+      const parsed = sessionClockRequestSchema.safeParse(req);
+      if (!parsed.success) throw new RequestError(`invalid clock request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'invalid', 400);
       const reply = await request<unknown>('POST', ROUTES.sessionClock(source), req);
       // The reply carries the session (as such or under `session`): show the new speed, pause state and time at once.
       const r = reply as (SessionInfo & { session?: undefined }) | { session: SessionInfo } | null;
