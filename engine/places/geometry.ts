@@ -44,7 +44,7 @@ export function midpointAlong(xy: readonly number[]): [number, number] {
  * few cells instead of every point (an extract of a whole city has 10⁵ street segments).
  */
 export class NearestIndex {
-  private readonly cells = new Map<string, number[]>();
+  private readonly cells = new Map<number, number[]>();
   readonly size: number;
 
   constructor(
@@ -61,8 +61,9 @@ export class NearestIndex {
     }
   }
 
-  private key(cx: number, cy: number): string {
-    return `${cx},${cy}`;
+  /** One number per cell (no string garbage): cells within ±2²⁰ of the origin, ~200,000 km at 200 m. */
+  private key(cx: number, cy: number): number {
+    return (cx + 1_048_576) * 2_097_152 + (cy + 1_048_576);
   }
 
   /** Index of the point nearest (x, y) that `accept` allows (ties: the lower index), or -1. */

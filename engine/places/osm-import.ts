@@ -630,8 +630,8 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
 }
 
 /**
- * Joins every component of the street graph to the main one: a link from the component's piece
- * nearest any piece already joined. The extract's edge cuts streets whose other ends lie outside it.
+ * Joins every other component of the street graph to the main (largest) one: a link from the
+ * component's piece nearest a piece of the main one. The extract's edge cuts streets whose other ends lie outside it.
  */
 function stitchComponents(segments: readonly Site[], links: ReadonlyArray<{ from: string; to: string }>, link: (a: Site, b: Site, kind: string) => void): number {
   if (segments.length === 0) return 0;
@@ -654,27 +654,26 @@ function stitchComponents(segments: readonly Site[], links: ReadonlyArray<{ from
     members.set(root, list);
   });
   const components = [...members.values()].sort((a, b) => b.length - a.length || a[0]! - b[0]!);
-  const joined = components[0]!.slice();
+  const main = components[0]!;
+  const mainIndex = new NearestIndex(
+    main.map((i) => segments[i]!.x),
+    main.map((i) => segments[i]!.y),
+    100,
+  );
   let connectors = 0;
   for (const component of components.slice(1)) {
-    const main = new NearestIndex(
-      joined.map((i) => segments[i]!.x),
-      joined.map((i) => segments[i]!.y),
-      100,
-    );
     let best: [number, number] = [-1, -1];
     let bestD = Infinity;
     for (const i of component) {
-      const j = main.nearest(segments[i]!.x, segments[i]!.y);
-      const d = Math.hypot(segments[joined[j]!]!.x - segments[i]!.x, segments[joined[j]!]!.y - segments[i]!.y);
+      const j = main[mainIndex.nearest(segments[i]!.x, segments[i]!.y)]!;
+      const d = Math.hypot(segments[j]!.x - segments[i]!.x, segments[j]!.y - segments[i]!.y);
       if (d < bestD) {
         bestD = d;
-        best = [i, joined[j]!];
+        best = [i, j];
       }
     }
     link(segments[best[0]]!, segments[best[1]]!, 'connector');
     connectors++;
-    joined.push(...component);
   }
   return connectors;
 }
