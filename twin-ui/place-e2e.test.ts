@@ -76,10 +76,17 @@ describe('the twin shows a real place', () => {
       await page.waitForTimeout(1500);
       await page.screenshot({ path: join(SHOTS, 'place-helsinki-storm.png') });
       expect(await shadedPixels(page)).toBeGreaterThan(500);
-      // Crisis mode dims what still works; the outage stays red.
+      // Crisis mode dims what still works; the outage stays red; the crisis list fills.
       await page.click('[data-testid=crisis-toggle]');
+      await page.waitForSelector('[data-testid=crisis-list] li', { timeout: 5000 });
       await page.waitForTimeout(500);
       await page.screenshot({ path: join(SHOTS, 'place-helsinki-storm-crisis.png') });
+      // The inspector opens on a click at the asset's true position.
+      const target = 'pw-tx-0';
+      const at = (await page.evaluate(`window.__twin.screenOf(${JSON.stringify(target)})`)) as { x: number; y: number };
+      const box = (await page.locator('[data-testid=scene] canvas').boundingBox())!;
+      await page.mouse.click(box.x + at.x, box.y + at.y);
+      await page.waitForSelector(`[data-testid=inspector][data-actor="${target}"]`, { timeout: 5000 });
     } finally {
       await page.close();
     }
