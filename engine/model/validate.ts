@@ -205,6 +205,9 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
     };
   });
 
+  raw.geography?.buildings.forEach((b, i) => {
+    if (b.cohort !== undefined && !cohortIds.has(b.cohort)) problems.push({ path: `$.geography.buildings[${i}].cohort`, reason: `unknown cohort id "${b.cohort}"` });
+  });
   if (problems.length > 0) throw new ValidationError(source, problems);
   const city = { name: raw.name ?? 'city', assets, links, dependencies, cohorts };
   return raw.geography === undefined ? city : { ...city, geography: raw.geography };
