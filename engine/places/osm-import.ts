@@ -331,48 +331,49 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   }
 
   // ---- 4. tagged infrastructure ----
-  const features: Array<{ osm: string; tags: Record<string, string>; x: number; y: number; path?: number[] }> = [];
-  for (const [id, tags] of data.nodeTags) {
-    const i = data.nodeIndex.get(id)!;
-    features.push({ osm: `node/${id}`, tags, x: nx[i]!, y: ny[i]! });
-  }
-  for (const w of data.ways) {
-    if (Object.keys(w.tags).length === 0) continue;
-    const path = pathOf(w.refs);
-    if (path === null || path.length < 2) continue;
-    const [x, y] = w.refs[0] === w.refs[w.refs.length - 1] ? vertexMean(path.slice(0, -2)) : midpointAlong(path);
-    features.push({ osm: `way/${w.id}`, tags: w.tags, x, y, path });
-  }
-  for (const r of data.relations) {
-    const points: number[] = [];
-    for (const m of r.members) {
-      if (m.type !== 'way' || (m.role !== 'outer' && m.role !== '')) continue;
-      points.push(...(pathOf(wayById.get(m.ref)?.refs ?? []) ?? []));
-    }
-    if (points.length >= 2) {
-      const [x, y] = vertexMean(points);
-      features.push({ osm: `relation/${r.id}`, tags: r.tags, x, y });
-    }
-  }
   const byKind = new Map<string, Site[]>();
   const kindList = (kind: string): Site[] => {
     let list = byKind.get(kind);
     if (list === undefined) byKind.set(kind, (list = []));
     return list;
   };
-  for (const f of features) {
-    const mapped = infrastructureKind(f.tags);
+  /** Maps one tagged element (placed at x, y) to an asset when a rule matches; geometry is computed only then. */
+  const addInfrastructure = (osm: string, tags: Record<string, string>, place: () => [number, number] | null): void => {
+    if (!MAPPING.infrastructureKeys.some((k) => tags[k] !== undefined)) return;
+    const mapped = infrastructureKind(tags);
     if (mapped === null) {
-      if (f.tags['man_made'] === 'pipeline') bump(ignored, `pipeline of ${f.tags['substance'] ?? f.tags['type'] ?? 'unknown substance'} (no layer)`);
-      continue;
+      if (tags['man_made'] === 'pipeline') bump(ignored, `pipeline of ${tags['substance'] ?? tags['type'] ?? 'unknown substance'} (no layer)`);
+      return;
     }
-    const t = f.osm[0];
-    const props: Record<string, unknown> = { osm: f.osm };
-    if (f.tags['name'] !== undefined) props['name'] = f.tags['name'];
-    if (f.tags['voltage'] !== undefined) props['voltage'] = f.tags['voltage'];
-    const site = addSite({ id: `${mapped.prefix}-${t}${f.osm.split('/')[1]}`, layer: mapped.layer, kind: mapped.kind, x: f.x, y: f.y, baseLoad: 0, ...(mapped.source ? { source: true } : {}), props });
+    const at = place();
+    if (at === null) return;
+    const props: Record<string, unknown> = { osm };
+    if (tags['name'] !== undefined) props['name'] = tags['name'];
+    if (tags['voltage'] !== undefined) props['voltage'] = tags['voltage'];
+    const site = addSite({ id: `${mapped.prefix}-${osm[0]}${osm.split('/')[1]}`, layer: mapped.layer, kind: mapped.kind, x: at[0], y: at[1], baseLoad: 0, ...(mapped.source ? { source: true } : {}), props });
     kindList(site.kind).push(site);
     bump(tagged, site.kind);
+  };
+  for (const [id, tags] of data.nodeTags) {
+    const i = data.nodeIndex.get(id)!;
+    addInfrastructure(`node/${id}`, tags, () => [nx[i]!, ny[i]!]);
+  }
+  for (const w of data.ways) {
+    addInfrastructure(`way/${w.id}`, w.tags, () => {
+      const path = pathOf(w.refs);
+      if (path === null || path.length < 2) return null;
+      return w.refs[0] === w.refs[w.refs.length - 1] && path.length > 2 ? vertexMean(path.slice(0, -2)) : midpointAlong(path);
+    });
+  }
+  for (const r of data.relations) {
+    addInfrastructure(`relation/${r.id}`, r.tags, () => {
+      const points: number[] = [];
+      for (const m of r.members) {
+        if (m.type !== 'way' || (m.role !== 'outer' && m.role !== '')) continue;
+        points.push(...(pathOf(wayById.get(m.ref)?.refs ?? []) ?? []));
+      }
+      return points.length >= 2 ? vertexMean(points) : null;
+    });
   }
 
   // ---- 5. synthesis on the built-up area ----
