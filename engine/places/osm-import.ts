@@ -185,17 +185,22 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
 
   const sites: Site[] = [];
   const siteIds = new Set<string>();
+  /** Site → its number (a cheap key for links; ids are strings). */
+  const siteNumber = new Map<Site, number>();
   const addSite = (site: Site): Site => {
     let id = site.id;
     for (let k = 2; siteIds.has(id); k++) id = `${site.id}-${k}`;
     const placed = id === site.id ? site : { ...site, id };
     siteIds.add(id);
+    siteNumber.set(placed, sites.length);
     sites.push(placed);
     return placed;
   };
-  const linked = new Set<string>();
+  const linked = new Set<number>();
   const link = (a: Site, b: Site, kind: string): void => {
-    const key = a.id < b.id ? `${a.id} ${b.id}` : `${b.id} ${a.id}`;
+    const na = siteNumber.get(a)!;
+    const nb = siteNumber.get(b)!;
+    const key = na < nb ? na * 16_777_216 + nb : nb * 16_777_216 + na;
     if (a === b || linked.has(key)) return;
     linked.add(key);
     doc.links.push({ from: a.id, to: b.id, kind });
@@ -208,17 +213,18 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   };
 
   // ---- 2. transport ----
+  // Node ids are 64-bit-ish numbers (slow Map keys): the transport pass works on node indices.
+  const isSignal = new Uint8Array(data.nodeIds.length);
+  for (const [id, tags] of data.nodeTags) if (tags['highway'] === 'traffic_signals') isSignal[data.nodeIndex.get(id)!] = 1;
   // A way the extract's edge cut keeps its runs of nodes inside the extract, each a way of its own.
   const transportWays = data.ways
     .filter((w) => transportClass(w.tags) !== null)
-    .flatMap((w) => presentRuns(w.refs, data.nodeIndex).map((refs) => ({ ...w, refs })));
-  const uses = new Map<number, number>();
-  for (const w of transportWays) {
-    w.refs.forEach((ref, k) => {
-      // A closed way's first and last node are one node, counted once.
-      if (k === w.refs.length - 1 && ref === w.refs[0]) return;
-      uses.set(ref, (uses.get(ref) ?? 0) + 1);
-    });
+    .flatMap((w) => presentRuns(w.refs, data.nodeIndex).map((nodes) => ({ way: w, nodes })));
+  const uses = new Int32Array(data.nodeIds.length);
+  for (const { nodes } of transportWays) {
+    // A closed way's first and last node are one node, counted once.
+    const end = nodes[nodes.length - 1] === nodes[0] ? nodes.length - 1 : nodes.length;
+    for (let k = 0; k < end; k++) uses[nodes[k]!]! += 1;
   }
   const segments: Site[] = [];
   const atNode = new Map<number, Site[]>();
@@ -229,47 +235,65 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   const countedWays = new Set<number>();
   const pieces = new Map<number, number>();
   const tramSegments: Site[] = [];
-  for (const w of transportWays) {
+  for (const { way: w, nodes } of transportWays) {
     const cls = transportClass(w.tags)!;
-    const path = pathOf(w.refs);
-    if (path === null) continue;
+    const path: number[] = [];
+    const lonLat: number[] = [];
+    for (const i of nodes) {
+      path.push(nx[i]!, ny[i]!);
+      lonLat.push(round7(data.lon[i]!), round7(data.lat[i]!));
+    }
     if (!countedWays.has(w.id)) {
       countedWays.add(w.id);
       if (w.tags['highway'] !== undefined) highwayWays++;
       else bump(trackWays, cls.osmClass);
     }
-    streets.push({ class: cls.osmClass, path: lonLatOf(w.refs) });
+    streets.push({ class: cls.osmClass, path: lonLat });
     let start = 0;
     let piece = pieces.get(w.id) ?? 0;
-    for (let k = 1; k < w.refs.length; k++) {
-      const last = k === w.refs.length - 1;
-      if (!last && (uses.get(w.refs[k]!) ?? 0) < 2) continue;
-      const refs = w.refs.slice(start, k + 1);
+    for (let k = 1; k < nodes.length; k++) {
+      const last = k === nodes.length - 1;
+      if (!last && uses[nodes[k]!]! < 2) continue;
       const [x, y] = midpointAlong(path.slice(2 * start, 2 * k + 2));
       const props: Record<string, unknown> = { osm: `way/${w.id}`, class: cls.osmClass };
       if (w.tags['name'] !== undefined) props['name'] = w.tags['name'];
       const seg = addSite({ id: `tr-w${w.id}-${piece++}`, layer: 'transport', kind: cls.kind, x, y, baseLoad: 0, props });
       segments.push(seg);
       if (cls.kind === 'tram-track') tramSegments.push(seg);
-      for (const end of [refs[0]!, refs[refs.length - 1]!]) {
-        const list = atNode.get(end) ?? [];
-        list.push(seg);
-        atNode.set(end, list);
+      for (const end of [nodes[start]!, nodes[k]!]) {
+        const list = atNode.get(end);
+        if (list === undefined) atNode.set(end, [seg]);
+        else list.push(seg);
       }
-      if (refs.some((ref) => data.nodeTags.get(ref)?.['highway'] === 'traffic_signals')) signalSegments.push(seg);
+      for (let j = start; j <= k; j++) {
+        if (isSignal[nodes[j]!] === 1) {
+          signalSegments.push(seg);
+          break;
+        }
+      }
       start = k;
     }
     pieces.set(w.id, piece);
   }
+  const junctionPairs: Array<[Site, Site]> = [];
   for (const list of atNode.values()) {
-    for (let a = 0; a < list.length; a++) for (let b = a + 1; b < list.length; b++) link(list[a]!, list[b]!, 'junction');
+    for (let a = 0; a < list.length; a++) {
+      for (let b = a + 1; b < list.length; b++) {
+        link(list[a]!, list[b]!, 'junction');
+        junctionPairs.push([list[a]!, list[b]!]);
+      }
+    }
   }
-  const connectors = stitchComponents(segments, doc.links, link);
+  const connectors = stitchComponents(segments, junctionPairs, link);
 
-  // Street junctions (nodes where motor roads meet): where synthesised equipment is placed.
-  const junctionIds = [...uses.entries()].filter(([, n]) => n >= 2).map(([ref]) => ref);
-  const junctionXs = junctionIds.map((ref) => nx[data.nodeIndex.get(ref)!]!);
-  const junctionYs = junctionIds.map((ref) => ny[data.nodeIndex.get(ref)!]!);
+  // Street junctions (nodes two or more transport ways share): where synthesised equipment is placed.
+  const junctionXs: number[] = [];
+  const junctionYs: number[] = [];
+  uses.forEach((n, i) => {
+    if (n < 2) return;
+    junctionXs.push(nx[i]!);
+    junctionYs.push(ny[i]!);
+  });
   const junctions = new NearestIndex(junctionXs, junctionYs, 100);
   const atJunction = (x: number, y: number): [number, number] => {
     const j = junctions.nearest(x, y);
@@ -634,19 +658,15 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
  * Joins every other component of the street graph to the main (largest) one: a link from the
  * component's piece nearest a piece of the main one. The extract's edge cuts streets whose other ends lie outside it.
  */
-function stitchComponents(segments: readonly Site[], links: ReadonlyArray<{ from: string; to: string }>, link: (a: Site, b: Site, kind: string) => void): number {
+function stitchComponents(segments: readonly Site[], links: ReadonlyArray<readonly [Site, Site]>, link: (a: Site, b: Site, kind: string) => void): number {
   if (segments.length === 0) return 0;
-  const index = new Map(segments.map((s, i) => [s.id, i] as const));
+  const index = new Map(segments.map((s, i) => [s, i] as const));
   const parent = segments.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
     return i;
   };
-  for (const l of links) {
-    const a = index.get(l.from);
-    const b = index.get(l.to);
-    if (a !== undefined && b !== undefined) parent[find(a)] = find(b);
-  }
+  for (const [from, to] of links) parent[find(index.get(from)!)] = find(index.get(to)!);
   const members = new Map<number, number[]>();
   segments.forEach((_, i) => {
     const root = find(i);
@@ -679,18 +699,19 @@ function stitchComponents(segments: readonly Site[], links: ReadonlyArray<{ from
   return connectors;
 }
 
-/** Splits a node list into its runs of at least two nodes present in the extract. */
-function presentRuns(refs: readonly number[], present: ReadonlyMap<number, number>): number[][] {
-  const runs: number[][] = [];
+/** Splits a node list into its runs of at least two nodes present in the extract, as node indices. */
+function presentRuns(refs: readonly number[], present: ReadonlyMap<number, number>): Int32Array[] {
+  const runs: Int32Array[] = [];
   let run: number[] = [];
   for (const ref of refs) {
-    if (present.has(ref)) run.push(ref);
+    const i = present.get(ref);
+    if (i !== undefined) run.push(i);
     else {
-      if (run.length >= 2) runs.push(run);
+      if (run.length >= 2) runs.push(Int32Array.from(run));
       run = [];
     }
   }
-  if (run.length >= 2) runs.push(run);
+  if (run.length >= 2) runs.push(Int32Array.from(run));
   return runs;
 }
 
