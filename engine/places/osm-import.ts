@@ -1,8 +1,8 @@
 import { ValidationError } from '../errors.ts';
 import type { Building, DistrictArea, Geography, Street } from '../model/geography.ts';
 import { lonLatProjector, METRES_PER_DEGREE } from '../model/geography.ts';
-import { joinRings, midpointAlong, NearestIndex, ringArea, vertexMean, voronoiCell } from './geometry.ts';
-import { readOsmFile, type OsmData } from './osm-read.ts';
+import { joinRings, midpointAlong, NearestIndex, pointInRing, ringArea, vertexMean, voronoiCell } from './geometry.ts';
+import { readOsmFile, type OsmData, type OsmWay } from './osm-read.ts';
 import { MAPPING, RULES, type SynthLayer, SYNTH_LAYERS } from './rules.ts';
 
 /**
@@ -45,7 +45,7 @@ export interface ImportReport {
   readonly synthesised: Record<string, number>;
   readonly ignored: Record<string, number>;
   readonly districts: number;
-  readonly districtSource: 'place-nodes' | 'grid';
+  readonly districtSource: 'boundaries' | 'place-nodes' | 'grid';
   readonly cohorts: number;
   readonly population: number;
 }
@@ -143,6 +143,8 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   };
 
   // ---- 1. districts ----
+  const wayById = new Map(data.ways.map((w) => [w.id, w] as const));
+  const boundaries = closedBoundaries(data, wayById, pathOf);
   const seeds: Array<{ name: string; x: number; y: number }> = [];
   for (const [id, tags] of data.nodeTags) {
     if (!MAPPING.districtPlaces.has(tags['place'] ?? '') || tags['name'] === undefined) continue;
@@ -151,10 +153,24 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     seeds.push({ name: tags['name'], x: nx[i]!, y: ny[i]! });
   }
   seeds.sort((a, b) => a.name.localeCompare(b.name));
-  const districtSource: ImportReport['districtSource'] = seeds.length >= 2 ? 'place-nodes' : 'grid';
+  const districtSource: ImportReport['districtSource'] = boundaries.length >= 2 ? 'boundaries' : seeds.length >= 2 ? 'place-nodes' : 'grid';
   const districtAreas: DistrictArea[] = [];
   let districtOf: (x: number, y: number) => string;
-  if (districtSource === 'place-nodes') {
+  if (districtSource === 'boundaries') {
+    const ids = boundaries.map((b) => slug(b.name));
+    const centres = boundaries.map((b) => vertexMean(b.ring));
+    const centreIndex = new NearestIndex(
+      centres.map((c) => c[0]),
+      centres.map((c) => c[1]),
+      500,
+    );
+    // Inside a boundary: that district (the first by name where they overlap); outside all: the nearest centre's.
+    districtOf = (x, y) => {
+      const inside = boundaries.findIndex((b) => pointInRing(b.ring, x, y));
+      return ids[inside >= 0 ? inside : centreIndex.nearest(x, y)]!;
+    };
+    boundaries.forEach((b, i) => districtAreas.push({ id: ids[i]!, name: b.name, ring: unprojectFlat(b.ring, unproject) }));
+  } else if (districtSource === 'place-nodes') {
     const ids = seeds.map((s) => slug(s.name));
     const seedIndex = new NearestIndex(
       seeds.map((s) => s.x),
@@ -337,7 +353,6 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     }
     if (addFootprint(w.refs.slice(0, -1), w.tags)) buildingObjects++;
   }
-  const wayById = new Map(data.ways.map((w) => [w.id, w] as const));
   for (const r of data.relations) {
     if (!isBuilding(r.tags) || r.tags['type'] !== 'multipolygon') continue;
     const memberWays = r.members.filter((m) => m.type === 'way');
@@ -697,6 +712,32 @@ function stitchComponents(segments: readonly Site[], links: ReadonlyArray<readon
     connectors++;
   }
   return connectors;
+}
+
+/**
+ * Named administrative boundaries (`boundary=administrative`, `admin_level` 9–11: city districts and
+ * quarters) whose outer rings close inside the extract, at the finest level that has at least two.
+ * An extract cut from a bigger map usually cuts them (Helsinki's: none closes); then none is used.
+ */
+function closedBoundaries(data: OsmData, wayById: ReadonlyMap<number, OsmWay>, pathOf: (refs: readonly number[]) => number[] | null): Array<{ name: string; ring: number[] }> {
+  const byLevel = new Map<number, Array<{ name: string; ring: number[] }>>();
+  for (const r of data.relations) {
+    const level = Number(r.tags['admin_level']);
+    if (r.tags['boundary'] !== 'administrative' || !(level >= 9 && level <= 11) || r.tags['name'] === undefined) continue;
+    const outers = r.members.filter((m) => m.type === 'way' && (m.role === 'outer' || m.role === ''));
+    if (outers.some((m) => wayById.get(m.ref) === undefined)) continue;
+    const rings = joinRings(outers.map((m) => wayById.get(m.ref)!.refs))
+      .map((refs) => pathOf(refs))
+      .filter((ring): ring is number[] => ring !== null);
+    if (rings.length === 0) continue;
+    const ring = rings.reduce((a, b) => (ringArea(b) > ringArea(a) ? b : a));
+    const list = byLevel.get(level) ?? [];
+    list.push({ name: r.tags['name'], ring });
+    byLevel.set(level, list);
+  }
+  const levels = [...byLevel.keys()].sort((a, b) => b - a);
+  const chosen = levels.map((l) => byLevel.get(l)!).find((list) => list.length >= 2) ?? [];
+  return chosen.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Splits a node list into its runs of at least two nodes present in the extract, as node indices. */
