@@ -25,6 +25,8 @@ export function topologyGeography(geography: Geography, cohorts: readonly Cohort
   const streets = pack(geography.streets.map((s) => s.path));
   const outlines = geography.districts.filter((d) => districtNumber.has(d.id));
   const districtShapes = pack(outlines.map((d) => d.ring));
+  const land = geography.areas ?? [];
+  const areas = pack(land.map((a) => a.ring));
   return {
     attribution: geography.attribution,
     licence: geography.licence,
@@ -41,5 +43,8 @@ export function topologyGeography(geography: Geography, cohorts: readonly Cohort
     districtStart: districtShapes.start,
     districtIndex: outlines.map((d) => districtNumber.get(d.id)!),
     districtName: outlines.map((d) => d.name),
+    areaXY: areas.xy,
+    areaStart: areas.start,
+    areaClass: land.map((a) => (a.class === 'water' ? 1 : 0)),
   };
 }

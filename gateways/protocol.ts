@@ -465,6 +465,10 @@ export interface TopologyGeography {
   /** Per outline: index into `districts`; and its display name. */
   readonly districtIndex: readonly number[];
   readonly districtName: readonly string[];
+  /** Parks and grass (class 0) and water (class 1) on the ground, packed like the rest. */
+  readonly areaXY: readonly number[];
+  readonly areaStart: readonly number[];
+  readonly areaClass: readonly number[];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.ts';
-import type { Building, DistrictArea, Geography, Street } from '../model/geography.ts';
+import type { Building, DistrictArea, Geography, LandArea, Street } from '../model/geography.ts';
 import { lonLatProjector, METRES_PER_DEGREE } from '../model/geography.ts';
 import { joinRings, midpointAlong, NearestIndex, pointInRing, ringArea, vertexMean, voronoiCell } from './geometry.ts';
 import { readOsmFile, type OsmData, type OsmWay } from './osm-read.ts';
@@ -369,6 +369,15 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     for (const ring of rings) addFootprint(ring, r.tags);
   }
 
+  // Parks, grass and water: closed ways, drawn on the ground.
+  const areas: LandArea[] = [];
+  const matches = (table: Record<string, string[]>, tags: Record<string, string>): boolean => Object.entries(table).some(([k, values]) => tags[k] !== undefined && values.includes(tags[k]));
+  for (const w of data.ways) {
+    if (w.refs.length < 4 || w.refs[0] !== w.refs[w.refs.length - 1] || !w.refs.every((ref) => data.nodeIndex.has(ref))) continue;
+    const cls = matches(MAPPING.waterAreas, w.tags) ? 'water' : matches(MAPPING.greenAreas, w.tags) ? 'green' : null;
+    if (cls !== null) areas.push({ class: cls, ring: lonLatOf(w.refs.slice(0, -1)) });
+  }
+
   // ---- 4. tagged infrastructure ----
   const byKind = new Map<string, Site[]>();
   const kindList = (kind: string): Site[] => {
@@ -644,7 +653,7 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   }
   const buildings: Building[] = footprints.map((f) => ({ ring: f.lonLat, height: f.height, ...(f.cohort === undefined ? {} : { cohort: f.cohort }) }));
   const usedDistricts = new Set([...doc.assets.map((a) => a.district), ...doc.cohorts.map((c) => c.district)]);
-  doc.geography = { ...doc.geography, buildings, streets, districts: districtAreas.filter((d) => usedDistricts.has(d.id)) };
+  doc.geography = { ...doc.geography, buildings, streets, areas, districts: districtAreas.filter((d) => usedDistricts.has(d.id)) };
   if (doc.assets.length === 0) throw new ValidationError(options.source, [{ path: '$', reason: 'the extract maps nothing the importer uses (no streets, buildings or infrastructure)' }]);
 
   return {

@@ -494,7 +494,9 @@ function Controls({ index }: { index: CityIndexUi }) {
     const cam = camera as THREE.PerspectiveCamera;
     cam.near = Math.max(1, span / 2000);
     cam.far = span * 10;
-    cam.position.set(cx, span * 0.85, cz + span * 0.55);
+    // A real place reads best from a lower, oblique angle (its buildings stand up); a graph from above.
+    const [up, back] = index.geography === null ? [0.85, 0.55] : [0.48, 0.62];
+    cam.position.set(cx, span * up, cz + span * back);
     cam.updateProjectionMatrix();
     controls.target.set(cx, 0, cz);
     controls.maxDistance = span * 4;

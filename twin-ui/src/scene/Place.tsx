@@ -149,6 +149,53 @@ function Streets({ index, geo }: { index: CityIndexUi; geo: TopologyGeography })
   return <primitive object={lines} />;
 }
 
+/** Parks and water on the ground: one flat mesh per class (two draw calls at most). */
+function LandAreas({ index, geo }: { index: CityIndexUi; geo: TopologyGeography }) {
+  const meshes = useMemo(() => {
+    const out: THREE.Mesh[] = [];
+    ([[0, 0x1f4a2e, 0.15], [1, 0x173a5c, 0.1]] as const).forEach(([cls, colour, y]) => {
+      const parts: THREE.BufferGeometry[] = [];
+      for (let a = 0; a < geo.areaClass.length; a++) {
+        if (geo.areaClass[a] !== cls) continue;
+        const start = geo.areaStart[a]!;
+        const end = geo.areaStart[a + 1]!;
+        if (end - start < 3) continue;
+        const shape = new THREE.Shape();
+        for (let k = start; k < end; k++) {
+          const [x, z] = scenePoint(index, geo.areaXY, k);
+          if (k === start) shape.moveTo(x, -z);
+          else shape.lineTo(x, -z);
+        }
+        const g = new THREE.ShapeGeometry(shape).rotateX(-Math.PI / 2);
+        g.deleteAttribute('uv');
+        parts.push(g.index === null ? g : g.toNonIndexed());
+        g.dispose();
+      }
+      if (parts.length === 0) return;
+      const merged = mergeGeometries(parts, false);
+      parts.forEach((g) => g.dispose());
+      if (merged === null) return;
+      const mesh = new THREE.Mesh(merged, new THREE.MeshBasicMaterial({ color: colour, side: THREE.DoubleSide }));
+      mesh.position.y = y;
+      mesh.name = cls === 0 ? 'place:green' : 'place:water';
+      mesh.raycast = () => undefined;
+      out.push(mesh);
+    });
+    return out;
+  }, [index, geo]);
+  useEffect(() => () => meshes.forEach((m) => {
+    m.geometry.dispose();
+    (m.material as THREE.Material).dispose();
+  }), [meshes]);
+  return (
+    <>
+      {meshes.map((m) => (
+        <primitive key={m.uuid} object={m} />
+      ))}
+    </>
+  );
+}
+
 function DistrictOutlines({ index, geo }: { index: CityIndexUi; geo: TopologyGeography }) {
   const show = useTwin((s) => s.showDistricts);
   const lines = useMemo(() => {
@@ -246,6 +293,7 @@ export function PlaceLayers({ index, refs }: { index: CityIndexUi; refs: Furnitu
   if (geo === null) return null;
   return (
     <>
+      <LandAreas index={index} geo={geo} />
       <Streets index={index} geo={geo} />
       <Buildings index={index} geo={geo} />
       <DistrictOutlines index={index} geo={geo} />
