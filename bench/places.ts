@@ -80,6 +80,7 @@ async function frameTime(city: CityModel, seconds: number): Promise<{ actors: nu
   const { startServerWith } = await import('../gateways/server.ts');
   const { ensureUiBuilt } = await import('../twin-ui/build-ui.ts');
   const { launchChromium } = await import('../twin-ui/browser.ts');
+  const { frameIntervals } = await import('../twin-ui/bench/ui-bench.ts');
   await ensureUiBuilt();
   const admin = 'places-bench-admin-token-0123456789';
   const server = await startServerWith({ city, seed: 1, port: 0, quiet: true, speed: 60, adminToken: admin, uiDir: join(fileURLToPath(new URL('../twin-ui/', import.meta.url)), 'dist') });
@@ -90,13 +91,7 @@ async function frameTime(city: CityModel, seconds: number): Promise<{ actors: nu
     const actors = city.assets.length + city.cohorts.length;
     await page.waitForFunction(`Number(document.querySelector('[data-testid=scene]')?.getAttribute('data-instances')) === ${actors}`, undefined, { timeout: 60_000 });
     await page.waitForTimeout(1500);
-    const intervals = (await page.evaluate(`new Promise((resolve) => {
-      const out = [];
-      let last = performance.now();
-      const end = last + ${seconds * 1000};
-      const step = (now) => { out.push(now - last); last = now; if (now < end) requestAnimationFrame(step); else resolve(out); };
-      requestAnimationFrame(step);
-    })`)) as number[];
+    const intervals = await frameIntervals(page, seconds);
     const drawCalls = Number(await page.getAttribute('[data-testid=scene]', 'data-draw-calls'));
     const sorted = intervals.slice(1).sort((a, b) => a - b);
     const q = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 10) / 10;

@@ -37,6 +37,17 @@ function scenePoint(index: CityIndexUi, xy: readonly number[], k: number): [numb
   return [xy[2 * k]! - index.centre[0], -(xy[2 * k + 1]! - index.centre[1])];
 }
 
+/** Points start…end−1 of a packed shape set as a three Shape in (x, north); rotated −90° about x it lies on the ground. */
+function groundShape(index: CityIndexUi, xy: readonly number[], start: number, end: number): THREE.Shape {
+  const shape = new THREE.Shape();
+  for (let k = start; k < end; k++) {
+    const [x, z] = scenePoint(index, xy, k);
+    if (k === start) shape.moveTo(x, -z);
+    else shape.lineTo(x, -z);
+  }
+  return shape;
+}
+
 function Buildings({ index, geo }: { index: CityIndexUi; geo: TopologyGeography }) {
   const store = useTwinStore();
   const built = useMemo(() => {
@@ -47,14 +58,8 @@ function Buildings({ index, geo }: { index: CityIndexUi; geo: TopologyGeography 
       const start = geo.buildingStart[b]!;
       const end = geo.buildingStart[b + 1]!;
       if (end - start < 3) continue;
-      const shape = new THREE.Shape();
-      for (let k = start; k < end; k++) {
-        const [x, z] = scenePoint(index, geo.buildingXY, k);
-        // Shape space is (x, north); the extrusion runs along +z and is turned to point up.
-        if (k === start) shape.moveTo(x, -z);
-        else shape.lineTo(x, -z);
-      }
-      const g = new THREE.ExtrudeGeometry(shape, { depth: Math.max(3, geo.buildingHeight[b]!), bevelEnabled: false }).rotateX(-Math.PI / 2);
+      // The extrusion runs along the shape's +z and is turned to point up.
+      const g = new THREE.ExtrudeGeometry(groundShape(index, geo.buildingXY, start, end), { depth: Math.max(3, geo.buildingHeight[b]!), bevelEnabled: false }).rotateX(-Math.PI / 2);
       g.deleteAttribute('uv');
       parts.push(g);
       owner.push(b);
@@ -160,13 +165,7 @@ function LandAreas({ index, geo }: { index: CityIndexUi; geo: TopologyGeography 
         const start = geo.areaStart[a]!;
         const end = geo.areaStart[a + 1]!;
         if (end - start < 3) continue;
-        const shape = new THREE.Shape();
-        for (let k = start; k < end; k++) {
-          const [x, z] = scenePoint(index, geo.areaXY, k);
-          if (k === start) shape.moveTo(x, -z);
-          else shape.lineTo(x, -z);
-        }
-        const g = new THREE.ShapeGeometry(shape).rotateX(-Math.PI / 2);
+        const g = new THREE.ShapeGeometry(groundShape(index, geo.areaXY, start, end)).rotateX(-Math.PI / 2);
         g.deleteAttribute('uv');
         parts.push(g.index === null ? g : g.toNonIndexed());
         g.dispose();
