@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadCityFile, parseCity, ValidationError } from '../engine/index.ts';
+import { hashCity, loadCityFile, parseCity, ValidationError } from '../engine/index.ts';
+import { cityDocument } from '../scenarios/index.ts';
 import { topologyGeography } from './geography.ts';
 import { BUNDLED_PLACE } from './places-cli.ts';
 
@@ -39,6 +40,13 @@ describe('the topology geography', () => {
     expect(() => parseCity(doc, 'bad.json')).toThrow(/\$\.geography\.buildings\[0\]\.cohort: unknown cohort id "nobody"/);
     const noAttribution = { ...doc, geography: { ...doc.geography, attribution: '', buildings: [] } };
     expect(() => parseCity(noAttribution, 'bad.json')).toThrow(/\$\.geography\.attribution: must credit the data source/);
+  });
+
+  it('survives the city document a live recording writes: same hash, same positions, the place kept', () => {
+    const rebuilt = parseCity(JSON.parse(JSON.stringify(cityDocument(city))), 'recording');
+    expect(hashCity(rebuilt)).toBe(hashCity(city));
+    expect(rebuilt.assets[10]!.position).toEqual(city.assets[10]!.position);
+    expect(rebuilt.geography?.buildings.length).toBe(city.geography!.buildings.length);
   });
 
   it('projects [lon, lat] positions to metres about the origin', () => {
