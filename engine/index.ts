@@ -9,7 +9,7 @@ export type { Asset, CityModel, Cohort, Dependency, KnownLayer, Link, Position }
 export { parseCity, parseCityDocument, loadCityFile, jsonPath, zodProblems, readTextFile, readJsonFile } from './model/validate.ts';
 export { generateCity } from './model/generate.ts';
 export { lonLatProjector, METRES_PER_DEGREE } from './model/geography.ts';
-export type { Geography, Building, Street, DistrictArea } from './model/geography.ts';
+export type { Geography, Building, Street, DistrictArea, LandArea } from './model/geography.ts';
 export { importOsm, importOsmFile, readOsmFile, isOsmPath, MAPPING, RULES, SYNTH_LAYERS } from './places/index.ts';
 export type { ImportOptions, ImportReport, OsmCityDocument, OsmData, SynthLayer } from './places/index.ts';
 export type { CityDocument, GenerateOptions } from './model/generate.ts';

@@ -10,6 +10,7 @@ import { bearer, can, type Principal, type Right, type TokenStore } from './auth
 import type { Control } from './control.ts';
 import { errorResponses, ForbiddenError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
 import { closure, MAX_GRAPH_RESULTS, neighbours, shortestPath, type Reached } from './graph.ts';
+import { topologyGeography } from './geography.ts';
 import { clockRequestSchema, PROTOCOL_VERSION, rerouteBodySchema, shedBodySchema, type Topology } from './protocol.ts';
 import { summarise, summaryResponse } from './summary.ts';
 import type { OutcomeMeter } from '../scenarios/index.ts';
@@ -71,6 +72,7 @@ export function buildTopology(engine: Engine): Topology {
     dependencyStrength: Array.from(index.depStrength),
     population: Array.from(index.cohortPopulation),
     reliance: Array.from({ length: index.cohortReliesOn.items.length }, (_, k) => [index.relianceCohort[k]!, index.cohortReliesOn.items[k]!]).flat(),
+    ...(city.geography === undefined ? {} : { geography: topologyGeography(city.geography, city.cohorts, index.districts) }),
   };
 }
 

@@ -46,7 +46,7 @@ export function registerImportOsm(importCommand: Command, io: Io): void {
       const seconds = (performance.now() - started) / 1000;
       io.err(
         `wrote ${opts.out}: ${city.assets.length} assets, ${city.links.length} links, ${city.dependencies.length} dependencies, ${city.cohorts.length} cohorts (${report.population} residents), ` +
-          `${report.buildings} building footprints, ${report.districts} districts (${report.districtSource}) from ${report.osm.nodes + report.osm.ways + report.osm.relations} OSM elements in ${seconds.toFixed(2)} s\n` +
+          `${report.buildings} buildings (${report.footprints} footprints), ${report.districts} districts (${report.districtSource}) from ${report.osm.nodes + report.osm.ways + report.osm.relations} OSM elements in ${seconds.toFixed(2)} s\n` +
           `${document.geography.attribution}; ${document.geography.licence}\n`,
       );
       io.out(`${JSON.stringify(report)}\n`);

@@ -497,6 +497,40 @@ export interface Topology {
   readonly population: readonly number[];
   /** Which assets each cohort relies on: [cohortNumber, assetIndex] pairs, flattened (always sent; optional for older servers). */
   readonly reliance?: readonly number[];
+  /** The real place behind an imported city (OpenStreetMap): absent for synthetic cities. */
+  readonly geography?: TopologyGeography;
+}
+
+/**
+ * Footprints, streets and district outlines in the frame of `positions` (metres, x east, y north),
+ * rounded to 0.1 m. Shapes are packed: shape k's points are pairs `start[k] … start[k+1]−1` of `xy`.
+ */
+export interface TopologyGeography {
+  /** Shown wherever the place is shown, e.g. "© OpenStreetMap contributors". */
+  readonly attribution: string;
+  readonly licence: string;
+  /** `[lon, lat]` of the frame's origin (x = y = 0). */
+  readonly origin: readonly [number, number];
+  readonly buildingXY: readonly number[];
+  readonly buildingStart: readonly number[];
+  /** Per building: height in metres. */
+  readonly buildingHeight: readonly number[];
+  /** Per building: the cohort number (0-based, as in `reliance`) whose people live there; -1 none. */
+  readonly buildingCohort: readonly number[];
+  readonly streetClasses: readonly string[];
+  readonly streetXY: readonly number[];
+  readonly streetStart: readonly number[];
+  /** Per street: index into `streetClasses`. */
+  readonly streetClass: readonly number[];
+  readonly districtXY: readonly number[];
+  readonly districtStart: readonly number[];
+  /** Per outline: index into `districts`; and its display name. */
+  readonly districtIndex: readonly number[];
+  readonly districtName: readonly string[];
+  /** Parks and grass (class 0) and water (class 1) on the ground, packed like the rest. */
+  readonly areaXY: readonly number[];
+  readonly areaStart: readonly number[];
+  readonly areaClass: readonly number[];
 }
 
 // ---------------------------------------------------------------------------------------------

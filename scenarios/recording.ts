@@ -107,6 +107,8 @@ export function cityDocument(city: CityModel): Record<string, unknown> {
       reliesOn: c.reliesOn,
       ...position(c.position),
     })),
+    // Positions above are already metres ({x, y, z}: not projected again); the place stays drawable in a replay.
+    ...(city.geography === undefined ? {} : { geography: city.geography }),
   };
 }
 

@@ -16,6 +16,15 @@ export interface Geography {
   readonly buildings: readonly Building[];
   readonly streets: readonly Street[];
   readonly districts: readonly DistrictArea[];
+  /** Parks, grass and water, drawn on the ground (absent in files written before they were imported). */
+  readonly areas?: readonly LandArea[] | undefined;
+}
+
+export interface LandArea {
+  /** `green` (parks, grass, scrub) or `water`. */
+  readonly class: 'green' | 'water';
+  /** Outline, `[lon, lat]` pairs flattened. */
+  readonly ring: readonly number[];
 }
 
 export interface Building {
@@ -56,6 +65,7 @@ export const geographySchema = z.strictObject({
   buildings: z.array(z.strictObject({ ring: lonLatPairs(3), height: finite.min(0), cohort: z.string().min(1).optional() })),
   streets: z.array(z.strictObject({ class: z.string().min(1), path: lonLatPairs(2) })),
   districts: z.array(z.strictObject({ id: z.string().min(1), name: z.string(), ring: lonLatPairs(3) })),
+  areas: z.array(z.strictObject({ class: z.enum(['green', 'water']), ring: lonLatPairs(3) })).optional(),
 });
 
 /** Metres per degree of latitude (WGS 84 mean); a degree of longitude is this × cos(latitude). */

@@ -248,6 +248,9 @@ function resolveReferences(raw: RawCity): { city: CityModel; problems: Problem[]
     };
   });
 
+  raw.geography?.buildings.forEach((b, i) => {
+    if (b.cohort !== undefined && !cohortIds.has(b.cohort)) problems.push({ path: `$.geography.buildings[${i}].cohort`, reason: `unknown cohort id "${b.cohort}"` });
+  });
   const city = { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) };
   return { city: raw.geography === undefined ? city : { ...city, geography: raw.geography }, problems };
 }

@@ -11,6 +11,20 @@ export function ringArea(xy: readonly number[]): number {
   return Math.abs(twice) / 2;
 }
 
+/** Even–odd rule: is (x, y) inside the ring (flattened x, y pairs)? */
+export function pointInRing(xy: readonly number[], x: number, y: number): boolean {
+  let inside = false;
+  const n = xy.length / 2;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const xi = xy[2 * i]!;
+    const yi = xy[2 * i + 1]!;
+    const xj = xy[2 * j]!;
+    const yj = xy[2 * j + 1]!;
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
 /** Mean of a ring's or path's vertices: good enough to place a building's or a site's asset. */
 export function vertexMean(xy: readonly number[]): [number, number] {
   let sx = 0;
@@ -44,7 +58,7 @@ export function midpointAlong(xy: readonly number[]): [number, number] {
  * few cells instead of every point (an extract of a whole city has 10⁵ street segments).
  */
 export class NearestIndex {
-  private readonly cells = new Map<string, number[]>();
+  private readonly cells = new Map<number, number[]>();
   readonly size: number;
 
   constructor(
@@ -61,8 +75,9 @@ export class NearestIndex {
     }
   }
 
-  private key(cx: number, cy: number): string {
-    return `${cx},${cy}`;
+  /** One number per cell (no string garbage): cells within ±2²⁰ of the origin, ~200,000 km at 200 m. */
+  private key(cx: number, cy: number): number {
+    return (cx + 1_048_576) * 2_097_152 + (cy + 1_048_576);
   }
 
   /** Index of the point nearest (x, y) that `accept` allows (ties: the lower index), or -1. */

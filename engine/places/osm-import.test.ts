@@ -153,3 +153,63 @@ describe('bad OpenStreetMap input', () => {
     expect(() => importOsm(empty, { source: 'd.osm', synthesize: new Set() })).toThrow(/maps nothing the importer uses/);
   });
 });
+
+describe('districts', () => {
+  /** A small OSM XML city: two district boundaries side by side, a street grid, a building in each half. */
+  function twoDistrictCity(withBoundaries: boolean): string {
+    const lines: string[] = ['<osm version="0.6">'];
+    let id = 1;
+    const node = (lon: number, lat: number, tags: Record<string, string> = {}): number => {
+      const n = id++;
+      const t = Object.entries(tags).map(([k, v]) => `<tag k="${k}" v="${v}"/>`).join('');
+      lines.push(`<node id="${n}" lon="${lon}" lat="${lat}">${t}</node>`);
+      return n;
+    };
+    const way = (refs: number[], tags: Record<string, string>): number => {
+      const w = id++;
+      lines.push(`<way id="${w}">${refs.map((r) => `<nd ref="${r}"/>`).join('')}${Object.entries(tags).map(([k, v]) => `<tag k="${k}" v="${v}"/>`).join('')}</way>`);
+      return w;
+    };
+    // Corners of the two halves: west [24.930, 24.940], east [24.940, 24.950] × [60.160, 60.170].
+    const [sw, sm, se, ne, nm, nw] = [node(24.93, 60.16), node(24.94, 60.16), node(24.95, 60.16), node(24.95, 60.17), node(24.94, 60.17), node(24.93, 60.17)];
+    if (withBoundaries) {
+      const west = way([sw, sm, nm, nw, sw], {});
+      const east = way([sm, se, ne, nm, sm], {});
+      for (const [w, name] of [[west, 'Länsi'], [east, 'Itä']] as const) {
+        lines.push(`<relation id="${id++}"><member type="way" ref="${w}" role="outer"/><tag k="type" v="boundary"/><tag k="boundary" v="administrative"/><tag k="admin_level" v="10"/><tag k="name" v="${name}"/></relation>`);
+      }
+    }
+    // Streets: three east–west and three north–south, crossing at shared nodes.
+    const grid: number[][] = [];
+    for (let r = 0; r < 3; r++) grid.push([0, 1, 2].map((c) => node(24.932 + c * 0.008, 60.162 + r * 0.003)));
+    for (let r = 0; r < 3; r++) way(grid[r]!, { highway: 'residential', name: `Katu ${r}` });
+    for (let c = 0; c < 3; c++) way([grid[0]![c]!, grid[1]![c]!, grid[2]![c]!], { highway: 'primary' });
+    for (const lon of [24.934, 24.946]) {
+      const b = [node(lon, 60.1635), node(lon + 0.001, 60.1635), node(lon + 0.001, 60.164), node(lon, 60.164)];
+      way([...b, b[0]!], { building: 'apartments', 'building:levels': '6' });
+    }
+    lines.push('</osm>');
+    return lines.join('\n');
+  }
+
+  it('come from closed administrative boundaries when the extract has them', () => {
+    const { document: doc, report: r } = importOsm(readOsmXml(twoDistrictCity(true), 'two.osm'), { source: 'two.osm' });
+    expect(r.districtSource).toBe('boundaries');
+    expect(doc.geography.districts.map((d) => d.name).sort()).toEqual(['Itä', 'Länsi']);
+    const districtAt = (lon: number): Set<string> => new Set(doc.assets.filter((a) => a.layer === 'transport' && Math.abs(a.position[0] - lon) < 0.001).map((a) => a.district));
+    expect(districtAt(24.932)).toEqual(new Set(['lansi']));
+    expect(districtAt(24.948)).toEqual(new Set(['ita']));
+    expect(new Set(doc.cohorts.map((c) => c.district))).toEqual(new Set(['lansi', 'ita']));
+    expect(() => parseCity(doc, 'two')).not.toThrow();
+  });
+  it('fall back to a 500 m grid without boundaries or named places', () => {
+    const { document: doc, report: r } = importOsm(readOsmXml(twoDistrictCity(false), 'grid.osm'), { source: 'grid.osm' });
+    expect(r.districtSource).toBe('grid');
+    for (const a of doc.assets) expect(a.district).toMatch(/^grid-\d+-\d+$/);
+    expect(() => parseCity(doc, 'grid')).not.toThrow();
+  });
+  it('use the named places in the Helsinki extract, whose boundaries its edge cuts', () => {
+    expect(report.districtSource).toBe('place-nodes');
+    expect(document.geography.districts.map((d) => d.name)).toContain('Kluuvi');
+  });
+});

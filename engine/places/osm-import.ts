@@ -1,8 +1,8 @@
 import { ValidationError } from '../errors.ts';
-import type { Building, DistrictArea, Geography, Street } from '../model/geography.ts';
+import type { Building, DistrictArea, Geography, LandArea, Street } from '../model/geography.ts';
 import { lonLatProjector, METRES_PER_DEGREE } from '../model/geography.ts';
-import { joinRings, midpointAlong, NearestIndex, ringArea, vertexMean, voronoiCell } from './geometry.ts';
-import { readOsmFile, type OsmData } from './osm-read.ts';
+import { joinRings, midpointAlong, NearestIndex, pointInRing, ringArea, vertexMean, voronoiCell } from './geometry.ts';
+import { readOsmFile, type OsmData, type OsmWay } from './osm-read.ts';
 import { MAPPING, RULES, type SynthLayer, SYNTH_LAYERS } from './rules.ts';
 
 /**
@@ -45,7 +45,7 @@ export interface ImportReport {
   readonly synthesised: Record<string, number>;
   readonly ignored: Record<string, number>;
   readonly districts: number;
-  readonly districtSource: 'place-nodes' | 'grid';
+  readonly districtSource: 'boundaries' | 'place-nodes' | 'grid';
   readonly cohorts: number;
   readonly population: number;
 }
@@ -143,6 +143,8 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   };
 
   // ---- 1. districts ----
+  const wayById = new Map(data.ways.map((w) => [w.id, w] as const));
+  const boundaries = closedBoundaries(data, wayById, pathOf);
   const seeds: Array<{ name: string; x: number; y: number }> = [];
   for (const [id, tags] of data.nodeTags) {
     if (!MAPPING.districtPlaces.has(tags['place'] ?? '') || tags['name'] === undefined) continue;
@@ -151,10 +153,24 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     seeds.push({ name: tags['name'], x: nx[i]!, y: ny[i]! });
   }
   seeds.sort((a, b) => a.name.localeCompare(b.name));
-  const districtSource: ImportReport['districtSource'] = seeds.length >= 2 ? 'place-nodes' : 'grid';
+  const districtSource: ImportReport['districtSource'] = boundaries.length >= 2 ? 'boundaries' : seeds.length >= 2 ? 'place-nodes' : 'grid';
   const districtAreas: DistrictArea[] = [];
   let districtOf: (x: number, y: number) => string;
-  if (districtSource === 'place-nodes') {
+  if (districtSource === 'boundaries') {
+    const ids = boundaries.map((b) => slug(b.name));
+    const centres = boundaries.map((b) => vertexMean(b.ring));
+    const centreIndex = new NearestIndex(
+      centres.map((c) => c[0]),
+      centres.map((c) => c[1]),
+      500,
+    );
+    // Inside a boundary: that district (the first by name where they overlap); outside all: the nearest centre's.
+    districtOf = (x, y) => {
+      const inside = boundaries.findIndex((b) => pointInRing(b.ring, x, y));
+      return ids[inside >= 0 ? inside : centreIndex.nearest(x, y)]!;
+    };
+    boundaries.forEach((b, i) => districtAreas.push({ id: ids[i]!, name: b.name, ring: unprojectFlat(b.ring, unproject) }));
+  } else if (districtSource === 'place-nodes') {
     const ids = seeds.map((s) => slug(s.name));
     const seedIndex = new NearestIndex(
       seeds.map((s) => s.x),
@@ -185,17 +201,22 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
 
   const sites: Site[] = [];
   const siteIds = new Set<string>();
+  /** Site → its number (a cheap key for links; ids are strings). */
+  const siteNumber = new Map<Site, number>();
   const addSite = (site: Site): Site => {
     let id = site.id;
     for (let k = 2; siteIds.has(id); k++) id = `${site.id}-${k}`;
     const placed = id === site.id ? site : { ...site, id };
     siteIds.add(id);
+    siteNumber.set(placed, sites.length);
     sites.push(placed);
     return placed;
   };
-  const linked = new Set<string>();
+  const linked = new Set<number>();
   const link = (a: Site, b: Site, kind: string): void => {
-    const key = a.id < b.id ? `${a.id} ${b.id}` : `${b.id} ${a.id}`;
+    const na = siteNumber.get(a)!;
+    const nb = siteNumber.get(b)!;
+    const key = na < nb ? na * 16_777_216 + nb : nb * 16_777_216 + na;
     if (a === b || linked.has(key)) return;
     linked.add(key);
     doc.links.push({ from: a.id, to: b.id, kind });
@@ -208,17 +229,18 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   };
 
   // ---- 2. transport ----
+  // Node ids are 64-bit-ish numbers (slow Map keys): the transport pass works on node indices.
+  const isSignal = new Uint8Array(data.nodeIds.length);
+  for (const [id, tags] of data.nodeTags) if (tags['highway'] === 'traffic_signals') isSignal[data.nodeIndex.get(id)!] = 1;
   // A way the extract's edge cut keeps its runs of nodes inside the extract, each a way of its own.
   const transportWays = data.ways
     .filter((w) => transportClass(w.tags) !== null)
-    .flatMap((w) => presentRuns(w.refs, data.nodeIndex).map((refs) => ({ ...w, refs })));
-  const uses = new Map<number, number>();
-  for (const w of transportWays) {
-    w.refs.forEach((ref, k) => {
-      // A closed way's first and last node are one node, counted once.
-      if (k === w.refs.length - 1 && ref === w.refs[0]) return;
-      uses.set(ref, (uses.get(ref) ?? 0) + 1);
-    });
+    .flatMap((w) => presentRuns(w.refs, data.nodeIndex).map((nodes) => ({ way: w, nodes })));
+  const uses = new Int32Array(data.nodeIds.length);
+  for (const { nodes } of transportWays) {
+    // A closed way's first and last node are one node, counted once.
+    const end = nodes[nodes.length - 1] === nodes[0] ? nodes.length - 1 : nodes.length;
+    for (let k = 0; k < end; k++) uses[nodes[k]!]! += 1;
   }
   const segments: Site[] = [];
   const atNode = new Map<number, Site[]>();
@@ -229,47 +251,65 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   const countedWays = new Set<number>();
   const pieces = new Map<number, number>();
   const tramSegments: Site[] = [];
-  for (const w of transportWays) {
+  for (const { way: w, nodes } of transportWays) {
     const cls = transportClass(w.tags)!;
-    const path = pathOf(w.refs);
-    if (path === null) continue;
+    const path: number[] = [];
+    const lonLat: number[] = [];
+    for (const i of nodes) {
+      path.push(nx[i]!, ny[i]!);
+      lonLat.push(round7(data.lon[i]!), round7(data.lat[i]!));
+    }
     if (!countedWays.has(w.id)) {
       countedWays.add(w.id);
       if (w.tags['highway'] !== undefined) highwayWays++;
       else bump(trackWays, cls.osmClass);
     }
-    streets.push({ class: cls.osmClass, path: lonLatOf(w.refs) });
+    streets.push({ class: cls.osmClass, path: lonLat });
     let start = 0;
     let piece = pieces.get(w.id) ?? 0;
-    for (let k = 1; k < w.refs.length; k++) {
-      const last = k === w.refs.length - 1;
-      if (!last && (uses.get(w.refs[k]!) ?? 0) < 2) continue;
-      const refs = w.refs.slice(start, k + 1);
+    for (let k = 1; k < nodes.length; k++) {
+      const last = k === nodes.length - 1;
+      if (!last && uses[nodes[k]!]! < 2) continue;
       const [x, y] = midpointAlong(path.slice(2 * start, 2 * k + 2));
       const props: Record<string, unknown> = { osm: `way/${w.id}`, class: cls.osmClass };
       if (w.tags['name'] !== undefined) props['name'] = w.tags['name'];
       const seg = addSite({ id: `tr-w${w.id}-${piece++}`, layer: 'transport', kind: cls.kind, x, y, baseLoad: 0, props });
       segments.push(seg);
       if (cls.kind === 'tram-track') tramSegments.push(seg);
-      for (const end of [refs[0]!, refs[refs.length - 1]!]) {
-        const list = atNode.get(end) ?? [];
-        list.push(seg);
-        atNode.set(end, list);
+      for (const end of [nodes[start]!, nodes[k]!]) {
+        const list = atNode.get(end);
+        if (list === undefined) atNode.set(end, [seg]);
+        else list.push(seg);
       }
-      if (refs.some((ref) => data.nodeTags.get(ref)?.['highway'] === 'traffic_signals')) signalSegments.push(seg);
+      for (let j = start; j <= k; j++) {
+        if (isSignal[nodes[j]!] === 1) {
+          signalSegments.push(seg);
+          break;
+        }
+      }
       start = k;
     }
     pieces.set(w.id, piece);
   }
+  const junctionPairs: Array<[Site, Site]> = [];
   for (const list of atNode.values()) {
-    for (let a = 0; a < list.length; a++) for (let b = a + 1; b < list.length; b++) link(list[a]!, list[b]!, 'junction');
+    for (let a = 0; a < list.length; a++) {
+      for (let b = a + 1; b < list.length; b++) {
+        link(list[a]!, list[b]!, 'junction');
+        junctionPairs.push([list[a]!, list[b]!]);
+      }
+    }
   }
-  const connectors = stitchComponents(segments, doc.links, link);
+  const connectors = stitchComponents(segments, junctionPairs, link);
 
-  // Street junctions (nodes where motor roads meet): where synthesised equipment is placed.
-  const junctionIds = [...uses.entries()].filter(([, n]) => n >= 2).map(([ref]) => ref);
-  const junctionXs = junctionIds.map((ref) => nx[data.nodeIndex.get(ref)!]!);
-  const junctionYs = junctionIds.map((ref) => ny[data.nodeIndex.get(ref)!]!);
+  // Street junctions (nodes two or more transport ways share): where synthesised equipment is placed.
+  const junctionXs: number[] = [];
+  const junctionYs: number[] = [];
+  uses.forEach((n, i) => {
+    if (n < 2) return;
+    junctionXs.push(nx[i]!);
+    junctionYs.push(ny[i]!);
+  });
   const junctions = new NearestIndex(junctionXs, junctionYs, 100);
   const atJunction = (x: number, y: number): [number, number] => {
     const j = junctions.nearest(x, y);
@@ -313,7 +353,6 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     }
     if (addFootprint(w.refs.slice(0, -1), w.tags)) buildingObjects++;
   }
-  const wayById = new Map(data.ways.map((w) => [w.id, w] as const));
   for (const r of data.relations) {
     if (!isBuilding(r.tags) || r.tags['type'] !== 'multipolygon') continue;
     const memberWays = r.members.filter((m) => m.type === 'way');
@@ -330,49 +369,59 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
     for (const ring of rings) addFootprint(ring, r.tags);
   }
 
-  // ---- 4. tagged infrastructure ----
-  const features: Array<{ osm: string; tags: Record<string, string>; x: number; y: number; path?: number[] }> = [];
-  for (const [id, tags] of data.nodeTags) {
-    const i = data.nodeIndex.get(id)!;
-    features.push({ osm: `node/${id}`, tags, x: nx[i]!, y: ny[i]! });
-  }
+  // Parks, grass and water: closed ways, drawn on the ground.
+  const areas: LandArea[] = [];
+  const matches = (table: Record<string, string[]>, tags: Record<string, string>): boolean => Object.entries(table).some(([k, values]) => tags[k] !== undefined && values.includes(tags[k]));
   for (const w of data.ways) {
-    if (Object.keys(w.tags).length === 0) continue;
-    const path = pathOf(w.refs);
-    if (path === null || path.length < 2) continue;
-    const [x, y] = w.refs[0] === w.refs[w.refs.length - 1] ? vertexMean(path.slice(0, -2)) : midpointAlong(path);
-    features.push({ osm: `way/${w.id}`, tags: w.tags, x, y, path });
+    if (w.refs.length < 4 || w.refs[0] !== w.refs[w.refs.length - 1] || !w.refs.every((ref) => data.nodeIndex.has(ref))) continue;
+    const cls = matches(MAPPING.waterAreas, w.tags) ? 'water' : matches(MAPPING.greenAreas, w.tags) ? 'green' : null;
+    if (cls !== null) areas.push({ class: cls, ring: lonLatOf(w.refs.slice(0, -1)) });
   }
-  for (const r of data.relations) {
-    const points: number[] = [];
-    for (const m of r.members) {
-      if (m.type !== 'way' || (m.role !== 'outer' && m.role !== '')) continue;
-      points.push(...(pathOf(wayById.get(m.ref)?.refs ?? []) ?? []));
-    }
-    if (points.length >= 2) {
-      const [x, y] = vertexMean(points);
-      features.push({ osm: `relation/${r.id}`, tags: r.tags, x, y });
-    }
-  }
+
+  // ---- 4. tagged infrastructure ----
   const byKind = new Map<string, Site[]>();
   const kindList = (kind: string): Site[] => {
     let list = byKind.get(kind);
     if (list === undefined) byKind.set(kind, (list = []));
     return list;
   };
-  for (const f of features) {
-    const mapped = infrastructureKind(f.tags);
+  /** Maps one tagged element (placed at x, y) to an asset when a rule matches; geometry is computed only then. */
+  const addInfrastructure = (osm: string, tags: Record<string, string>, place: () => [number, number] | null): void => {
+    if (!MAPPING.infrastructureKeys.some((k) => tags[k] !== undefined)) return;
+    const mapped = infrastructureKind(tags);
     if (mapped === null) {
-      if (f.tags['man_made'] === 'pipeline') bump(ignored, `pipeline of ${f.tags['substance'] ?? f.tags['type'] ?? 'unknown substance'} (no layer)`);
-      continue;
+      if (tags['man_made'] === 'pipeline') bump(ignored, `pipeline of ${tags['substance'] ?? tags['type'] ?? 'unknown substance'} (no layer)`);
+      return;
     }
-    const t = f.osm[0];
-    const props: Record<string, unknown> = { osm: f.osm };
-    if (f.tags['name'] !== undefined) props['name'] = f.tags['name'];
-    if (f.tags['voltage'] !== undefined) props['voltage'] = f.tags['voltage'];
-    const site = addSite({ id: `${mapped.prefix}-${t}${f.osm.split('/')[1]}`, layer: mapped.layer, kind: mapped.kind, x: f.x, y: f.y, baseLoad: 0, ...(mapped.source ? { source: true } : {}), props });
+    const at = place();
+    if (at === null) return;
+    const props: Record<string, unknown> = { osm };
+    if (tags['name'] !== undefined) props['name'] = tags['name'];
+    if (tags['voltage'] !== undefined) props['voltage'] = tags['voltage'];
+    const site = addSite({ id: `${mapped.prefix}-${osm[0]}${osm.split('/')[1]}`, layer: mapped.layer, kind: mapped.kind, x: at[0], y: at[1], baseLoad: 0, ...(mapped.source ? { source: true } : {}), props });
     kindList(site.kind).push(site);
     bump(tagged, site.kind);
+  };
+  for (const [id, tags] of data.nodeTags) {
+    const i = data.nodeIndex.get(id)!;
+    addInfrastructure(`node/${id}`, tags, () => [nx[i]!, ny[i]!]);
+  }
+  for (const w of data.ways) {
+    addInfrastructure(`way/${w.id}`, w.tags, () => {
+      const path = pathOf(w.refs);
+      if (path === null || path.length < 2) return null;
+      return w.refs[0] === w.refs[w.refs.length - 1] && path.length > 2 ? vertexMean(path.slice(0, -2)) : midpointAlong(path);
+    });
+  }
+  for (const r of data.relations) {
+    addInfrastructure(`relation/${r.id}`, r.tags, () => {
+      const points: number[] = [];
+      for (const m of r.members) {
+        if (m.type !== 'way' || (m.role !== 'outer' && m.role !== '')) continue;
+        points.push(...(pathOf(wayById.get(m.ref)?.refs ?? []) ?? []));
+      }
+      return points.length >= 2 ? vertexMean(points) : null;
+    });
   }
 
   // ---- 5. synthesis on the built-up area ----
@@ -604,7 +653,7 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
   }
   const buildings: Building[] = footprints.map((f) => ({ ring: f.lonLat, height: f.height, ...(f.cohort === undefined ? {} : { cohort: f.cohort }) }));
   const usedDistricts = new Set([...doc.assets.map((a) => a.district), ...doc.cohorts.map((c) => c.district)]);
-  doc.geography = { ...doc.geography, buildings, streets, districts: districtAreas.filter((d) => usedDistricts.has(d.id)) };
+  doc.geography = { ...doc.geography, buildings, streets, areas, districts: districtAreas.filter((d) => usedDistricts.has(d.id)) };
   if (doc.assets.length === 0) throw new ValidationError(options.source, [{ path: '$', reason: 'the extract maps nothing the importer uses (no streets, buildings or infrastructure)' }]);
 
   return {
@@ -630,22 +679,18 @@ export function importOsm(data: OsmData, options: ImportOptions): { document: Os
 }
 
 /**
- * Joins every component of the street graph to the main one: a link from the component's piece
- * nearest any piece already joined. The extract's edge cuts streets whose other ends lie outside it.
+ * Joins every other component of the street graph to the main (largest) one: a link from the
+ * component's piece nearest a piece of the main one. The extract's edge cuts streets whose other ends lie outside it.
  */
-function stitchComponents(segments: readonly Site[], links: ReadonlyArray<{ from: string; to: string }>, link: (a: Site, b: Site, kind: string) => void): number {
+function stitchComponents(segments: readonly Site[], links: ReadonlyArray<readonly [Site, Site]>, link: (a: Site, b: Site, kind: string) => void): number {
   if (segments.length === 0) return 0;
-  const index = new Map(segments.map((s, i) => [s.id, i] as const));
+  const index = new Map(segments.map((s, i) => [s, i] as const));
   const parent = segments.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
     return i;
   };
-  for (const l of links) {
-    const a = index.get(l.from);
-    const b = index.get(l.to);
-    if (a !== undefined && b !== undefined) parent[find(a)] = find(b);
-  }
+  for (const [from, to] of links) parent[find(index.get(from)!)] = find(index.get(to)!);
   const members = new Map<number, number[]>();
   segments.forEach((_, i) => {
     const root = find(i);
@@ -654,43 +699,69 @@ function stitchComponents(segments: readonly Site[], links: ReadonlyArray<{ from
     members.set(root, list);
   });
   const components = [...members.values()].sort((a, b) => b.length - a.length || a[0]! - b[0]!);
-  const joined = components[0]!.slice();
+  const main = components[0]!;
+  const mainIndex = new NearestIndex(
+    main.map((i) => segments[i]!.x),
+    main.map((i) => segments[i]!.y),
+    100,
+  );
   let connectors = 0;
   for (const component of components.slice(1)) {
-    const main = new NearestIndex(
-      joined.map((i) => segments[i]!.x),
-      joined.map((i) => segments[i]!.y),
-      100,
-    );
     let best: [number, number] = [-1, -1];
     let bestD = Infinity;
     for (const i of component) {
-      const j = main.nearest(segments[i]!.x, segments[i]!.y);
-      const d = Math.hypot(segments[joined[j]!]!.x - segments[i]!.x, segments[joined[j]!]!.y - segments[i]!.y);
+      const j = main[mainIndex.nearest(segments[i]!.x, segments[i]!.y)]!;
+      const d = Math.hypot(segments[j]!.x - segments[i]!.x, segments[j]!.y - segments[i]!.y);
       if (d < bestD) {
         bestD = d;
-        best = [i, joined[j]!];
+        best = [i, j];
       }
     }
     link(segments[best[0]]!, segments[best[1]]!, 'connector');
     connectors++;
-    joined.push(...component);
   }
   return connectors;
 }
 
-/** Splits a node list into its runs of at least two nodes present in the extract. */
-function presentRuns(refs: readonly number[], present: ReadonlyMap<number, number>): number[][] {
-  const runs: number[][] = [];
+/**
+ * Named administrative boundaries (`boundary=administrative`, `admin_level` 9–11: city districts and
+ * quarters) whose outer rings close inside the extract, at the finest level that has at least two.
+ * An extract cut from a bigger map usually cuts them (Helsinki's: none closes); then none is used.
+ */
+function closedBoundaries(data: OsmData, wayById: ReadonlyMap<number, OsmWay>, pathOf: (refs: readonly number[]) => number[] | null): Array<{ name: string; ring: number[] }> {
+  const byLevel = new Map<number, Array<{ name: string; ring: number[] }>>();
+  for (const r of data.relations) {
+    const level = Number(r.tags['admin_level']);
+    if (r.tags['boundary'] !== 'administrative' || !(level >= 9 && level <= 11) || r.tags['name'] === undefined) continue;
+    const outers = r.members.filter((m) => m.type === 'way' && (m.role === 'outer' || m.role === ''));
+    if (outers.some((m) => wayById.get(m.ref) === undefined)) continue;
+    const rings = joinRings(outers.map((m) => wayById.get(m.ref)!.refs))
+      .map((refs) => pathOf(refs))
+      .filter((ring): ring is number[] => ring !== null);
+    if (rings.length === 0) continue;
+    const ring = rings.reduce((a, b) => (ringArea(b) > ringArea(a) ? b : a));
+    const list = byLevel.get(level) ?? [];
+    list.push({ name: r.tags['name'], ring });
+    byLevel.set(level, list);
+  }
+  const levels = [...byLevel.keys()].sort((a, b) => b - a);
+  const chosen = levels.map((l) => byLevel.get(l)!).find((list) => list.length >= 2) ?? [];
+  return chosen.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Splits a node list into its runs of at least two nodes present in the extract, as node indices. */
+function presentRuns(refs: readonly number[], present: ReadonlyMap<number, number>): Int32Array[] {
+  const runs: Int32Array[] = [];
   let run: number[] = [];
   for (const ref of refs) {
-    if (present.has(ref)) run.push(ref);
+    const i = present.get(ref);
+    if (i !== undefined) run.push(i);
     else {
-      if (run.length >= 2) runs.push(run);
+      if (run.length >= 2) runs.push(Int32Array.from(run));
       run = [];
     }
   }
-  if (run.length >= 2) runs.push(run);
+  if (run.length >= 2) runs.push(Int32Array.from(run));
   return runs;
 }
 

@@ -72,6 +72,11 @@ export const MAPPING = {
   tracks: { tram: 'tram-track', rail: 'rail-track', light_rail: 'rail-track', narrow_gauge: 'rail-track', subway: 'metro-track' } as Record<string, string>,
   /** Buildings whose floor area houses residents; `yes` (the common tag for city-centre blocks) counts. */
   residentialBuildings: new Set(['yes', 'apartments', 'residential', 'house', 'detached', 'semidetached_house', 'terrace', 'dormitory', 'bungalow', 'farm']),
+  /** Closed ways drawn on the ground: parks and grass, and water. */
+  greenAreas: { leisure: ['park', 'garden', 'playground', 'pitch'], landuse: ['grass', 'meadow', 'forest', 'recreation_ground', 'cemetery'], natural: ['scrub', 'wood', 'heath', 'grassland'] } as Record<string, string[]>,
+  waterAreas: { natural: ['water'], landuse: ['basin', 'pond', 'reservoir'], water: ['pond', 'lake', 'river', 'basin'] } as Record<string, string[]>,
+  /** Keys at least one of which every infrastructure rule needs (a cheap test before the rules). */
+  infrastructureKeys: ['power', 'man_made', 'emergency', 'telecom', 'amenity', 'healthcare'],
   /** Tagged infrastructure, first match wins. */
   infrastructure: [
     { layer: 'power', prefix: 'pw', match: is('power', 'substation'), kind: (t) => (Number.parseFloat(t['voltage'] ?? '0') >= 110_000 ? 'transmission-substation' : 'distribution-substation') },

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DIST_DIR, ensureUiBuilt } from '../build-ui.ts';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../browser.ts';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
@@ -35,6 +35,18 @@ export async function serveDist(): Promise<{ url: string; close: () => Promise<v
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** requestAnimationFrame intervals (ms) in the page over `seconds`. */
+export async function frameIntervals(page: Page, seconds: number): Promise<number[]> {
+  // Page scripts are strings: tsx/esbuild would wrap named functions in `__name(…)`, unknown in the page.
+  return (await page.evaluate(`new Promise((resolve) => {
+      const out = [];
+      let last = performance.now();
+      const end = last + ${seconds * 1000};
+      const step = (now) => { out.push(now - last); last = now; if (now < end) requestAnimationFrame(step); else resolve(out); };
+      requestAnimationFrame(step);
+    })`)) as number[];
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -71,13 +83,7 @@ async function measure(browser: Browser, url: string, options: { assets: number;
     await page.waitForTimeout(1500);
     const seconds = options.seconds ?? 5;
     // Page scripts are strings: tsx/esbuild would wrap named functions in `__name(…)`, unknown in the page.
-    const intervals = (await page.evaluate(`new Promise((resolve) => {
-      const out = [];
-      let last = performance.now();
-      const end = last + ${seconds * 1000};
-      const step = (now) => { out.push(now - last); last = now; if (now < end) requestAnimationFrame(step); else resolve(out); };
-      requestAnimationFrame(step);
-    })`)) as number[];
+    const intervals = await frameIntervals(page, seconds);
     const extra = (await page.evaluate(`(() => {
       const b = window.__bench;
       const el = document.querySelector('[data-testid=scene]');

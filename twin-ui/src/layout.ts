@@ -5,6 +5,24 @@
  */
 import type { Topology } from './model.ts';
 
+/** The city's centre (metres, the topology's frame) that the scene puts at its origin: the middle of the placed assets. */
+export function layoutCentre(t: Topology): [number, number] {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (let i = 0; i < t.assetCount; i++) {
+    const x = t.positions[3 * i] ?? null;
+    if (x === null) continue;
+    const y = t.positions[3 * i + 1] ?? 0;
+    minX = Math.min(minX, x);
+    maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y);
+    maxY = Math.max(maxY, y);
+  }
+  return Number.isFinite(minX) ? [(minX + maxX) / 2, (minY + maxY) / 2] : [0, 0];
+}
+
 export function layoutPositions(t: Topology): Float32Array {
   const nA = t.assetCount;
   const n = nA + t.cohortCount;
@@ -26,8 +44,7 @@ export function layoutPositions(t: Topology): Float32Array {
     if (y > maxY) maxY = y;
   }
   const placed = Number.isFinite(minX);
-  const cx = placed ? (minX + maxX) / 2 : 0;
-  const cy = placed ? (minY + maxY) / 2 : 0;
+  const [cx, cy] = placed ? [(minX + maxX) / 2, (minY + maxY) / 2] : [0, 0];
   const span = placed ? Math.max(maxX - minX, maxY - minY, 1) : 0;
   const L = t.layers.length;
   const unplaced = new Int32Array(L);

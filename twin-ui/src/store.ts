@@ -8,8 +8,8 @@
  * subscribes to it; the summary is recomputed from the columns at most a few times a second.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { FrameKind, Status, type Alert, type FrameColumns, type RelianceExtension, type Role, type ServerSummary, type SessionInfo, type Topology } from './model.ts';
-import { layoutPositions } from './layout.ts';
+import { FrameKind, Status, type Alert, type FrameColumns, type RelianceExtension, type Role, type ServerSummary, type SessionInfo, type Topology, type TopologyGeography } from './model.ts';
+import { layoutCentre, layoutPositions } from './layout.ts';
 
 /** Compressed adjacency: the items of row r are `items[offsets[r] .. offsets[r + 1])`. */
 export interface Csr {
@@ -66,6 +66,9 @@ export interface CityIndexUi {
   readonly relianceEstimated: boolean;
   readonly population: Float64Array;
   readonly hospitals: Int32Array;
+  /** The real place (imported cities) and the scene's origin in its frame: scene x = x − centre[0], z = −(y − centre[1]). */
+  readonly geography: TopologyGeography | null;
+  readonly centre: readonly [number, number];
 }
 
 export function indexTopology(topology: Topology & RelianceExtension): CityIndexUi {
@@ -157,6 +160,8 @@ export function indexTopology(topology: Topology & RelianceExtension): CityIndex
     relianceEstimated,
     population,
     hospitals: Int32Array.from(hospitals),
+    geography: topology.geography ?? null,
+    centre: layoutCentre(topology),
   };
 }
 
@@ -312,7 +317,7 @@ export function isOut(status: number): boolean {
 }
 
 /** Does asset `a` fail to deliver service? (out of service, or below half its level.) */
-function notServing(f: FastState, a: number): boolean {
+export function notServing(f: FastState, a: number): boolean {
   return isOut(f.status[a]!) || f.level[a]! < 0.5;
 }
 

@@ -14,6 +14,7 @@ import { isOut, row, type CityIndexUi, type TwinState } from '../store.ts';
 import { Status, STATUS_NAMES } from '../model.ts';
 import { shapeOf } from './shapes.ts';
 import { pickActor, screenOf } from './picking.ts';
+import { PlaceLayers, PlaceOverlay, useFurnitureRefs } from './Place.tsx';
 
 /** `?aa=0` turns antialiasing off, `?preserve=1` keeps the drawing buffer (pixel reads in tests). */
 const params = new URLSearchParams(window.location.search);
@@ -67,7 +68,9 @@ function AssetMeshes({ index }: { index: CityIndexUi }) {
       // Picking is screen-space (picking.ts); three's per-instance raycast and culling are not needed.
       mesh.frustumCulled = false;
       mesh.raycast = () => undefined;
-      out.push({ mesh, actors: Int32Array.from(list), scale: shape.scale * size, kind });
+      // Over a real street map the streets are drawn as lines: their segment glyphs stay small.
+      const onMap = index.geography !== null && index.layers[index.layerOf[list[0]!]!] === 'transport' ? 0.35 : 1;
+      out.push({ mesh, actors: Int32Array.from(list), scale: shape.scale * size * onMap, kind });
     });
     return out;
   }, [index, size]);
@@ -221,6 +224,8 @@ interface EdgeSet {
 function makeEdges(index: CityIndexUi, from: Int32Array, to: Int32Array, edgeLayer: Int32Array, type: 'link' | 'dependency', lift: number): EdgeSet[] {
   const sets: EdgeSet[] = [];
   index.layers.forEach((layer, l) => {
+    // Over a real street map the streets themselves show the transport links.
+    if (index.geography !== null && layer === 'transport' && type === 'link') return;
     const ids: number[] = [];
     for (let e = 0; e < from.length; e++) if (edgeLayer[e] === l) ids.push(e);
     if (ids.length === 0) return;
@@ -489,7 +494,9 @@ function Controls({ index }: { index: CityIndexUi }) {
     const cam = camera as THREE.PerspectiveCamera;
     cam.near = Math.max(1, span / 2000);
     cam.far = span * 10;
-    cam.position.set(cx, span * 0.85, cz + span * 0.55);
+    // A real place reads best from a lower, oblique angle (its buildings stand up); a graph from above.
+    const [up, back] = index.geography === null ? [0.85, 0.55] : [0.48, 0.62];
+    cam.position.set(cx, span * up, cz + span * back);
     cam.updateProjectionMatrix();
     controls.target.set(cx, 0, cz);
     controls.maxDistance = span * 4;
@@ -606,6 +613,7 @@ export function CityScene() {
   const index = useTwin((s) => s.index);
   const [host, setHost] = useState<HTMLDivElement | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
+  const furniture = useFurnitureRefs();
   return (
     <div className="scene" ref={setHost} data-testid="scene" data-instances="0" aria-label="3D city view: drag to orbit, right-drag or arrow keys to pan, wheel to zoom, click an asset to inspect it" role="application" tabIndex={0}>
       <Canvas
@@ -620,7 +628,7 @@ export function CityScene() {
         {index && (
           <>
             <Ground index={index} />
-            <Districts index={index} />
+            {index.geography === null ? <Districts index={index} /> : <PlaceLayers index={index} refs={furniture} />}
             <Edges index={index} />
             <LodSwitch index={index} />
             <AssetMeshes index={index} />
@@ -634,6 +642,7 @@ export function CityScene() {
           </>
         )}
       </Canvas>
+      {index && <PlaceOverlay index={index} refs={furniture} />}
       {hover && index && <HoverTip index={index} hover={hover} />}
     </div>
   );
