@@ -135,7 +135,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const problems = error.validation.map((v) => ({ path: `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`, reason: v.message ?? 'invalid' }));
+      const problems = error.validation.map((v) => ({ path: `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, ''), reason: v.message ?? 'invalid' }));
       const message = `invalid request: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`;
       if (request.method !== 'GET') {
         ctx.audit.record({ virtualMs: engine.now, who: request.principal?.name ?? 'anonymous', role: request.principal?.role ?? 'none', via: 'http', action: `${request.method} ${request.routeOptions.url ?? request.url}`, target: null, result: 'invalid', status: 400, detail: message });
@@ -406,11 +406,12 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       tags: ['clock'],
       summary: 'Pause, resume or set the speed (virtual seconds per wall second)',
       security: [{ bearer: [] }],
-      body: z.discriminatedUnion('action', [
+      // `{"speed": 60}` alone is the obvious way to ask for a speed: read it as the speed action.
+      body: z.preprocess((b) => (typeof b === 'object' && b !== null && !('action' in b) && 'speed' in b ? { action: 'speed', ...b } : b), z.discriminatedUnion('action', [
         z.strictObject({ action: z.literal('pause') }),
         z.strictObject({ action: z.literal('resume') }),
         z.strictObject({ action: z.literal('speed'), speed: z.number().positive().max(100_000) }),
-      ]),
+      ])),
       response: { 200: clockInfo, ...errors },
     },
   }, (request) => control.clock(principalOf(request), request.body, 'http'));

@@ -11,6 +11,7 @@ import { createBehaviours } from '../actors/index.ts';
 import { Engine, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
+import { acceptEmptyBodies } from './empty-body.ts';
 import { bearer, configuredTokens, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
@@ -138,6 +139,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     logger: quiet ? false : { level: options.logLevel ?? env['STRATUM_LOG_LEVEL'] ?? 'warn' },
     bodyLimit: 1_048_576,
   });
+  acceptEmptyBodies(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
