@@ -301,7 +301,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
       return;
     }
     case 'scada-compromise': {
-      const first = targets(event.target ?? { kind: 'scada-centre', pick: 'first', count: 1 });
+      const first = targets(event.target ?? { kind: 'scada-centre', pick: 'first', count: 1, skip: 0 });
       const telecom = index.layers.indexOf('telecom');
       const hop = event.hopMinutes * 60;
       const reached = new Map<number, number>();
@@ -345,7 +345,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
     }
     case 'ddos':
     case 'ransomware': {
-      const fallback: Selector = event.type === 'ddos' ? { kind: 'core-router', pick: 'first', count: 'all' } : { kind: 'hospital', pick: 'nearest', count: 1 };
+      const fallback: Selector = event.type === 'ddos' ? { kind: 'core-router', pick: 'first', count: 'all', skip: 0 } : { kind: 'hospital', pick: 'nearest', count: 1, skip: 0 };
       for (const id of targets(event.target ?? fallback)) {
         push(event.at, { type: 'cyber', target: id, attack: event.type, severity: event.severity });
         if (event.durationHours !== undefined) attacks.push({ id, start: event.at, end: event.at + event.durationHours * 3600, origin });
