@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { generateCity, parseCity, Status } from '../engine/index.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
-import { launchChromium } from './browser.ts';
+import { browserAvailability, launchChromium } from './browser.ts';
 
 const SHOTS = fileURLToPath(new URL('../artifacts/screenshots/', import.meta.url));
 const ADMIN = 'e2e-admin-token-0123456789';
@@ -97,7 +97,9 @@ async function outCount(page: Page, layer: string): Promise<number> {
   return Number(await page.getAttribute(`[data-testid=headline] [data-layer=${layer}]`, 'data-out'));
 }
 
-describe('twin UI in a real browser against a real engine', () => {
+const chromium = browserAvailability();
+
+describe.skipIf(chromium.skip)(`twin UI in a real browser against a real engine (${chromium.reason})`, () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await ensureUiBuilt();
