@@ -12,6 +12,7 @@ import { Engine, RealtimeRunner, StratumError, type CityModel } from '../engine/
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
 import { acceptEmptyBodies } from './empty-body.ts';
+import { registerFavicon } from './favicon.ts';
 import { bearer, configuredTokens, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
@@ -196,6 +197,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   };
   registerTokenRoutes(app, { tokens, control, reload: reloadTokens });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  registerFavicon(app);
 
   const uiDir = options.uiDir ?? resolve(here, '../twin-ui/dist');
   if (uiDir !== false && existsSync(uiDir)) await app.register(fastifyStatic, { root: resolve(uiDir), prefix: '/', wildcard: false });
