@@ -135,7 +135,12 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const problems = error.validation.map((v) => ({ path: `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, ''), reason: v.message ?? 'invalid' }));
+      const problems = error.validation.map((v) => {
+        const path = `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, '');
+        // A missing body reaches validation as null: say what is missing, not "received null".
+        const missing = path === 'body' && /received null/.test(v.message ?? '');
+        return { path, reason: missing ? 'a JSON body is required (content-type: application/json)' : (v.message ?? 'invalid') };
+      });
       const message = `invalid request: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`;
       if (request.method !== 'GET') {
         ctx.audit.record({ virtualMs: engine.now, who: request.principal?.name ?? 'anonymous', role: request.principal?.role ?? 'none', via: 'http', action: `${request.method} ${request.routeOptions.url ?? request.url}`, target: null, result: 'invalid', status: 400, detail: message });

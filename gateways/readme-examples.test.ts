@@ -107,6 +107,6 @@ describe('the README examples work as written', () => {
     expect((await post('/api/scenarios/earthquake/run')).status).toBe(202);
     const missing = await post('/api/sessions');
     expect(missing.status).toBe(400);
-    expect(((await missing.json()) as { problems: Array<{ path: string }> }).problems[0]!.path).toBe('body');
+    expect(((await missing.json()) as { problems: Array<{ path: string; reason: string }> }).problems[0]).toEqual({ path: 'body', reason: 'a JSON body is required (content-type: application/json)' });
   });
 });
