@@ -127,6 +127,15 @@ const blame = new Blame();
 export class AssetBehaviour implements Behaviour<AssetState> {
   constructor(private readonly options: BehaviourOptions) {}
 
+  /** Lognormal repair-time factor with median 1 (options.repairSpread = σ); exactly 1 without a draw when σ is 0. */
+  private repairFactor(ctx: StepContext): number {
+    const sigma = this.options.repairSpread;
+    if (sigma === 0) return 1;
+    // Box–Muller from the actor's seeded stream (1 − u keeps the logarithm finite).
+    const normal = Math.sqrt(-2 * Math.log(1 - ctx.random())) * Math.cos(2 * Math.PI * ctx.random());
+    return Math.exp(sigma * normal);
+  }
+
   init(actor: number, index: CityIndex): AssetState {
     const providers = index.depsByDependent.offsets[actor + 1]! - index.depsByDependent.offsets[actor]!;
     return {
@@ -167,7 +176,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
             s.health = health;
             blame.set(CauseCode.Damage, m.from, m.seq);
             if (this.options.selfRepair) {
-              const at = ctx.now + Math.max(1000, Math.round(index.repairMs[self]! * Math.max(0.25, 1 - health)));
+              const at = ctx.now + Math.max(1000, Math.round(index.repairMs[self]! * Math.max(0.25, 1 - health) * this.repairFactor(ctx)));
               if (s.repairAt < 0 || at > s.repairAt) {
                 s.repairAt = at;
                 ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, at - ctx.now);
@@ -270,8 +279,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
             s.cyber = cyber;
             blame.set(CauseCode.Cyber, m.from, m.seq);
             if (this.options.selfRepair && s.repairAt < 0) {
-              s.repairAt = ctx.now + index.repairMs[self]!;
-              ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, index.repairMs[self]!);
+              const after = Math.round(index.repairMs[self]! * this.repairFactor(ctx));
+              s.repairAt = ctx.now + after;
+              ctx.send(self, MessageKind.Timer, 0, TimerCode.RepairDone, after);
             }
           }
           break;

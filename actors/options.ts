@@ -15,6 +15,12 @@ export interface BehaviourOptions {
   readonly tripResetSeconds: number | null;
   /** Whether damaged assets repair themselves after their repair time (false: only crews or operators repair). */
   readonly selfRepair: boolean;
+  /**
+   * Spread of repair times: each repair takes the asset's repair time × a lognormal factor with
+   * median 1 and this σ (0: exactly the repair time). Restoration times of real outages scatter
+   * roughly lognormally; the live twin keeps them fixed so an operator's timeline is predictable.
+   */
+  readonly repairSpread: number;
   /** Simulated seconds between cohort stress updates while something is wrong. */
   readonly cohortTickSeconds: number;
   /** Connectivity rule: in layers with links, an asset works only while connected (to a source, or the main component). */
@@ -28,6 +34,7 @@ export const LIVE_OPTIONS: BehaviourOptions = {
   alpha: 0.25,
   tripResetSeconds: 900,
   selfRepair: true,
+  repairSpread: 0,
   cohortTickSeconds: 900,
   connectivity: true,
   dependencies: true,

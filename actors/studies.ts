@@ -53,6 +53,9 @@ export interface StudyOptions {
   readonly workers?: number;
 }
 
+/** σ of the lognormal repair-time factor under the stochastic model: 90% of repairs take 0.44–2.3 × the kind's repair time. */
+export const STOCHASTIC_REPAIR_SPREAD = 0.5;
+
 /** The rules each model applies (README "Cascade models" documents the equations). */
 export function modelOptions(model: CascadeModel, alpha = 0.25): BehaviourOptions {
   switch (model) {
@@ -61,14 +64,14 @@ export function modelOptions(model: CascadeModel, alpha = 0.25): BehaviourOption
     case 'interdependent':
       return { ...LIVE_OPTIONS, loadModel: 'none', tripResetSeconds: null, selfRepair: false, connectivity: true, dependencies: true };
     case 'stochastic':
-      return { ...LIVE_OPTIONS, loadModel: 'none', tripResetSeconds: null, selfRepair: true, connectivity: true, dependencies: true };
+      return { ...LIVE_OPTIONS, loadModel: 'none', tripResetSeconds: null, selfRepair: true, repairSpread: STOCHASTIC_REPAIR_SPREAD, connectivity: true, dependencies: true };
   }
 }
 
 export const MODEL_RULES: Readonly<Record<CascadeModel, string>> = {
   'motter-lai': 'load = shortest-path betweenness over the working part of each linked layer; capacity = (1 + alpha) × initial load; every overloaded asset fails in the same step; repeats until nothing fails. Dependencies and connectivity are not applied. It runs on every layer with links; G per layer = largest connected component of the layer\'s working assets ÷ the layer\'s assets (giantComponentByLayer); giantComponentFraction = largest connected component of all assets ÷ N (meaningful for a one-layer graph).',
   interdependent: 'an asset works only while in the main (largest) connected component of the working part of its own layer and while all its hard providers work; a random share of the attacked layer is removed; iterates to the end. Result: the attacked layer\'s share in the mutually connected giant component.',
-  stochastic: 'each failed provider gets one chance per dependent edge to pass its failure, with the edge\'s probability; partial dependencies degrade; connectivity applies in layers with links; damaged assets repair after their restoration time.',
+  stochastic: 'each failed provider gets one chance per dependent edge to pass its failure, with the edge\'s probability; partial dependencies degrade; connectivity applies in layers with links; damaged assets repair after their restoration time × a lognormal factor (median 1, σ 0.5) drawn per repair.',
 };
 
 export interface RunOutcome {

@@ -170,7 +170,7 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
           const last = rows[rows.length - 1];
           if (last !== undefined) io.out(`summary of the last sweep value (${last.parameter}=${last.value}):\n`);
           const indent = last === undefined ? '' : '  ';
-          if (result.giantComponentByLayer !== undefined) {
+          if (result.giantComponentByLayer !== undefined && Object.keys(result.giantComponentByLayer).length > 1) {
             io.out(`${indent}G per layer (the model ran on the layers with links: ${Object.keys(result.giantComponentByLayer).join(', ')}):\n`);
             for (const [layer, e] of Object.entries(result.giantComponentByLayer)) io.out(indent + formatEstimate(`  G ${layer}`, e));
           }

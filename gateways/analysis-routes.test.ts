@@ -12,7 +12,8 @@ describe('analysis routes over the live engine', () => {
   afterAll(async () => server.close());
 
   it('explains a dependency failure back to the injected input', async () => {
-    const pump = server.engine.index.city.dependencies.find((d) => d.to.startsWith('wt-ps-') && d.latencySeconds === 0)!;
+    // A hard, certain, immediate dependency (pumping stations now ride through some grid losses on standby power).
+    const pump = server.engine.index.city.dependencies.find((d) => d.strength === 1 && d.probability === 1 && d.latencySeconds === 0)!;
     const inject = await fetch(`${server.url}/api/inject`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },

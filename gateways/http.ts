@@ -146,7 +146,12 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const problems = error.validation.map((v) => ({ path: `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`, reason: v.message ?? 'invalid' }));
+      const problems = error.validation.map((v) => {
+        const path = `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, '');
+        // A missing body reaches validation as null: say what is missing, not "received null".
+        const missing = path === 'body' && /received null/.test(v.message ?? '');
+        return { path, reason: missing ? 'a JSON body is required (content-type: application/json)' : (v.message ?? 'invalid') };
+      });
       const message = `invalid request: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`;
       if (request.method !== 'GET') {
         ctx.audit.record({ virtualMs: engine.now, who: request.principal?.name ?? 'anonymous', role: request.principal?.role ?? 'none', via: 'http', action: `${request.method} ${request.routeOptions.url ?? request.url}`, target: null, result: 'invalid', status: 400, detail: message });
@@ -419,7 +424,8 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       tags: ['clock'],
       summary: 'Pause, resume or set the speed (virtual seconds per wall second)',
       security: [{ bearer: [] }],
-      body: clockRequestSchema,
+      // `{"speed": 60}` alone is the obvious way to ask for a speed: read it as the speed action.
+      body: z.preprocess((b) => (typeof b === 'object' && b !== null && !('action' in b) && 'speed' in b ? { action: 'speed', ...b } : b), clockRequestSchema),
       response: { 200: clockInfo, ...errors },
     },
   }, (request) => control.clock(principalOf(request), request.body, 'http'));

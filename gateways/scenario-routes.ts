@@ -140,7 +140,8 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
       ledger.append('scenario', principal!.name, principal!.role, { scenario: scenario.name, source: scenario.source, inputs: events.length, firstSeq: entries[0]?.seq ?? null, startMs });
       return { ok: true as const, scenario: scenario.name, inputs: events.length, firstSeq: entries[0]?.seq ?? null, lastSeq: entries[entries.length - 1]?.seq ?? null, startMs };
     });
-  const runBody = z.strictObject({ startInSeconds: z.number().min(0).max(30 * 86_400).optional() }).optional();
+  // Nothing is required: no body at all (fastify validates it as null) is a run that starts now.
+  const runBody = z.strictObject({ startInSeconds: z.number().min(0).max(30 * 86_400).optional() }).nullish();
 
   app.get('/api/scenarios', {
     config: { right: 'read' },

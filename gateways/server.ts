@@ -14,6 +14,8 @@ import { AuditLog } from './audit.ts';
 import { bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment } from './auth.ts';
 import { Control, doorLimitsFromEnv } from './control.ts';
 import { ScenarioExpander } from './expander.ts';
+import { acceptEmptyBodies } from './empty-body.ts';
+import { registerFavicon } from './favicon.ts';
 import { registerHttpApi } from './http.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
@@ -153,6 +155,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
         },
     bodyLimit: 1_048_576,
   });
+  acceptEmptyBodies(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -215,6 +218,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   };
   registerTokenRoutes(app, { tokens, control, reload: reloadTokens });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  registerFavicon(app);
 
   const uiDir = options.uiDir ?? resolve(here, '../twin-ui/dist');
   if (uiDir !== false && existsSync(uiDir)) await app.register(fastifyStatic, { root: resolve(uiDir), prefix: '/', wildcard: false });

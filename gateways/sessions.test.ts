@@ -43,6 +43,8 @@ const END_MS = 3_600_000;
 async function recordIncident(dir: string, id: string): Promise<void> {
   const live = await Engine.create({ city: cityFromSource(CITY), behaviours, seed: 3, driver: 'direct' });
   const marks = new FeedMarks(live);
+  // Both transmission substations: the generated grid is N-1 secure, so one alone cuts nobody off.
+  live.submit({ type: 'fail', target: 'pw-tx-0', hazard: 'fire' }, { at: 30, source: 'scenario:drill' });
   live.submit({ type: 'fail', target: 'pw-tx-1', hazard: 'fire' }, { at: 30, source: 'scenario:drill' });
   live.submit({ type: 'fail', target: 'wt-ps-0', hazard: 'flood' }, { at: 1500, source: 'scenario:drill' });
   marks.mark();

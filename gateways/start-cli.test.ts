@@ -84,3 +84,16 @@ describe('stratum start: what it prints', () => {
     expect(await startAndRequest(['--log-level', 'info'])).toMatch(/"reqId"/);
   }, 60_000);
 });
+
+describe('stratum piped into a reader that stops early', () => {
+  it('exits quietly (no EPIPE stack trace), as `stratum generate … | head -c 100` does', async () => {
+    const cli = fileURLToPath(new URL('../bin/stratum.mjs', import.meta.url));
+    const child = spawn(process.execPath, [cli, 'generate', '--assets', '20000', '--seed', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => void (stderr += c.toString()));
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  }, 30_000);
+});

@@ -42,7 +42,8 @@ describe('stratum CLI', () => {
     const city = join(dir, 'cost.json');
     await run('generate', '--assets', '400', '--seed', '5', '--out', city);
     const scenario = join(dir, 'cost-fail.yaml');
-    writeFileSync(scenario, 'name: cost-fail\nevents:\n  - { at: 10, type: fail, target: pw-tx-0 }\n');
+    // The feeder the first cohort relies on (a transmission substation alone cuts nobody off: the generated grid is N-1 secure).
+    writeFileSync(scenario, 'name: cost-fail\nevents:\n  - { at: 10, type: fail, target: pw-fd-0 }\n');
     const base = await run('simulate', '--city', city, '--scenario', scenario, '--until', '7200', '--json', '--driver', 'direct');
     const model = join(dir, 'model.json');
     writeFileSync(model, JSON.stringify({ currency: 'GBP', personPerHour: { power: 7 }, assetPerHour: { 'transmission-substation': 0 } }));

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import type { TestProject } from 'vitest/node';
+import { serviceFromEnv } from '../gateways/adapters/testing.ts';
+import { browserAvailability } from '../twin-ui/browser.ts';
 
 /**
  * Integration services for the tests. When a service's URL is already in the environment (the
@@ -36,6 +38,18 @@ async function dockerAvailable(): Promise<boolean> {
   });
 }
 
+/** The suites that skip on this machine and why, with the command that enables each ('' when none skip). */
+export function skippedSuites(env: NodeJS.ProcessEnv): string {
+  const lines = [
+    ['PostgreSQL suites', serviceFromEnv('pg', env)],
+    ['Redis suites', serviceFromEnv('redis', env)],
+    ['Kafka suites', serviceFromEnv('kafka', env)],
+    ['browser suite (twin-ui/e2e.test.ts)', browserAvailability(env)],
+  ] as const;
+  const skipped = lines.filter(([, choice]) => choice.skip).map(([name, choice]) => `  - ${name}: ${choice.reason}`);
+  return skipped.length === 0 ? '' : `Suites skipped on this machine (the rest of npm test runs without them; CI requires them all):\n${skipped.join('\n')}`;
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const urls: Record<string, string> = {};
   const stops: Array<() => Promise<unknown>> = [];
@@ -65,7 +79,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   }
   project.provide('serviceUrls', urls);
+  const skipped = skippedSuites({ ...process.env, ...urls });
+  if (skipped.length > 0) process.stdout.write(`\n${skipped}\n`);
   return async () => {
     for (const stop of stops) await stop();
+    // Again at the end, beside the summary, where a reader of the run looks.
+    if (skipped.length > 0) process.stdout.write(`\n${skipped}\n`);
   };
 }

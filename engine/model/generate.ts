@@ -41,6 +41,14 @@ const BLOCK_METRES = 120;
 /** Assets per district on average. */
 const ASSETS_PER_DISTRICT = 400;
 
+/**
+ * Chance that losing the grid takes an asset down (its dependency's probability): the share of
+ * outages its standby power does not ride through. Assumed figures, documented in engine/CONTEXT.md:
+ * water works keep on-site generation (fails to start or runs dry 1 time in 4), about half of the
+ * pumping stations have standby sets or portable connections, most towers have only batteries.
+ */
+export const POWER_BACKUP_FAILS = { treatmentPlant: 0.25, pumpingStation: 0.6, tower: 0.8 } as const;
+
 /** Layer shares of the asset count. */
 const SHARES = { power: 0.3, water: 0.16, telecom: 0.16, emergency: 0.015 } as const;
 
@@ -128,7 +136,8 @@ export function generateCity(options: GenerateOptions): CityDocument {
   };
 
   // --- Power: generation → transmission → distribution → feeders. ---
-  const nGen = Math.max(1, Math.round(nPower / 2500));
+  // Several generators and treatment plants: no single source carries the city (N-1 at the source).
+  const nGen = Math.max(3, Math.round(nPower / 800));
   const nTx = Math.max(2, Math.round(nPower / 120));
   const nDx = Math.max(2, Math.round(nPower / 14));
   const nFeed = Math.max(2, nPower - nGen - nTx - nDx);
@@ -158,14 +167,18 @@ export function generateCity(options: GenerateOptions): CityDocument {
     if (first >= 0) link(a, txs[first]!, 'transmission-line');
     if (second >= 0) link(a, txs[second]!, 'transmission-line');
   }
-  const meshed = new Set(doc.links.flatMap((l) => [l.from, l.to]));
-  for (let i = 1; i < nTx; i++) if (!meshed.has(txs[i]!.id)) link(txs[i - 1]!, txs[i]!, 'transmission-line');
+  // A ring around the city through every transmission substation (in order of angle about the
+  // centre): the mesh is then 2-connected, so no single substation or line splits the grid.
+  const byAngle = txs.map((t, i) => ({ i, angle: Math.atan2(t.position.y - side / 2, t.position.x - side / 2) })).sort((p, q) => p.angle - q.angle || p.i - q.i);
+  for (let k = 0; k < nTx; k++) link(txs[byAngle[k]!.i]!, txs[byAngle[(k + 1) % nTx]!.i]!, 'transmission-line');
+  /** A second, different transmission substation for asset number i whose first is `first`. */
+  const otherTx = (first: number, i: number): number => (first + 1 + ((i * 7 + 3) % (nTx - 1))) % nTx;
   const gens: Asset[] = [];
   for (let i = 0; i < nGen; i++) {
     const g = add(`pw-gen-${i}`, 'power', 'generator', rng.range(0, side), rng.range(0, side), rng.range(400, 900), 0.3, true);
     gens.push(g);
     link(g, txs[i % nTx]!, 'transmission-line');
-    link(g, txs[(i * 7 + 3) % nTx]!, 'transmission-line');
+    link(g, txs[otherTx(i % nTx, i)]!, 'transmission-line');
   }
   const dxs: Asset[] = [];
   for (let i = 0; i < nDx; i++) {
@@ -174,7 +187,8 @@ export function generateCity(options: GenerateOptions): CityDocument {
     const d = add(`pw-dx-${i}`, 'power', 'distribution-substation', x, y, rng.range(15, 35), 0.5);
     dxs.push(d);
     link(parent, d, 'subtransmission-line');
-    if (rng.chance(0.3)) link(txs[(i + 1) % nTx]!, d, 'subtransmission-line');
+    // Dual supply: every distribution substation hangs off two transmission substations (N-1).
+    link(txs[otherTx(i % nTx, i)]!, d, 'subtransmission-line');
   }
   const feeders: Asset[] = [];
   for (let i = 0; i < nFeed; i++) {
@@ -183,7 +197,9 @@ export function generateCity(options: GenerateOptions): CityDocument {
     const f = add(`pw-fd-${i}`, 'power', 'feeder', x, y, rng.range(1.5, 5), 0.4);
     feeders.push(f);
     link(parent, f, 'feeder-line');
-    if (i >= nDx && rng.chance(0.15)) link(feeders[i - nDx]!, f, 'tie-switch');
+    // A tie to a feeder of the neighbouring distribution substation: losing a substation leaves its
+    // feeders served through the ties (ties are modelled closed: connectivity, not switching).
+    if (i > 0) link(feeders[i >= nDx ? i - nDx + 1 : i - 1]!, f, 'tie-switch');
   }
 
   // --- Telecom: core → aggregation → towers; SCADA centres. ---
@@ -215,8 +231,9 @@ export function generateCity(options: GenerateOptions): CityDocument {
     const t = add(`tc-tw-${i}`, 'telecom', 'tower', x, y, 0.5, 1);
     towers.push(t);
     link(parent, t, 'backhaul');
-    // Towers run on batteries for four hours before a power loss reaches them.
-    depend(feeders[i % nFeed]!, t, 'power', 1, 4 * 3600);
+    // Towers run on batteries for four hours before a power loss reaches them; some have a
+    // generator or get a portable one in time.
+    depend(feeders[i % nFeed]!, t, 'power', 1, 4 * 3600, POWER_BACKUP_FAILS.tower);
   }
   const scadas: Asset[] = [];
   for (let i = 0; i < nScada; i++) {
@@ -233,14 +250,16 @@ export function generateCity(options: GenerateOptions): CityDocument {
   });
 
   // --- Water: treatment → pumping (ring) → mains. Pumps need power. ---
-  const nPlant = Math.max(1, Math.round(nWater / 2500));
+  const nPlant = Math.max(2, Math.round(nWater / 600));
   const nPump = Math.max(2, Math.round(nWater / 18));
   const nMain = Math.max(2, nWater - nPlant - nPump);
   const plants: Asset[] = [];
   for (let i = 0; i < nPlant; i++) {
     const p = add(`wt-tp-${i}`, 'water', 'treatment-plant', rng.range(0, side), rng.range(0, side), 100, 0.4, true);
     plants.push(p);
-    depend(txs[(i * 5) % nTx]!, p, 'power', 1, 0);
+    // On-site standby generation: a grid loss takes the works down only when it fails to start or
+    // runs out (POWER_BACKUP_FAILS.treatmentPlant).
+    depend(txs[(i + Math.floor(nTx / 2)) % nTx]!, p, 'power', 1, 0, POWER_BACKUP_FAILS.treatmentPlant); // a different substation per works
     depend(scadas[i % nScada]!, p, 'scada', 0.3, 30, 0.8);
   }
   const pumps: Asset[] = [];
@@ -251,7 +270,7 @@ export function generateCity(options: GenerateOptions): CityDocument {
     pumps.push(p);
     if (i < nPlant) link(parent, p, 'trunk-main');
     if (i > 0) link(pumps[i - 1]!, p, 'trunk-main');
-    depend(dxs[i % nDx]!, p, 'power', 1, 0);
+    depend(dxs[i % nDx]!, p, 'power', 1, 0, POWER_BACKUP_FAILS.pumpingStation);
   }
   if (nPump > 2) link(pumps[nPump - 1]!, pumps[0]!, 'trunk-main');
   const mains: Asset[] = [];

@@ -79,13 +79,16 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
       <Headline />
       <div className="main">
         <aside className="left">
+          {/* While the engine is out of reach every control that would send something is off: the
+              operator sees at once that it cannot act, instead of a toast after each click. The
+              inject panel comes first so it is above the fold at 1280×720. */}
+          <fieldset className="controls" disabled={lost}>
+            {mayInject(role) && (sourceKind === 'live' ? <InjectPanel client={client} /> : <p className="panel hint">Injection acts on the live city: go back to live to inject.</p>)}
+          </fieldset>
           <LayersPanel />
           <Legend />
-          {/* While the engine is out of reach every control that would send something is off: the
-              operator sees at once that it cannot act, instead of a toast after each click. */}
           <fieldset className="controls" disabled={lost}>
             <TrainerPanel client={client} />
-            {mayInject(role) && (sourceKind === 'live' ? <InjectPanel client={client} /> : <p className="panel hint">Injection acts on the live city: go back to live to inject.</p>)}
           </fieldset>
         </aside>
         <CityScene />

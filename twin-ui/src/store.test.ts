@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { createTwinStore, displayTime, row, WORST_LIMIT } from './store.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createTwinStore, displayTime, indexTopology, MAX_NOTICES, NOTICE_MS, row, WORST_LIMIT } from './store.ts';
 import { decodeFrame, FrameKind, Status } from './model.ts';
 import { encodeFrame } from '../../gateways/protocol.ts';
 import { gridTopology, topologyOf, type FixtureAsset } from './fixtures.ts';
@@ -212,5 +212,34 @@ describe('frame decoding path', () => {
     expect(store.applyFrame(decodeFrame(snap))).toBe(true);
     expect(store.getState().fast.status[1]).toBe(Status.Ok);
     expect(store.applyFrame(delta(13, 12, 6000, []))).toBe(true);
+  });
+});
+
+describe('what a tired operator needs from the store', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('closes toasts by themselves (errors stay longest) and keeps at most a few', () => {
+    vi.useFakeTimers();
+    const store = createTwinStore();
+    store.notify('ok', 'done');
+    store.notify('error', 'refused');
+    vi.advanceTimersByTime(NOTICE_MS.ok + 1);
+    expect(store.getState().notices.map((n) => n.text)).toEqual(['refused']);
+    vi.advanceTimersByTime(NOTICE_MS.error);
+    expect(store.getState().notices).toEqual([]);
+    for (let i = 0; i < 10; i++) store.notify('info', `n${i}`);
+    expect(store.getState().notices).toHaveLength(MAX_NOTICES);
+  });
+
+  it('starts with the stress heat map off, so healthy assets are not tinted amber', () => {
+    expect(createTwinStore().getState().heatmap).toBe(false);
+  });
+
+  it('knows which linked neighbours feed an asset: hop distance from the sources of its layer', () => {
+    const index = indexTopology({ ...city(), source: [1, 0, 0, 0, 0] });
+    const [gen, sub, pump] = ['gen', 'sub', 'pump'].map((id) => index.indexOf.get(id)!);
+    expect(index.sourceDistance[gen!]).toBe(0);
+    expect(index.sourceDistance[sub!]).toBe(1);
+    expect(index.sourceDistance[pump!]).toBe(-1); // no water source: no direction
   });
 });

@@ -69,6 +69,35 @@ export interface CityIndexUi {
   /** The real place (imported cities) and the scene's origin in its frame: scene x = x − centre[0], z = −(y − centre[1]). */
   readonly geography: TopologyGeography | null;
   readonly centre: readonly [number, number];
+  /**
+   * Link hops from each asset to the nearest source of its layer (-1: no source reachable, or a
+   * layer without sources). A linked neighbour nearer a source feeds this asset; a farther one is fed.
+   */
+  readonly sourceDistance: Int32Array;
+}
+
+/** Multi-source breadth-first hop counts over links from every source (links stay within a layer). */
+function sourceDistances(actorCount: number, source: readonly number[], linked: Csr): Int32Array {
+  const distance = new Int32Array(actorCount).fill(-1);
+  let frontier: number[] = [];
+  for (let a = 0; a < source.length; a++) {
+    if (source[a] === 1) {
+      distance[a] = 0;
+      frontier.push(a);
+    }
+  }
+  for (let d = 1; frontier.length > 0; d++) {
+    const next: number[] = [];
+    for (const a of frontier) {
+      for (const b of row(linked, a)) {
+        if (distance[b] !== -1) continue;
+        distance[b] = d;
+        next.push(b);
+      }
+    }
+    frontier = next;
+  }
+  return distance;
 }
 
 export function indexTopology(topology: Topology & RelianceExtension): CityIndexUi {
@@ -134,6 +163,7 @@ export function indexTopology(topology: Topology & RelianceExtension): CityIndex
     }
     reliesOn = csr(cohortCount, rf, rt);
   }
+  const linked = csr(actorCount, [...linkFrom, ...linkTo], [...linkTo, ...linkFrom]);
   return {
     assetCount,
     cohortCount,
@@ -150,7 +180,7 @@ export function indexTopology(topology: Topology & RelianceExtension): CityIndex
     linkFrom,
     linkTo,
     linkLayer,
-    linked: csr(actorCount, [...linkFrom, ...linkTo], [...linkTo, ...linkFrom]),
+    linked,
     depFrom,
     depTo,
     depLayer,
@@ -162,6 +192,7 @@ export function indexTopology(topology: Topology & RelianceExtension): CityIndex
     hospitals: Int32Array.from(hospitals),
     geography: topology.geography ?? null,
     centre: layoutCentre(topology),
+    sourceDistance: sourceDistances(actorCount, topology.source ?? [], linked),
   };
 }
 
@@ -212,6 +243,11 @@ export interface Summary {
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'lost' | 'unauthorised';
+
+/** How long a toast stays, by kind (ms). */
+export const NOTICE_MS: Readonly<Record<Notice['kind'], number>> = { ok: 5000, info: 6000, warn: 10_000, error: 15_000 };
+/** Toasts on screen at once: older ones make way. */
+export const MAX_NOTICES = 4;
 
 export interface Notice {
   readonly id: number;
@@ -420,7 +456,8 @@ export function createTwinStore(): TwinStore {
     chain: [],
     preview: [],
     crisis: false,
-    heatmap: true,
+    // Off by default: the heat map tints healthy assets by load, which reads as "degraded" amber.
+    heatmap: false,
     layerVisible: {},
     showLinks: true,
     showDependencies: false,
@@ -528,7 +565,9 @@ export function createTwinStore(): TwinStore {
     },
     notify(kind, text) {
       const n: Notice = { id: ++noticeSeq, kind, text };
-      store.setState((s) => ({ notices: [...s.notices.slice(-4), n] }));
+      store.setState((s) => ({ notices: [...s.notices.slice(-(MAX_NOTICES - 1)), n] }));
+      // Toasts close by themselves (errors stay longer, to be read); ✕ closes one sooner.
+      setTimeout(() => actions.dismiss(n.id), NOTICE_MS[kind]);
     },
     dismiss(id) {
       store.setState((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));

@@ -16,6 +16,7 @@ export const ROUTES = {
   asset: (id: string) => `/api/assets/${part(id)}`,
   operate: (id: string, action: OperatorAction) => `/api/assets/${part(id)}/${action}`,
   explain: (id: string) => `/api/explain/${part(id)}`,
+  failedAssets: (limit: number) => `/api/assets?status=failed&limit=${limit}`,
   scenarios: '/api/scenarios',
   scenarioRun: (name: string) => `/api/scenarios/${part(name)}/run`,
   recordings: '/api/recordings',
@@ -95,6 +96,9 @@ type Method = 'GET' | 'POST' | 'DELETE';
  * sharing one token stays far below the per-token rate limit.
  */
 const POLL_MS = 2000;
+
+/** Failed assets loaded (each with its explain chain) when a page opens on a live city. */
+const CURRENT_FAILURES = 12;
 
 /** `GET /api/sessions` answers a list; accept `{ sessions }` too. */
 function sessionList(reply: unknown): SessionInfo[] {
@@ -203,6 +207,33 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
     store.setState((s) => ({ alerts: [...alerts.slice(-20).reverse(), ...s.alerts].slice(0, 50), alertCount: s.alertCount + alerts.length }));
   };
 
+  /**
+   * A page opened mid-incident: the assets already failed, with their causes, newest first. The
+   * alerts stream only carries what fails from now on, so without this "Latest failures" would
+   * start empty on a city that is down.
+   */
+  const loadCurrentFailures = async (): Promise<void> => {
+    try {
+      const failed = await request<{ items: Array<{ id: string; index: number; layer: string | null; status: string }> }>('GET', ROUTES.failedAssets(CURRENT_FAILURES));
+      const found: Alert[] = [];
+      for (const item of failed.items) {
+        let hop: { time: number; cause: string; via: string } | undefined;
+        try {
+          hop = (await request<{ chain: Array<{ time: number; cause: string; via: string }> }>('GET', ROUTES.explain(item.id))).chain.at(-1);
+        } catch {
+          // No chain recorded (failed before the server kept one): listed without a cause.
+        }
+        found.push({ time: (hop?.time ?? 0) * 1000, actor: item.index, id: item.id, layer: item.layer ?? '', status: 'failed', cause: hop?.cause ?? 'failed', causedBy: hop?.via ?? 'input' });
+      }
+      found.sort((a, b) => b.time - a.time || a.actor - b.actor);
+      if (store.getState().source !== null) return;
+      // Alerts that arrived meanwhile are newer: they stay first.
+      store.setState((st) => ({ alerts: [...st.alerts, ...found.filter((a) => !st.alerts.some((x) => x.actor === a.actor))].slice(0, 50) }));
+    } catch {
+      // Not fatal: the stream fills the panel from now on.
+    }
+  };
+
   const applySessions = (sessions: SessionInfo[]): void => {
     if (!same(store.getState().sessions.map(sessionShape), sessions.map(sessionShape))) store.setState({ sessions });
   };
@@ -252,8 +283,8 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
       } catch (error) {
         const e = error as RequestError;
         if (e.status === 401 || e.status === 403) {
+          // The sign-in form says so (one message, in place); no toast on top of it.
           store.setState({ connection: 'unauthorised', token: null });
-          store.notify('error', 'That token was not accepted. Check it and sign in again.');
         } else {
           store.setState({ connection: 'lost' });
           store.notify('error', `Could not load the city: ${e.message}`);
@@ -268,6 +299,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         if (wasLost) store.notify('ok', 'Connection recovered — catching up on what was missed.');
         subscribe(s);
         void poll();
+        if (!wasLost) void loadCurrentFailures();
       });
       s.on('disconnect', (reason) => {
         if (socket !== s) return;
@@ -279,7 +311,6 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
       s.on('connect_error', (err) => {
         if (/unauthori[sz]ed|forbidden/i.test(err.message)) {
           store.setState({ connection: 'unauthorised', token: null });
-          store.notify('error', 'The server refused this token. Sign in again.');
           s.disconnect();
         } else if (store.getState().connection !== 'lost') {
           store.setState({ connection: 'lost' });

@@ -4,6 +4,7 @@ import { row, type CityIndexUi } from '../store.ts';
 import { STATUS_NAMES } from '../model.ts';
 import { mayOperate } from '../model.ts';
 import { STATUS_CSS } from '../colors.ts';
+import { formatClock } from '../format.ts';
 import { Sparkline } from './Sparkline.tsx';
 import { OperatorActions } from './OperatorActions.tsx';
 import { ROUTES, type TwinClient } from '../net/client.ts';
@@ -17,29 +18,56 @@ function useTicker(ms: number): number {
   return n;
 }
 
-function ActorLink({ index, actor }: { index: CityIndexUi; actor: number }) {
+function ActorLink({ index, actor, via }: { index: CityIndexUi; actor: number; via?: string }) {
   const store = useTwinStore();
   const s = store.getState().fast.status[actor]!;
   return (
     <li>
       <button type="button" className="link" onClick={() => store.select(actor)} title={`Inspect ${index.ids[actor]}`}>
         <span className="dot" style={{ background: STATUS_CSS[s] }} aria-hidden="true" />
-        {index.ids[actor]} <small>{index.kinds[index.kindOf[actor]!]} · {STATUS_NAMES[s]}</small>
+        {index.ids[actor]} <small>{index.kinds[index.kindOf[actor]!]} · {STATUS_NAMES[s]}{via === undefined ? '' : ` · ${via}`}</small>
       </button>
     </li>
   );
 }
 
-/** Explain replies vary in shape across server versions; accept a list of ids or of {id}/{actor}. */
-function chainFrom(reply: unknown, index: CityIndexUi): number[] {
-  const list = Array.isArray(reply) ? reply : ((reply as { chain?: unknown[]; steps?: unknown[] })?.chain ?? (reply as { steps?: unknown[] })?.steps ?? []);
-  const out: number[] = [];
-  for (const item of list) {
-    const id = typeof item === 'string' ? item : ((item as { id?: string; asset?: string; actorId?: string })?.id ?? (item as { asset?: string }).asset ?? (item as { actorId?: string }).actorId);
-    const actor = typeof item === 'object' && item && typeof (item as { actor?: unknown }).actor === 'number' ? (item as { actor: number }).actor : id !== undefined ? index.indexOf.get(id) : undefined;
-    if (actor !== undefined) out.push(actor);
+/** One hop of an explain chain: this asset failed at `time` (virtual s) because of `cause`, through `via`. */
+export interface ChainHop {
+  readonly actor: number;
+  readonly id: string;
+  readonly time: number;
+  readonly cause: string;
+  readonly via: string;
+}
+
+/** `GET /api/explain/:id` → hops, trigger first (as the server sends them); unknown ids are dropped. */
+export function hopsFrom(reply: unknown, index: CityIndexUi): ChainHop[] {
+  const list = (reply as { chain?: unknown })?.chain;
+  if (!Array.isArray(list)) return [];
+  const out: ChainHop[] = [];
+  for (const item of list as Array<{ id?: unknown; time?: unknown; cause?: unknown; via?: unknown }>) {
+    const id = typeof item?.id === 'string' ? item.id : undefined;
+    const actor = id === undefined ? undefined : index.indexOf.get(id);
+    if (id === undefined || actor === undefined) continue;
+    out.push({ actor, id, time: typeof item.time === 'number' ? item.time : Number.NaN, cause: typeof item.cause === 'string' ? item.cause : '?', via: typeof item.via === 'string' ? item.via : '?' });
   }
   return out;
+}
+
+/**
+ * Neighbours over links, split by the flow's direction: those nearer a source of the layer feed this
+ * asset (shown with its providers), the others are fed by it. Layers without sources: all "linked".
+ */
+function linkNeighbours(index: CityIndexUi, a: number): { feeding: number[]; fed: number[] } {
+  const mine = index.sourceDistance[a]!;
+  const feeding: number[] = [];
+  const fed: number[] = [];
+  for (const b of new Set(row(index.linked, a))) {
+    const theirs = index.sourceDistance[b]!;
+    if (mine >= 0 && theirs >= 0 && theirs < mine) feeding.push(b);
+    else fed.push(b);
+  }
+  return { feeding, fed };
 }
 
 export function Inspector({ client }: { client: TwinClient }) {
@@ -48,21 +76,24 @@ export function Inspector({ client }: { client: TwinClient }) {
   const index = useTwin((s) => s.index);
   const role = useTwin((s) => s.role);
   const chain = useTwin((s) => s.chain);
+  const [hops, setHops] = useState<{ actor: number; hops: ChainHop[] }>({ actor: -1, hops: [] });
   useTicker(400);
   if (selected === null || !index) return null;
   const f = store.getState().fast;
   const a = selected;
   const isCohort = a >= index.assetCount;
-  const providers = row(index.providers, a);
-  const dependents = row(index.dependents, a);
+  const providers = [...new Set(row(index.providers, a))];
+  const dependents = [...new Set(row(index.dependents, a))];
+  const links = isCohort ? { feeding: [], fed: [] } : linkNeighbours(index, a);
   const h = f.history;
   const layer = isCohort ? 'cohort' : index.layers[index.layerOf[a]!];
   const explain = async (): Promise<void> => {
     try {
-      const reply = await client.get<unknown>(ROUTES.explain(index.ids[a]!));
-      const c = chainFrom(reply, index);
-      store.setState({ chain: c.length > 0 && c[0] !== a ? [a, ...c] : c });
-      if (c.length === 0) store.notify('info', `No failure chain recorded for ${index.ids[a]}`);
+      const found = hopsFrom(await client.get<unknown>(ROUTES.explain(index.ids[a]!)), index);
+      setHops({ actor: a, hops: found });
+      // The scene highlights the chain this asset first, trigger last, each asset once.
+      store.setState({ chain: [...new Set([a, ...found.map((h) => h.actor).reverse()])] });
+      if (found.length === 0) store.notify('info', `No failure chain recorded for ${index.ids[a]}`);
     } catch (e) {
       store.notify('error', `Explain ${index.ids[a]}: ${(e as Error).message}`);
     }
@@ -100,18 +131,33 @@ export function Inspector({ client }: { client: TwinClient }) {
           Explain this failure
         </button>
       )}
-      {chain.length > 1 && (
-        <ol className="chain" aria-label="Failure chain, this asset first, trigger last">
-          {chain.map((c, i) => (
-            <ActorLink key={`${c}-${i}`} index={index} actor={c} />
+      {hops.actor === a && hops.hops.length > 0 && chain.length > 0 && (
+        <ol className="chain" aria-label="Failure chain, from the trigger to this asset" data-testid="explain-chain">
+          {hops.hops.map((h, i) => (
+            <li key={`${h.actor}-${i}`}>
+              <button type="button" className="link" onClick={() => store.select(h.actor)} title={`Inspect ${h.id}`}>
+                <span className="dot" style={{ background: STATUS_CSS[f.status[h.actor]!] }} aria-hidden="true" />
+                <span className="time">{Number.isFinite(h.time) ? formatClock(h.time * 1000) : '—'}</span> {h.id}{' '}
+                <small>
+                  {h.cause}
+                  {h.via === 'input' ? ' (input)' : ` ← ${h.via}`}
+                </small>
+              </button>
+            </li>
           ))}
         </ol>
       )}
       {mayOperate(role) && !isCohort && <OperatorActions client={client} index={index} actor={a} />}
-      <h3>Providers ({providers.length})</h3>
-      <ul className="actors">{[...providers].slice(0, 30).map((p) => <ActorLink key={p} index={index} actor={p} />)}</ul>
-      <h3>Dependents ({dependents.length})</h3>
-      <ul className="actors">{[...dependents].slice(0, 30).map((p) => <ActorLink key={p} index={index} actor={p} />)}</ul>
+      <h3 data-testid="providers-heading">Providers ({providers.length + links.feeding.length})</h3>
+      <ul className="actors">
+        {providers.slice(0, 30).map((p) => <ActorLink key={p} index={index} actor={p} />)}
+        {links.feeding.slice(0, 30).map((p) => <ActorLink key={`l${p}`} index={index} actor={p} via="feeding link" />)}
+      </ul>
+      <h3>Dependents ({dependents.length + links.fed.length})</h3>
+      <ul className="actors">
+        {dependents.slice(0, 30).map((p) => <ActorLink key={p} index={index} actor={p} />)}
+        {links.fed.slice(0, 30).map((p) => <ActorLink key={`l${p}`} index={index} actor={p} via="link" />)}
+      </ul>
     </section>
   );
 }

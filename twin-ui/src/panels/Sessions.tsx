@@ -102,9 +102,10 @@ export function TrainerPanel({ client }: { client: TwinClient }) {
       return [];
     }
   }, [client, store]);
+  // Only for those who may train, once signed in: a refused token must not add a second message.
   useEffect(() => {
-    void loadRecordings();
-  }, [loadRecordings]);
+    if (mayTrain(role)) void loadRecordings();
+  }, [loadRecordings, role]);
 
   if (!mayTrain(role)) return null;
   const chosen = recordings?.find((r) => r.id === recording);
