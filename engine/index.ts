@@ -73,6 +73,8 @@ export {
   matpowerToCity,
   screenN1,
   redispatchAfterGeneratorOutage,
+  syntheticGrid,
+  toMatpowerText,
 } from './power/index.ts';
 export type {
   MatpowerCase,

@@ -17,3 +17,5 @@ export type { PowerCityDocument } from './city.ts';
 export { electricalSchema, gridSchema } from './schema.ts';
 export { screenN1, redispatchAfterGeneratorOutage } from './contingency.ts';
 export type { ContingencyResult, Overload, ScreeningResult } from './contingency.ts';
+export { syntheticGrid, toMatpowerText } from './synthetic.ts';
+export type { SyntheticGridOptions } from './synthetic.ts';

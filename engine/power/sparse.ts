@@ -19,8 +19,12 @@ export class SingularMatrixError extends Error {
   }
 }
 
-/** Minimum-degree elimination order of a graph; ties go to the lower node number (deterministic). */
-function minimumDegreeOrder(n: number, adjacency: Array<Set<number>>): { perm: Int32Array; columns: number[][] } {
+/**
+ * Minimum-degree elimination order of a graph; ties go to the lower node number (deterministic).
+ * The elimination graph is kept explicitly (adjacency arrays merged with a stamp array), which is
+ * cheap for grids: their fill stays small.
+ */
+function minimumDegreeOrder(n: number, adjacency: number[][]): { perm: Int32Array; columns: number[][] } {
   const perm = new Int32Array(n);
   const eliminated = new Uint8Array(n);
   const columns: number[][] = [];
@@ -29,8 +33,12 @@ function minimumDegreeOrder(n: number, adjacency: Array<Set<number>>): { perm: I
   const heapNode: number[] = [];
   const less = (i: number, j: number): boolean => heapDeg[i]! < heapDeg[j]! || (heapDeg[i] === heapDeg[j] && heapNode[i]! < heapNode[j]!);
   const swap = (i: number, j: number): void => {
-    [heapDeg[i], heapDeg[j]] = [heapDeg[j]!, heapDeg[i]!];
-    [heapNode[i], heapNode[j]] = [heapNode[j]!, heapNode[i]!];
+    const d = heapDeg[i]!;
+    heapDeg[i] = heapDeg[j]!;
+    heapDeg[j] = d;
+    const v = heapNode[i]!;
+    heapNode[i] = heapNode[j]!;
+    heapNode[j] = v;
   };
   const push = (deg: number, node: number): void => {
     heapDeg.push(deg);
@@ -64,9 +72,10 @@ function minimumDegreeOrder(n: number, adjacency: Array<Set<number>>): { perm: I
   };
   const degree = new Int32Array(n);
   for (let v = 0; v < n; v++) {
-    degree[v] = adjacency[v]!.size;
+    degree[v] = adjacency[v]!.length;
     push(degree[v]!, v);
   }
+  const stamp = new Int32Array(n).fill(-1);
   for (let k = 0; k < n; k++) {
     let v = -1;
     while (heapDeg.length > 0) {
@@ -79,19 +88,32 @@ function minimumDegreeOrder(n: number, adjacency: Array<Set<number>>): { perm: I
     }
     perm[k] = v;
     eliminated[v] = 1;
-    const neighbours = [...adjacency[v]!];
+    const neighbours = adjacency[v]!;
     columns.push(neighbours);
     // Eliminating v joins its neighbours into a clique (the fill of Gaussian elimination).
     for (const a of neighbours) {
-      const set = adjacency[a]!;
-      set.delete(v);
-      for (const b of neighbours) if (b !== a) set.add(b);
-      if (set.size !== degree[a]) {
-        degree[a] = set.size;
-        push(set.size, a);
+      const list = adjacency[a]!;
+      let w = 0;
+      for (let r = 0; r < list.length; r++) {
+        const x = list[r]!;
+        if (x === v) continue;
+        list[w++] = x;
+        stamp[x] = a;
+      }
+      list.length = w;
+      stamp[a] = a;
+      for (const b of neighbours) {
+        if (stamp[b] !== a) {
+          stamp[b] = a;
+          list.push(b);
+        }
+      }
+      if (list.length !== degree[a]) {
+        degree[a] = list.length;
+        push(list.length, a);
       }
     }
-    adjacency[v]!.clear();
+    adjacency[v] = [];
   }
   return { perm, columns };
 }
@@ -148,13 +170,17 @@ export class SparseLdlt {
    */
   static analyse(n: number, edgeFrom: Int32Array, edgeTo: Int32Array): SparseLdlt {
     if (edgeFrom.length !== edgeTo.length) throw new RangeError('edgeFrom and edgeTo must have the same length');
-    const adjacency = Array.from({ length: n }, () => new Set<number>());
+    const adjacency = Array.from({ length: n }, (): number[] => []);
+    const seen = new Set<number>();
     for (let e = 0; e < edgeFrom.length; e++) {
       const a = edgeFrom[e]!;
       const b = edgeTo[e]!;
       if (a === b || a < 0 || b < 0 || a >= n || b >= n) throw new RangeError(`edge ${e} (${a}, ${b}) is a self loop or out of range 0..${n - 1}`);
-      adjacency[a]!.add(b);
-      adjacency[b]!.add(a);
+      const key = Math.min(a, b) * n + Math.max(a, b);
+      if (seen.has(key)) continue; // parallel edges share one entry of the pattern
+      seen.add(key);
+      adjacency[a]!.push(b);
+      adjacency[b]!.push(a);
     }
     const { perm, columns } = minimumDegreeOrder(n, adjacency);
     const inverse = new Int32Array(n);
