@@ -20,74 +20,38 @@ export class SingularMatrixError extends Error {
 }
 
 /**
- * Minimum-degree elimination order of a graph; ties go to the lower node number (deterministic).
- * The elimination graph is kept explicitly (adjacency arrays merged with a stamp array), which is
- * cheap for grids: their fill stays small.
+ * Minimum-degree elimination order of a graph. The elimination graph is kept explicitly
+ * (adjacency arrays merged with a stamp array), which is cheap for grids: their fill stays small.
+ * Nodes wait in degree buckets (doubly linked lists), so each pick and each degree change is O(1);
+ * the pick is the most recently queued node of the lowest degree, deterministic for a given graph.
  */
 function minimumDegreeOrder(n: number, adjacency: number[][]): { perm: Int32Array; columns: number[][] } {
   const perm = new Int32Array(n);
-  const eliminated = new Uint8Array(n);
   const columns: number[][] = [];
-  // Binary heap of (degree, node), lazily updated: stale entries are skipped when popped.
-  const heapDeg: number[] = [];
-  const heapNode: number[] = [];
-  const less = (i: number, j: number): boolean => heapDeg[i]! < heapDeg[j]! || (heapDeg[i] === heapDeg[j] && heapNode[i]! < heapNode[j]!);
-  const swap = (i: number, j: number): void => {
-    const d = heapDeg[i]!;
-    heapDeg[i] = heapDeg[j]!;
-    heapDeg[j] = d;
-    const v = heapNode[i]!;
-    heapNode[i] = heapNode[j]!;
-    heapNode[j] = v;
-  };
-  const push = (deg: number, node: number): void => {
-    heapDeg.push(deg);
-    heapNode.push(node);
-    for (let i = heapDeg.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!less(i, parent)) break;
-      swap(i, parent);
-      i = parent;
-    }
-  };
-  const pop = (): number => {
-    const top = heapNode[0]!;
-    const lastDeg = heapDeg.pop()!;
-    const lastNode = heapNode.pop()!;
-    if (heapDeg.length > 0) {
-      heapDeg[0] = lastDeg;
-      heapNode[0] = lastNode;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heapDeg.length && less(l, m)) m = l;
-        if (r < heapDeg.length && less(r, m)) m = r;
-        if (m === i) break;
-        swap(i, m);
-        i = m;
-      }
-    }
-    return top;
-  };
+  const head = new Int32Array(n + 1).fill(-1);
+  const next = new Int32Array(n).fill(-1);
+  const prev = new Int32Array(n).fill(-1);
   const degree = new Int32Array(n);
-  for (let v = 0; v < n; v++) {
-    degree[v] = adjacency[v]!.length;
-    push(degree[v]!, v);
-  }
+  const insert = (v: number, d: number): void => {
+    degree[v] = d;
+    prev[v] = -1;
+    next[v] = head[d]!;
+    if (head[d]! >= 0) prev[head[d]!] = v;
+    head[d] = v;
+  };
+  const remove = (v: number): void => {
+    if (prev[v]! >= 0) next[prev[v]!] = next[v]!;
+    else head[degree[v]!] = next[v]!;
+    if (next[v]! >= 0) prev[next[v]!] = prev[v]!;
+  };
+  for (let v = n - 1; v >= 0; v--) insert(v, adjacency[v]!.length);
   const stamp = new Int32Array(n).fill(-1);
+  let low = 0;
   for (let k = 0; k < n; k++) {
-    let v = -1;
-    while (heapDeg.length > 0) {
-      const deg = heapDeg[0]!;
-      const node = pop();
-      if (eliminated[node] === 0 && degree[node] === deg) {
-        v = node;
-        break;
-      }
-    }
+    while (head[low]! < 0) low++;
+    const v = head[low]!;
+    remove(v);
     perm[k] = v;
-    eliminated[v] = 1;
     const neighbours = adjacency[v]!;
     columns.push(neighbours);
     // Eliminating v joins its neighbours into a clique (the fill of Gaussian elimination).
@@ -100,17 +64,20 @@ function minimumDegreeOrder(n: number, adjacency: number[][]): { perm: Int32Arra
         list[w++] = x;
         stamp[x] = a;
       }
-      list.length = w;
       stamp[a] = a;
       for (const b of neighbours) {
         if (stamp[b] !== a) {
           stamp[b] = a;
-          list.push(b);
+          if (w < list.length) list[w] = b;
+          else list.push(b);
+          w++;
         }
       }
-      if (list.length !== degree[a]) {
-        degree[a] = list.length;
-        push(list.length, a);
+      if (w < list.length) list.length = w;
+      if (w !== degree[a]) {
+        remove(a);
+        insert(a, w);
+        if (w < low) low = w;
       }
     }
     adjacency[v] = [];
@@ -170,17 +137,35 @@ export class SparseLdlt {
    */
   static analyse(n: number, edgeFrom: Int32Array, edgeTo: Int32Array): SparseLdlt {
     if (edgeFrom.length !== edgeTo.length) throw new RangeError('edgeFrom and edgeTo must have the same length');
-    const adjacency = Array.from({ length: n }, (): number[] => []);
-    const seen = new Set<number>();
     for (let e = 0; e < edgeFrom.length; e++) {
       const a = edgeFrom[e]!;
       const b = edgeTo[e]!;
       if (a === b || a < 0 || b < 0 || a >= n || b >= n) throw new RangeError(`edge ${e} (${a}, ${b}) is a self loop or out of range 0..${n - 1}`);
-      const key = Math.min(a, b) * n + Math.max(a, b);
-      if (seen.has(key)) continue; // parallel edges share one entry of the pattern
-      seen.add(key);
-      adjacency[a]!.push(b);
-      adjacency[b]!.push(a);
+    }
+    // Adjacency without repeats (parallel edges share one entry of the pattern).
+    const adjacency = Array.from({ length: n }, (): number[] => []);
+    const mark = new Int32Array(n).fill(-1);
+    const incident = new Int32Array(n + 1);
+    for (let e = 0; e < edgeFrom.length; e++) {
+      incident[edgeFrom[e]! + 1]!++;
+      incident[edgeTo[e]! + 1]!++;
+    }
+    for (let v = 0; v < n; v++) incident[v + 1]! += incident[v]!;
+    const fill = incident.slice(0, n);
+    const other = new Int32Array(incident[n]!);
+    for (let e = 0; e < edgeFrom.length; e++) {
+      other[fill[edgeFrom[e]!]!++] = edgeTo[e]!;
+      other[fill[edgeTo[e]!]!++] = edgeFrom[e]!;
+    }
+    for (let v = 0; v < n; v++) {
+      const list = adjacency[v]!;
+      for (let p = incident[v]!; p < incident[v + 1]!; p++) {
+        const w = other[p]!;
+        if (mark[w] !== v) {
+          mark[w] = v;
+          list.push(w);
+        }
+      }
     }
     const { perm, columns } = minimumDegreeOrder(n, adjacency);
     const inverse = new Int32Array(n);
@@ -189,8 +174,10 @@ export class SparseLdlt {
     for (let k = 0; k < n; k++) colPtr[k + 1] = colPtr[k]! + columns[k]!.length;
     const rowIdx = new Int32Array(colPtr[n]!);
     for (let k = 0; k < n; k++) {
-      const rows = columns[k]!.map((v) => inverse[v]!).sort((x, y) => x - y);
-      rowIdx.set(rows, colPtr[k]!);
+      const column = columns[k]!;
+      const rows = rowIdx.subarray(colPtr[k]!, colPtr[k + 1]!);
+      for (let i = 0; i < column.length; i++) rows[i] = inverse[column[i]!]!;
+      rows.sort();
     }
     const edgeSlot = new Int32Array(edgeFrom.length);
     for (let e = 0; e < edgeFrom.length; e++) {
