@@ -20,14 +20,30 @@ export class SingularMatrixError extends Error {
 }
 
 /**
- * Minimum-degree elimination order of a graph. The elimination graph is kept explicitly
- * (adjacency arrays merged with a stamp array), which is cheap for grids: their fill stays small.
- * Nodes wait in degree buckets (doubly linked lists), so each pick and each degree change is O(1);
- * the pick is the most recently queued node of the lowest degree, deterministic for a given graph.
+ * Minimum-degree elimination order of a graph given as deduplicated CSR adjacency. The elimination
+ * graph is kept explicitly in one pooled Int32Array (each node's list has room to grow and moves to
+ * the pool's end when it outgrows it), merged with a stamp array; cheap for grids, whose fill stays
+ * small. Nodes wait in degree buckets (doubly linked lists), so each pick and each degree change is
+ * O(1); the pick is the most recently queued node of the lowest degree, deterministic for a graph.
+ * Returns the order and, per step, the neighbours at elimination (the pattern of L's column).
  */
-function minimumDegreeOrder(n: number, adjacency: number[][]): { perm: Int32Array; columns: number[][] } {
+function minimumDegreeOrder(n: number, offsets: Int32Array, targets: Int32Array): { perm: Int32Array; colPtr: Int32Array; colNodes: Int32Array } {
+  const start = new Int32Array(n);
+  const len = new Int32Array(n);
+  const cap = new Int32Array(n);
+  let pool = new Int32Array(Math.max(16, 3 * targets.length + 4 * n));
+  let end = 0;
+  for (let v = 0; v < n; v++) {
+    const d = offsets[v + 1]! - offsets[v]!;
+    start[v] = end;
+    len[v] = d;
+    cap[v] = d + 4;
+    pool.set(targets.subarray(offsets[v]!, offsets[v + 1]!), end);
+    end += d + 4;
+  }
   const perm = new Int32Array(n);
-  const columns: number[][] = [];
+  const colPtr = new Int32Array(n + 1);
+  let colNodes = new Int32Array(Math.max(16, 2 * targets.length));
   const head = new Int32Array(n + 1).fill(-1);
   const next = new Int32Array(n).fill(-1);
   const prev = new Int32Array(n).fill(-1);
@@ -44,7 +60,7 @@ function minimumDegreeOrder(n: number, adjacency: number[][]): { perm: Int32Arra
     else head[degree[v]!] = next[v]!;
     if (next[v]! >= 0) prev[next[v]!] = prev[v]!;
   };
-  for (let v = n - 1; v >= 0; v--) insert(v, adjacency[v]!.length);
+  for (let v = n - 1; v >= 0; v--) insert(v, len[v]!);
   const stamp = new Int32Array(n).fill(-1);
   let low = 0;
   for (let k = 0; k < n; k++) {
@@ -52,37 +68,58 @@ function minimumDegreeOrder(n: number, adjacency: number[][]): { perm: Int32Arra
     const v = head[low]!;
     remove(v);
     perm[k] = v;
-    const neighbours = adjacency[v]!;
-    columns.push(neighbours);
+    const vs = start[v]!;
+    const vd = len[v]!;
+    if (colPtr[k]! + vd > colNodes.length) {
+      const grown = new Int32Array(2 * (colPtr[k]! + vd));
+      grown.set(colNodes);
+      colNodes = grown;
+    }
+    colNodes.set(pool.subarray(vs, vs + vd), colPtr[k]!);
+    colPtr[k + 1] = colPtr[k]! + vd;
+    const neighbours = colNodes.subarray(colPtr[k]!, colPtr[k + 1]!);
     // Eliminating v joins its neighbours into a clique (the fill of Gaussian elimination).
-    for (const a of neighbours) {
-      const list = adjacency[a]!;
+    for (let i = 0; i < vd; i++) {
+      const a = neighbours[i]!;
+      let s0 = start[a]!;
       let w = 0;
-      for (let r = 0; r < list.length; r++) {
-        const x = list[r]!;
+      for (let r = 0; r < len[a]!; r++) {
+        const x = pool[s0 + r]!;
         if (x === v) continue;
-        list[w++] = x;
+        pool[s0 + w++] = x;
         stamp[x] = a;
       }
       stamp[a] = a;
-      for (const b of neighbours) {
-        if (stamp[b] !== a) {
-          stamp[b] = a;
-          if (w < list.length) list[w] = b;
-          else list.push(b);
-          w++;
+      for (let j = 0; j < vd; j++) {
+        const b = neighbours[j]!;
+        if (stamp[b] === a) continue;
+        stamp[b] = a;
+        if (w === cap[a]) {
+          // Out of room: move the list to the pool's end with twice the space.
+          const room = 2 * w + 4;
+          if (end + room > pool.length) {
+            const grown = new Int32Array(2 * (end + room));
+            grown.set(pool);
+            pool = grown;
+          }
+          pool.copyWithin(end, s0, s0 + w);
+          s0 = end;
+          start[a] = end;
+          cap[a] = room;
+          end += room;
         }
+        pool[s0 + w++] = b;
       }
-      if (w < list.length) list.length = w;
+      len[a] = w;
       if (w !== degree[a]) {
         remove(a);
         insert(a, w);
         if (w < low) low = w;
       }
     }
-    adjacency[v] = [];
+    len[v] = 0;
   }
-  return { perm, columns };
+  return { perm, colPtr, colNodes };
 }
 
 /**
@@ -142,9 +179,7 @@ export class SparseLdlt {
       const b = edgeTo[e]!;
       if (a === b || a < 0 || b < 0 || a >= n || b >= n) throw new RangeError(`edge ${e} (${a}, ${b}) is a self loop or out of range 0..${n - 1}`);
     }
-    // Adjacency without repeats (parallel edges share one entry of the pattern).
-    const adjacency = Array.from({ length: n }, (): number[] => []);
-    const mark = new Int32Array(n).fill(-1);
+    // Adjacency without repeats (parallel edges share one entry of the pattern), as CSR.
     const incident = new Int32Array(n + 1);
     for (let e = 0; e < edgeFrom.length; e++) {
       incident[edgeFrom[e]! + 1]!++;
@@ -157,28 +192,26 @@ export class SparseLdlt {
       other[fill[edgeFrom[e]!]!++] = edgeTo[e]!;
       other[fill[edgeTo[e]!]!++] = edgeFrom[e]!;
     }
+    const mark = new Int32Array(n).fill(-1);
+    const offsets = new Int32Array(n + 1);
+    const targets = new Int32Array(other.length);
+    let t = 0;
     for (let v = 0; v < n; v++) {
-      const list = adjacency[v]!;
       for (let p = incident[v]!; p < incident[v + 1]!; p++) {
         const w = other[p]!;
         if (mark[w] !== v) {
           mark[w] = v;
-          list.push(w);
+          targets[t++] = w;
         }
       }
+      offsets[v + 1] = t;
     }
-    const { perm, columns } = minimumDegreeOrder(n, adjacency);
+    const { perm, colPtr, colNodes } = minimumDegreeOrder(n, offsets, targets.subarray(0, t));
     const inverse = new Int32Array(n);
     for (let k = 0; k < n; k++) inverse[perm[k]!] = k;
-    const colPtr = new Int32Array(n + 1);
-    for (let k = 0; k < n; k++) colPtr[k + 1] = colPtr[k]! + columns[k]!.length;
     const rowIdx = new Int32Array(colPtr[n]!);
-    for (let k = 0; k < n; k++) {
-      const column = columns[k]!;
-      const rows = rowIdx.subarray(colPtr[k]!, colPtr[k + 1]!);
-      for (let i = 0; i < column.length; i++) rows[i] = inverse[column[i]!]!;
-      rows.sort();
-    }
+    for (let q = 0; q < rowIdx.length; q++) rowIdx[q] = inverse[colNodes[q]!]!;
+    for (let k = 0; k < n; k++) rowIdx.subarray(colPtr[k]!, colPtr[k + 1]!).sort();
     const edgeSlot = new Int32Array(edgeFrom.length);
     for (let e = 0; e < edgeFrom.length; e++) {
       const p = inverse[edgeFrom[e]!]!;
