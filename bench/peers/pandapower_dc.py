@@ -7,12 +7,10 @@
 untimed run; prints {"seconds": median, "runs": REPEATS}. `n1`: N-1 screening the way pandapower
 does it without a contingency library, rundcpp in a loop: each of the first OUTAGES branches
 (lines, then transformers) out, solved, results read, branch restored; prints {"secondsPerOutage",
-"outages", "branches"}. The .m file is read by the same small numeric reader as the reference
-scripts. Needs pandapower (pip install pandapower).
+"outages", "branches"}. The .m file is read by matpower_m.py beside this script. Needs pandapower (pip install pandapower).
 """
 import copy
 import json
-import re
 import statistics
 import sys
 import time
@@ -20,22 +18,15 @@ import warnings
 
 import numpy as np
 
+from matpower_m import read_base_mva, read_matrix
 
-def read_matrix(text, name):
-    match = re.search(r"mpc\." + name + r"\s*=\s*\[(.*?)\];", text, re.S)
-    rows = []
-    for line in match.group(1).split("\n"):
-        line = line.split("%")[0].strip().rstrip(";").strip()
-        if line:
-            rows.append([float(x) for x in line.replace(",", " ").replace("Inf", "inf").split()])
-    return np.array(rows)
 
 
 def load(path):
     from pandapower.converter.pypower import from_ppc
 
     text = open(path).read()
-    base = float(re.search(r"mpc\.baseMVA\s*=\s*([\d.]+)", text).group(1))
+    base = read_base_mva(text)
     ppc = {"version": "2", "baseMVA": base, "bus": read_matrix(text, "bus"), "gen": read_matrix(text, "gen"), "branch": read_matrix(text, "branch")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
