@@ -151,9 +151,7 @@ export class DcOverloadGrid {
       if (trips.length === 0) return this.outcome(trigger, tripped, dispatch);
     }
     for (;;) {
-      const islands = findIslands(net, branchOn);
-      const references = balanceIslands(net, islands, genOn, dispatch);
-      const { flowMw } = this.solver.solve({ branchOn, injectionMw: injections(net, genOn, dispatch, injection), islands, references });
+      const flowMw = this.generation(branchOn, genOn, dispatch, injection);
       const trips: number[] = [];
       for (let k = 0; k < flowMw.length; k++) {
         if (branchOn[k] !== 0 && Math.abs(flowMw[k]!) > ratings[k]! * (1 + TRIP_TOLERANCE)) trips.push(k);
@@ -163,6 +161,17 @@ export class DcOverloadGrid {
       tripped.push(trips.map((k) => net.branchIds[k]!));
     }
     return this.outcome(trigger, tripped, dispatch);
+  }
+
+  /**
+   * Rules 2 and 3 once: balances every island of the given topology in `dispatch` (mutated: the
+   * cascade's state) and returns the DC flows. The live twin's power solver calls this each round.
+   */
+  generation(branchOn: Uint8Array, genOn: Uint8Array, dispatch: { loadMw: Float64Array; pgMw: Float64Array }, injection = new Float64Array(this.net.busIds.length)): Float64Array {
+    const net = this.net;
+    const islands = findIslands(net, branchOn);
+    const references = balanceIslands(net, islands, genOn, dispatch);
+    return this.solver.solve({ branchOn, injectionMw: injections(net, genOn, dispatch, injection), islands, references }).flowMw;
   }
 
   /**
