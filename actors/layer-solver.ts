@@ -10,6 +10,7 @@ import {
   type StepContext,
 } from '../engine/index.ts';
 import type { BehaviourOptions } from './options.ts';
+import { dcLayerFor, solveDcRound, type DcFlowState } from './dc-flow.ts';
 
 /** A layer's links in the layer's own numbering (member k ↔ asset `members[k]`). */
 export interface LayerGraph {
@@ -31,6 +32,8 @@ export interface SolverState {
   /** Members connected at the last solve. */
   readonly connectedCount: number;
   readonly solves: number;
+  /** Load model `dc`: the power layer's balanced dispatch and the flows last sent. */
+  readonly dc?: DcFlowState;
 }
 
 /** Betweenness work buffers per layer graph: a cache of scratch space, not state (results are returned). */
@@ -371,7 +374,19 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
       }
       loads = next;
     }
-    return { graph: state.graph, loads, operable, connected, connectedCount, solves: state.solves + 1 };
+    let dc = state.dc ?? null;
+    if (this.options.loadModel === 'dc') {
+      const layer = dcLayerFor(state.graph, ctx.index, this.options.ratingFactor ?? 1);
+      if (layer !== null) {
+        const round = solveDcRound(layer, operable, dc, started);
+        for (const s of round.sends) {
+          if (s.capacityMw !== null) ctx.send(members[s.member]!, MessageKind.SetCapacity, s.capacityMw, aux, 0);
+          ctx.send(members[s.member]!, MessageKind.FlowLoad, s.loadMw, aux, 0);
+        }
+        dc = round.state;
+      }
+    }
+    return { graph: state.graph, loads, operable, connected, connectedCount, solves: state.solves + 1, ...(dc === null ? {} : { dc }) };
   }
 
   view(s: SolverState): ActorView {

@@ -5,7 +5,9 @@ export type LoadModel =
   /** Loads are shortest-path betweenness computed by the layer flow solver (Motter–Lai 2002). */
   | 'flow'
   /** Loads never move; only demand and telemetry change them. */
-  | 'none';
+  | 'none'
+  /** Power branches carry their DC flow (MW) as load and their dc-overload rating as capacity (actors/dc-flow.ts). */
+  | 'dc';
 
 export interface BehaviourOptions {
   readonly loadModel: LoadModel;
@@ -27,6 +29,8 @@ export interface BehaviourOptions {
   readonly connectivity: boolean;
   /** Dependency rule: providers' service reaches their dependents. */
   readonly dependencies: boolean;
+  /** K of the dc-overload ratings r = max(K × RATE_A, 1.1 × |f0|), when loadModel is 'dc' (default 1). */
+  readonly ratingFactor?: number;
 }
 
 export const LIVE_OPTIONS: BehaviourOptions = {

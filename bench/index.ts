@@ -7,8 +7,8 @@ import { runPropagationBench } from './propagation.ts';
  * measured side by side in one run. Human-readable lines go to stderr; with --json the last line of
  * stdout is one JSON object with every figure.
  */
-type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'water' | 'fanout' | 'estimation' | 'reliability' | 'places';
-const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'water', 'fanout', 'estimation', 'reliability', 'places'];
+type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'grid' | 'estimation' | 'water' | 'places' | 'reliability' | 'fanout';
+const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'grid', 'estimation', 'water', 'places', 'reliability', 'fanout'];
 
 const program = new Command()
   .name('bench')
@@ -31,6 +31,7 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   streaming: async () => optional('./streaming.ts', 'runStreamingBench', { assets: opts.quick ? 10_000 : 100_000, viewers: opts.quick ? 50 : 500, quick: opts.quick ?? false }),
   infra: async () => optional('./infra.ts', 'runInfraBench', { quick: opts.quick ?? false, log }),
   ui: async () => optional('../twin-ui/bench/ui-bench.ts', 'runUiBench', { assets: opts.quick ? 10_000 : 100_000 }),
+  grid: async () => optional('./grid.ts', 'runGridBench', { quick: opts.quick ?? false, log }),
   water: async () => optional('./water.ts', 'runWaterBench', { quick: opts.quick ?? false, log }),
   fanout: async () => optional('./fanout.ts', 'runFanoutBench', { quick: opts.quick ?? false, log }),
   estimation: async () => optional('./estimation.ts', 'runEstimationBench', { quick: opts.quick ?? false, log }),

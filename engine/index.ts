@@ -81,6 +81,8 @@ export {
   estimateDcState,
   parseMeasurements,
   measurementSchema,
+  syntheticGrid,
+  toMatpowerText,
 } from './power/index.ts';
 export type {
   MatpowerCase,

@@ -15,7 +15,6 @@ shift); every in-service branch with |f| > r (1 + 1e-9) trips at once; repeat. B
 island with scipy.sparse.linalg.spsolve (SuperLU) after removing the reference row and column.
 """
 import json
-import re
 import sys
 import time
 
@@ -24,21 +23,13 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import spsolve
 
-
-def read_matrix(text, name):
-    match = re.search(r"mpc\." + name + r"\s*=\s*\[(.*?)\];", text, re.S)
-    rows = []
-    for line in match.group(1).split("\n"):
-        line = line.split("%")[0].strip().rstrip(";").strip()
-        if line:
-            rows.append([float(x) for x in line.replace(",", " ").split()])
-    return np.array(rows)
+from matpower_m import read_base_mva, read_matrix
 
 
 class Grid:
     def __init__(self, path, rating_factor):
         text = open(path).read()
-        self.base = float(re.search(r"mpc\.baseMVA\s*=\s*([\d.]+)", text).group(1))
+        self.base = read_base_mva(text)
         bus = read_matrix(text, "bus")
         gen = read_matrix(text, "gen")
         br = read_matrix(text, "branch")

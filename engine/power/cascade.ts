@@ -12,6 +12,9 @@
  *    from 2 until nothing trips.
  *
  * Balancing acts on the current state: load lost or scaled down stays so in later generations.
+ * The first generation after a trigger of one or two branches that splits no island is computed
+ * with the intact grid's factorisation (compensation, as LODF); every other generation refactors.
+ * Both give the same flows to rounding (the SciPy peer agrees trip for trip).
  */
 import { DcSolver, chooseReferences, findIslands, type Islands } from './dcpf.ts';
 import type { GridNetwork } from './network.ts';
@@ -79,9 +82,15 @@ export class DcOverloadGrid {
   /** Load served in the intact grid after balancing (Pd + Gs, MW). */
   readonly baseServedMw: number;
 
+  /** Factored once for the intact grid: the first generation after a branch trigger uses it (LODF). */
+  private readonly intact: DcSolver;
+  private readonly intactReferences: Int32Array;
+  readonly intactIslands: Islands;
+
   constructor(readonly net: GridNetwork, readonly ratingFactor = 1) {
     if (!(ratingFactor > 0) || !Number.isFinite(ratingFactor)) throw new RangeError(`rating factor must be a positive number (got ${ratingFactor})`);
     this.solver = new DcSolver(net);
+    this.intact = new DcSolver(net);
     const dispatch: Dispatch = {
       loadMw: Float64Array.from(net.pdMw, (pd, v) => pd + net.gsMw[v]!),
       pgMw: Float64Array.from(net.pgMw, (pg, g) => (net.genInService[g] !== 0 ? pg : 0)),
@@ -93,6 +102,9 @@ export class DcOverloadGrid {
     this.baseLoadMw = dispatch.loadMw;
     this.basePgMw = dispatch.pgMw;
     this.baseServedMw = servedMw(dispatch.loadMw);
+    this.intactReferences = references;
+    this.intactIslands = islands;
+    this.intact.solve({ branchOn: net.branchInService, injectionMw: injections(net, net.genInService, dispatch, new Float64Array(net.busIds.length)), islands, references });
     this.ratingMw = Float64Array.from(net.rateAMw, (rate, k) => (rate > 0 ? Math.max(ratingFactor * rate, 1.1 * Math.abs(flowMw[k]!)) : Number.POSITIVE_INFINITY));
   }
 
@@ -125,10 +137,21 @@ export class DcOverloadGrid {
     const injection = new Float64Array(net.busIds.length);
     const tripped: string[][] = [];
     const ratings = this.ratingMw;
+    const first = this.firstGenerationByLodf(trigger, branchOn);
+    if (first !== null) {
+      // The trigger split no island, so rule 2 changes nothing and these are the flows of rule 3.
+      const trips: number[] = [];
+      for (let k = 0; k < first.length; k++) {
+        if (branchOn[k] !== 0 && Math.abs(first[k]!) > ratings[k]! * (1 + TRIP_TOLERANCE)) trips.push(k);
+      }
+      if (trips.length > 0) {
+        for (const k of trips) branchOn[k] = 0;
+        tripped.push(trips.map((k) => net.branchIds[k]!));
+      }
+      if (trips.length === 0) return this.outcome(trigger, tripped, dispatch);
+    }
     for (;;) {
-      const islands = findIslands(net, branchOn);
-      const references = balanceIslands(net, islands, genOn, dispatch);
-      const { flowMw } = this.solver.solve({ branchOn, injectionMw: injections(net, genOn, dispatch, injection), islands, references });
+      const flowMw = this.generation(branchOn, genOn, dispatch, injection);
       const trips: number[] = [];
       for (let k = 0; k < flowMw.length; k++) {
         if (branchOn[k] !== 0 && Math.abs(flowMw[k]!) > ratings[k]! * (1 + TRIP_TOLERANCE)) trips.push(k);
@@ -137,6 +160,74 @@ export class DcOverloadGrid {
       for (const k of trips) branchOn[k] = 0;
       tripped.push(trips.map((k) => net.branchIds[k]!));
     }
+    return this.outcome(trigger, tripped, dispatch);
+  }
+
+  /**
+   * Rules 2 and 3 once: balances every island of the given topology in `dispatch` (mutated: the
+   * cascade's state) and returns the DC flows. The live twin's power solver calls this each round.
+   */
+  generation(branchOn: Uint8Array, genOn: Uint8Array, dispatch: { loadMw: Float64Array; pgMw: Float64Array }, injection = new Float64Array(this.net.busIds.length)): Float64Array {
+    const net = this.net;
+    const islands = findIslands(net, branchOn);
+    const references = balanceIslands(net, islands, genOn, dispatch);
+    return this.solver.solve({ branchOn, injectionMw: injections(net, genOn, dispatch, injection), islands, references }).flowMw;
+  }
+
+  /**
+   * Flows after the outage of the trigger's branches computed with the intact factorisation
+   * (compensation / LODF: one solve per outaged branch and a small dense system), or null when the
+   * trigger holds a generator, more than two branches, or splits an island (the general path).
+   */
+  private firstGenerationByLodf(trigger: readonly string[], branchOn: Uint8Array): Float64Array | null {
+    const net = this.net;
+    const out: number[] = [];
+    for (const id of trigger) {
+      const { kind, index } = this.resolve(id);
+      if (kind !== 'branch' || out.includes(index)) return null;
+      out.push(index);
+    }
+    if (out.length === 0 || out.length > 2) return null;
+    for (const k of out) if (this.intactReferences[findIslandOf(this, net.from[k]!)]! < 0) return null;
+    const b = this.intact.susceptance;
+    const f0 = this.baseFlowMw;
+    const delta = new Float64Array(net.busIds.length);
+    // Column j: angle change for a unit (1 MW) transfer from the from-bus to the to-bus of out[j].
+    const columns = out.map((k) => {
+      delta.fill(0);
+      delta[net.from[k]!] = 1;
+      delta[net.to[k]!] = -1;
+      return Float64Array.from(this.intact.solveIncrement(delta));
+    });
+    const ptdf = (l: number, j: number): number => net.baseMva * b[l]! * (columns[j]![net.from[l]!]! - columns[j]![net.to[l]!]!);
+    // Solve (I − PTDF_TT)·x = f0_T for the compensating transfers x.
+    let x: number[];
+    if (out.length === 1) {
+      const d = 1 - ptdf(out[0]!, 0);
+      if (Math.abs(d) < 1e-6) return null;
+      x = [f0[out[0]!]! / d];
+    } else {
+      const a11 = 1 - ptdf(out[0]!, 0);
+      const a12 = -ptdf(out[0]!, 1);
+      const a21 = -ptdf(out[1]!, 0);
+      const a22 = 1 - ptdf(out[1]!, 1);
+      const det = a11 * a22 - a12 * a21;
+      if (Math.abs(det) < 1e-6) return null;
+      const r1 = f0[out[0]!]!;
+      const r2 = f0[out[1]!]!;
+      x = [(r1 * a22 - a12 * r2) / det, (a11 * r2 - a21 * r1) / det];
+    }
+    const flows = new Float64Array(f0.length);
+    for (let l = 0; l < flows.length; l++) {
+      if (branchOn[l] === 0) continue;
+      let f = f0[l]!;
+      for (let j = 0; j < out.length; j++) f += ptdf(l, j) * x[j]!;
+      flows[l] = f;
+    }
+    return flows;
+  }
+
+  private outcome(trigger: readonly string[], tripped: string[][], dispatch: Dispatch): DcCascadeOutcome {
     const loadShedMw = this.baseServedMw - servedMw(dispatch.loadMw);
     return {
       trigger: [...trigger],
@@ -147,6 +238,11 @@ export class DcOverloadGrid {
       tripped,
     };
   }
+}
+
+/** Island of a bus in the intact grid. */
+function findIslandOf(grid: DcOverloadGrid, bus: number): number {
+  return grid.intactIslands.islandOf[bus]!;
 }
 
 function servedMw(loadMw: Float64Array): number {

@@ -20,3 +20,5 @@ export { estimateDcState, parseMeasurements, measurementSchema, measurementsSche
 export type { Measurement, EstimationOptions, EstimationResult, RemovedMeasurement } from './estimation.ts';
 export { screenN1, redispatchAfterGeneratorOutage } from './contingency.ts';
 export type { ContingencyResult, Overload, ScreeningResult } from './contingency.ts';
+export { syntheticGrid, toMatpowerText } from './synthetic.ts';
+export type { SyntheticGridOptions } from './synthetic.ts';

@@ -28,81 +28,107 @@ export interface SmallPivots {
   readonly replaced: number[];
 }
 
-/** Minimum-degree elimination order of a graph; ties go to the lower node number (deterministic). */
-function minimumDegreeOrder(n: number, adjacency: Array<Set<number>>): { perm: Int32Array; columns: number[][] } {
-  const perm = new Int32Array(n);
-  const eliminated = new Uint8Array(n);
-  const columns: number[][] = [];
-  // Binary heap of (degree, node), lazily updated: stale entries are skipped when popped.
-  const heapDeg: number[] = [];
-  const heapNode: number[] = [];
-  const less = (i: number, j: number): boolean => heapDeg[i]! < heapDeg[j]! || (heapDeg[i] === heapDeg[j] && heapNode[i]! < heapNode[j]!);
-  const swap = (i: number, j: number): void => {
-    [heapDeg[i], heapDeg[j]] = [heapDeg[j]!, heapDeg[i]!];
-    [heapNode[i], heapNode[j]] = [heapNode[j]!, heapNode[i]!];
-  };
-  const push = (deg: number, node: number): void => {
-    heapDeg.push(deg);
-    heapNode.push(node);
-    for (let i = heapDeg.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!less(i, parent)) break;
-      swap(i, parent);
-      i = parent;
-    }
-  };
-  const pop = (): number => {
-    const top = heapNode[0]!;
-    const lastDeg = heapDeg.pop()!;
-    const lastNode = heapNode.pop()!;
-    if (heapDeg.length > 0) {
-      heapDeg[0] = lastDeg;
-      heapNode[0] = lastNode;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heapDeg.length && less(l, m)) m = l;
-        if (r < heapDeg.length && less(r, m)) m = r;
-        if (m === i) break;
-        swap(i, m);
-        i = m;
-      }
-    }
-    return top;
-  };
-  const degree = new Int32Array(n);
+/**
+ * Minimum-degree elimination order of a graph given as deduplicated CSR adjacency. The elimination
+ * graph is kept explicitly in one pooled Int32Array (each node's list has room to grow and moves to
+ * the pool's end when it outgrows it), merged with a stamp array; cheap for grids, whose fill stays
+ * small. Nodes wait in degree buckets (doubly linked lists), so each pick and each degree change is
+ * O(1); the pick is the most recently queued node of the lowest degree, deterministic for a graph.
+ * Returns the order and, per step, the neighbours at elimination (the pattern of L's column).
+ */
+function minimumDegreeOrder(n: number, offsets: Int32Array, targets: Int32Array): { perm: Int32Array; colPtr: Int32Array; colNodes: Int32Array } {
+  const start = new Int32Array(n);
+  const len = new Int32Array(n);
+  const cap = new Int32Array(n);
+  let pool = new Int32Array(Math.max(16, 3 * targets.length + 4 * n));
+  let end = 0;
   for (let v = 0; v < n; v++) {
-    degree[v] = adjacency[v]!.size;
-    push(degree[v]!, v);
+    const d = offsets[v + 1]! - offsets[v]!;
+    start[v] = end;
+    len[v] = d;
+    cap[v] = d + 4;
+    pool.set(targets.subarray(offsets[v]!, offsets[v + 1]!), end);
+    end += d + 4;
   }
+  const perm = new Int32Array(n);
+  const colPtr = new Int32Array(n + 1);
+  let colNodes = new Int32Array(Math.max(16, 2 * targets.length));
+  const head = new Int32Array(n + 1).fill(-1);
+  const next = new Int32Array(n).fill(-1);
+  const prev = new Int32Array(n).fill(-1);
+  const degree = new Int32Array(n);
+  const insert = (v: number, d: number): void => {
+    degree[v] = d;
+    prev[v] = -1;
+    next[v] = head[d]!;
+    if (head[d]! >= 0) prev[head[d]!] = v;
+    head[d] = v;
+  };
+  const remove = (v: number): void => {
+    if (prev[v]! >= 0) next[prev[v]!] = next[v]!;
+    else head[degree[v]!] = next[v]!;
+    if (next[v]! >= 0) prev[next[v]!] = prev[v]!;
+  };
+  for (let v = n - 1; v >= 0; v--) insert(v, len[v]!);
+  const stamp = new Int32Array(n).fill(-1);
+  let low = 0;
   for (let k = 0; k < n; k++) {
-    let v = -1;
-    while (heapDeg.length > 0) {
-      const deg = heapDeg[0]!;
-      const node = pop();
-      if (eliminated[node] === 0 && degree[node] === deg) {
-        v = node;
-        break;
-      }
-    }
+    while (head[low]! < 0) low++;
+    const v = head[low]!;
+    remove(v);
     perm[k] = v;
-    eliminated[v] = 1;
-    const neighbours = [...adjacency[v]!];
-    columns.push(neighbours);
+    const vs = start[v]!;
+    const vd = len[v]!;
+    if (colPtr[k]! + vd > colNodes.length) {
+      const grown = new Int32Array(2 * (colPtr[k]! + vd));
+      grown.set(colNodes);
+      colNodes = grown;
+    }
+    colNodes.set(pool.subarray(vs, vs + vd), colPtr[k]!);
+    colPtr[k + 1] = colPtr[k]! + vd;
+    const neighbours = colNodes.subarray(colPtr[k]!, colPtr[k + 1]!);
     // Eliminating v joins its neighbours into a clique (the fill of Gaussian elimination).
-    for (const a of neighbours) {
-      const set = adjacency[a]!;
-      set.delete(v);
-      for (const b of neighbours) if (b !== a) set.add(b);
-      if (set.size !== degree[a]) {
-        degree[a] = set.size;
-        push(set.size, a);
+    for (let i = 0; i < vd; i++) {
+      const a = neighbours[i]!;
+      let s0 = start[a]!;
+      let w = 0;
+      for (let r = 0; r < len[a]!; r++) {
+        const x = pool[s0 + r]!;
+        if (x === v) continue;
+        pool[s0 + w++] = x;
+        stamp[x] = a;
+      }
+      stamp[a] = a;
+      for (let j = 0; j < vd; j++) {
+        const b = neighbours[j]!;
+        if (stamp[b] === a) continue;
+        stamp[b] = a;
+        if (w === cap[a]) {
+          // Out of room: move the list to the pool's end with twice the space.
+          const room = 2 * w + 4;
+          if (end + room > pool.length) {
+            const grown = new Int32Array(2 * (end + room));
+            grown.set(pool);
+            pool = grown;
+          }
+          pool.copyWithin(end, s0, s0 + w);
+          s0 = end;
+          start[a] = end;
+          cap[a] = room;
+          end += room;
+        }
+        pool[s0 + w++] = b;
+      }
+      len[a] = w;
+      if (w !== degree[a]) {
+        remove(a);
+        insert(a, w);
+        if (w < low) low = w;
       }
     }
-    adjacency[v]!.clear();
+    len[v] = 0;
   }
-  return { perm, columns };
+  return { perm, colPtr, colNodes };
 }
 
 /**
@@ -157,24 +183,44 @@ export class SparseLdlt {
    */
   static analyse(n: number, edgeFrom: Int32Array, edgeTo: Int32Array): SparseLdlt {
     if (edgeFrom.length !== edgeTo.length) throw new RangeError('edgeFrom and edgeTo must have the same length');
-    const adjacency = Array.from({ length: n }, () => new Set<number>());
     for (let e = 0; e < edgeFrom.length; e++) {
       const a = edgeFrom[e]!;
       const b = edgeTo[e]!;
       if (a === b || a < 0 || b < 0 || a >= n || b >= n) throw new RangeError(`edge ${e} (${a}, ${b}) is a self loop or out of range 0..${n - 1}`);
-      adjacency[a]!.add(b);
-      adjacency[b]!.add(a);
     }
-    const { perm, columns } = minimumDegreeOrder(n, adjacency);
+    // Adjacency without repeats (parallel edges share one entry of the pattern), as CSR.
+    const incident = new Int32Array(n + 1);
+    for (let e = 0; e < edgeFrom.length; e++) {
+      incident[edgeFrom[e]! + 1]!++;
+      incident[edgeTo[e]! + 1]!++;
+    }
+    for (let v = 0; v < n; v++) incident[v + 1]! += incident[v]!;
+    const fill = incident.slice(0, n);
+    const other = new Int32Array(incident[n]!);
+    for (let e = 0; e < edgeFrom.length; e++) {
+      other[fill[edgeFrom[e]!]!++] = edgeTo[e]!;
+      other[fill[edgeTo[e]!]!++] = edgeFrom[e]!;
+    }
+    const mark = new Int32Array(n).fill(-1);
+    const offsets = new Int32Array(n + 1);
+    const targets = new Int32Array(other.length);
+    let t = 0;
+    for (let v = 0; v < n; v++) {
+      for (let p = incident[v]!; p < incident[v + 1]!; p++) {
+        const w = other[p]!;
+        if (mark[w] !== v) {
+          mark[w] = v;
+          targets[t++] = w;
+        }
+      }
+      offsets[v + 1] = t;
+    }
+    const { perm, colPtr, colNodes } = minimumDegreeOrder(n, offsets, targets.subarray(0, t));
     const inverse = new Int32Array(n);
     for (let k = 0; k < n; k++) inverse[perm[k]!] = k;
-    const colPtr = new Int32Array(n + 1);
-    for (let k = 0; k < n; k++) colPtr[k + 1] = colPtr[k]! + columns[k]!.length;
     const rowIdx = new Int32Array(colPtr[n]!);
-    for (let k = 0; k < n; k++) {
-      const rows = columns[k]!.map((v) => inverse[v]!).sort((x, y) => x - y);
-      rowIdx.set(rows, colPtr[k]!);
-    }
+    for (let q = 0; q < rowIdx.length; q++) rowIdx[q] = inverse[colNodes[q]!]!;
+    for (let k = 0; k < n; k++) rowIdx.subarray(colPtr[k]!, colPtr[k + 1]!).sort();
     const edgeSlot = new Int32Array(edgeFrom.length);
     for (let e = 0; e < edgeFrom.length; e++) {
       const p = inverse[edgeFrom[e]!]!;
