@@ -28,6 +28,8 @@ export interface AssetState {
   readonly supply: number;
   /** Connected to a source of its layer (set by the layer solver). */
   readonly connected: boolean;
+  /** Water junctions under the hydraulic solver: pressure-driven demand satisfaction 0..1 (1 elsewhere). */
+  readonly hydraulic: number;
   readonly isolated: boolean;
   /** Taken out of service by its supervisor after repeated crashes; an operator restore clears it. */
   readonly faulted: boolean;
@@ -67,7 +69,7 @@ const LEVEL_QUANTUM = 1e6;
 
 export function serviceLevel(s: AssetState): number {
   if (!operable(s) || !s.connected) return 0;
-  return Math.round(s.health * s.supply * (1 - s.cyber) * LEVEL_QUANTUM) / LEVEL_QUANTUM;
+  return Math.round(s.health * s.supply * (1 - s.cyber) * s.hydraulic * LEVEL_QUANTUM) / LEVEL_QUANTUM;
 }
 
 function statusOf(s: AssetState): Status {
@@ -134,6 +136,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       providerLevels: providers > 0 ? new Float64Array(providers).fill(1) : null,
       supply: 1,
       connected: true,
+      hydraulic: 1,
       isolated: false,
       faulted: false,
       tripped: false,
@@ -214,6 +217,11 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           s.connected = m.value >= 0.5;
           // The solver names the asset whose loss cut this one off (aux), so chains explain through it.
           if (!s.connected) blame.set(CauseCode.Disconnected, m.aux, m.seq);
+          break;
+        case MessageKind.WaterService:
+          // Below full satisfaction the solver names the asset whose loss (a closed main, a stopped pump) caused it.
+          if (m.value < s.hydraulic) blame.set(CauseCode.Disconnected, m.aux, m.seq);
+          s.hydraulic = m.value;
           break;
         case MessageKind.LoadShift:
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
@@ -355,6 +363,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       health: s.health,
       supply: s.supply,
       connected: s.connected,
+      ...(s.hydraulic === 1 ? {} : { waterSatisfaction: s.hydraulic }),
       isolated: s.isolated,
       faulted: s.faulted,
       tripped: s.tripped,

@@ -73,4 +73,6 @@ export interface CityModel {
   readonly links: readonly Link[];
   readonly dependencies: readonly Dependency[];
   readonly cohorts: readonly Cohort[];
+  /** The water layer's EPANET network (`.inp` text, ids as its water assets'): the live twin solves it hydraulically. */
+  readonly epanet?: { readonly inp: string };
 }

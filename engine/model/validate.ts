@@ -66,6 +66,7 @@ const citySchema = z.strictObject({
   links: z.array(linkSchema).optional(),
   dependencies: z.array(dependencySchema).optional(),
   cohorts: z.array(cohortSchema).optional(),
+  epanet: z.strictObject({ inp: z.string().min(1, 'must be the text of an EPANET .inp file') }).optional(),
 });
 
 type RawCity = z.infer<typeof citySchema>;
@@ -196,7 +197,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
   });
 
   if (problems.length > 0) throw new ValidationError(source, problems);
-  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts };
+  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.epanet === undefined ? {} : { epanet: raw.epanet }) };
 }
 
 /**

@@ -1,0 +1,210 @@
+import {
+  DEFAULT_PDA,
+  LiveWaterModel,
+  MessageKind,
+  Status,
+  TimerCode,
+  type ActorView,
+  type Behaviour,
+  type Cause,
+  type CityIndex,
+  type PressureDrivenDemand,
+  type SimMessage,
+  type StepContext,
+} from '../engine/index.ts';
+
+/** Settings of the hydraulic water solver (documented in the README's water section). */
+export interface WaterSolverOptions {
+  /** Virtual seconds between hydraulic snapshots (tank levels are integrated between them). */
+  readonly hydraulicStepSeconds: number;
+  /** A tank forecast to reach its minimum level within this many seconds is at risk. */
+  readonly tankAlertHorizonSeconds: number;
+  readonly pda: PressureDrivenDemand;
+}
+
+export const DEFAULT_WATER_SOLVER: WaterSolverOptions = { hydraulicStepSeconds: 900, tankAlertHorizonSeconds: 6 * 3600, pda: DEFAULT_PDA };
+
+/** How the layer's members map onto the EPANET network (built once per city index: structure, not state). */
+interface Wiring {
+  readonly model: LiveWaterModel;
+  /** Layer members (asset indexes). */
+  readonly members: Int32Array;
+  /** Per member: position in the model's links, or -1 (nodes: junctions, tanks, reservoirs). */
+  readonly memberLink: Int32Array;
+  /** Per model junction: its asset index, or -1 when no asset carries it. */
+  readonly junctionAsset: Int32Array;
+  /** Per model tank: its asset index, or -1. */
+  readonly tankAsset: Int32Array;
+}
+
+const wirings = new WeakMap<CityIndex, Wiring>();
+
+function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions): Wiring {
+  let wiring = wirings.get(index);
+  if (wiring !== undefined) return wiring;
+  const city = index.city;
+  const model = LiveWaterModel.open(city.epanet!.inp, `${city.name} (epanet.inp)`, options.pda);
+  const start = index.layerMembers.offsets[layer]!;
+  const members = index.layerMembers.items.slice(start, index.layerMembers.offsets[layer + 1]!);
+  const nodeAsset = new Map<string, number>();
+  const memberLink = new Int32Array(members.length).fill(-1);
+  members.forEach((asset, k) => {
+    const props = city.assets[asset]!.props;
+    const id = typeof props['epanetId'] === 'string' ? props['epanetId'] : city.assets[asset]!.id;
+    const type = props['epanetType'];
+    if (type === 'pipe' || type === 'pump' || type === 'valve') memberLink[k] = model.linkPosition(id);
+    else nodeAsset.set(id, asset);
+  });
+  wiring = {
+    model,
+    members,
+    memberLink,
+    junctionAsset: Int32Array.from(model.junctionIds, (id) => nodeAsset.get(id) ?? -1),
+    tankAsset: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? -1),
+  };
+  wirings.set(index, wiring);
+  return wiring;
+}
+
+export interface WaterSolverState {
+  readonly layer: number;
+  /** Per member: 1 while the asset says it is operable (a broken main, an unpowered pump: 0 ⇒ closed in EPANET). */
+  readonly operable: Uint8Array;
+  /** Virtual ms of the last snapshot. */
+  readonly solvedAt: number;
+  /** Per tank: level (m) at `solvedAt`, and net inflow (m³/s) found then. */
+  readonly tankLevelM: Float64Array;
+  readonly tankInflowM3s: Float64Array;
+  /** Per junction: the satisfaction last announced, and the pressure found. */
+  readonly satisfaction: Float64Array;
+  readonly pressureM: Float64Array;
+  readonly solves: number;
+}
+
+/**
+ * The water layer's solver when the city carries an EPANET network (`epanet.inp`): an actor that
+ * holds the network's variable inputs and runs EPANET. Members that stop being operable (damage, a
+ * lost power provider, isolation) are closed links; every `hydraulicStepSeconds` of virtual time, and
+ * at once when a member changes, it integrates tank levels from the last snapshot's flows, solves a
+ * new pressure-driven snapshot at the current time of day, and tells each junction asset its demand
+ * satisfaction (cohorts relying on a junction lose water by it).
+ */
+export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
+  constructor(private readonly options: WaterSolverOptions = DEFAULT_WATER_SOLVER) {}
+
+  init(actor: number, index: CityIndex): WaterSolverState {
+    const layer = index.solverLayer[actor - index.assetCount - index.cohortCount]!;
+    const { model, members } = wiringFor(index, layer, this.options);
+    return {
+      layer,
+      operable: new Uint8Array(members.length).fill(1),
+      solvedAt: 0,
+      tankLevelM: Float64Array.from(model.tankInitM),
+      tankInflowM3s: new Float64Array(model.tankIds.length),
+      satisfaction: new Float64Array(model.junctionIds.length).fill(1),
+      pressureM: new Float64Array(model.junctionIds.length),
+      solves: 0,
+    };
+  }
+
+  step(state: WaterSolverState, batch: readonly SimMessage[], ctx: StepContext): WaterSolverState {
+    const wiring = wiringFor(ctx.index, state.layer, this.options);
+    let operable = state.operable;
+    let due = false;
+    let trigger = -1;
+    for (const m of batch) {
+      if (m.kind === MessageKind.Start) {
+        due = true;
+        ctx.send(ctx.self, MessageKind.Timer, 0, TimerCode.HydraulicStep, this.options.hydraulicStepSeconds * 1000);
+      } else if (m.kind === MessageKind.Timer && m.aux === TimerCode.HydraulicStep) {
+        due = true;
+        ctx.send(ctx.self, MessageKind.Timer, 0, TimerCode.HydraulicStep, this.options.hydraulicStepSeconds * 1000);
+      } else if (m.kind === MessageKind.Operable && m.from >= 0) {
+        const k = ctx.index.layerPosition[m.from]!;
+        const value = m.value >= 0.5 ? 1 : 0;
+        if (operable[k] === value) continue;
+        if (operable === state.operable) operable = Uint8Array.from(operable);
+        operable[k] = value;
+        if (value === 0 && trigger < 0) trigger = m.from;
+        due = true;
+      }
+    }
+    if (!due) return state;
+
+    const { model } = wiring;
+    // Tanks: level moves with the last snapshot's net inflow over the time since (cylindrical tanks).
+    const elapsedS = (ctx.now - state.solvedAt) / 1000;
+    const tankLevelM = Float64Array.from(state.tankLevelM, (level, t) =>
+      Math.min(model.tankMaxM[t]!, Math.max(model.tankMinM[t]!, level + (state.tankInflowM3s[t]! * elapsedS) / model.tankAreaM2[t]!)),
+    );
+    const closed = new Uint8Array(model.linkIds.length);
+    for (let k = 0; k < operable.length; k++) {
+      const link = wiring.memberLink[k]!;
+      if (link >= 0 && operable[k] === 0) closed[link] = 1;
+    }
+    const result = model.solve(ctx.now / 1000, closed, tankLevelM);
+    const aux = trigger < 0 ? ctx.self : trigger;
+    for (let j = 0; j < result.satisfaction.length; j++) {
+      const asset = wiring.junctionAsset[j]!;
+      if (asset >= 0 && result.satisfaction[j] !== state.satisfaction[j]) ctx.send(asset, MessageKind.WaterService, result.satisfaction[j]!, aux, 0);
+    }
+    return {
+      layer: state.layer,
+      operable,
+      solvedAt: ctx.now,
+      tankLevelM,
+      tankInflowM3s: result.tankInflowM3s,
+      satisfaction: result.satisfaction,
+      pressureM: result.pressureM,
+      solves: state.solves + 1,
+    };
+  }
+
+  /** Seconds until each draining tank reaches its minimum level at the last snapshot's outflow (Infinity: not draining). */
+  secondsToEmpty(state: WaterSolverState, index: CityIndex): Float64Array {
+    const { model } = wiringFor(index, state.layer, this.options);
+    return Float64Array.from(state.tankLevelM, (level, t) => {
+      const outflow = -state.tankInflowM3s[t]!;
+      return outflow > 1e-9 ? ((level - model.tankMinM[t]!) * model.tankAreaM2[t]!) / outflow : Number.POSITIVE_INFINITY;
+    });
+  }
+
+  view(s: WaterSolverState): ActorView {
+    let served = 0;
+    for (const x of s.satisfaction) served += x;
+    return { status: Status.Ok, level: s.satisfaction.length === 0 ? 1 : Math.round((served / s.satisfaction.length) * 1e6) / 1e6, load: 0, stress: 0 };
+  }
+
+  cause(): Cause | null {
+    return null;
+  }
+
+  fault(s: WaterSolverState): WaterSolverState {
+    return s;
+  }
+
+  describe(s: WaterSolverState, index: CityIndex): Record<string, unknown> {
+    const { model } = wiringFor(index, s.layer, this.options);
+    const empty = this.secondsToEmpty(s, index);
+    const tanks = model.tankIds.map((id, t) => ({
+      id,
+      levelM: s.tankLevelM[t],
+      inflowM3s: s.tankInflowM3s[t],
+      hoursToEmpty: Number.isFinite(empty[t]!) ? empty[t]! / 3600 : null,
+      atRisk: empty[t]! <= this.options.tankAlertHorizonSeconds,
+    }));
+    let lowest = -1;
+    for (let j = 0; j < s.pressureM.length; j++) if (lowest < 0 || s.pressureM[j]! < s.pressureM[lowest]!) lowest = j;
+    return {
+      layer: index.layers[s.layer],
+      hydraulics: 'EPANET (pressure-driven)',
+      solves: s.solves,
+      solvedAtSeconds: s.solvedAt / 1000,
+      junctions: s.satisfaction.length,
+      junctionsShort: s.satisfaction.filter((x) => x < 1).length,
+      lowestPressure: lowest < 0 ? null : { junction: model.junctionIds[lowest], pressureM: s.pressureM[lowest] },
+      tanks,
+      closedLinks: Array.from(s.operable).flatMap((value, k) => (value === 0 ? [index.ids[index.layerMembers.items[index.layerMembers.offsets[s.layer]! + k]!]] : [])),
+    };
+  }
+}
