@@ -3,7 +3,7 @@ import { AssetBehaviour } from './asset.ts';
 import { CohortBehaviour } from './cohort.ts';
 import { LayerSolverBehaviour } from './layer-solver.ts';
 import { LIVE_OPTIONS, type BehaviourOptions } from './options.ts';
-import { WaterSolverBehaviour } from './water-solver.ts';
+import { WaterSolverBehaviour, waterSolverOptions } from './water-solver.ts';
 
 /**
  * The behaviours of one run: one asset behaviour for every asset, one cohort behaviour, one layer
@@ -16,7 +16,7 @@ export function createBehaviours(index: CityIndex, options: BehaviourOptions = L
   const solver = new LayerSolverBehaviour(options) as Behaviour;
   // A city carrying an EPANET network has its water layer solved hydraulically (actors/water-solver.ts).
   const waterLayer = index.city.epanet === undefined ? -1 : index.layers.indexOf('water');
-  const water = waterLayer < 0 ? null : (new WaterSolverBehaviour() as Behaviour);
+  const water = waterLayer < 0 || index.city.epanet === undefined ? null : (new WaterSolverBehaviour(waterSolverOptions(index.city.epanet)) as Behaviour);
   return {
     behaviourOf(actor: number): Behaviour {
       const role = index.roleOf(actor);

@@ -12,5 +12,5 @@ export { LIVE_OPTIONS } from './options.ts';
 export type { BehaviourOptions, LoadModel } from './options.ts';
 export { StudyCity, runStudy, runOnce, criticality, explainChain, collectFailures, modelOptions, estimate, MODEL_RULES } from './studies.ts';
 export type { Attack, CascadeModel, StudyOptions, StudyResult, RunOutcome, Estimate, CriticalityRow, ExplainHop } from './studies.ts';
-export { WaterSolverBehaviour, DEFAULT_WATER_SOLVER } from './water-solver.ts';
+export { WaterSolverBehaviour, DEFAULT_WATER_SOLVER, waterSolverOptions } from './water-solver.ts';
 export type { WaterSolverOptions, WaterSolverState } from './water-solver.ts';

@@ -7,11 +7,12 @@ const HOUR = 3_600_000;
 const NET1 = 'engine/water/networks/Net1.inp';
 
 /** Net1 as the water layer, its pump fed by one power plant, and a cohort at junction 32. */
-function net1City(): CityModel {
+function net1City(settings: Record<string, number> = {}): CityModel {
   const document = epanetCityDocument(readFileSync(NET1, 'utf8'), NET1);
   return parseCity(
     {
       ...document,
+      epanet: { ...document.epanet, ...settings },
       assets: [...document.assets, { id: 'plant', layer: 'power', kind: 'generator' }],
       dependencies: [{ from: 'plant', to: 'pump:9', kind: 'power' }],
       cohorts: [{ id: 'people-32', district: 'default', population: 1000, reliesOn: ['32'] }],
@@ -68,6 +69,23 @@ describe('hydraulic water solver (EPANET in the live twin)', () => {
     expect(level(engine, '32')).toBeLessThan(0.5);
     expect(engine.kernel.view(engine.index.indexOf('people-32')!).level).toBeLessThan(1);
     await engine.stop();
+  });
+
+  it('takes its alert horizon and PDA pressures from the city file, and refuses bad ones with their JSON path', async () => {
+    const engine = await engineFor(net1City({ tankAlertHorizonSeconds: 1800 }));
+    engine.submit({ type: 'fail', target: 'plant' }, { at: 3600 });
+    await engine.runUntil(HOUR + 1000);
+    const tank = solverOf(engine).tanks[0]!;
+    expect(tank.hoursToEmpty!).toBeGreaterThan(0.5);
+    expect(tank.atRisk).toBe(false); // more than half an hour left
+    await engine.stop();
+    // Requiring 90 m of pressure leaves Net1's junctions (about 80 m) short of water from the start.
+    const demanding = await engineFor(net1City({ requiredPressureM: 90 }));
+    await demanding.runUntil(1000);
+    expect(level(demanding, '32')).toBeLessThan(1);
+    expect(level(demanding, '32')).toBeGreaterThan(0.5);
+    await demanding.stop();
+    expect(() => net1City({ minPressureM: 30, requiredPressureM: 10 })).toThrow(/\$\.epanet\.requiredPressureM: requiredPressureM must be above minPressureM/);
   });
 
   it('a broken main is closed: damaging pipe 10 (pump → town) leaves the town on the tank alone', async () => {

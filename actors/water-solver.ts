@@ -24,6 +24,20 @@ export interface WaterSolverOptions {
 
 export const DEFAULT_WATER_SOLVER: WaterSolverOptions = { hydraulicStepSeconds: 900, tankAlertHorizonSeconds: 6 * 3600, pda: DEFAULT_PDA };
 
+/** The settings of a city (its `epanet` block) over the defaults. */
+export function waterSolverOptions(epanet: NonNullable<CityIndex['city']['epanet']>): WaterSolverOptions {
+  const d = DEFAULT_WATER_SOLVER;
+  return {
+    hydraulicStepSeconds: epanet.hydraulicStepSeconds ?? d.hydraulicStepSeconds,
+    tankAlertHorizonSeconds: epanet.tankAlertHorizonSeconds ?? d.tankAlertHorizonSeconds,
+    pda: {
+      minPressureM: epanet.minPressureM ?? d.pda.minPressureM,
+      requiredPressureM: epanet.requiredPressureM ?? d.pda.requiredPressureM,
+      pressureExponent: epanet.pressureExponent ?? d.pda.pressureExponent,
+    },
+  };
+}
+
 /** How the layer's members map onto the EPANET network (built once per city index: structure, not state). */
 interface Wiring {
   readonly model: LiveWaterModel;

@@ -54,7 +54,7 @@ export function hashCity(city: CityModel): string {
     for (const item of part) hash.update(JSON.stringify(item, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v)));
     hash.update('|');
   }
-  if (city.epanet !== undefined) hash.update(city.epanet.inp); // the water layer's hydraulics
+  if (city.epanet !== undefined) hash.update(JSON.stringify(city.epanet)); // the water layer's hydraulics
   return hash.digest('hex');
 }
 

@@ -73,6 +73,16 @@ export interface CityModel {
   readonly links: readonly Link[];
   readonly dependencies: readonly Dependency[];
   readonly cohorts: readonly Cohort[];
-  /** The water layer's EPANET network (`.inp` text, ids as its water assets'): the live twin solves it hydraulically. */
-  readonly epanet?: { readonly inp: string };
+  /**
+   * The water layer's EPANET network (`.inp` text; its ids are the water assets' `props.epanetId`):
+   * the live twin solves it hydraulically, with these settings (defaults in actors/water-solver.ts).
+   */
+  readonly epanet?: {
+    readonly inp: string;
+    readonly hydraulicStepSeconds?: number;
+    readonly tankAlertHorizonSeconds?: number;
+    readonly minPressureM?: number;
+    readonly requiredPressureM?: number;
+    readonly pressureExponent?: number;
+  };
 }

@@ -66,7 +66,17 @@ const citySchema = z.strictObject({
   links: z.array(linkSchema).optional(),
   dependencies: z.array(dependencySchema).optional(),
   cohorts: z.array(cohortSchema).optional(),
-  epanet: z.strictObject({ inp: z.string().min(1, 'must be the text of an EPANET .inp file') }).optional(),
+  epanet: z
+    .strictObject({
+      inp: z.string().min(1, 'must be the text of an EPANET .inp file'),
+      hydraulicStepSeconds: z.number().min(1).max(86_400).optional(),
+      tankAlertHorizonSeconds: nonNegative.optional(),
+      minPressureM: finite.optional(),
+      requiredPressureM: finite.optional(),
+      pressureExponent: z.number().positive().max(10).optional(),
+    })
+    .refine((e) => (e.requiredPressureM ?? 20) > (e.minPressureM ?? 0), { message: 'requiredPressureM must be above minPressureM', path: ['requiredPressureM'] })
+    .optional(),
 });
 
 type RawCity = z.infer<typeof citySchema>;
@@ -197,7 +207,7 @@ function resolveReferences(raw: RawCity, source: string): CityModel {
   });
 
   if (problems.length > 0) throw new ValidationError(source, problems);
-  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.epanet === undefined ? {} : { epanet: raw.epanet }) };
+  return { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.epanet === undefined ? {} : { epanet: raw.epanet as NonNullable<CityModel['epanet']> }) };
 }
 
 /**
