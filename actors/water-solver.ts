@@ -43,8 +43,8 @@ interface Wiring {
   readonly model: LiveWaterModel;
   /** Layer members (asset indexes). */
   readonly members: Int32Array;
-  /** Per member: position in the model's links, or -1 (nodes: junctions, tanks, reservoirs). */
-  readonly memberLink: Int32Array;
+  /** Per member: the model's links it closes when it stops working (a link: itself; a node: every link touching it). */
+  readonly memberLinks: readonly (readonly number[])[];
   /** Per model junction: its asset index, or -1 when no asset carries it. */
   readonly junctionAsset: Int32Array;
   /** Per model tank: its asset index, or -1. */
@@ -61,18 +61,22 @@ function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions)
   const start = index.layerMembers.offsets[layer]!;
   const members = index.layerMembers.items.slice(start, index.layerMembers.offsets[layer + 1]!);
   const nodeAsset = new Map<string, number>();
-  const memberLink = new Int32Array(members.length).fill(-1);
-  members.forEach((asset, k) => {
+  const memberLinks = Array.from(members, (asset) => {
     const props = city.assets[asset]!.props;
     const id = typeof props['epanetId'] === 'string' ? props['epanetId'] : city.assets[asset]!.id;
     const type = props['epanetType'];
-    if (type === 'pipe' || type === 'pump' || type === 'valve') memberLink[k] = model.linkPosition(id);
-    else nodeAsset.set(id, asset);
+    if (type === 'pipe' || type === 'pump' || type === 'valve') {
+      const position = model.linkPosition(id);
+      return position < 0 ? [] : [position];
+    }
+    nodeAsset.set(id, asset);
+    // A broken node (a main's junction, a works, a tank) is cut out: every link touching it closes.
+    return model.linksAtNode.get(id) ?? [];
   });
   wiring = {
     model,
     members,
-    memberLink,
+    memberLinks,
     junctionAsset: Int32Array.from(model.junctionIds, (id) => nodeAsset.get(id) ?? -1),
     tankAsset: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? -1),
   };
@@ -153,8 +157,7 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     );
     const closed = new Uint8Array(model.linkIds.length);
     for (let k = 0; k < operable.length; k++) {
-      const link = wiring.memberLink[k]!;
-      if (link >= 0 && operable[k] === 0) closed[link] = 1;
+      if (operable[k] === 0) for (const link of wiring.memberLinks[k]!) closed[link] = 1;
     }
     const result = model.solve(ctx.now / 1000, closed, tankLevelM);
     const aux = trigger < 0 ? ctx.self : trigger;

@@ -14,3 +14,5 @@ export { generateWaterNetwork, writeInp } from './generate-network.ts';
 export type { GeneratedWaterNetwork, WaterNetworkOptions } from './generate-network.ts';
 export { LiveWaterModel, DEFAULT_PDA } from './live.ts';
 export type { PressureDrivenDemand, SnapshotResult } from './live.ts';
+export { withEpanetNetwork } from './city-network.ts';
+export type { CityDocumentLike } from './city-network.ts';

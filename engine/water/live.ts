@@ -46,6 +46,8 @@ export class LiveWaterModel {
   private readonly originalStatus: Float64Array;
   private readonly originalSetting: Float64Array;
   private readonly isValve: Uint8Array;
+  /** Per node id: positions (in `linkIds`) of the links that touch it. */
+  readonly linksAtNode: ReadonlyMap<string, readonly number[]>;
   /** What is closed in the project now (scratch, diffed against each request). */
   private readonly appliedClosed: Uint8Array;
 
@@ -78,6 +80,17 @@ export class LiveWaterModel {
       return type !== LinkType.Pipe && type !== LinkType.CVPipe && type !== LinkType.Pump ? 1 : 0;
     });
     this.appliedClosed = new Uint8Array(links);
+    const linksAtNode = new Map<string, number[]>();
+    for (let k = 0; k < links; k++) {
+      const { node1, node2 } = project.getLinkNodes(k + 1);
+      for (const node of [node1, node2]) {
+        const id = project.getNodeId(node);
+        const list = linksAtNode.get(id) ?? [];
+        list.push(k);
+        linksAtNode.set(id, list);
+      }
+    }
+    this.linksAtNode = linksAtNode;
     // The twin decides what is open: the file's controls and rules are not applied (its initial statuses are).
     for (let c = 1; c <= project.getCount(CountType.ControlCount); c++) project.setControlEnabled(c, 0);
     for (let r = 1; r <= project.getCount(CountType.RuleCount); r++) project.setRuleEnabled(r, 0);
