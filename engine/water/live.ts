@@ -50,6 +50,7 @@ export class LiveWaterModel {
   readonly linksAtNode: ReadonlyMap<string, readonly number[]>;
   /** What is closed in the project now (scratch, diffed against each request). */
   private readonly appliedClosed: Uint8Array;
+  private hydraulicsOpen = false;
 
   private constructor(private readonly project: Project, private readonly pda: PressureDrivenDemand, source: string) {
     const units = FLOW_UNITS[project.getFlowUnits()];
@@ -143,13 +144,18 @@ export class LiveWaterModel {
       p.setNodeValue(this.tankIndexes[t]!, NodeProperty.TankLevel, level / u.length);
     }
     p.setTimeParameter(TimeParameter.PatternStart, Math.max(0, Math.floor(timeS)));
-    p.openH();
-    p.initH(InitHydOption.NoSave);
+    // The solver stays open between snapshots (opening it re-orders the sparse matrix, the costly part);
+    // initH with InitFlow starts every snapshot afresh (flows re-initialised) from the inputs set above,
+    // so the result does not depend on earlier snapshots.
+    if (!this.hydraulicsOpen) {
+      p.openH();
+      this.hydraulicsOpen = true;
+    }
+    p.initH(InitHydOption.InitFlow);
     p.runH();
     const pressures = p.getNodeValues(NodeProperty.Pressure);
     const demands = p.getNodeValues(NodeProperty.Demand);
     const deficits = p.getNodeValues(NodeProperty.DemandDeficit);
-    p.closeH();
     const n = this.junctionIndexes.length;
     const pressureM = new Float64Array(n);
     const satisfaction = new Float64Array(n);
@@ -171,6 +177,7 @@ export class LiveWaterModel {
   }
 
   close(): void {
+    if (this.hydraulicsOpen) this.project.closeH();
     this.project.close();
   }
 }
