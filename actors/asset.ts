@@ -12,6 +12,9 @@ import {
 } from '../engine/index.ts';
 import type { BehaviourOptions } from './options.ts';
 
+/** Names of the hydraulic readings in an asset's description (by WaterReadingCode). */
+const WATER_READING_NAMES: readonly string[] = ['pressureM', 'tankLevelM', 'flowM3s'];
+
 /** Relative tolerance for load comparisons, so float noise never trips an asset. */
 const LOAD_EPSILON = 1e-9;
 /** Above this temperature (°C) lines and transformers lose capacity, 1% per degree. */
@@ -30,6 +33,9 @@ export interface AssetState {
   readonly connected: boolean;
   /** Water junctions under the hydraulic solver: pressure-driven demand satisfaction 0..1 (1 elsewhere). */
   readonly hydraulic: number;
+  /** The hydraulic solver's last reading here (WaterReadingCode `waterReadingKind`; NaN: none). */
+  readonly waterReading: number;
+  readonly waterReadingKind: number;
   readonly isolated: boolean;
   /** Taken out of service by its supervisor after repeated crashes; an operator restore clears it. */
   readonly faulted: boolean;
@@ -137,6 +143,8 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       supply: 1,
       connected: true,
       hydraulic: 1,
+      waterReading: Number.NaN,
+      waterReadingKind: 0,
       isolated: false,
       faulted: false,
       tripped: false,
@@ -222,6 +230,10 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           // Below full satisfaction the solver names the asset whose loss (a closed main, a stopped pump) caused it.
           if (m.value < s.hydraulic) blame.set(CauseCode.Disconnected, m.aux, m.seq);
           s.hydraulic = m.value;
+          break;
+        case MessageKind.WaterReading:
+          s.waterReading = m.value;
+          s.waterReadingKind = m.aux;
           break;
         case MessageKind.LoadShift:
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
@@ -364,6 +376,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       supply: s.supply,
       connected: s.connected,
       ...(s.hydraulic === 1 ? {} : { waterSatisfaction: s.hydraulic }),
+      ...(Number.isNaN(s.waterReading) ? {} : { [WATER_READING_NAMES[s.waterReadingKind] ?? 'waterReading']: s.waterReading }),
       isolated: s.isolated,
       faulted: s.faulted,
       tripped: s.tripped,

@@ -88,6 +88,22 @@ describe('hydraulic water solver (EPANET in the live twin)', () => {
     expect(() => net1City({ minPressureM: 30, requiredPressureM: 10 })).toThrow(/\$\.epanet\.requiredPressureM: requiredPressureM must be above minPressureM/);
   });
 
+  it("shows EPANET's readings in the assets' inspector details: junction pressure, tank level, pump flow (0 once stopped)", async () => {
+    const engine = await engineFor(net1City());
+    await engine.runUntil(HOUR);
+    const details = (id: string): Record<string, unknown> => engine.describe(engine.index.indexOf(id)!);
+    expect(details('32')['pressureM']).toBeGreaterThan(70);
+    expect(details('2')['tankLevelM']).toBeGreaterThan(36);
+    expect(details('pump:9')['flowM3s']).toBeGreaterThan(0.05);
+    engine.submit({ type: 'fail', target: 'plant' }, { at: 2 * 3600 });
+    await engine.runUntil(2 * HOUR + 1000);
+    const full = details('2')['tankLevelM'] as number;
+    await engine.runUntil(3 * HOUR);
+    expect(details('pump:9')['flowM3s']).toBe(0);
+    expect(details('2')['tankLevelM']).toBeLessThan(full - 0.5); // draining without its pump
+    await engine.stop();
+  });
+
   it('a broken main is closed: damaging pipe 10 (pump → town) leaves the town on the tank alone', async () => {
     const engine = await engineFor(net1City());
     engine.submit({ type: 'fail', target: 'pipe:10', hazard: 'shaking' }, { at: 3600 });

@@ -4,6 +4,7 @@ import {
   MessageKind,
   Status,
   TimerCode,
+  WaterReadingCode,
   type ActorView,
   type Behaviour,
   type Cause,
@@ -49,6 +50,8 @@ interface Wiring {
   readonly junctionAsset: Int32Array;
   /** Per model tank: its asset index, or -1. */
   readonly tankAsset: Int32Array;
+  /** Pumps: [model link position, asset index] (their flow is reported to the asset: running or stopped). */
+  readonly pumpAssets: readonly (readonly [number, number])[];
 }
 
 const wirings = new WeakMap<CityIndex, Wiring>();
@@ -61,12 +64,14 @@ function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions)
   const start = index.layerMembers.offsets[layer]!;
   const members = index.layerMembers.items.slice(start, index.layerMembers.offsets[layer + 1]!);
   const nodeAsset = new Map<string, number>();
+  const pumpAssets: [number, number][] = [];
   const memberLinks = Array.from(members, (asset) => {
     const props = city.assets[asset]!.props;
     const id = typeof props['epanetId'] === 'string' ? props['epanetId'] : city.assets[asset]!.id;
     const type = props['epanetType'];
     if (type === 'pipe' || type === 'pump' || type === 'valve') {
       const position = model.linkPosition(id);
+      if (type === 'pump' && position >= 0) pumpAssets.push([position, asset]);
       return position < 0 ? [] : [position];
     }
     nodeAsset.set(id, asset);
@@ -79,6 +84,7 @@ function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions)
     memberLinks,
     junctionAsset: Int32Array.from(model.junctionIds, (id) => nodeAsset.get(id) ?? -1),
     tankAsset: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? -1),
+    pumpAssets,
   };
   wirings.set(index, wiring);
   return wiring;
@@ -96,6 +102,8 @@ export interface WaterSolverState {
   /** Per junction: the satisfaction last announced, and the pressure found. */
   readonly satisfaction: Float64Array;
   readonly pressureM: Float64Array;
+  /** Per model link: the flow found (m³/s). */
+  readonly flowM3s: Float64Array;
   readonly solves: number;
 }
 
@@ -120,7 +128,8 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       tankLevelM: Float64Array.from(model.tankInitM),
       tankInflowM3s: new Float64Array(model.tankIds.length),
       satisfaction: new Float64Array(model.junctionIds.length).fill(1),
-      pressureM: new Float64Array(model.junctionIds.length),
+      pressureM: new Float64Array(model.junctionIds.length).fill(Number.NaN),
+      flowM3s: new Float64Array(model.linkIds.length).fill(Number.NaN),
       solves: 0,
     };
   }
@@ -165,6 +174,22 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       const asset = wiring.junctionAsset[j]!;
       if (asset >= 0 && result.satisfaction[j] !== state.satisfaction[j]) ctx.send(asset, MessageKind.WaterService, result.satisfaction[j]!, aux, 0);
     }
+    // Readings for the inspector, sent when they move by what a gauge shows: 1 cm of pressure, 1 mm of level, 0.1 L/s of pump flow.
+    const pressureM = Float64Array.from(result.pressureM, (p) => Math.round(p * 100) / 100);
+    for (let j = 0; j < pressureM.length; j++) {
+      const asset = wiring.junctionAsset[j]!;
+      if (asset >= 0 && pressureM[j] !== state.pressureM[j]) ctx.send(asset, MessageKind.WaterReading, pressureM[j]!, WaterReadingCode.PressureM, 0);
+    }
+    for (let t = 0; t < tankLevelM.length; t++) {
+      const asset = wiring.tankAsset[t]!;
+      const level = Math.round(tankLevelM[t]! * 1000) / 1000;
+      const before = Math.round(state.tankLevelM[t]! * 1000) / 1000;
+      if (asset >= 0 && (state.solves === 0 || level !== before)) ctx.send(asset, MessageKind.WaterReading, level, WaterReadingCode.TankLevelM, 0);
+    }
+    const flowM3s = Float64Array.from(result.flowM3s, (q) => Math.round(q * 1e4) / 1e4);
+    for (const [link, asset] of wiring.pumpAssets) {
+      if (flowM3s[link] !== state.flowM3s[link]) ctx.send(asset, MessageKind.WaterReading, flowM3s[link]!, WaterReadingCode.FlowM3s, 0);
+    }
     return {
       layer: state.layer,
       operable,
@@ -172,7 +197,8 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       tankLevelM,
       tankInflowM3s: result.tankInflowM3s,
       satisfaction: result.satisfaction,
-      pressureM: result.pressureM,
+      pressureM,
+      flowM3s,
       solves: state.solves + 1,
     };
   }

@@ -18,6 +18,7 @@ export {
   HazardCode,
   CyberCode,
   OrderCode,
+  WaterReadingCode,
   Status,
   STATUS_NAMES,
   CauseCode,

@@ -29,6 +29,8 @@ export interface SnapshotResult {
   readonly satisfaction: Float64Array;
   /** Per tank (in `tankIds` order): net inflow, m³/s (negative: draining). */
   readonly tankInflowM3s: Float64Array;
+  /** Per link (in `linkIds` order): flow from its start to its end node, m³/s. */
+  readonly flowM3s: Float64Array;
 }
 
 export class LiveWaterModel {
@@ -156,6 +158,7 @@ export class LiveWaterModel {
     const pressures = p.getNodeValues(NodeProperty.Pressure);
     const demands = p.getNodeValues(NodeProperty.Demand);
     const deficits = p.getNodeValues(NodeProperty.DemandDeficit);
+    const flows = p.getLinkValues(LinkProperty.Flow);
     const n = this.junctionIndexes.length;
     const pressureM = new Float64Array(n);
     const satisfaction = new Float64Array(n);
@@ -173,7 +176,8 @@ export class LiveWaterModel {
       satisfaction[j] = Math.round(Math.min(1, Math.max(0, share)) * 1e4) / 1e4;
     }
     const tankInflowM3s = Float64Array.from(this.tankIndexes, (i) => demands[i - 1]! * u.flowM3s);
-    return { pressureM, satisfaction, tankInflowM3s };
+    const flowM3s = Float64Array.from(flows, (q) => q * u.flowM3s);
+    return { pressureM, satisfaction, tankInflowM3s, flowM3s };
   }
 
   close(): void {
