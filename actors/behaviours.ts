@@ -14,8 +14,9 @@ export function createBehaviours(index: CityIndex, options: BehaviourOptions = L
   const asset = new AssetBehaviour(options) as Behaviour;
   const cohort = new CohortBehaviour(options) as Behaviour;
   const solver = new LayerSolverBehaviour(options) as Behaviour;
-  // A city carrying an EPANET network has its water layer solved hydraulically (actors/water-solver.ts).
-  const waterLayer = index.city.epanet === undefined ? -1 : index.layers.indexOf('water');
+  // A city carrying an EPANET network has its water layer solved hydraulically (actors/water-solver.ts)
+  // under the live rules; the cascade models ('flow', 'none') keep their published graph rules.
+  const waterLayer = index.city.epanet === undefined || options.loadModel !== 'local' ? -1 : index.layers.indexOf('water');
   const water = waterLayer < 0 || index.city.epanet === undefined ? null : (new WaterSolverBehaviour(waterSolverOptions(index.city.epanet)) as Behaviour);
   return {
     behaviourOf(actor: number): Behaviour {

@@ -22,7 +22,7 @@
  */
 import { ValidationError, type Problem } from '../errors.ts';
 import { Rng } from '../rng.ts';
-import { writeInp, type GeneratedWaterNetwork } from './generate-network.ts';
+import { COMMERCIAL, RESIDENTIAL, normalised, round, writeInp, type GeneratedWaterNetwork } from './generate-network.ts';
 
 interface DocAsset {
   id: string;
@@ -53,13 +53,6 @@ export interface CityDocumentLike {
   epanet?: { inp: string };
 }
 
-const RESIDENTIAL = [0.5, 0.45, 0.4, 0.4, 0.45, 0.6, 0.95, 1.45, 1.55, 1.3, 1.1, 1.05, 1.05, 1.0, 0.95, 0.95, 1.05, 1.25, 1.5, 1.55, 1.35, 1.1, 0.8, 0.6];
-const COMMERCIAL = [0.3, 0.3, 0.3, 0.3, 0.3, 0.4, 0.7, 1.2, 1.6, 1.7, 1.7, 1.6, 1.5, 1.6, 1.7, 1.7, 1.6, 1.3, 0.9, 0.6, 0.5, 0.4, 0.35, 0.3];
-const normalised = (values: readonly number[]): number[] => {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return values.map((v) => Math.round((v / mean) * 1e4) / 1e4);
-};
-const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const TANK_DEPTH_M = 6;
 
 function xy(asset: DocAsset): { x: number; y: number } | null {
