@@ -140,10 +140,8 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     let due = false;
     let trigger = -1;
     for (const m of batch) {
-      if (m.kind === MessageKind.Start) {
-        due = true;
-        ctx.send(ctx.self, MessageKind.Timer, 0, TimerCode.HydraulicStep, this.options.hydraulicStepSeconds * 1000);
-      } else if (m.kind === MessageKind.Timer && m.aux === TimerCode.HydraulicStep) {
+      if (m.kind === MessageKind.Start || (m.kind === MessageKind.Timer && m.aux === TimerCode.HydraulicStep)) {
+        // Snapshot now and wake up for the next one.
         due = true;
         ctx.send(ctx.self, MessageKind.Timer, 0, TimerCode.HydraulicStep, this.options.hydraulicStepSeconds * 1000);
       } else if (m.kind === MessageKind.Operable && m.from >= 0) {
