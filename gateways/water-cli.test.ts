@@ -68,6 +68,12 @@ describe('water CLI', () => {
     expect(a!.stateHash).toBe(b!.stateHash);
   });
 
+  it('an earthquake damages an imported network: pipes and pumps have the fragility of mains and pumping stations', async () => {
+    const run = await stratum(['simulate', '--city', 'engine/water/networks/Net3.inp', '--scenario', 'earthquake', '--until', '7200', '--json']);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.out) as { inputs: number }).inputs).toBeGreaterThan(0); // the quake's damage to the network's pipes and pumps
+  });
+
   it('a bad flag, an unknown link or a bad file exits non-zero naming what was wrong', async () => {
     const unknown = await stratum(['hydraulics', '--inp', NET1, '--close', 'nope']);
     expect(unknown.code).toBe(2);
