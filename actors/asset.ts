@@ -12,6 +12,9 @@ import {
 } from '../engine/index.ts';
 import type { BehaviourOptions } from './options.ts';
 
+/** Names of the hydraulic readings in an asset's description (by WaterReadingCode). */
+const WATER_READING_NAMES: readonly string[] = ['pressureM', 'tankLevelM', 'flowM3s'];
+
 /** Relative tolerance for load comparisons, so float noise never trips an asset. */
 const LOAD_EPSILON = 1e-9;
 /** Above this temperature (°C) lines and transformers lose capacity, 1% per degree. */
@@ -28,6 +31,11 @@ export interface AssetState {
   readonly supply: number;
   /** Connected to a source of its layer (set by the layer solver). */
   readonly connected: boolean;
+  /** Water junctions under the hydraulic solver: pressure-driven demand satisfaction 0..1 (1 elsewhere). */
+  readonly hydraulic: number;
+  /** The hydraulic solver's last reading here (WaterReadingCode `waterReadingKind`; NaN: none). */
+  readonly waterReading: number;
+  readonly waterReadingKind: number;
   readonly isolated: boolean;
   /** Taken out of service by its supervisor after repeated crashes; an operator restore clears it. */
   readonly faulted: boolean;
@@ -67,7 +75,7 @@ const LEVEL_QUANTUM = 1e6;
 
 export function serviceLevel(s: AssetState): number {
   if (!operable(s) || !s.connected) return 0;
-  return Math.round(s.health * s.supply * (1 - s.cyber) * LEVEL_QUANTUM) / LEVEL_QUANTUM;
+  return Math.round(s.health * s.supply * (1 - s.cyber) * s.hydraulic * LEVEL_QUANTUM) / LEVEL_QUANTUM;
 }
 
 function statusOf(s: AssetState): Status {
@@ -143,6 +151,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       providerLevels: providers > 0 ? new Float64Array(providers).fill(1) : null,
       supply: 1,
       connected: true,
+      hydraulic: 1,
+      waterReading: Number.NaN,
+      waterReadingKind: 0,
       isolated: false,
       faulted: false,
       tripped: false,
@@ -223,6 +234,15 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           s.connected = m.value >= 0.5;
           // The solver names the asset whose loss cut this one off (aux), so chains explain through it.
           if (!s.connected) blame.set(CauseCode.Disconnected, m.aux, m.seq);
+          break;
+        case MessageKind.WaterService:
+          // Below full satisfaction the solver names the asset whose loss (a closed main, a stopped pump) caused it.
+          if (m.value < s.hydraulic) blame.set(CauseCode.Disconnected, m.aux, m.seq);
+          s.hydraulic = m.value;
+          break;
+        case MessageKind.WaterReading:
+          s.waterReading = m.value;
+          s.waterReadingKind = m.aux;
           break;
         case MessageKind.LoadShift:
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
@@ -365,6 +385,8 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       health: s.health,
       supply: s.supply,
       connected: s.connected,
+      ...(s.hydraulic === 1 ? {} : { waterSatisfaction: s.hydraulic }),
+      ...(Number.isNaN(s.waterReading) ? {} : { [WATER_READING_NAMES[s.waterReadingKind] ?? 'waterReading']: s.waterReading }),
       isolated: s.isolated,
       faulted: s.faulted,
       tripped: s.tripped,

@@ -16,3 +16,5 @@ export { ImpactBounds } from './impact-bounds.ts';
 export type { Attack, CascadeModel, StudyOptions, StudyResult, SingleRun, RunOutcome, CriticalityRow, CriticalityResult, ExplainHop } from './studies.ts';
 export { runDcOverloadStudy, drawTrigger, DC_OVERLOAD_RULES } from './dc-overload-study.ts';
 export type { DcTrigger, DcOverloadRun, DcOverloadStudyResult } from './dc-overload-study.ts';
+export { WaterSolverBehaviour, DEFAULT_WATER_SOLVER, waterSolverOptions } from './water-solver.ts';
+export type { WaterSolverOptions, WaterSolverState } from './water-solver.ts';

@@ -9,6 +9,7 @@ import { Kernel, type Driver, type SupervisionPolicy } from './kernel.ts';
 import type { CityModel } from './model/types.ts';
 import { CyberCode, HazardCode, MessageKind, OrderCode, Status } from './protocol.ts';
 import { StateChangeStream } from './stream.ts';
+import { epanetWorkspace } from './water/hydraulics.ts';
 
 export type DriverName = 'nact' | 'direct';
 
@@ -53,6 +54,7 @@ export function hashCity(city: CityModel): string {
     for (const item of part) hash.update(JSON.stringify(item, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v)));
     hash.update('|');
   }
+  if (city.epanet !== undefined) hash.update(JSON.stringify(city.epanet)); // the water layer's hydraulics
   return hash.digest('hex');
 }
 
@@ -91,6 +93,7 @@ export class Engine {
 
   static async create(options: EngineOptions): Promise<Engine> {
     const index = options.index ?? new CityIndex(options.city);
+    if (options.city.epanet !== undefined) await epanetWorkspace(); // the water solver runs EPANET synchronously in its steps
     const driver: Driver = (options.driver ?? 'nact') === 'nact' ? new NactDriver() : new DirectDriver();
     const engine = new Engine(options, index, driver);
     await driver.start(engine.kernel);

@@ -22,6 +22,7 @@ export {
   HazardCode,
   CyberCode,
   OrderCode,
+  WaterReadingCode,
   Status,
   STATUS_NAMES,
   CauseCode,

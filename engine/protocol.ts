@@ -46,12 +46,18 @@ export const MessageKind = {
   Reroute: 19,
   /** A cyber incident is over (attack mitigated, systems rebuilt from backup): clears the cyber condition only, not damage or isolation. */
   Secure: 20,
+  /** Hydraulic water solver → junction: pressure-driven demand satisfaction 0..1 (EPANET PDA); aux: the asset blamed for a loss. */
+  WaterService: 21,
+  /** Hydraulic water solver → a water asset: what EPANET found there, for inspection. value: the reading; aux: WaterReading code. */
+  WaterReading: 22,
 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 
 export const MESSAGE_KIND_NAMES: readonly string[] = Object.keys(MessageKind);
 
-export const TimerCode = { RepairDone: 1, TripReset: 2, CohortTick: 3 } as const;
+/** What a WaterReading message carries: a junction's pressure (m), a tank's level (m), a link's flow (m³/s). */
+export const WaterReadingCode = { PressureM: 0, TankLevelM: 1, FlowM3s: 2 } as const;
+export const TimerCode = { RepairDone: 1, TripReset: 2, CohortTick: 3, HydraulicStep: 4 } as const;
 export const HazardCode = { None: 0, Flood: 1, Wind: 2, Shaking: 3, Heat: 4, Fire: 5 } as const;
 export const CyberCode = { Compromise: 1, Ddos: 2, Ransomware: 3 } as const;
 export const OrderCode = { Shelter: 1, Evacuate: 2, SaveWater: 3, AllClear: 4 } as const;

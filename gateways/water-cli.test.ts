@@ -46,9 +46,32 @@ describe('water CLI', () => {
     expect((await stratum(['water-network', '--junctions', '64', '--seed', '2', '--out', file])).code).toBe(0);
     const run = await stratum(['hydraulics', '--inp', file, '--at', '43200', '--json']);
     expect(Object.keys((JSON.parse(run.out) as { pressureM: Record<string, object> }).pressureM['43200']!)).toHaveLength(64);
+    const both = await stratum(['water-network']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('needs exactly one of --junctions N');
     const bad = await stratum(['water-network', '--junctions', '3']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--junctions must be a whole number from 4');
+  });
+
+  it('water-network --city gives a generated city an EPANET water layer that simulate runs with the same hash on both drivers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-water-'));
+    const plain = join(dir, 'city.json');
+    const withWater = join(dir, 'city-water.json');
+    expect((await stratum(['generate', '--assets', '600', '--seed', '4', '--out', plain])).code).toBe(0);
+    expect((await stratum(['water-network', '--city', plain, '--seed', '4', '--out', withWater])).code).toBe(0);
+    const document = JSON.parse(readFileSync(withWater, 'utf8')) as { epanet: { inp: string } };
+    expect(document.epanet.inp).toContain('[PUMPS]');
+    const runs = await Promise.all(['nact', 'direct'].map((driver) => stratum(['simulate', '--city', withWater, '--scenario', 'earthquake', '--until', '14400', '--driver', driver, '--json'])));
+    const [a, b] = runs.map((r) => JSON.parse(r.out) as { stateHash: string; events: number });
+    expect(a!.events).toBeGreaterThan(0);
+    expect(a!.stateHash).toBe(b!.stateHash);
+  });
+
+  it('an earthquake damages an imported network: pipes and pumps have the fragility of mains and pumping stations', async () => {
+    const run = await stratum(['simulate', '--city', 'engine/water/networks/Net3.inp', '--scenario', 'earthquake', '--until', '7200', '--json']);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.out) as { inputs: number }).inputs).toBeGreaterThan(0); // the quake's damage to the network's pipes and pumps
   });
 
   it('a bad flag, an unknown link or a bad file exits non-zero naming what was wrong', async () => {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { HydraulicsInputError, epanetCityDocument, generateWaterNetwork, parseCity, writeInp, parseInp, readTextFile, runHydraulics, type HydraulicsResult } from '../engine/index.ts';
+import { HydraulicsInputError, epanetCityDocument, generateWaterNetwork, parseCity, parseInp, readJsonFile, readTextFile, runHydraulics, withEpanetNetwork, writeInp, type CityDocumentLike, type HydraulicsResult } from '../engine/index.ts';
 import { UsageError, type Io } from './analysis-cli.ts';
 
 /** `A,B,C` → ids; empty entries are a flag error. */
@@ -59,25 +59,38 @@ export function registerWaterCommands(program: Command, io: Io, importCommand: C
 
   program
     .command('water-network')
-    .description('Generate an EPANET network (.inp, SI units): grid on rolling terrain, ring of trunk mains, treatment works with high-lift pumps, elevated tanks, daily demand patterns; same seed ⇒ same file')
-    .requiredOption('--junctions <n>', 'number of demand junctions (≥ 4)', (value: string) => {
+    .description('Generate an EPANET network (.inp, SI units; same seed ⇒ same file), or with --city give a city file\'s water layer one (works → reservoirs, pumping stations → pumps with tanks, mains → demand junctions)')
+    .option('--junctions <n>', 'a standalone network: number of demand junctions (≥ 4)', (value: string) => {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 4 || n > 1_000_000) throw new InvalidArgumentError(`--junctions must be a whole number from 4 to 1,000,000 (got "${value}")`);
       return n;
     })
+    .option('--city <file>', 'a city file (JSON, e.g. from `stratum generate`) whose water layer gets the network; writes the city with epanet.inp')
     .option('--seed <s>', 'random seed', (value: string) => {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--seed must be a whole number ≥ 0 (got "${value}")`);
       return n;
     }, 1)
-    .option('--out <file>', 'write the .inp here instead of stdout')
-    .action((opts: { junctions: number; seed: number; out?: string }) => {
-      const network = generateWaterNetwork({ junctions: opts.junctions, seed: opts.seed });
-      const text = writeInp(network);
-      if (opts.out === undefined) io.out(text);
+    .option('--out <file>', 'write here instead of stdout')
+    .action((opts: { junctions?: number; city?: string; seed: number; out?: string }) => {
+      if ((opts.junctions === undefined) === (opts.city === undefined)) throw new UsageError('water-network needs exactly one of --junctions N (a standalone network) or --city FILE (a city\'s water layer)');
+      let text: string;
+      let summary: string;
+      if (opts.city !== undefined) {
+        parseCity(readJsonFile(opts.city), opts.city);
+        const document = withEpanetNetwork(readJsonFile(opts.city) as CityDocumentLike, opts.seed, opts.city);
+        const city = parseCity(document, opts.city);
+        text = JSON.stringify(document);
+        summary = `${city.assets.filter((a) => a.layer === 'water').length} water assets on EPANET (epanet.inp)`;
+      } else {
+        const network = generateWaterNetwork({ junctions: opts.junctions!, seed: opts.seed });
+        text = writeInp(network);
+        summary = `${network.junctions.length} junctions, ${network.pipes.length} pipes, ${network.pumps.length} pumps, ${network.tanks.length} tanks, ${network.reservoirs.length} reservoirs`;
+      }
+      if (opts.out === undefined) io.out(text.endsWith('\n') ? text : `${text}\n`);
       else {
         writeFileSync(opts.out, text);
-        io.err(`wrote ${opts.out}: ${network.junctions.length} junctions, ${network.pipes.length} pipes, ${network.pumps.length} pumps, ${network.tanks.length} tanks, ${network.reservoirs.length} reservoirs\n`);
+        io.err(`wrote ${opts.out}: ${summary}\n`);
       }
     });
 

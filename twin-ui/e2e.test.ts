@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { generateCity, parseCity, Status } from '../engine/index.ts';
+import { readFileSync } from 'node:fs';
+import { epanetCityDocument, generateCity, parseCity, Status } from '../engine/index.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
 import { browserAvailability, launchChromium } from './browser.ts';
@@ -470,4 +471,31 @@ describe.skipIf(chromium.skip)(`twin UI in a real browser against a real engine 
       await own.close();
     }
   }, 90_000);
+
+  it("shows a water asset's EPANET readings in the inspector: junction pressure coloured by demand served, tank level, pump running then stopped when its power fails", async () => {
+    const inp = 'engine/water/networks/Net1.inp';
+    const document = epanetCityDocument(readFileSync(inp, 'utf8'), inp);
+    const city = parseCity({ ...document, assets: [...document.assets, { id: 'plant', layer: 'power', kind: 'generator' }], dependencies: [{ from: 'plant', to: 'pump:9', kind: 'power' }] }, inp);
+    const own = await startServerWith({ city, seed: 1, port: 0, quiet: true, speed: 30, adminToken: ADMIN, uiDir: UI_DIST });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await openTwin(page, ADMIN, own.url, city.assets.length + city.cohorts.length);
+      const select = (id: string): Promise<unknown> => page.evaluate(`window.__twin.store.select(window.__twin.store.getState().index.indexOf.get(${JSON.stringify(id)}))`);
+      await select('32');
+      const pressure = await page.waitForSelector('[data-testid=inspector][data-actor="32"] [data-testid=water-pressure]', { timeout: 10_000 });
+      expect(await pressure.textContent()).toMatch(/\d+\.\d m/);
+      expect(await pressure.getAttribute('data-share')).toBe('1');
+      await select('2');
+      expect(await (await page.waitForSelector('[data-testid=water-tank-level]', { timeout: 10_000 })).textContent()).toMatch(/\d+\.\d\d m/);
+      await select('pump:9');
+      await page.waitForSelector('[data-testid=water-pump-state][data-running=yes]', { timeout: 10_000 });
+      await api(own.url, 'POST', '/api/inject', { type: 'fail', target: 'plant' });
+      const stopped = await page.waitForSelector('[data-testid=water-pump-state][data-running=no]', { timeout: 15_000 });
+      expect(await stopped.textContent()).toBe('stopped');
+      await page.screenshot({ path: join(SHOTS, 'twin-water-pump.png') });
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  }, 60_000);
 });

@@ -82,4 +82,16 @@ export interface CityModel {
   readonly grid?: { readonly baseMva: number };
   /** The real place (OpenStreetMap imports): footprints, streets, district outlines; absent for synthetic cities. */
   readonly geography?: Geography;
+  /**
+   * The water layer's EPANET network (`.inp` text; its ids are the water assets' `props.epanetId`):
+   * the live twin solves it hydraulically, with these settings (defaults in actors/water-solver.ts).
+   */
+  readonly epanet?: {
+    readonly inp: string;
+    readonly hydraulicStepSeconds?: number;
+    readonly tankAlertHorizonSeconds?: number;
+    readonly minPressureM?: number;
+    readonly requiredPressureM?: number;
+    readonly pressureExponent?: number;
+  };
 }

@@ -72,6 +72,17 @@ const citySchema = z.strictObject({
   cohorts: z.array(cohortSchema).optional(),
   grid: gridSchema.optional(),
   geography: geographySchema.optional(),
+  epanet: z
+    .strictObject({
+      inp: z.string().min(1, 'must be the text of an EPANET .inp file'),
+      hydraulicStepSeconds: z.number().min(1).max(86_400).optional(),
+      tankAlertHorizonSeconds: nonNegative.optional(),
+      minPressureM: finite.optional(),
+      requiredPressureM: finite.optional(),
+      pressureExponent: z.number().positive().max(10).optional(),
+    })
+    .refine((e) => (e.requiredPressureM ?? 20) > (e.minPressureM ?? 0), { message: 'requiredPressureM must be above minPressureM', path: ['requiredPressureM'] })
+    .optional(),
 });
 
 type RawCity = z.infer<typeof citySchema>;
@@ -251,7 +262,15 @@ function resolveReferences(raw: RawCity): { city: CityModel; problems: Problem[]
   raw.geography?.buildings.forEach((b, i) => {
     if (b.cohort !== undefined && !cohortIds.has(b.cohort)) problems.push({ path: `$.geography.buildings[${i}].cohort`, reason: `unknown cohort id "${b.cohort}"` });
   });
-  const city = { name: raw.name ?? 'city', assets, links, dependencies, cohorts, ...(raw.grid === undefined ? {} : { grid: raw.grid }) };
+  const city: CityModel = {
+    name: raw.name ?? 'city',
+    assets,
+    links,
+    dependencies,
+    cohorts,
+    ...(raw.grid === undefined ? {} : { grid: raw.grid }),
+    ...(raw.epanet === undefined ? {} : { epanet: raw.epanet as NonNullable<CityModel['epanet']> }),
+  };
   return { city: raw.geography === undefined ? city : { ...city, geography: raw.geography }, problems };
 }
 

@@ -23,6 +23,8 @@ export interface WaterCityDocument {
   version: 1;
   assets: DocumentAsset[];
   links: { from: string; to: string; kind: string }[];
+  /** The network itself, so the live twin can solve it (EPANET reads this text). */
+  epanet: { inp: string };
 }
 
 /**
@@ -53,7 +55,7 @@ function linkProps(link: InpLink): Record<string, unknown> {
 }
 
 /** The water layer of a city document, from a parsed network. */
-export function waterCityDocument(network: InpNetwork): WaterCityDocument {
+export function waterCityDocument(network: InpNetwork, inp: string): WaterCityDocument {
   const nodeIds = new Set(network.nodes.map((n) => n.id));
   const positionOf = new Map<string, { x: number; y: number; z: number }>();
   const assets: DocumentAsset[] = network.nodes.map((node) => {
@@ -78,7 +80,7 @@ export function waterCityDocument(network: InpNetwork): WaterCityDocument {
     links.push({ from: link.from, to: id, kind: link.type }, { from: id, to: link.to, kind: link.type });
   }
   const name = network.title !== '' ? network.title : (network.source.split(/[\\/]/).pop() ?? network.source);
-  return { name, version: 1, assets, links };
+  return { name, version: 1, assets, links, epanet: { inp } };
 }
 
 /**
@@ -89,5 +91,5 @@ export function waterCityDocument(network: InpNetwork): WaterCityDocument {
  * const city = parseCity(epanetCityDocument(readFileSync('Net1.inp', 'utf8'), 'Net1.inp'), 'Net1.inp');
  */
 export function epanetCityDocument(text: string, source: string): WaterCityDocument {
-  return waterCityDocument(parseInp(text, source));
+  return waterCityDocument(parseInp(text, source), text);
 }

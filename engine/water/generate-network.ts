@@ -33,10 +33,10 @@ export interface GeneratedWaterNetwork {
 }
 
 /** Hourly demand multipliers (mean 1): a residential day with morning and evening peaks, a commercial working day. */
-const RESIDENTIAL = [0.5, 0.45, 0.4, 0.4, 0.45, 0.6, 0.95, 1.45, 1.55, 1.3, 1.1, 1.05, 1.05, 1.0, 0.95, 0.95, 1.05, 1.25, 1.5, 1.55, 1.35, 1.1, 0.8, 0.6];
-const COMMERCIAL = [0.3, 0.3, 0.3, 0.3, 0.3, 0.4, 0.7, 1.2, 1.6, 1.7, 1.7, 1.6, 1.5, 1.6, 1.7, 1.7, 1.6, 1.3, 0.9, 0.6, 0.5, 0.4, 0.35, 0.3];
+export const RESIDENTIAL = [0.5, 0.45, 0.4, 0.4, 0.45, 0.6, 0.95, 1.45, 1.55, 1.3, 1.1, 1.05, 1.05, 1.0, 0.95, 0.95, 1.05, 1.25, 1.5, 1.55, 1.35, 1.1, 0.8, 0.6];
+export const COMMERCIAL = [0.3, 0.3, 0.3, 0.3, 0.3, 0.4, 0.7, 1.2, 1.6, 1.7, 1.7, 1.6, 1.5, 1.6, 1.7, 1.7, 1.6, 1.3, 0.9, 0.6, 0.5, 0.4, 0.35, 0.3];
 
-function normalised(values: readonly number[]): number[] {
+export function normalised(values: readonly number[]): number[] {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   return values.map((v) => Math.round((v / mean) * 1e4) / 1e4);
 }
@@ -180,7 +180,7 @@ export function generateWaterNetwork(options: WaterNetworkOptions): GeneratedWat
   };
 }
 
-function round(value: number, digits: number): number {
+export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }

@@ -9,6 +9,7 @@ import { parseInp } from './inp.ts';
 import { FLOW_UNITS, unitFactors, type UnitFactors } from './units.ts';
 
 let workspace: Promise<Workspace> | null = null;
+let loaded: Workspace | null = null;
 let fileCounter = 0;
 
 /** One EPANET WebAssembly module per process (loading it costs tens of milliseconds). */
@@ -16,9 +17,20 @@ export function epanetWorkspace(): Promise<Workspace> {
   workspace ??= (async () => {
     const ws = new Workspace();
     await ws.loadModule();
+    loaded = ws;
     return ws;
   })();
   return workspace;
+}
+
+/** The module once `epanetWorkspace()` has resolved (behaviours step synchronously); null before. */
+export function loadedEpanetWorkspace(): Workspace | null {
+  return loaded;
+}
+
+/** A fresh file name in the module's virtual file system. */
+export function epanetFileName(): string {
+  return `net-${++fileCounter}`;
 }
 
 export interface HydraulicsOptions {
@@ -65,7 +77,7 @@ export function reportTimes(clock: ReportClock): number[] {
 /** Opens an `.inp` text in EPANET. The caller must `close()` the project. */
 export async function openProject(text: string, source: string): Promise<{ project: Project; ws: Workspace; close: () => void }> {
   const ws = await epanetWorkspace();
-  const name = `net-${++fileCounter}`;
+  const name = epanetFileName();
   ws.writeFile(`${name}.inp`, text);
   const project = new Project(ws);
   try {

@@ -174,16 +174,18 @@ export function parseInp(text: string, source: string): InpNetwork {
     }
     return true;
   };
-  const addNode = (row: Row, node: InpNode): void => {
-    if (!checkId(row, node.id, node.type)) return;
-    const seen = nodeById.get(node.id);
+  /** Adds a node or a link to its namespace (EPANET keeps the two apart), refusing a duplicate. */
+  const register = <T extends { readonly id: string; readonly type: string; readonly line: number }>(row: Row, item: T, byId: Map<string, T>, list: T[], what: 'node' | 'link'): void => {
+    if (!checkId(row, item.id, item.type)) return;
+    const seen = byId.get(item.id);
     if (seen !== undefined) {
-      problems.push({ path: at(row), reason: `duplicate node id "${node.id}" (first declared as a ${seen.type} on line ${seen.line})` });
+      problems.push({ path: at(row), reason: `duplicate ${what} id "${item.id}" (first declared as a ${seen.type} on line ${seen.line})` });
       return;
     }
-    nodeById.set(node.id, node);
-    nodes.push(node);
+    byId.set(item.id, item);
+    list.push(item);
   };
+  const addNode = (row: Row, node: InpNode): void => register(row, node, nodeById, nodes, 'node');
 
   for (const row of rows('JUNCTIONS')) {
     const id = text_(row, 0, 'junction id');
@@ -250,16 +252,7 @@ export function parseInp(text: string, source: string): InpNetwork {
     if (from !== '' && from === to) problems.push({ path: at(row), reason: `${kind} "${row.fields[0]}" starts and ends at node "${from}"` });
     return { from, to };
   };
-  const addLink = (row: Row, link: InpLink): void => {
-    if (!checkId(row, link.id, link.type)) return;
-    const seen = linkById.get(link.id);
-    if (seen !== undefined) {
-      problems.push({ path: at(row), reason: `duplicate link id "${link.id}" (first declared as a ${seen.type} on line ${seen.line})` });
-      return;
-    }
-    linkById.set(link.id, link);
-    links.push(link);
-  };
+  const addLink = (row: Row, link: InpLink): void => register(row, link, linkById, links, 'link');
   const positive = (row: Row, value: number, what: string): void => {
     if (Number.isFinite(value) && value <= 0) problems.push({ path: at(row), reason: `${what} must be > 0 (got ${value})` });
   };

@@ -31,6 +31,70 @@ function ActorLink({ index, actor, via }: { index: CityIndexUi; actor: number; v
   );
 }
 
+/** Colour of a water service share: green in full, amber when short, red when dry (the server's PDA settings decide the share). */
+function satisfactionColour(share: number): string {
+  if (share >= 1) return STATUS_CSS[0]!;
+  return share > 0 ? STATUS_CSS[1]! : STATUS_CSS[2]!;
+}
+
+/**
+ * What EPANET found at a water asset (cities with an EPANET network): a junction's pressure and
+ * demand satisfaction, a tank's level, a pump running or stopped. Read from the asset's details
+ * every two seconds while it is inspected; nothing shows for assets without readings.
+ */
+function WaterReadings({ client, id }: { client: TwinClient; id: string }) {
+  const [details, setDetails] = useState<Record<string, unknown> | null>(null);
+  const tick = useTicker(2000);
+  useEffect(() => {
+    let live = true;
+    client
+      .get<{ details?: Record<string, unknown> }>(ROUTES.asset(id))
+      .then((reply) => live && setDetails(reply.details ?? null))
+      .catch(() => live && setDetails(null));
+    return () => {
+      live = false;
+    };
+  }, [client, id, tick]);
+  if (details === null) return null;
+  const num = (key: string): number | undefined => (typeof details[key] === 'number' ? (details[key] as number) : undefined);
+  const pressure = num('pressureM');
+  const level = num('tankLevelM');
+  const flow = num('flowM3s');
+  if (pressure === undefined && level === undefined && flow === undefined) return null;
+  const share = num('waterSatisfaction') ?? 1;
+  return (
+    <>
+      <h3>Hydraulics (EPANET)</h3>
+      <dl className="state" data-testid="water-readings">
+        {pressure !== undefined && (
+          <>
+            <dt>Pressure</dt>
+            <dd data-testid="water-pressure" data-share={share}>
+              <span className="dot" style={{ background: satisfactionColour(share) }} aria-hidden="true" /> {pressure.toFixed(1)} m
+            </dd>
+            <dt>Demand served</dt>
+            <dd>{(share * 100).toFixed(0)}%</dd>
+          </>
+        )}
+        {level !== undefined && (
+          <>
+            <dt>Tank level</dt>
+            <dd data-testid="water-tank-level">{level.toFixed(2)} m</dd>
+          </>
+        )}
+        {flow !== undefined && (
+          <>
+            <dt>Pump</dt>
+            <dd data-testid="water-pump-state" data-running={flow > 0 ? 'yes' : 'no'}>
+              {flow > 0 ? `running, ${(flow * 1000).toFixed(1)} L/s` : 'stopped'}
+            </dd>
+          </>
+        )}
+      </dl>
+    </>
+  );
+}
+
 /** One hop of an explain chain: this asset failed at `time` (virtual s) because of `cause`, through `via`. */
 export interface ChainHop {
   readonly actor: number;
@@ -122,6 +186,7 @@ export function Inspector({ client }: { client: TwinClient }) {
         <dt>{isCohort ? 'Human stress' : 'Stress (load ÷ capacity)'}</dt>
         <dd>{(f.stress[a]! * 100).toFixed(0)}%</dd>
       </dl>
+      {!isCohort && layer === 'water' && <WaterReadings client={client} id={index.ids[a]!} />}
       <h3>Load</h3>
       <Sparkline values={h.actor === a ? h.load : []} colour="#ffb84d" label="Recent load" />
       <h3>Health (service level)</h3>

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { epanetCityDocument, parseCity, type CityModel, type Engine } from '../engine/index.ts';
+import { engineFor, statusOf } from '../test/fixtures.ts';
+
+const HOUR = 3_600_000;
+const NET1 = 'engine/water/networks/Net1.inp';
+
+/** Net1 as the water layer, its pump fed by one power plant, and a cohort at junction 32. */
+function net1City(settings: Record<string, number> = {}): CityModel {
+  const document = epanetCityDocument(readFileSync(NET1, 'utf8'), NET1);
+  return parseCity(
+    {
+      ...document,
+      epanet: { ...document.epanet, ...settings },
+      assets: [...document.assets, { id: 'plant', layer: 'power', kind: 'generator' }],
+      dependencies: [{ from: 'plant', to: 'pump:9', kind: 'power' }],
+      cohorts: [{ id: 'people-32', district: 'default', population: 1000, reliesOn: ['32'] }],
+    },
+    NET1,
+  );
+}
+
+interface Tank {
+  id: string;
+  levelM: number;
+  inflowM3s: number;
+  hoursToEmpty: number | null;
+  atRisk: boolean;
+}
+function solverOf(engine: Engine): { tanks: Tank[]; closedLinks: string[]; junctionsShort: number; solves: number } {
+  const solver = engine.index.actorCount - 1; // the only layer with links is water
+  return engine.describe(solver) as never;
+}
+const level = (engine: Engine, id: string): number => engine.kernel.view(engine.index.indexOf(id)!).level;
+
+describe('hydraulic water solver (EPANET in the live twin)', () => {
+  it('serves every junction fully while the pump runs and the tank fills', async () => {
+    const engine = await engineFor(net1City());
+    await engine.runUntil(2 * HOUR);
+    expect(level(engine, '32')).toBe(1);
+    const tank = solverOf(engine).tanks[0]!;
+    expect(tank.inflowM3s).toBeGreaterThan(0);
+    expect(tank.levelM).toBeGreaterThan(120 * 0.3048); // above its initial 120 ft
+    expect(tank.atRisk).toBe(false);
+    await engine.stop();
+  });
+
+  it('a pump whose power is lost stops: the tank drains over virtual time, is forecast at risk, then junctions and their cohort lose water', async () => {
+    const engine = await engineFor(net1City());
+    engine.submit({ type: 'fail', target: 'plant' }, { at: 3600 });
+    await engine.runUntil(HOUR + 1000);
+    expect(statusOf(engine, 'pump:9')).toBe('failed');
+    const draining = solverOf(engine);
+    expect(draining.closedLinks).toEqual(['pump:9']);
+    expect(draining.tanks[0]!.inflowM3s).toBeLessThan(0);
+    expect(draining.tanks[0]!.atRisk).toBe(true); // the 6 h horizon
+    const forecast = draining.tanks[0]!.hoursToEmpty!;
+    expect(forecast).toBeGreaterThan(1);
+    expect(forecast).toBeLessThan(6);
+    expect(level(engine, '32')).toBe(1); // the tank still holds the pressure up
+
+    await engine.runUntil(HOUR + 3 * HOUR);
+    const later = solverOf(engine).tanks[0]!;
+    expect(later.levelM).toBeLessThan(draining.tanks[0]!.levelM - 1);
+
+    await engine.runUntil(12 * HOUR);
+    expect(solverOf(engine).tanks[0]!.levelM).toBeCloseTo(100 * 0.3048, 6); // at its minimum level
+    expect(level(engine, '32')).toBeLessThan(0.5);
+    expect(engine.kernel.view(engine.index.indexOf('people-32')!).level).toBeLessThan(1);
+    await engine.stop();
+  });
+
+  it('takes its alert horizon and PDA pressures from the city file, and refuses bad ones with their JSON path', async () => {
+    const engine = await engineFor(net1City({ tankAlertHorizonSeconds: 1800 }));
+    engine.submit({ type: 'fail', target: 'plant' }, { at: 3600 });
+    await engine.runUntil(HOUR + 1000);
+    const tank = solverOf(engine).tanks[0]!;
+    expect(tank.hoursToEmpty!).toBeGreaterThan(0.5);
+    expect(tank.atRisk).toBe(false); // more than half an hour left
+    await engine.stop();
+    // Requiring 90 m of pressure leaves Net1's junctions (about 80 m) short of water from the start.
+    const demanding = await engineFor(net1City({ requiredPressureM: 90 }));
+    await demanding.runUntil(1000);
+    expect(level(demanding, '32')).toBeLessThan(1);
+    expect(level(demanding, '32')).toBeGreaterThan(0.5);
+    await demanding.stop();
+    expect(() => net1City({ minPressureM: 30, requiredPressureM: 10 })).toThrow(/\$\.epanet\.requiredPressureM: requiredPressureM must be above minPressureM/);
+  });
+
+  it("shows EPANET's readings in the assets' inspector details: junction pressure, tank level, pump flow (0 once stopped)", async () => {
+    const engine = await engineFor(net1City());
+    await engine.runUntil(HOUR);
+    const details = (id: string): Record<string, unknown> => engine.describe(engine.index.indexOf(id)!);
+    expect(details('32')['pressureM']).toBeGreaterThan(70);
+    expect(details('2')['tankLevelM']).toBeGreaterThan(36);
+    expect(details('pump:9')['flowM3s']).toBeGreaterThan(0.05);
+    engine.submit({ type: 'fail', target: 'plant' }, { at: 2 * 3600 });
+    await engine.runUntil(2 * HOUR + 1000);
+    const full = details('2')['tankLevelM'] as number;
+    await engine.runUntil(3 * HOUR);
+    expect(details('pump:9')['flowM3s']).toBe(0);
+    expect(details('2')['tankLevelM']).toBeLessThan(full - 0.5); // draining without its pump
+    await engine.stop();
+  });
+
+  it('a broken main is closed: damaging pipe 10 (pump → town) leaves the town on the tank alone', async () => {
+    const engine = await engineFor(net1City());
+    engine.submit({ type: 'fail', target: 'pipe:10', hazard: 'shaking' }, { at: 3600 });
+    await engine.runUntil(HOUR + 1000);
+    const after = solverOf(engine);
+    expect(after.closedLinks).toEqual(['pipe:10']);
+    expect(after.tanks[0]!.inflowM3s).toBeLessThan(0);
+    await engine.stop();
+  });
+
+  it('gives the same state-change hash with the nact and the direct driver', async () => {
+    const hashes: string[] = [];
+    for (const driver of ['nact', 'direct'] as const) {
+      const engine = await engineFor(net1City(), { driver });
+      engine.submit({ type: 'fail', target: 'plant' }, { at: 3600 });
+      engine.submit({ type: 'repair', target: 'plant' }, { at: 7 * 3600 });
+      await engine.runUntil(12 * HOUR);
+      hashes.push(engine.summary().stateHash);
+      expect(engine.summary().events).toBeGreaterThan(5);
+      await engine.stop();
+    }
+    expect(hashes[0]).toBe(hashes[1]);
+  });
+});

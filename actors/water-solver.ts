@@ -1,0 +1,251 @@
+import {
+  DEFAULT_PDA,
+  LiveWaterModel,
+  MessageKind,
+  Status,
+  TimerCode,
+  WaterReadingCode,
+  type ActorView,
+  type Behaviour,
+  type Cause,
+  type CityIndex,
+  type PressureDrivenDemand,
+  type SimMessage,
+  type StepContext,
+} from '../engine/index.ts';
+
+/** Settings of the hydraulic water solver (documented in the README's water section). */
+export interface WaterSolverOptions {
+  /** Virtual seconds between hydraulic snapshots (tank levels are integrated between them). */
+  readonly hydraulicStepSeconds: number;
+  /** A tank forecast to reach its minimum level within this many seconds is at risk. */
+  readonly tankAlertHorizonSeconds: number;
+  readonly pda: PressureDrivenDemand;
+}
+
+export const DEFAULT_WATER_SOLVER: WaterSolverOptions = { hydraulicStepSeconds: 900, tankAlertHorizonSeconds: 6 * 3600, pda: DEFAULT_PDA };
+
+/** The settings of a city (its `epanet` block) over the defaults. */
+export function waterSolverOptions(epanet: NonNullable<CityIndex['city']['epanet']>): WaterSolverOptions {
+  const d = DEFAULT_WATER_SOLVER;
+  return {
+    hydraulicStepSeconds: epanet.hydraulicStepSeconds ?? d.hydraulicStepSeconds,
+    tankAlertHorizonSeconds: epanet.tankAlertHorizonSeconds ?? d.tankAlertHorizonSeconds,
+    pda: {
+      minPressureM: epanet.minPressureM ?? d.pda.minPressureM,
+      requiredPressureM: epanet.requiredPressureM ?? d.pda.requiredPressureM,
+      pressureExponent: epanet.pressureExponent ?? d.pda.pressureExponent,
+    },
+  };
+}
+
+/** How the layer's members map onto the EPANET network (built once per city index: structure, not state). */
+interface Wiring {
+  readonly model: LiveWaterModel;
+  /** Layer members (asset indexes). */
+  readonly members: Int32Array;
+  /** Per member: the model's links it closes when it stops working (a link: itself; a node: every link touching it). */
+  readonly memberLinks: readonly (readonly number[])[];
+  /** Per model junction: its asset index, or -1 when no asset carries it. */
+  readonly junctionAsset: Int32Array;
+  /** Per model tank: its asset index, or -1. */
+  readonly tankAsset: Int32Array;
+  /** Pumps: [model link position, asset index] (their flow is reported to the asset: running or stopped). */
+  readonly pumpAssets: readonly (readonly [number, number])[];
+}
+
+const wirings = new WeakMap<CityIndex, Wiring>();
+
+function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions): Wiring {
+  let wiring = wirings.get(index);
+  if (wiring !== undefined) return wiring;
+  const city = index.city;
+  const model = LiveWaterModel.open(city.epanet!.inp, `${city.name} (epanet.inp)`, options.pda);
+  const start = index.layerMembers.offsets[layer]!;
+  const members = index.layerMembers.items.slice(start, index.layerMembers.offsets[layer + 1]!);
+  const nodeAsset = new Map<string, number>();
+  const pumpAssets: [number, number][] = [];
+  const memberLinks = Array.from(members, (asset) => {
+    const props = city.assets[asset]!.props;
+    const id = typeof props['epanetId'] === 'string' ? props['epanetId'] : city.assets[asset]!.id;
+    const type = props['epanetType'];
+    if (type === 'pipe' || type === 'pump' || type === 'valve') {
+      const position = model.linkPosition(id);
+      if (type === 'pump' && position >= 0) pumpAssets.push([position, asset]);
+      return position < 0 ? [] : [position];
+    }
+    nodeAsset.set(id, asset);
+    // A broken node (a main's junction, a works, a tank) is cut out: every link touching it closes.
+    return model.linksAtNode.get(id) ?? [];
+  });
+  wiring = {
+    model,
+    members,
+    memberLinks,
+    junctionAsset: Int32Array.from(model.junctionIds, (id) => nodeAsset.get(id) ?? -1),
+    tankAsset: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? -1),
+    pumpAssets,
+  };
+  wirings.set(index, wiring);
+  return wiring;
+}
+
+export interface WaterSolverState {
+  readonly layer: number;
+  /** Per member: 1 while the asset says it is operable (a broken main, an unpowered pump: 0 ⇒ closed in EPANET). */
+  readonly operable: Uint8Array;
+  /** Virtual ms of the last snapshot. */
+  readonly solvedAt: number;
+  /** Per tank: level (m) at `solvedAt`, and net inflow (m³/s) found then. */
+  readonly tankLevelM: Float64Array;
+  readonly tankInflowM3s: Float64Array;
+  /** Per junction: the satisfaction last announced, and the pressure found. */
+  readonly satisfaction: Float64Array;
+  readonly pressureM: Float64Array;
+  /** Per model link: the flow found (m³/s). */
+  readonly flowM3s: Float64Array;
+  readonly solves: number;
+}
+
+/**
+ * The water layer's solver when the city carries an EPANET network (`epanet.inp`): an actor that
+ * holds the network's variable inputs and runs EPANET. Members that stop being operable (damage, a
+ * lost power provider, isolation) are closed links; every `hydraulicStepSeconds` of virtual time, and
+ * at once when a member changes, it integrates tank levels from the last snapshot's flows, solves a
+ * new pressure-driven snapshot at the current time of day, and tells each junction asset its demand
+ * satisfaction (cohorts relying on a junction lose water by it).
+ */
+export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
+  constructor(private readonly options: WaterSolverOptions = DEFAULT_WATER_SOLVER) {}
+
+  init(actor: number, index: CityIndex): WaterSolverState {
+    const layer = index.solverLayer[actor - index.assetCount - index.cohortCount]!;
+    const { model, members } = wiringFor(index, layer, this.options);
+    return {
+      layer,
+      operable: new Uint8Array(members.length).fill(1),
+      solvedAt: 0,
+      tankLevelM: Float64Array.from(model.tankInitM),
+      tankInflowM3s: new Float64Array(model.tankIds.length),
+      satisfaction: new Float64Array(model.junctionIds.length).fill(1),
+      pressureM: new Float64Array(model.junctionIds.length).fill(Number.NaN),
+      flowM3s: new Float64Array(model.linkIds.length).fill(Number.NaN),
+      solves: 0,
+    };
+  }
+
+  step(state: WaterSolverState, batch: readonly SimMessage[], ctx: StepContext): WaterSolverState {
+    const wiring = wiringFor(ctx.index, state.layer, this.options);
+    let operable = state.operable;
+    let due = false;
+    let trigger = -1;
+    for (const m of batch) {
+      if (m.kind === MessageKind.Start || (m.kind === MessageKind.Timer && m.aux === TimerCode.HydraulicStep)) {
+        // Snapshot now and wake up for the next one.
+        due = true;
+        ctx.send(ctx.self, MessageKind.Timer, 0, TimerCode.HydraulicStep, this.options.hydraulicStepSeconds * 1000);
+      } else if (m.kind === MessageKind.Operable && m.from >= 0) {
+        const k = ctx.index.layerPosition[m.from]!;
+        const value = m.value >= 0.5 ? 1 : 0;
+        if (operable[k] === value) continue;
+        if (operable === state.operable) operable = Uint8Array.from(operable);
+        operable[k] = value;
+        if (value === 0 && trigger < 0) trigger = m.from;
+        due = true;
+      }
+    }
+    if (!due) return state;
+
+    const { model } = wiring;
+    // Tanks: level moves with the last snapshot's net inflow over the time since (cylindrical tanks).
+    const elapsedS = (ctx.now - state.solvedAt) / 1000;
+    const tankLevelM = Float64Array.from(state.tankLevelM, (level, t) =>
+      Math.min(model.tankMaxM[t]!, Math.max(model.tankMinM[t]!, level + (state.tankInflowM3s[t]! * elapsedS) / model.tankAreaM2[t]!)),
+    );
+    const closed = new Uint8Array(model.linkIds.length);
+    for (let k = 0; k < operable.length; k++) {
+      if (operable[k] === 0) for (const link of wiring.memberLinks[k]!) closed[link] = 1;
+    }
+    const result = model.solve(ctx.now / 1000, closed, tankLevelM);
+    const aux = trigger < 0 ? ctx.self : trigger;
+    for (let j = 0; j < result.satisfaction.length; j++) {
+      const asset = wiring.junctionAsset[j]!;
+      if (asset >= 0 && result.satisfaction[j] !== state.satisfaction[j]) ctx.send(asset, MessageKind.WaterService, result.satisfaction[j]!, aux, 0);
+    }
+    // Readings for the inspector, sent when they move by what a gauge shows: 1 cm of pressure, 1 mm of level, 0.1 L/s of pump flow.
+    const pressureM = Float64Array.from(result.pressureM, (p) => Math.round(p * 100) / 100);
+    for (let j = 0; j < pressureM.length; j++) {
+      const asset = wiring.junctionAsset[j]!;
+      if (asset >= 0 && pressureM[j] !== state.pressureM[j]) ctx.send(asset, MessageKind.WaterReading, pressureM[j]!, WaterReadingCode.PressureM, 0);
+    }
+    for (let t = 0; t < tankLevelM.length; t++) {
+      const asset = wiring.tankAsset[t]!;
+      const level = Math.round(tankLevelM[t]! * 1000) / 1000;
+      const before = Math.round(state.tankLevelM[t]! * 1000) / 1000;
+      if (asset >= 0 && (state.solves === 0 || level !== before)) ctx.send(asset, MessageKind.WaterReading, level, WaterReadingCode.TankLevelM, 0);
+    }
+    const flowM3s = Float64Array.from(result.flowM3s, (q) => Math.round(q * 1e4) / 1e4);
+    for (const [link, asset] of wiring.pumpAssets) {
+      if (flowM3s[link] !== state.flowM3s[link]) ctx.send(asset, MessageKind.WaterReading, flowM3s[link]!, WaterReadingCode.FlowM3s, 0);
+    }
+    return {
+      layer: state.layer,
+      operable,
+      solvedAt: ctx.now,
+      tankLevelM,
+      tankInflowM3s: result.tankInflowM3s,
+      satisfaction: result.satisfaction,
+      pressureM,
+      flowM3s,
+      solves: state.solves + 1,
+    };
+  }
+
+  /** Seconds until each draining tank reaches its minimum level at the last snapshot's outflow (Infinity: not draining). */
+  secondsToEmpty(state: WaterSolverState, index: CityIndex): Float64Array {
+    const { model } = wiringFor(index, state.layer, this.options);
+    return Float64Array.from(state.tankLevelM, (level, t) => {
+      const outflow = -state.tankInflowM3s[t]!;
+      return outflow > 1e-9 ? ((level - model.tankMinM[t]!) * model.tankAreaM2[t]!) / outflow : Number.POSITIVE_INFINITY;
+    });
+  }
+
+  view(s: WaterSolverState): ActorView {
+    let served = 0;
+    for (const x of s.satisfaction) served += x;
+    return { status: Status.Ok, level: s.satisfaction.length === 0 ? 1 : Math.round((served / s.satisfaction.length) * 1e6) / 1e6, load: 0, stress: 0 };
+  }
+
+  cause(): Cause | null {
+    return null;
+  }
+
+  fault(s: WaterSolverState): WaterSolverState {
+    return s;
+  }
+
+  describe(s: WaterSolverState, index: CityIndex): Record<string, unknown> {
+    const { model } = wiringFor(index, s.layer, this.options);
+    const empty = this.secondsToEmpty(s, index);
+    const tanks = model.tankIds.map((id, t) => ({
+      id,
+      levelM: s.tankLevelM[t],
+      inflowM3s: s.tankInflowM3s[t],
+      hoursToEmpty: Number.isFinite(empty[t]!) ? empty[t]! / 3600 : null,
+      atRisk: empty[t]! <= this.options.tankAlertHorizonSeconds,
+    }));
+    let lowest = -1;
+    for (let j = 0; j < s.pressureM.length; j++) if (lowest < 0 || s.pressureM[j]! < s.pressureM[lowest]!) lowest = j;
+    return {
+      layer: index.layers[s.layer],
+      hydraulics: 'EPANET (pressure-driven)',
+      solves: s.solves,
+      solvedAtSeconds: s.solvedAt / 1000,
+      junctions: s.satisfaction.length,
+      junctionsShort: s.satisfaction.filter((x) => x < 1).length,
+      lowestPressure: lowest < 0 ? null : { junction: model.junctionIds[lowest], pressureM: s.pressureM[lowest] },
+      tanks,
+      closedLinks: Array.from(s.operable).flatMap((value, k) => (value === 0 ? [index.ids[index.layerMembers.items[index.layerMembers.offsets[s.layer]! + k]!]] : [])),
+    };
+  }
+}
