@@ -79,6 +79,7 @@ const OutcomeSchema = z
     failedFraction: z.number().min(0).max(1),
     stateHash: z.string(),
     giantComponentFraction: z.number().min(0).max(1).optional(),
+    giantComponentByLayer: z.record(z.string(), z.number().min(0).max(1)).optional(),
     mutualGiantComponentFraction: z.number().min(0).max(1).optional(),
   })
   .strict();
@@ -325,6 +326,7 @@ function decodeRun(study: StudyCity, message: Extract<ResultMessage, { run: numb
     failedFraction: o.failedFraction,
     stateHash: o.stateHash,
     ...(o.giantComponentFraction === undefined ? {} : { giantComponentFraction: o.giantComponentFraction }),
+    ...(o.giantComponentByLayer === undefined ? {} : { giantComponentByLayer: o.giantComponentByLayer }),
     ...(o.mutualGiantComponentFraction === undefined ? {} : { mutualGiantComponentFraction: o.mutualGiantComponentFraction }),
   };
   return { outcome, everFailed, caused };
