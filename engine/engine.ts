@@ -76,6 +76,14 @@ export class Engine {
   private readonly driver: Driver;
   private busy = false;
   private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  /**
+   * Inputs accepted while an instant is being processed, in journal order, with their targets (one
+   * actor index, or a list). They are scheduled when that instant has settled, before the next one
+   * starts — the same point `feedAfter` names, so a replay feeding them there is byte-identical.
+   */
+  private readonly deferredEntries: JournalEntry[] = [];
+  private readonly deferredTargets: (number | readonly number[])[] = [];
 
   private constructor(options: EngineOptions, index: CityIndex, driver: Driver) {
     this.index = index;
@@ -106,6 +114,17 @@ export class Engine {
     return this.kernel.now;
   }
 
+  /**
+   * The feed point of an input accepted now: the virtual time that has settled when its messages
+   * reach the scheduler. Idle, that is the settled clock; during an advance it is the instant being
+   * processed, because the input is held until that instant settles (see `scheduleDeferred`).
+   * Replay feeds each entry right after running to its feed point, which reproduces the original
+   * order of the scheduler's messages exactly — even for inputs that arrived mid-instant.
+   */
+  feedPoint(): number {
+    return this.busy ? this.kernel.now : this.kernel.settledUntil;
+  }
+
   /** Earliest virtual time (ms) an input can still take effect at. */
   earliestInputTime(): number {
     const settled = this.kernel.settledUntil + 1;
@@ -129,8 +148,9 @@ export class Engine {
     }
     const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
     const time = Math.max(requested, this.earliestInputTime());
-    const entry = this.journal.append(time, source, command, options.sourceSeq);
-    this.scheduleEntry(entry, targets);
+    const entry = this.journal.append(time, source, command, options.sourceSeq, this.feedPoint());
+    if (this.busy) this.defer(entry, targets);
+    else this.scheduleEntry(entry, targets);
     return entry;
   }
 
@@ -199,12 +219,13 @@ export class Engine {
       last = seq;
     }
     const first = this.journal.length;
-    this.journal.appendBatch(time, source, taken, seqs);
+    this.journal.appendBatch(time, source, taken, seqs, this.feedPoint());
     const entries = this.journal.entries;
     for (let k = 0; k < count; k++) {
       const to = single[k]!;
       const entry = entries[first + k]!;
-      if (to >= 0) this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, time);
+      if (this.busy) this.defer(entry, to >= 0 ? to : wide.get(k)!);
+      else if (to >= 0) this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, time);
       else this.scheduleEntry(entry, wide.get(k)!);
     }
     return { accepted: count, duplicates };
@@ -213,8 +234,9 @@ export class Engine {
   /** Re-feeds a recorded journal entry (replay): same time, same order. */
   replay(entry: JournalEntry): void {
     const targets = this.targetsOf(entry.command);
-    const copy = this.journal.append(entry.time, entry.source, entry.command, entry.sourceSeq);
-    this.scheduleEntry(copy, targets);
+    const copy = this.journal.append(entry.time, entry.source, entry.command, entry.sourceSeq, this.feedPoint());
+    if (this.busy) this.defer(copy, targets);
+    else this.scheduleEntry(copy, targets);
   }
 
   /** Runs every instant up to `untilMs` of virtual time. */
@@ -222,9 +244,9 @@ export class Engine {
     if (this.busy) throw new Error('engine: runUntil is already running');
     this.busy = true;
     try {
-      await this.kernel.runUntil(this.driver, untilMs);
+      await this.kernel.runUntil(this.driver, untilMs, this.scheduleDeferred);
     } finally {
-      this.busy = false;
+      this.becameIdle();
     }
   }
 
@@ -235,13 +257,32 @@ export class Engine {
     try {
       return await this.kernel.runInstant(this.driver);
     } finally {
-      this.busy = false;
+      this.becameIdle();
     }
   }
 
   /** True while a run is in progress. */
   get running(): boolean {
     return this.busy;
+  }
+
+  /**
+   * Resolves when no run is in progress. Mid-instant the stream holds part of an instant the clock
+   * has not settled yet; anything that cuts a consistent picture (a recording's journal, clock and
+   * state hash) waits for this first and then reads synchronously.
+   */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private becameIdle(): void {
+    this.busy = false;
+    this.scheduleDeferred();
+    const waiters = this.idleWaiters;
+    if (waiters.length === 0) return;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   summary(): RunSummary {
@@ -324,6 +365,26 @@ export class Engine {
     if (targets.length === 0) throw new UnknownTargetError(`target "${target}" matches nothing for a ${command.type} input`);
     return targets;
   }
+
+  private defer(entry: JournalEntry, targets: number | readonly number[]): void {
+    this.deferredEntries.push(entry);
+    this.deferredTargets.push(targets);
+  }
+
+  /** Schedules the inputs held during the instant that just settled, in journal order. */
+  private readonly scheduleDeferred = (): void => {
+    const entries = this.deferredEntries;
+    if (entries.length === 0) return;
+    const targets = this.deferredTargets;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const to = targets[i]!;
+      if (typeof to === 'number') this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, entry.time);
+      else this.scheduleEntry(entry, to);
+    }
+    entries.length = 0;
+    targets.length = 0;
+  };
 
   private scheduleEntry(entry: JournalEntry, targets: readonly number[]): void {
     const { kind, value, aux } = entry.command.type === 'reroute'

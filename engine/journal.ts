@@ -45,6 +45,12 @@ export interface JournalEntry {
   /** The sender's own sequence number, for dropping duplicates (at-least-once transports). */
   readonly sourceSeq?: number;
   readonly command: InputCommand;
+  /**
+   * Feed point: the virtual time (ms) that had settled when the input reached the scheduler (−1
+   * before the first instant). A replay runs to it, then feeds the entry: the same scheduler order,
+   * hence the same stream. Absent in journals written before it existed (then `time − 1`).
+   */
+  readonly feedAfter?: number;
 }
 
 export interface JournalHeader {
@@ -97,10 +103,10 @@ export class InputJournal {
     return this.seen.get(source);
   }
 
-  append(time: number, source: string, command: InputCommand, sourceSeq?: number): JournalEntry {
+  append(time: number, source: string, command: InputCommand, sourceSeq?: number, feedAfter = time - 1): JournalEntry {
     const entry: JournalEntry = sourceSeq === undefined
-      ? { seq: this.list.length, time, source, command }
-      : { seq: this.list.length, time, source, sourceSeq, command };
+      ? { seq: this.list.length, time, source, command, feedAfter }
+      : { seq: this.list.length, time, source, sourceSeq, command, feedAfter };
     this.list.push(entry);
     if (sourceSeq !== undefined) this.seen.set(source, Math.max(sourceSeq, this.seen.get(source) ?? -Infinity));
     if (this.file !== undefined) appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
@@ -112,10 +118,10 @@ export class InputJournal {
    * entries `append` would make one by one, with one update of the duplicate map and one file write.
    * The caller has dropped duplicates already (`sourceSeqs` ascending, above `lastSourceSeq`).
    */
-  appendBatch(time: number, source: string, commands: readonly InputCommand[], sourceSeqs: readonly number[]): void {
+  appendBatch(time: number, source: string, commands: readonly InputCommand[], sourceSeqs: readonly number[], feedAfter = time - 1): void {
     let lines = '';
     for (let i = 0; i < commands.length; i++) {
-      const entry: JournalEntry = { seq: this.list.length, time, source, sourceSeq: sourceSeqs[i]!, command: commands[i]! };
+      const entry: JournalEntry = { seq: this.list.length, time, source, sourceSeq: sourceSeqs[i]!, command: commands[i]!, feedAfter };
       this.list.push(entry);
       if (this.file !== undefined) lines += `${JSON.stringify(entry)}\n`;
     }
@@ -132,6 +138,7 @@ const entrySchema = z.strictObject({
   source: z.string(),
   sourceSeq: z.number().optional(),
   command: inputCommandSchema,
+  feedAfter: z.number().min(-1).optional(),
 });
 const headerSchema = z.strictObject({
   kind: z.literal('stratum-journal'),

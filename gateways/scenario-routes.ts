@@ -10,7 +10,7 @@ import {
   cityDocument,
   defaultRecordingsDir,
   expandScenario,
-  FeedMarks,
+  feedPoints,
   GuardError,
   Ledger,
   listLibrary,
@@ -112,7 +112,6 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   const env = ctx.env ?? process.env;
   const ledger = ctx.ledger ?? new Ledger(env['STRATUM_LEDGER_FILE']);
   const guard = new ActionGuard(ledger);
-  const marks = new FeedMarks(engine);
   const recordingsDir = ctx.recordingsDir ?? defaultRecordingsDir(env);
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -122,7 +121,6 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   ctx.audit.record = (entry) => {
     const full = record(entry);
     if (entry.result === 'ok' && engine.journal.length > journalled) {
-      marks.mark();
       const inputs = engine.journal.entries.slice(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
       journalled = engine.journal.length;
       if (!entry.action.startsWith('scenario.')) ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
@@ -145,7 +143,6 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
       const startMs = engine.earliestInputTime() + startIn * 1000;
       const before = engine.journal.length;
       const events = submitScenario(engine, scenario, startMs / 1000, `scenario:${scenario.name}`);
-      marks.mark();
       const entries = engine.journal.entries.slice(before);
       ledger.append('scenario', principal!.name, principal!.role, { scenario: scenario.name, source: scenario.source, inputs: events.length, firstSeq: entries[0]?.seq ?? null, startMs });
       control.onAccepted?.();
@@ -216,12 +213,14 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     config: { right: 'clock' },
     schema: { tags: ['recordings'], summary: 'Record the live session so far (journal, seed, city) for replay and training', security: [{ bearer: [] }], body: z.strictObject({ title: z.string().max(200).optional() }).nullish() },
   }, async (request, reply) => {
+    // A consistent cut: between instants, so the journal, the settled clock and the stream agree.
+    await engine.whenIdle();
     const rec = control.audited(request.principal, 'http', 'recording.save', null, 'clock', () => {
       const id = `live-${new Date().toISOString().replace(/[-:.]/g, '')}`;
       const folder = join(recordingsDir, id);
       mkdirSync(folder, { recursive: true });
       writeFileSync(join(folder, 'city.json'), JSON.stringify(cityDocument(ctx.city)));
-      const rec = saveRecording(engine, { city: { file: join(folder, 'city.json') }, dir: recordingsDir, id, title: request.body?.title ?? 'live session', feedAfter: marks.list() });
+      const rec = saveRecording(engine, { city: { file: join(folder, 'city.json') }, dir: recordingsDir, id, title: request.body?.title ?? 'live session', feedAfter: feedPoints(engine.journal.entries) });
       ledger.append('recording', request.principal!.name, request.principal!.role, { id, inputs: rec.meta.inputs, stateHash: rec.meta.stateHash });
       return rec;
     });
@@ -301,7 +300,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     const principal = request.principal!;
     const atMs = Math.max(0, engine.kernel.settledUntil);
     engine.targetsOf(request.body.command);
-    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: [...engine.journal.entries], feedAfter: marks.list(), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
+    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: [...engine.journal.entries], feedAfter: feedPoints(engine.journal.entries), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
     ledger.append('what-if', principal.name, principal.role, { command: request.body.command, atMs, horizonSeconds: request.body.horizonSeconds, delta: result.delta });
     return result;
   });

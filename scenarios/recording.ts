@@ -116,21 +116,11 @@ export function cityFromSource(source: CitySource): CityModel {
 }
 
 /**
- * Notes, for every accepted input, the clock already settled when it was submitted (its
- * `feedAfter`). Call `mark()` right after each accepted submit; unmarked entries default to
- * `time − 1` (an input stamped "now" on a live engine).
+ * The feed point of every entry: where the engine put it when it accepted it (`JournalEntry.feedAfter`,
+ * stamped by `Engine.submit`), else `time − 1` (a journal written before feed points existed).
  */
-export class FeedMarks {
-  private readonly marks = new Map<number, number>();
-  constructor(private readonly engine: Engine) {}
-  /** Marks every entry journalled since the last mark. */
-  mark(): void {
-    const settled = this.engine.kernel.settledUntil;
-    for (let seq = this.engine.journal.length - 1; seq >= 0 && !this.marks.has(seq); seq--) this.marks.set(seq, settled);
-  }
-  list(): number[] {
-    return this.engine.journal.entries.map((e) => this.marks.get(e.seq) ?? e.time - 1);
-  }
+export function feedPoints(entries: readonly JournalEntry[]): number[] {
+  return entries.map((e) => e.feedAfter ?? e.time - 1);
 }
 
 function newId(title: string): string {
@@ -164,10 +154,8 @@ export async function recordRun(options: RecordRunOptions): Promise<Recording> {
   const city = cityFromSource(options.city);
   const engine = await Engine.create({ city, behaviours: options.behaviours, seed: options.seed, driver: options.driver ?? 'direct', journalFile: join(folder, 'journal.ndjson') });
   try {
-    const marks = new FeedMarks(engine);
     const meter = OutcomeMeter.attach(engine);
     if (options.scenario !== undefined) submitScenario(engine, options.scenario);
-    marks.mark();
     const snapshot = options.snapshotEverySeconds ?? 3600;
     const checkpoints = await runWithCheckpoints(engine, options.untilSeconds * 1000, snapshot * 1000);
     const summary = engine.summary();
@@ -187,7 +175,7 @@ export async function recordRun(options: RecordRunOptions): Promise<Recording> {
       events: summary.events,
       snapshotEverySeconds: snapshot,
       checkpoints,
-      feedAfter: marks.list(),
+      feedAfter: feedPoints(engine.journal.entries),
       outcome: meter.outcome(options.untilSeconds * 1000) as unknown as Record<string, unknown>,
     };
     writeFileSync(join(folder, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
@@ -235,7 +223,7 @@ export function saveRecording(engine: Engine, options: { city: CitySource; dir?:
     events: summary.events,
     snapshotEverySeconds: 3600,
     checkpoints: [],
-    feedAfter: options.feedAfter ?? entries.map((e) => e.time - 1),
+    feedAfter: options.feedAfter ?? feedPoints(entries),
     outcome: (options.outcome ?? null) as Record<string, unknown> | null,
   };
   writeFileSync(join(folder, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
