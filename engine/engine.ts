@@ -3,8 +3,8 @@ import type { BehaviourSet } from './behaviour.ts';
 import { CityIndex } from './city-index.ts';
 import { DirectDriver } from './drivers/direct.ts';
 import { NactDriver } from './drivers/nact.ts';
-import { UnknownTargetError } from './errors.ts';
-import { InputJournal, type InputCommand, type JournalEntry } from './journal.ts';
+import { ConflictError, UnknownTargetError } from './errors.ts';
+import { InputJournal, type InputCommand, type JournalEntry, type JournalHeader } from './journal.ts';
 import { Kernel, type Driver, type SupervisionPolicy } from './kernel.ts';
 import type { CityModel } from './model/types.ts';
 import { CyberCode, HazardCode, MessageKind, OrderCode, Status } from './protocol.ts';
@@ -19,8 +19,13 @@ export interface EngineOptions {
   readonly seed: number;
   /** `nact` (live twin, default) or `direct` (batch analysis). Both yield the same stream. */
   readonly driver?: DriverName;
-  /** Append the input journal to this file (the embedded history default). */
+  /** Also write the input journal to this file, overwriting it (a batch run's recording; not durable). */
   readonly journalFile?: string;
+  /**
+   * The durable journal (`InputJournal.openDurable`): the record of a live engine. Call `recover`
+   * before anything else to replay the entries it already holds.
+   */
+  readonly journal?: InputJournal;
   readonly ringSize?: number;
   readonly supervision?: SupervisionPolicy;
   /** Precomputed content hash of the city, if the caller has one. */
@@ -43,6 +48,11 @@ export interface RunSummary {
   readonly cityHash: string;
   readonly seed: number;
   readonly driver: DriverName;
+}
+
+/** The header of a journal of this city and seed. */
+export function journalHeader(cityHash: string, seed: number): JournalHeader {
+  return { kind: 'stratum-journal', version: 1, cityHash, seed: seed >>> 0, createdBy: 'stratum-twin' };
 }
 
 /** Canonical content hash of a city model (assets, links, dependencies, cohorts in file order). */
@@ -73,7 +83,9 @@ export class Engine {
   readonly stream: StateChangeStream;
   readonly journal: InputJournal;
   readonly cityHash: string;
-  private readonly driver: Driver;
+  private driver: Driver;
+  private recovering = false;
+  private recoveryFailure: Error | undefined;
   private busy = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -91,10 +103,7 @@ export class Engine {
     this.stream = new StateChangeStream(options.ringSize);
     this.kernel = new Kernel(index, options.behaviours(index), options.seed, this.stream, options.supervision);
     this.cityHash = options.cityHash ?? hashCity(options.city);
-    this.journal = new InputJournal(
-      { kind: 'stratum-journal', version: 1, cityHash: this.cityHash, seed: options.seed >>> 0, createdBy: 'stratum-twin' },
-      options.journalFile,
-    );
+    this.journal = options.journal ?? new InputJournal(journalHeader(this.cityHash, options.seed), options.journalFile);
   }
 
   static async create(options: EngineOptions): Promise<Engine> {
@@ -140,6 +149,7 @@ export class Engine {
    */
   submit(command: InputCommand, options: { at?: number; source?: string; sourceSeq?: number } = {}): JournalEntry | undefined {
     const source = options.source ?? 'api';
+    this.refuseWhileRecovering();
     if (this.journal.isDuplicate(source, options.sourceSeq)) return undefined;
     const targets = this.targetsOf(command);
     if (command.type === 'reroute') {
@@ -169,6 +179,7 @@ export class Engine {
     rejected?: (position: number, error: unknown) => void,
   ): { accepted: number; duplicates: number } {
     const { source, sourceSeqs } = options;
+    this.refuseWhileRecovering();
     const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
     const time = Math.max(requested, this.earliestInputTime());
     const index = this.index;
@@ -218,12 +229,10 @@ export class Engine {
       single[count++] = one;
       last = seq;
     }
-    const first = this.journal.length;
-    this.journal.appendBatch(time, source, taken, seqs, this.feedPoint());
-    const entries = this.journal.entries;
+    const entries = this.journal.appendBatch(time, source, taken, seqs, this.feedPoint());
     for (let k = 0; k < count; k++) {
       const to = single[k]!;
-      const entry = entries[first + k]!;
+      const entry = entries[k]!;
       if (this.busy) this.defer(entry, to >= 0 ? to : wide.get(k)!);
       else if (to >= 0) this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, time);
       else this.scheduleEntry(entry, wide.get(k)!);
@@ -237,6 +246,67 @@ export class Engine {
     const copy = this.journal.append(entry.time, entry.source, entry.command, entry.sourceSeq, this.feedPoint());
     if (this.busy) this.defer(copy, targets);
     else this.scheduleEntry(copy, targets);
+  }
+
+  /** True while `recover` replays the journal (inputs are refused until it is done). */
+  get isRecovering(): boolean {
+    return this.recovering;
+  }
+
+  /**
+   * Replays the entries the durable journal already holds (after a restart): each one at its feed
+   * point, in batch mode with the direct driver (the same stream as the live nact driver, faster),
+   * then runs to `untilMs` (the clock reached before the restart, when known) and hands the state to
+   * the live driver. Inputs are refused meanwhile. Entries stream from the file: memory holds only
+   * the journal's recent window. `checkpoint`, when given, is compared on the way: the stream's
+   * hash at that clock must equal the one noted before the restart.
+   */
+  async recover(options: { untilMs?: number; checkpoint?: { settledUntil: number; stateHash: string }; onProgress?: (inputs: number) => void } = {}): Promise<{ inputs: number; untilMs: number; checkpoint: 'match' | 'mismatch' | 'none' }> {
+    if (this.busy || this.journal.length > 0) throw new Error('engine: recover runs once, on a fresh engine, before any input');
+    this.recovering = true;
+    const live = this.driver;
+    const direct = new DirectDriver();
+    await direct.start(this.kernel);
+    this.driver = direct;
+    let checkpoint: 'match' | 'mismatch' | 'none' = 'none';
+    const cp = options.checkpoint;
+    const check = async (before: number): Promise<void> => {
+      if (cp === undefined || checkpoint !== 'none' || cp.settledUntil > before || cp.settledUntil < this.kernel.settledUntil) return;
+      if (cp.settledUntil > this.kernel.settledUntil) await this.kernel.runUntil(direct, cp.settledUntil);
+      checkpoint = this.stream.stateHash() === cp.stateHash ? 'match' : 'mismatch';
+    };
+    try {
+      let inputs = 0;
+      for (const entry of this.journal.readFile()) {
+        const at = entry.feedAfter ?? entry.time - 1;
+        await check(at);
+        if (at > this.kernel.settledUntil) await this.kernel.runUntil(direct, at);
+        this.journal.restore(entry);
+        this.scheduleEntry(entry, this.targetsOf(entry.command));
+        if (++inputs % 65_536 === 0) options.onProgress?.(inputs);
+      }
+      const untilMs = Math.max(options.untilMs ?? -1, this.kernel.settledUntil);
+      await check(untilMs);
+      if (untilMs > this.kernel.settledUntil) await this.kernel.runUntil(direct, untilMs);
+      options.onProgress?.(inputs);
+      // The live driver takes over from the recovered committed state (nact re-spawns its actors).
+      await live.stop();
+      await live.start(this.kernel);
+      return { inputs, untilMs: Math.max(0, untilMs), checkpoint };
+    } catch (error) {
+      // A journal that cannot be replayed must not be appended to: inputs stay refused.
+      this.recoveryFailure = error as Error;
+      throw error;
+    } finally {
+      this.driver = live;
+      await direct.stop();
+      this.recovering = false;
+    }
+  }
+
+  private refuseWhileRecovering(): void {
+    if (this.recoveryFailure !== undefined) throw new ConflictError(`the journal could not be recovered (${this.recoveryFailure.message}); no input is accepted until it is repaired`);
+    if (this.recovering) throw new ConflictError('the engine is recovering its journal after a restart; inputs are accepted once /readyz says ok');
   }
 
   /** Runs every instant up to `untilMs` of virtual time. */
@@ -320,6 +390,7 @@ export class Engine {
     if (this.stopped) return;
     this.stopped = true;
     await this.driver.stop();
+    await this.journal.close();
   }
 
   /** The asset a reroute moves load to: linked to the source, in its layer. */

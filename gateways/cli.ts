@@ -133,7 +133,8 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
-    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean }) => {
+    .option('--data-dir <dir>', 'durable journal, ledger and checkpoint (default STRATUM_DATA_DIR or ./data)')
+    .action(async (opts: { city?: string; assets: number; seed: number; port?: number; host: string; speed: number; costModel?: string; ui: boolean; dataDir?: string }) => {
       const city = cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
       const port = opts.port ?? integer('PORT')(process.env['PORT'] ?? '8080');
@@ -154,6 +155,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         host: opts.host,
         speed: opts.speed,
         costModel,
+        dataDir: opts.dataDir ?? process.env['STRATUM_DATA_DIR'] ?? 'data',
         ...(opts.ui ? {} : { uiDir: false as const }),
         ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
       });

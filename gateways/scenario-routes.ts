@@ -121,7 +121,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   ctx.audit.record = (entry) => {
     const full = record(entry);
     if (entry.result === 'ok' && engine.journal.length > journalled) {
-      const inputs = engine.journal.entries.slice(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
+      const inputs = engine.journal.since(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
       journalled = engine.journal.length;
       if (!entry.action.startsWith('scenario.')) ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
     }
@@ -143,7 +143,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
       const startMs = engine.earliestInputTime() + startIn * 1000;
       const before = engine.journal.length;
       const events = submitScenario(engine, scenario, startMs / 1000, `scenario:${scenario.name}`);
-      const entries = engine.journal.entries.slice(before);
+      const entries = engine.journal.since(before);
       ledger.append('scenario', principal!.name, principal!.role, { scenario: scenario.name, source: scenario.source, inputs: events.length, firstSeq: entries[0]?.seq ?? null, startMs });
       control.onAccepted?.();
       return { ok: true as const, scenario: scenario.name, inputs: events.length, firstSeq: entries[0]?.seq ?? null, lastSeq: entries[entries.length - 1]?.seq ?? null, startMs };

@@ -374,7 +374,7 @@ export class SocketGateway {
       const entry = isOperatorAction
         ? control.operate(principal, type, target, type === 'shed' && 'share' in (command as object) ? Number((command as { share: unknown }).share) : undefined, 'socket.io')
         : control.inject(principal, command, 'socket.io');
-      if (typeof ack === 'function') ack({ ok: true, seq: entry.seq, time: entry.time });
+      if (typeof ack === 'function') void control.engine.journal.whenDurable().then(() => ack({ ok: true, seq: entry.seq, time: entry.time }), (error: Error) => ack({ ok: false, code: 'internal', message: error.message }));
     }));
     socket.on('clock', guard((request, ack) => {
       const req = parse(clockSchema, request, 'clock request');

@@ -14,7 +14,7 @@ export { recordRun, saveRecording, loadRecording, listRecordings, defaultRecordi
 export type { Recording, RecordingMeta, CitySource, Behaviours, RecordRunOptions } from './recording.ts';
 export { TrainingExercise, recordedOutcome, isDecision } from './training.ts';
 export type { TrainingReport, Decision } from './training.ts';
-export { Ledger, verifyLedgerText, verifyLedgerFile, canonicalJson, entryHash, GENESIS } from './ledger.ts';
+export { Ledger, verifyLedgerText, verifyLedgerFile, repairLedgerTail, canonicalJson, entryHash, GENESIS } from './ledger.ts';
 export type { LedgerEntry, LedgerKind, LedgerVerdict } from './ledger.ts';
 export { ActionGuard, GuardError, whatIf } from './decisions.ts';
 export type { PendingAction, WhatIfResult } from './decisions.ts';
