@@ -179,7 +179,10 @@ export class GroupCommitFile {
         this.synced = upTo;
         if (this.waiters.length > 0) {
           const still: typeof this.waiters = [];
-          for (const w of this.waiters) (w.upTo <= upTo ? w.resolve() : still.push(w));
+          for (const w of this.waiters) {
+            if (w.upTo <= upTo) w.resolve();
+            else still.push(w);
+          }
           this.waiters = still;
         }
       }
