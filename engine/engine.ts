@@ -282,7 +282,9 @@ export class Engine {
         await check(at);
         if (at > this.kernel.settledUntil) await this.kernel.runUntil(direct, at);
         this.journal.restore(entry);
-        this.scheduleEntry(entry, this.targetsOf(entry.command));
+        const one = entry.command.type === 'telemetry' ? this.index.indexOf(entry.command.target) ?? -1 : -1;
+        if (one >= 0 && one < this.index.assetCount) this.kernel.schedule(one, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, entry.time);
+        else this.scheduleEntry(entry, this.targetsOf(entry.command));
         if (++inputs % 65_536 === 0) options.onProgress?.(inputs);
       }
       const untilMs = Math.max(options.untilMs ?? -1, this.kernel.settledUntil);

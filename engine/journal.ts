@@ -170,7 +170,15 @@ export class InputJournal {
     if (file === undefined) return;
     for (const [line, n] of ndjsonLines(file)) {
       if (n === 1) continue;
-      yield parseJournalLine(file, entrySchema, line, n) as JournalEntry;
+      // Telemetry, nearly every line of a long journal, is checked by hand: the schema's generic
+      // walk costs more than the rest of the recovery. Anything else takes the schema.
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        json = undefined;
+      }
+      yield isTelemetryEntry(json) ? json : (parseJournalLine(file, entrySchema, line, n) as JournalEntry);
     }
   }
 
@@ -264,6 +272,24 @@ const headerSchema = z.strictObject({
   seed: z.number().int(),
   createdBy: z.string(),
 });
+
+const ENTRY_KEYS = new Set(['seq', 'time', 'source', 'sourceSeq', 'command', 'feedAfter']);
+
+/** Exactly what `entrySchema` accepts for a telemetry entry (same ranges, no unknown keys). */
+function isTelemetryEntry(v: unknown): v is JournalEntry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  const c = e['command'] as Record<string, unknown> | undefined;
+  if (typeof c !== 'object' || c === null || c['type'] !== 'telemetry') return false;
+  const value = c['value'];
+  if (typeof c['target'] !== 'string' || c['target'] === '' || typeof value !== 'number' || !Number.isFinite(value) || value < 0 || Object.keys(c).length !== 3) return false;
+  const { seq, time, source, sourceSeq, feedAfter } = e;
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || typeof time !== 'number' || time < 0 || typeof source !== 'string') return false;
+  if (sourceSeq !== undefined && typeof sourceSeq !== 'number') return false;
+  if (feedAfter !== undefined && (typeof feedAfter !== 'number' || feedAfter < -1)) return false;
+  for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) return false;
+  return true;
+}
 
 function parseJournalLine<T>(path: string, schema: z.ZodType<T>, line: string, n: number): T {
   let json: unknown;
