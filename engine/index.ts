@@ -39,7 +39,6 @@ export type { InputCommand, JournalEntry, JournalHeader } from './journal.ts';
 export { Engine, hashCity, journalHeader } from './engine.ts';
 export type { DriverName, EngineOptions, RunSummary } from './engine.ts';
 export { RealtimeRunner } from './realtime.ts';
-export { InProcessBus, MemoryHistory, MemoryCache } from './ports.ts';
 export type { BusPort, HistoryPort, CachePort } from './ports.ts';
 export {
   BetweennessSolver,

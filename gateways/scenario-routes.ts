@@ -1,5 +1,3 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,7 +5,6 @@ import { createBehaviours } from '../actors/index.ts';
 import { ConflictError, inputCommandSchema, type CityModel, type Engine } from '../engine/index.ts';
 import {
   ActionGuard,
-  cityDocument,
   defaultRecordingsDir,
   expandScenario,
   feedPoints,
@@ -15,6 +12,9 @@ import {
   Ledger,
   listLibrary,
   listRecordings,
+  recordingQuota,
+  recordingsUsage,
+  storeCityOnce,
   loadLibraryScenario,
   parseScenario,
   saveRecording,
@@ -113,6 +113,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   const ledger = ctx.ledger ?? new Ledger(env['STRATUM_LEDGER_FILE']);
   const guard = new ActionGuard(ledger);
   const recordingsDir = ctx.recordingsDir ?? defaultRecordingsDir(env);
+  const quota = recordingQuota(env);
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   // Composition-root tap: the audit log sees every accepted mutation right after it is journalled.
@@ -216,11 +217,13 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     // A consistent cut: between instants, so the journal, the settled clock and the stream agree.
     await engine.whenIdle();
     const rec = control.audited(request.principal, 'http', 'recording.save', null, 'clock', () => {
+      // Quotas first: a refused recording writes nothing.
+      const usage = recordingsUsage(recordingsDir);
+      if (usage.count >= quota.maxCount) throw new ConflictError(`recordings quota reached: ${usage.count} of ${quota.maxCount} recordings (STRATUM_RECORDINGS_MAX); delete old ones from ${recordingsDir}`);
+      if (usage.bytes >= quota.maxBytes) throw new ConflictError(`recordings quota reached: ${usage.bytes} of ${quota.maxBytes} bytes (STRATUM_RECORDINGS_MAX_BYTES); delete old ones from ${recordingsDir}`);
       const id = `live-${new Date().toISOString().replace(/[-:.]/g, '')}`;
-      const folder = join(recordingsDir, id);
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, 'city.json'), JSON.stringify(cityDocument(ctx.city)));
-      const rec = saveRecording(engine, { city: { file: join(folder, 'city.json') }, dir: recordingsDir, id, title: request.body?.title ?? 'live session', feedAfter: feedPoints(engine.journal.entries) });
+      const cityFile = storeCityOnce(recordingsDir, ctx.city, engine.cityHash);
+      const rec = saveRecording(engine, { city: { file: cityFile }, dir: recordingsDir, id, title: request.body?.title ?? 'live session' });
       ledger.append('recording', request.principal!.name, request.principal!.role, { id, inputs: rec.meta.inputs, stateHash: rec.meta.stateHash });
       return rec;
     });
@@ -300,7 +303,8 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     const principal = request.principal!;
     const atMs = Math.max(0, engine.kernel.settledUntil);
     engine.targetsOf(request.body.command);
-    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: [...engine.journal.entries], feedAfter: feedPoints(engine.journal.entries), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
+    const journal = engine.journal.entries;
+    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal, feedAfter: feedPoints(journal), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
     ledger.append('what-if', principal.name, principal.role, { command: request.body.command, atMs, horizonSeconds: request.body.horizonSeconds, delta: result.delta });
     return result;
   });

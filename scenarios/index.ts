@@ -10,7 +10,7 @@ export type { LibraryEntry } from './library.ts';
 export { scenarioJsonSchema, scenarioJsonSchemaText, SCHEMA_FILE } from './schema.ts';
 export { OutcomeMeter, DEFAULT_COST_MODEL, SERVICE_LAYERS, costModel, parseCostModel, loadCostModelFile } from './economics.ts';
 export type { CostModel, Outcome, ServiceLayer } from './economics.ts';
-export { recordRun, saveRecording, loadRecording, listRecordings, defaultRecordingsDir, cityFromSource, ReplaySession, feedPoints, MIN_SPEED, MAX_SPEED, recordingMetaSchema, cityDocument } from './recording.ts';
+export { recordRun, saveRecording, loadRecording, listRecordings, recordingsUsage, recordingQuota, storeCityOnce, defaultRecordingsDir, cityFromSource, ReplaySession, feedPoints, MIN_SPEED, MAX_SPEED, recordingMetaSchema, cityDocument } from './recording.ts';
 export type { Recording, RecordingMeta, CitySource, Behaviours, RecordRunOptions } from './recording.ts';
 export { TrainingExercise, recordedOutcome, isDecision } from './training.ts';
 export type { TrainingReport, Decision } from './training.ts';
