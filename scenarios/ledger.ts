@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { findTornTail, ndjsonLines, type TornTail } from '../engine/index.ts';
 
@@ -58,7 +58,11 @@ export class Ledger {
       if (!check.ok) throw new Error(`ledger ${file}: ${check.reason} at entry ${check.firstBroken} — refusing to append to a broken chain`);
       this.list.push(...check.entries);
       if (this.repaired !== undefined) this.append('repair', 'stratum', 'system', { file, line: this.repaired.line, bytes: this.repaired.bytes, reason: 'torn final line after a crash' });
-    } else if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
+    } else if (file !== undefined) {
+      // Created at once, empty: `stratum ledger verify` then works on a fresh set-up too.
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, '');
+    }
   }
 
   get entries(): readonly LedgerEntry[] {
