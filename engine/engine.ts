@@ -285,7 +285,12 @@ export class Engine {
         const one = entry.command.type === 'telemetry' ? this.index.indexOf(entry.command.target) ?? -1 : -1;
         if (one >= 0 && one < this.index.assetCount) this.kernel.schedule(one, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, entry.time);
         else this.scheduleEntry(entry, this.targetsOf(entry.command));
-        if (++inputs % 65_536 === 0) options.onProgress?.(inputs);
+        // The direct driver never yields: give the event loop a turn now and then, so the server
+        // answers (`/readyz` says "recovering" with the progress, inputs get their refusal) meanwhile.
+        if (++inputs % 2048 === 0) {
+          options.onProgress?.(inputs);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
       const untilMs = Math.max(options.untilMs ?? -1, this.kernel.settledUntil);
       await check(untilMs);

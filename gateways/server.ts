@@ -80,6 +80,8 @@ export interface ServerTuning {
   maxSessions?: number;
   /** A session without viewers or requests this long is closed (default 15 min). */
   sessionIdleMs?: number;
+  /** Called once the port listens, before the journal is recovered (tests watch `/readyz` say `recovering`). */
+  onListening?: (url: string) => void;
 }
 
 /** What tests and benchmarks can reach inside a running server. */
@@ -231,6 +233,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const address = await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
   const topology = await app.inject({ method: 'GET', url: '/api/topology', headers: { authorization: `Bearer ${adminToken}` } });
   topologyEtag = String(topology.headers['etag'] ?? '');
+  tuning.onListening?.(address.replace('://[::1]', '://localhost'));
   if (data !== undefined) {
     // Listening already: /readyz answers `recovering` (and inputs are refused) until the journal is replayed.
     const cp = data.checkpoint;
