@@ -35,6 +35,11 @@ WORKDIR /app
 COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules
 COPY --chown=node:node . .
 COPY --from=build --chown=node:node /app/twin-ui/dist ./twin-ui/dist
+# The durable journal, ledger and checkpoint (README "Durability"): mount a volume here to keep them
+# across container restarts.
+ENV STRATUM_DATA_DIR=/data
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
 # the official node image ships an unprivileged `node` user (uid 1000)
 USER node
 EXPOSE 8080

@@ -35,8 +35,11 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   water: async () => optional('./water.ts', 'runWaterBench', { quick: opts.quick ?? false, log }),
   fanout: async () => optional('./fanout.ts', 'runFanoutBench', { quick: opts.quick ?? false, log }),
   estimation: async () => optional('./estimation.ts', 'runEstimationBench', { quick: opts.quick ?? false, log }),
-  // Issue 12: the door figures (bench/reliability-door.ts); the journal/recovery figures join this group.
-  reliability: async () => ({ ...(await optional('./reliability-door.ts', 'runDoorReliabilityBench', { quick: opts.quick ?? false, log })) }),
+  // Issue 12: the door figures (bench/reliability-door.ts), then the journal and recovery figures (bench/reliability-durable.ts).
+  reliability: async () => ({
+    ...(await optional('./reliability-door.ts', 'runDoorReliabilityBench', { quick: opts.quick ?? false, log })),
+    ...(await optional('./reliability-durable.ts', 'runDurableBench', { quick: opts.quick ?? false, log })),
+  }),
   places: async () => optional('./places.ts', 'runPlacesBench', { quick: opts.quick ?? false, log }),
 };
 

@@ -3,8 +3,8 @@ import type { BehaviourSet } from './behaviour.ts';
 import { CityIndex } from './city-index.ts';
 import { DirectDriver } from './drivers/direct.ts';
 import { NactDriver } from './drivers/nact.ts';
-import { UnknownTargetError } from './errors.ts';
-import { InputJournal, type InputCommand, type JournalEntry } from './journal.ts';
+import { ConflictError, UnknownTargetError } from './errors.ts';
+import { InputJournal, type InputCommand, type JournalEntry, type JournalHeader } from './journal.ts';
 import { Kernel, type Driver, type SupervisionPolicy } from './kernel.ts';
 import type { CityModel } from './model/types.ts';
 import { CyberCode, HazardCode, MessageKind, OrderCode, Status } from './protocol.ts';
@@ -20,8 +20,13 @@ export interface EngineOptions {
   readonly seed: number;
   /** `nact` (live twin, default) or `direct` (batch analysis). Both yield the same stream. */
   readonly driver?: DriverName;
-  /** Append the input journal to this file (the embedded history default). */
+  /** Also write the input journal to this file, overwriting it (a batch run's recording; not durable). */
   readonly journalFile?: string;
+  /**
+   * The durable journal (`InputJournal.openDurable`): the record of a live engine. Call `recover`
+   * before anything else to replay the entries it already holds.
+   */
+  readonly journal?: InputJournal;
   readonly ringSize?: number;
   readonly supervision?: SupervisionPolicy;
   /** Precomputed content hash of the city, if the caller has one. */
@@ -44,6 +49,11 @@ export interface RunSummary {
   readonly cityHash: string;
   readonly seed: number;
   readonly driver: DriverName;
+}
+
+/** The header of a journal of this city and seed. */
+export function journalHeader(cityHash: string, seed: number): JournalHeader {
+  return { kind: 'stratum-journal', version: 1, cityHash, seed: seed >>> 0, createdBy: 'stratum-twin' };
 }
 
 /** Canonical content hash of a city model (assets, links, dependencies, cohorts in file order). */
@@ -75,9 +85,19 @@ export class Engine {
   readonly stream: StateChangeStream;
   readonly journal: InputJournal;
   readonly cityHash: string;
-  private readonly driver: Driver;
+  private driver: Driver;
+  private recovering = false;
+  private recoveryFailure: Error | undefined;
   private busy = false;
   private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  /**
+   * Inputs accepted while an instant is being processed, in journal order, with their targets (one
+   * actor index, or a list). They are scheduled when that instant has settled, before the next one
+   * starts — the same point `feedAfter` names, so a replay feeding them there is byte-identical.
+   */
+  private readonly deferredEntries: JournalEntry[] = [];
+  private readonly deferredTargets: (number | readonly number[])[] = [];
 
   private constructor(options: EngineOptions, index: CityIndex, driver: Driver) {
     this.index = index;
@@ -85,10 +105,7 @@ export class Engine {
     this.stream = new StateChangeStream(options.ringSize);
     this.kernel = new Kernel(index, options.behaviours(index), options.seed, this.stream, options.supervision);
     this.cityHash = options.cityHash ?? hashCity(options.city);
-    this.journal = new InputJournal(
-      { kind: 'stratum-journal', version: 1, cityHash: this.cityHash, seed: options.seed >>> 0, createdBy: 'stratum-twin' },
-      options.journalFile,
-    );
+    this.journal = options.journal ?? new InputJournal(journalHeader(this.cityHash, options.seed), options.journalFile);
   }
 
   static async create(options: EngineOptions): Promise<Engine> {
@@ -109,6 +126,17 @@ export class Engine {
     return this.kernel.now;
   }
 
+  /**
+   * The feed point of an input accepted now: the virtual time that has settled when its messages
+   * reach the scheduler. Idle, that is the settled clock; during an advance it is the instant being
+   * processed, because the input is held until that instant settles (see `scheduleDeferred`).
+   * Replay feeds each entry right after running to its feed point, which reproduces the original
+   * order of the scheduler's messages exactly — even for inputs that arrived mid-instant.
+   */
+  feedPoint(): number {
+    return this.busy ? this.kernel.now : this.kernel.settledUntil;
+  }
+
   /** Earliest virtual time (ms) an input can still take effect at. */
   earliestInputTime(): number {
     const settled = this.kernel.settledUntil + 1;
@@ -124,6 +152,7 @@ export class Engine {
    */
   submit(command: InputCommand, options: { at?: number; source?: string; sourceSeq?: number } = {}): JournalEntry | undefined {
     const source = options.source ?? 'api';
+    this.refuseWhileRecovering();
     if (this.journal.isDuplicate(source, options.sourceSeq)) return undefined;
     const targets = this.targetsOf(command);
     if (command.type === 'reroute') {
@@ -132,8 +161,9 @@ export class Engine {
     }
     const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
     const time = Math.max(requested, this.earliestInputTime());
-    const entry = this.journal.append(time, source, command, options.sourceSeq);
-    this.scheduleEntry(entry, targets);
+    const entry = this.journal.append(time, source, command, options.sourceSeq, this.feedPoint());
+    if (this.busy) this.defer(entry, targets);
+    else this.scheduleEntry(entry, targets);
     return entry;
   }
 
@@ -152,6 +182,7 @@ export class Engine {
     rejected?: (position: number, error: unknown) => void,
   ): { accepted: number; duplicates: number } {
     const { source, sourceSeqs } = options;
+    this.refuseWhileRecovering();
     const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
     const time = Math.max(requested, this.earliestInputTime());
     const index = this.index;
@@ -201,13 +232,12 @@ export class Engine {
       single[count++] = one;
       last = seq;
     }
-    const first = this.journal.length;
-    this.journal.appendBatch(time, source, taken, seqs);
-    const entries = this.journal.entries;
+    const entries = this.journal.appendBatch(time, source, taken, seqs, this.feedPoint());
     for (let k = 0; k < count; k++) {
       const to = single[k]!;
-      const entry = entries[first + k]!;
-      if (to >= 0) this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, time);
+      const entry = entries[k]!;
+      if (this.busy) this.defer(entry, to >= 0 ? to : wide.get(k)!);
+      else if (to >= 0) this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, time);
       else this.scheduleEntry(entry, wide.get(k)!);
     }
     return { accepted: count, duplicates };
@@ -216,8 +246,77 @@ export class Engine {
   /** Re-feeds a recorded journal entry (replay): same time, same order. */
   replay(entry: JournalEntry): void {
     const targets = this.targetsOf(entry.command);
-    const copy = this.journal.append(entry.time, entry.source, entry.command, entry.sourceSeq);
-    this.scheduleEntry(copy, targets);
+    const copy = this.journal.append(entry.time, entry.source, entry.command, entry.sourceSeq, this.feedPoint());
+    if (this.busy) this.defer(copy, targets);
+    else this.scheduleEntry(copy, targets);
+  }
+
+  /** True while `recover` replays the journal (inputs are refused until it is done). */
+  get isRecovering(): boolean {
+    return this.recovering;
+  }
+
+  /**
+   * Replays the entries the durable journal already holds (after a restart): each one at its feed
+   * point, in batch mode with the direct driver (the same stream as the live nact driver, faster),
+   * then runs to `untilMs` (the clock reached before the restart, when known) and hands the state to
+   * the live driver. Inputs are refused meanwhile. Entries stream from the file: memory holds only
+   * the journal's recent window. `checkpoint`, when given, is compared on the way: the stream's
+   * hash at that clock must equal the one noted before the restart.
+   */
+  async recover(options: { untilMs?: number; checkpoint?: { settledUntil: number; stateHash: string }; onProgress?: (inputs: number) => void } = {}): Promise<{ inputs: number; untilMs: number; checkpoint: 'match' | 'mismatch' | 'none' }> {
+    if (this.busy || this.journal.length > 0) throw new Error('engine: recover runs once, on a fresh engine, before any input');
+    this.recovering = true;
+    const live = this.driver;
+    const direct = new DirectDriver();
+    await direct.start(this.kernel);
+    this.driver = direct;
+    let checkpoint: 'match' | 'mismatch' | 'none' = 'none';
+    const cp = options.checkpoint;
+    const check = async (before: number): Promise<void> => {
+      if (cp === undefined || checkpoint !== 'none' || cp.settledUntil > before || cp.settledUntil < this.kernel.settledUntil) return;
+      if (cp.settledUntil > this.kernel.settledUntil) await this.kernel.runUntil(direct, cp.settledUntil);
+      checkpoint = this.stream.stateHash() === cp.stateHash ? 'match' : 'mismatch';
+    };
+    try {
+      let inputs = 0;
+      for (const entry of this.journal.readFile()) {
+        const at = entry.feedAfter ?? entry.time - 1;
+        await check(at);
+        if (at > this.kernel.settledUntil) await this.kernel.runUntil(direct, at);
+        this.journal.restore(entry);
+        const one = entry.command.type === 'telemetry' ? this.index.indexOf(entry.command.target) ?? -1 : -1;
+        if (one >= 0 && one < this.index.assetCount) this.kernel.schedule(one, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, entry.time);
+        else this.scheduleEntry(entry, this.targetsOf(entry.command));
+        // The direct driver never yields: give the event loop a turn now and then, so the server
+        // answers (`/readyz` says "recovering" with the progress, inputs get their refusal) meanwhile.
+        if (++inputs % 2048 === 0) {
+          options.onProgress?.(inputs);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      const untilMs = Math.max(options.untilMs ?? -1, this.kernel.settledUntil);
+      await check(untilMs);
+      if (untilMs > this.kernel.settledUntil) await this.kernel.runUntil(direct, untilMs);
+      options.onProgress?.(inputs);
+      // The live driver takes over from the recovered committed state (nact re-spawns its actors).
+      await live.stop();
+      await live.start(this.kernel);
+      return { inputs, untilMs: Math.max(0, untilMs), checkpoint };
+    } catch (error) {
+      // A journal that cannot be replayed must not be appended to: inputs stay refused.
+      this.recoveryFailure = error as Error;
+      throw error;
+    } finally {
+      this.driver = live;
+      await direct.stop();
+      this.recovering = false;
+    }
+  }
+
+  private refuseWhileRecovering(): void {
+    if (this.recoveryFailure !== undefined) throw new ConflictError(`the journal could not be recovered (${this.recoveryFailure.message}); no input is accepted until it is repaired`);
+    if (this.recovering) throw new ConflictError('the engine is recovering its journal after a restart; inputs are accepted once /readyz says ok');
   }
 
   /** Runs every instant up to `untilMs` of virtual time. */
@@ -225,9 +324,9 @@ export class Engine {
     if (this.busy) throw new Error('engine: runUntil is already running');
     this.busy = true;
     try {
-      await this.kernel.runUntil(this.driver, untilMs);
+      await this.kernel.runUntil(this.driver, untilMs, this.scheduleDeferred);
     } finally {
-      this.busy = false;
+      this.becameIdle();
     }
   }
 
@@ -238,13 +337,32 @@ export class Engine {
     try {
       return await this.kernel.runInstant(this.driver);
     } finally {
-      this.busy = false;
+      this.becameIdle();
     }
   }
 
   /** True while a run is in progress. */
   get running(): boolean {
     return this.busy;
+  }
+
+  /**
+   * Resolves when no run is in progress. Mid-instant the stream holds part of an instant the clock
+   * has not settled yet; anything that cuts a consistent picture (a recording's journal, clock and
+   * state hash) waits for this first and then reads synchronously.
+   */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private becameIdle(): void {
+    this.busy = false;
+    this.scheduleDeferred();
+    const waiters = this.idleWaiters;
+    if (waiters.length === 0) return;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   summary(): RunSummary {
@@ -282,6 +400,7 @@ export class Engine {
     if (this.stopped) return;
     this.stopped = true;
     await this.driver.stop();
+    await this.journal.close();
   }
 
   /** The asset a reroute moves load to: linked to the source, in its layer. */
@@ -327,6 +446,26 @@ export class Engine {
     if (targets.length === 0) throw new UnknownTargetError(`target "${target}" matches nothing for a ${command.type} input`);
     return targets;
   }
+
+  private defer(entry: JournalEntry, targets: number | readonly number[]): void {
+    this.deferredEntries.push(entry);
+    this.deferredTargets.push(targets);
+  }
+
+  /** Schedules the inputs held during the instant that just settled, in journal order. */
+  private readonly scheduleDeferred = (): void => {
+    const entries = this.deferredEntries;
+    if (entries.length === 0) return;
+    const targets = this.deferredTargets;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const to = targets[i]!;
+      if (typeof to === 'number') this.kernel.schedule(to, -1, MessageKind.Telemetry, (entry.command as { value: number }).value, 0, entry.time);
+      else this.scheduleEntry(entry, to);
+    }
+    entries.length = 0;
+    targets.length = 0;
+  };
 
   private scheduleEntry(entry: JournalEntry, targets: readonly number[]): void {
     const { kind, value, aux } = entry.command.type === 'reroute'

@@ -37,12 +37,13 @@ export { NactDriver } from './drivers/nact.ts';
 export { StateChangeStream } from './stream.ts';
 export type { StateChangeListener } from './stream.ts';
 export { TimeQueue } from './time-queue.ts';
-export { InputJournal, inputCommandSchema, parseCommand, readJournalFile } from './journal.ts';
+export { InputJournal, inputCommandSchema, parseCommand, readJournalFile, DEFAULT_RETAINED_ENTRIES } from './journal.ts';
+export { GroupCommitFile, findTornTail, ndjsonLines, JOURNAL_SYNC_MODES } from './journal-file.ts';
+export type { JournalSyncMode, TornTail } from './journal-file.ts';
 export type { InputCommand, JournalEntry, JournalHeader } from './journal.ts';
-export { Engine, hashCity } from './engine.ts';
+export { Engine, hashCity, journalHeader } from './engine.ts';
 export type { DriverName, EngineOptions, RunSummary } from './engine.ts';
 export { RealtimeRunner } from './realtime.ts';
-export { InProcessBus, MemoryHistory, MemoryCache } from './ports.ts';
 export type { BusPort, HistoryPort, CachePort } from './ports.ts';
 export {
   BetweennessSolver,

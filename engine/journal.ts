@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
+import { findTornTail, GroupCommitFile, ndjsonLines, nonEmptyFile, type JournalSyncMode, type TornTail } from './journal-file.ts';
 import { zodProblems } from './model/validate.ts';
 
 /**
@@ -45,6 +46,12 @@ export interface JournalEntry {
   /** The sender's own sequence number, for dropping duplicates (at-least-once transports). */
   readonly sourceSeq?: number;
   readonly command: InputCommand;
+  /**
+   * Feed point: the virtual time (ms) that had settled when the input reached the scheduler (−1
+   * before the first instant). A replay runs to it, then feeds the entry: the same scheduler order,
+   * hence the same stream. Absent in journals written before it existed (then `time − 1`).
+   */
+  readonly feedAfter?: number;
 }
 
 export interface JournalHeader {
@@ -62,27 +69,117 @@ export function parseCommand(value: unknown, source: string): InputCommand {
   return parsed.data;
 }
 
+/** Entries a file-backed journal keeps in memory (the most recent ones; the file holds them all). */
+export const DEFAULT_RETAINED_ENTRIES = 65_536;
+
 /**
- * The input journal: in memory, and appended line by line to a file when one is given (the
- * embedded history default). Duplicates by (source, sourceSeq) are dropped.
+ * The input journal. Without a durable file it keeps every entry in memory (batch runs, replays,
+ * what-if copies: bounded by their scenario). With one (`InputJournal.openDurable`, the live
+ * server's default) the file is the record: every entry is appended to it with group commit, and
+ * memory holds only the dedup map and the last `retain` entries, so a shift of telemetry does not
+ * grow the heap; `entries` then reads the file. Duplicates by (source, sourceSeq) are dropped.
  */
 export class InputJournal {
-  private readonly list: JournalEntry[] = [];
+  private list: JournalEntry[] = [];
+  /** Seq of `list[0]`. */
+  private base = 0;
+  private count = 0;
   private readonly seen = new Map<string, number>();
+  private durableFile: GroupCommitFile | undefined;
+  private readonly retain: number;
+  /** Entries that were in the durable file when it was opened (read back by `restore`). */
+  private restoredFromFile = 0;
 
-  constructor(readonly header: JournalHeader, private readonly file?: string) {
+  /**
+   * In memory; with `file`, also written to that file line by line (overwriting it), synchronously
+   * and unsynced — a recording of a batch run, not a durable journal.
+   */
+  constructor(readonly header: JournalHeader, private readonly file?: string, options: { retain?: number } = {}) {
+    this.retain = options.retain ?? Number.POSITIVE_INFINITY;
     if (file !== undefined) {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, `${JSON.stringify(header)}\n`);
     }
   }
 
+  /**
+   * Opens the durable journal at `path` (creating it with `header` when absent). A torn final line
+   * (a crash mid-append) is cut off and reported in `torn`; a header of another city or seed is
+   * refused. The entries already in the file are not loaded here: `Engine.recover` streams them.
+   */
+  static async openDurable(path: string, header: JournalHeader, options: { mode?: JournalSyncMode; retain?: number } = {}): Promise<{ journal: InputJournal; torn: TornTail | undefined }> {
+    let torn: TornTail | undefined;
+    if (nonEmptyFile(path)) {
+      torn = findTornTail(path, { repair: true });
+      const first = ndjsonLines(path).next();
+      if (first.done === true) GroupCommitFile.createSync(path, `${JSON.stringify(header)}\n`);
+      else {
+        const found = parseJournalLine(path, headerSchema, first.value[0], 1);
+        if (found.cityHash !== header.cityHash || found.seed !== header.seed) {
+          throw new ValidationError(path, [{ path: 'line 1', reason: `this journal belongs to city ${found.cityHash.slice(0, 12)}… seed ${found.seed}, not city ${header.cityHash.slice(0, 12)}… seed ${header.seed}: start with that city and seed, or use another data directory (STRATUM_DATA_DIR)` }]);
+        }
+      }
+    } else GroupCommitFile.createSync(path, `${JSON.stringify(header)}\n`);
+    const journal = new InputJournal(header, undefined, { retain: options.retain ?? DEFAULT_RETAINED_ENTRIES });
+    journal.durableFile = await GroupCommitFile.open(path, options.mode ?? 'fdatasync');
+    return { journal, torn };
+  }
+
+  /** The durable file, when there is one. */
+  get durable(): GroupCommitFile | undefined {
+    return this.durableFile;
+  }
+
+  /** Resolves when every entry appended so far is durable (at once without a durable file). */
+  whenDurable(): Promise<void> {
+    return this.durableFile?.durable() ?? Promise.resolve();
+  }
+
+  /**
+   * Every entry, oldest first: from memory, or read from the durable file when memory holds only
+   * the most recent ones (a recording of the live session; costs a read of the file).
+   */
   get entries(): readonly JournalEntry[] {
-    return this.list;
+    if (this.base === 0 && this.list.length === this.count) return this.list;
+    const all: JournalEntry[] = [];
+    for (const entry of this.readFile()) {
+      if (entry.seq >= this.base) break;
+      all.push(entry);
+    }
+    return all.concat(this.list);
+  }
+
+  /** Entries with seq ≥ `seq` (recent ones, from memory; older ones are read from the file). */
+  since(seq: number): JournalEntry[] {
+    if (seq >= this.base) return this.list.slice(seq - this.base);
+    return this.entries.slice(seq);
   }
 
   get length(): number {
+    return this.count;
+  }
+
+  /** Entries kept in memory now. */
+  get retained(): number {
     return this.list.length;
+  }
+
+  /** The durable file's entries, validated, streamed (no whole-file read). */
+  *readFile(): Generator<JournalEntry> {
+    const file = this.durableFile?.path;
+    if (file === undefined) return;
+    for (const [line, n] of ndjsonLines(file)) {
+      if (n === 1) continue;
+      // Telemetry, nearly every line of a long journal, is checked by hand: the schema's generic
+      // walk costs more than the rest of the recovery. Anything else takes the schema.
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        json = undefined;
+      }
+      yield isTelemetryEntry(json) ? json : (parseJournalLine(file, entrySchema, line, n) as JournalEntry);
+    }
   }
 
   /** True when an entry with this (source, sourceSeq) was accepted before. */
@@ -97,32 +194,66 @@ export class InputJournal {
     return this.seen.get(source);
   }
 
-  append(time: number, source: string, command: InputCommand, sourceSeq?: number): JournalEntry {
+  append(time: number, source: string, command: InputCommand, sourceSeq?: number, feedAfter = time - 1): JournalEntry {
+    if (this.durableFile?.failure !== undefined) throw this.durableFile.failure;
     const entry: JournalEntry = sourceSeq === undefined
-      ? { seq: this.list.length, time, source, command }
-      : { seq: this.list.length, time, source, sourceSeq, command };
-    this.list.push(entry);
-    if (sourceSeq !== undefined) this.seen.set(source, Math.max(sourceSeq, this.seen.get(source) ?? -Infinity));
+      ? { seq: this.count, time, source, command, feedAfter }
+      : { seq: this.count, time, source, sourceSeq, command, feedAfter };
+    this.keep(entry);
     if (this.file !== undefined) appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    this.durableFile?.append(`${JSON.stringify(entry)}\n`);
     return entry;
+  }
+
+  /** Takes an entry read back from the durable file at recovery (not written again). */
+  restore(entry: JournalEntry): void {
+    if (entry.seq !== this.count) throw new ValidationError(this.durableFile?.path ?? 'journal', [{ path: `seq ${entry.seq}`, reason: `expected seq ${this.count} (entries missing or out of order)` }]);
+    this.restoredFromFile++;
+    this.keep(entry);
+  }
+
+  private keep(entry: JournalEntry): void {
+    this.list.push(entry);
+    this.count++;
+    if (entry.sourceSeq !== undefined) this.seen.set(entry.source, Math.max(entry.sourceSeq, this.seen.get(entry.source) ?? -Infinity));
+    // Trim in halves, not per entry: amortised O(1) and no per-append array shift. Only entries
+    // already written leave memory, so `entries` can always read them back from the file.
+    if (this.list.length > 2 * this.retain) {
+      const written = this.durableFile === undefined ? this.count : this.restoredFromFile + this.durableFile.writtenItems;
+      const drop = Math.min(this.list.length - this.retain, written - this.base);
+      if (drop <= 0) return;
+      this.list = this.list.slice(drop);
+      this.base += drop;
+    }
   }
 
   /**
    * Appends inputs of one source taking effect at one time, in order (a Kafka batch): the same
    * entries `append` would make one by one, with one update of the duplicate map and one file write.
    * The caller has dropped duplicates already (`sourceSeqs` ascending, above `lastSourceSeq`).
+   * Returns the new entries.
    */
-  appendBatch(time: number, source: string, commands: readonly InputCommand[], sourceSeqs: readonly number[]): void {
+  appendBatch(time: number, source: string, commands: readonly InputCommand[], sourceSeqs: readonly number[], feedAfter = time - 1): JournalEntry[] {
+    if (this.durableFile?.failure !== undefined) throw this.durableFile.failure;
     let lines = '';
+    const out: JournalEntry[] = new Array<JournalEntry>(commands.length);
+    const write = this.file !== undefined || this.durableFile !== undefined;
     for (let i = 0; i < commands.length; i++) {
-      const entry: JournalEntry = { seq: this.list.length, time, source, sourceSeq: sourceSeqs[i]!, command: commands[i]! };
-      this.list.push(entry);
-      if (this.file !== undefined) lines += `${JSON.stringify(entry)}\n`;
+      const entry: JournalEntry = { seq: this.count, time, source, sourceSeq: sourceSeqs[i]!, command: commands[i]!, feedAfter };
+      out[i] = entry;
+      this.keep(entry);
+      if (write) lines += `${JSON.stringify(entry)}\n`;
     }
-    if (commands.length > 0) {
-      this.seen.set(source, Math.max(sourceSeqs[commands.length - 1]!, this.seen.get(source) ?? -Infinity));
+    if (commands.length > 0 && write) {
       if (this.file !== undefined) appendFileSync(this.file, lines);
+      this.durableFile?.append(lines, commands.length);
     }
+    return out;
+  }
+
+  /** Writes what is queued and closes the durable file. */
+  async close(): Promise<void> {
+    await this.durableFile?.close();
   }
 }
 
@@ -132,6 +263,7 @@ const entrySchema = z.strictObject({
   source: z.string(),
   sourceSeq: z.number().optional(),
   command: inputCommandSchema,
+  feedAfter: z.number().min(-1).optional(),
 });
 const headerSchema = z.strictObject({
   kind: z.literal('stratum-journal'),
@@ -140,6 +272,36 @@ const headerSchema = z.strictObject({
   seed: z.number().int(),
   createdBy: z.string(),
 });
+
+const ENTRY_KEYS = new Set(['seq', 'time', 'source', 'sourceSeq', 'command', 'feedAfter']);
+
+/** Exactly what `entrySchema` accepts for a telemetry entry (same ranges, no unknown keys). */
+function isTelemetryEntry(v: unknown): v is JournalEntry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  const c = e['command'] as Record<string, unknown> | undefined;
+  if (typeof c !== 'object' || c === null || c['type'] !== 'telemetry') return false;
+  const value = c['value'];
+  if (typeof c['target'] !== 'string' || c['target'] === '' || typeof value !== 'number' || !Number.isFinite(value) || value < 0 || Object.keys(c).length !== 3) return false;
+  const { seq, time, source, sourceSeq, feedAfter } = e;
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || typeof time !== 'number' || time < 0 || typeof source !== 'string') return false;
+  if (sourceSeq !== undefined && typeof sourceSeq !== 'number') return false;
+  if (feedAfter !== undefined && (typeof feedAfter !== 'number' || feedAfter < -1)) return false;
+  for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) return false;
+  return true;
+}
+
+function parseJournalLine<T>(path: string, schema: z.ZodType<T>, line: string, n: number): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (error) {
+    throw new ValidationError(path, [{ path: `line ${n}`, reason: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new ValidationError(path, zodProblems(parsed.error).map((p) => ({ ...p, path: `line ${n} ${p.path}` })));
+  return parsed.data;
+}
 
 /** Reads a journal file written by InputJournal; every line is validated. */
 export function readJournalFile(path: string): { header: JournalHeader; entries: JournalEntry[] } {

@@ -159,13 +159,15 @@ export class Kernel {
 
   /**
    * Processes every instant up to and including `untilMs`, then sets the clock to `untilMs`.
-   * Between instants nothing happens, so the clock may jump.
+   * Between instants nothing happens, so the clock may jump. `afterInstant` runs after each instant
+   * settles and before the next one starts (the engine schedules inputs that arrived meanwhile).
    */
-  async runUntil(driver: Driver, untilMs: number): Promise<void> {
+  async runUntil(driver: Driver, untilMs: number, afterInstant?: () => void): Promise<void> {
     for (;;) {
       const next = this.queue.peekTime();
       if (next === undefined || next > untilMs) break;
       await this.runInstant(driver);
+      afterInstant?.();
     }
     if (untilMs > this.currentTime) this.currentTime = untilMs;
     if (untilMs > this.processedUntil) this.processedUntil = untilMs;

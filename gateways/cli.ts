@@ -165,8 +165,9 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
+    .option('--data-dir <dir>', 'durable journal, ledger and checkpoint (default STRATUM_DATA_DIR or ./data)')
     .addOption(new Option('--log-level <level>', 'HTTP log level; request logs appear at info (default: STRATUM_LOG_LEVEL or warn)').choices(LOG_LEVELS))
-    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host?: string; speed: number; costModel?: string; ui: boolean; logLevel?: string }) => {
+    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host?: string; speed: number; costModel?: string; ui: boolean; logLevel?: string; dataDir?: string }) => {
       let port = opts.port;
       if (port === undefined) {
         try {
@@ -200,6 +201,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         speed: opts.speed,
         costModel,
         ...(logLevel === undefined ? {} : { logLevel }),
+        dataDir: opts.dataDir ?? process.env['STRATUM_DATA_DIR'] ?? 'data',
         ...(opts.ui ? {} : { uiDir: false as const }),
         ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
       });

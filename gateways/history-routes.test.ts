@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, generateCity, parseCity } from '../engine/index.ts';
-import { cityFromSource, FeedMarks, saveRecording } from '../scenarios/index.ts';
+import { cityFromSource, saveRecording } from '../scenarios/index.ts';
 import { requireUrl, serviceFromEnv } from './adapters/testing.ts';
 import { startServerWith, type ServerInternals } from './server.ts';
 
@@ -20,12 +20,10 @@ const HOUR = 3_600_000;
 /** A recorded incident: a transformer burns at 30 s, a pumping station floods at 1.5 s. */
 async function recordIncident(dir: string, id: string): Promise<void> {
   const live = await Engine.create({ city: cityFromSource(CITY), behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
-  const marks = new FeedMarks(live);
   live.submit({ type: 'fail', target: 'pw-tx-1', hazard: 'fire' }, { at: 30, source: 'scenario:drill' });
   live.submit({ type: 'fail', target: 'wt-ps-0', hazard: 'flood' }, { at: 1.5, source: 'scenario:drill' });
-  marks.mark();
   await live.runUntil(HOUR);
-  saveRecording(live, { city: CITY, dir, id, title: 'drill', feedAfter: marks.list() });
+  saveRecording(live, { city: CITY, dir, id, title: 'drill' });
   await live.stop();
 }
 

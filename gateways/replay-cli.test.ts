@@ -41,6 +41,28 @@ describe('scenario CLI', () => {
   });
 });
 
+describe('ledger repair', () => {
+  it('cuts a torn final line, notes the repair, and then verifies; a tampered chain is refused unchanged', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'stratum-ledger-')), 'ledger.ndjson');
+    const ledger = new Ledger(file);
+    for (let i = 0; i < 3; i++) ledger.append('injection', 'alice', 'injector', { i });
+    writeFileSync(file, `${readFileSync(file, 'utf8')}{"seq":3,"at":"2026-12`);
+    expect((await run(['ledger', 'verify', file])).error?.message).toMatch(/broken at entry 3/);
+    const repaired = await run(['ledger', 'repair', file, '--json']);
+    expect(repaired.error).toBeUndefined();
+    expect(JSON.parse(repaired.out)).toMatchObject({ repaired: { line: 4 }, count: 4 });
+    expect((await run(['ledger', 'verify', file])).out).toContain('ok, 4 entries');
+    expect(readFileSync(file, 'utf8')).toContain('"kind":"repair"');
+    expect((await run(['ledger', 'repair', file])).out).toContain('nothing to repair');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    lines[1] = lines[1]!.replace('"i":1', '"i":9');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const before = readFileSync(file, 'utf8');
+    expect((await run(['ledger', 'repair', file])).error?.message).toMatch(/entry 1 .*nothing was changed/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+});
+
 // replay/train --pg against the database: adapters/recordings-pg.test.ts.
 describe('replay --pg without a url', () => {
   it('is a usage error naming the flag and the variable', async () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createBehaviours } from '../actors/index.ts';
@@ -5,6 +6,7 @@ import { generateCity, parseCity, StratumError, ValidationError, CityIndex, load
 import {
   defaultRecordingsDir,
   expandScenario,
+  Ledger,
   listLibrary,
   listRecordings,
   loadRecording,
@@ -79,9 +81,9 @@ async function loadRecordingFrom(id: string, place: RecordingPlace): Promise<{ r
   return withPgRecordings(place.pgUrl ?? process.env['STRATUM_PG_URL'], '--pg', (store) => store.loadExisting(id));
 }
 
-/** Default ledger file: `STRATUM_LEDGER_FILE`, else `<recordings>/ledger.ndjson`. */
+/** Default ledger file: `STRATUM_LEDGER_FILE`, else `<data dir>/ledger.ndjson` (`STRATUM_DATA_DIR`, default ./data: where `stratum start` keeps it). */
 export function defaultLedgerFile(env: NodeJS.ProcessEnv = process.env): string {
-  return env['STRATUM_LEDGER_FILE'] ?? join(defaultRecordingsDir(env), 'ledger.ndjson');
+  return env['STRATUM_LEDGER_FILE'] ?? join(env['STRATUM_DATA_DIR'] ?? 'data', 'ledger.ndjson');
 }
 
 /**
@@ -242,7 +244,7 @@ export function registerScenarioCommands(program: Command, io: Io): void {
   ledger
     .command('verify')
     .description('Check the hash chain; exit 1 naming the first broken entry')
-    .argument('[file]', 'ledger file (default STRATUM_LEDGER_FILE or <recordings>/ledger.ndjson)')
+    .argument('[file]', 'ledger file (default STRATUM_LEDGER_FILE or <STRATUM_DATA_DIR, default ./data>/ledger.ndjson)')
     .option('--json', 'one JSON document')
     .action((file: string | undefined, opts: { json?: boolean }) => {
       const path = file ?? defaultLedgerFile();
@@ -256,5 +258,25 @@ export function registerScenarioCommands(program: Command, io: Io): void {
       if (opts.json) io.out(`${JSON.stringify({ file: path, ...summary })}\n`);
       else if (verdict.ok) io.out(`${path}: ok, ${verdict.count} entries, head ${verdict.head}\n`);
       if (!verdict.ok) throw new LedgerBrokenError(`${path}: chain broken at entry ${verdict.firstBroken} (line ${verdict.line}): ${verdict.reason}`);
+    });
+
+  ledger
+    .command('repair')
+    .description('Cut a torn final line (a crash in the middle of an append) off the ledger and note the repair in it; a chain broken anywhere else is refused')
+    .argument('[file]', 'ledger file (default STRATUM_LEDGER_FILE or <STRATUM_DATA_DIR, default ./data>/ledger.ndjson)')
+    .option('--json', 'one JSON document')
+    .action((file: string | undefined, opts: { json?: boolean }) => {
+      const path = file ?? defaultLedgerFile();
+      if (!existsSync(path)) throw new ValidationError(path, [{ path: '$', reason: 'no such ledger file' }]);
+      let ledgerFile: Ledger;
+      try {
+        ledgerFile = new Ledger(path, undefined, { repairTornTail: true });
+      } catch (error) {
+        throw new LedgerBrokenError(`${(error as Error).message} (not a torn final line: nothing was changed)`);
+      }
+      const repaired = ledgerFile.repaired;
+      if (opts.json) io.out(`${JSON.stringify({ file: path, repaired: repaired ?? null, count: ledgerFile.entries.length, head: ledgerFile.head })}\n`);
+      else if (repaired === undefined) io.out(`${path}: nothing to repair, ${ledgerFile.entries.length} entries, head ${ledgerFile.head}\n`);
+      else io.out(`${path}: cut a torn final line (line ${repaired.line}, ${repaired.bytes} bytes) and noted the repair; ${ledgerFile.entries.length} entries, head ${ledgerFile.head}\n`);
     });
 }

@@ -1,5 +1,3 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,14 +5,16 @@ import { createBehaviours } from '../actors/index.ts';
 import { ConflictError, inputCommandSchema, type CityModel, type Engine } from '../engine/index.ts';
 import {
   ActionGuard,
-  cityDocument,
   defaultRecordingsDir,
   expandScenario,
-  FeedMarks,
+  feedPoints,
   GuardError,
   Ledger,
   listLibrary,
   listRecordings,
+  recordingQuota,
+  recordingsUsage,
+  storeCityOnce,
   loadLibraryScenario,
   parseScenario,
   saveRecording,
@@ -112,8 +112,8 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   const env = ctx.env ?? process.env;
   const ledger = ctx.ledger ?? new Ledger(env['STRATUM_LEDGER_FILE']);
   const guard = new ActionGuard(ledger);
-  const marks = new FeedMarks(engine);
   const recordingsDir = ctx.recordingsDir ?? defaultRecordingsDir(env);
+  const quota = recordingQuota(env);
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   // Composition-root tap: the audit log sees every accepted mutation right after it is journalled.
@@ -122,8 +122,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   ctx.audit.record = (entry) => {
     record(entry);
     if (entry.result === 'ok' && engine.journal.length > journalled) {
-      marks.mark();
-      const inputs = engine.journal.entries.slice(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
+      const inputs = engine.journal.since(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
       journalled = engine.journal.length;
       if (!entry.action.startsWith('scenario.')) ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
     }
@@ -136,7 +135,6 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   const run = (scenario: Scenario, principal: Principal | undefined, startIn: number) =>
     control.auditedAsync(principal, 'http', 'scenario.run', scenario.name, 'inject', async () => {
       const { events, entries, startMs } = await control.submitScenario(scenario, startIn, `scenario:${scenario.name}`);
-      marks.mark();
       ledger.append('scenario', principal!.name, principal!.role, { scenario: scenario.name, source: scenario.source, inputs: events.length, firstSeq: entries[0]?.seq ?? null, startMs });
       return { ok: true as const, scenario: scenario.name, inputs: events.length, firstSeq: entries[0]?.seq ?? null, lastSeq: entries[entries.length - 1]?.seq ?? null, startMs };
     });
@@ -206,12 +204,16 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     config: { right: 'clock' },
     schema: { tags: ['recordings'], summary: 'Record the live session so far (journal, seed, city) for replay and training', security: [{ bearer: [] }], body: z.strictObject({ title: z.string().max(200).optional() }).nullish() },
   }, async (request, reply) => {
+    // A consistent cut: between instants, so the journal, the settled clock and the stream agree.
+    await engine.whenIdle();
     const rec = control.audited(request.principal, 'http', 'recording.save', null, 'clock', () => {
+      // Quotas first: a refused recording writes nothing.
+      const usage = recordingsUsage(recordingsDir);
+      if (usage.count >= quota.maxCount) throw new ConflictError(`recordings quota reached: ${usage.count} of ${quota.maxCount} recordings (STRATUM_RECORDINGS_MAX); delete old ones from ${recordingsDir}`);
+      if (usage.bytes >= quota.maxBytes) throw new ConflictError(`recordings quota reached: ${usage.bytes} of ${quota.maxBytes} bytes (STRATUM_RECORDINGS_MAX_BYTES); delete old ones from ${recordingsDir}`);
       const id = `live-${new Date().toISOString().replace(/[-:.]/g, '')}`;
-      const folder = join(recordingsDir, id);
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, 'city.json'), JSON.stringify(cityDocument(ctx.city)));
-      const rec = saveRecording(engine, { city: { file: join(folder, 'city.json') }, dir: recordingsDir, id, title: request.body?.title ?? 'live session', feedAfter: marks.list() });
+      const cityFile = storeCityOnce(recordingsDir, ctx.city, engine.cityHash);
+      const rec = saveRecording(engine, { city: { file: cityFile }, dir: recordingsDir, id, title: request.body?.title ?? 'live session' });
       ledger.append('recording', request.principal!.name, request.principal!.role, { id, inputs: rec.meta.inputs, stateHash: rec.meta.stateHash });
       return rec;
     });
@@ -288,7 +290,8 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     const principal = request.principal!;
     const atMs = Math.max(0, engine.kernel.settledUntil);
     engine.targetsOf(request.body.command);
-    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: [...engine.journal.entries], feedAfter: marks.list(), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
+    const journal = engine.journal.entries;
+    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal, feedAfter: feedPoints(journal), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
     ledger.append('what-if', principal.name, principal.role, { command: request.body.command, atMs, horizonSeconds: request.body.horizonSeconds, delta: result.delta });
     return result;
   });

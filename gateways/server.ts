@@ -8,7 +8,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createBehaviours } from '../actors/index.ts';
-import { Engine, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
+import { performance } from 'node:perf_hooks';
+import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
+import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState } from './durability.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
 import { bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment } from './auth.ts';
@@ -46,6 +48,12 @@ export interface StartServerOptions {
   uiDir?: string | false;
   /** Cost model for the economic impact in `/api/summary` (default: the documented defaults). */
   costModel?: CostModel;
+  /**
+   * Data directory (durable journal, ledger, checkpoint; see gateways/durability.ts): else
+   * `STRATUM_DATA_DIR`; else none (journal in memory: tests, embedding). `stratum start` defaults it
+   * to `./data`. `false`: none, whatever the environment says.
+   */
+  dataDir?: string | false;
 }
 
 /** The HTTP port could not be bound (in use, not allowed, no such interface): one line for the operator. */
@@ -96,6 +104,8 @@ export interface ServerTuning {
   sessionIdleMs?: number;
   /** Wall clock (ms) for session idle closing; tests advance their own. */
   sessionWallClock?: () => number;
+  /** Called once the port listens, before the journal is recovered (tests watch `/readyz` say `recovering`). */
+  onListening?: (url: string) => void;
 }
 
 /** What tests and benchmarks can reach inside a running server. */
@@ -130,7 +140,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 export async function startServerWith(options: StartServerOptions, tuning: ServerTuning = {}): Promise<ServerInternals> {
   const env = tuning.env ?? process.env;
   const { store: tokens, adminToken } = tokensFromEnvironment(options.adminToken, env);
-  const engine = await Engine.create({ city: options.city, behaviours: (i) => createBehaviours(i), seed: options.seed, driver: 'nact' });
+  const dataDirPath = options.dataDir === false ? undefined : options.dataDir ?? env['STRATUM_DATA_DIR'];
+  const cityHash = hashCity(options.city);
+  const data = dataDirPath === undefined ? undefined : await openDataDir(dataDirPath, cityHash, options.seed, env);
+  const engine = await Engine.create({ city: options.city, cityHash, behaviours: (i) => createBehaviours(i), seed: options.seed, driver: 'nact', ...(data === undefined ? {} : { journal: data.journal }) });
+  const recovery: RecoveryState = { phase: data === undefined ? 'done' : 'recovering', inputs: 0 };
   const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1 });
   const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
   const audit = new AuditLog();
@@ -158,6 +172,9 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   acceptEmptyBodies(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  registerDurability(app, engine, recovery);
+  const { ledger: openedLedger, repairs } = openLedger(data, data === undefined ? env['STRATUM_LEDGER_FILE'] : data.ledgerFile);
+  for (const repair of repairs) app.log.warn(`repaired on start: ${repair}`);
 
   const rateLimit = tuning.rateLimitPerMinute ?? Number(env['STRATUM_RATE_LIMIT'] ?? 1200);
   const anonymousRateLimit = tuning.anonymousRateLimitPerMinute ?? Number(env['STRATUM_ANON_RATE_LIMIT'] ?? 120);
@@ -196,7 +213,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
-  const { ledger } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
+  const { ledger } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
@@ -237,7 +254,11 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   late.sockets = gateway;
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
-  const offAdvance = runner.onAdvance(() => hub.flush());
+  const checkpoints = data === undefined ? undefined : checkpointWriter(engine, data.checkpointFile);
+  const offAdvance = runner.onAdvance(() => {
+    hub.flush();
+    checkpoints?.afterAdvance();
+  });
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -281,7 +302,32 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   }
   const topology = await app.inject({ method: 'GET', url: '/api/topology', headers: { authorization: `Bearer ${adminToken}` } });
   topologyEtag = String(topology.headers['etag'] ?? '');
-  if (tuning.paused !== true) runner.start();
+  tuning.onListening?.(address.replace('://[::1]', '://localhost'));
+  if (data !== undefined) {
+    // Listening already: /readyz answers `recovering` (and inputs are refused) until the journal is replayed.
+    const cp = data.checkpoint;
+    const startedAt = performance.now();
+    try {
+      const result = await engine.recover({
+        ...(cp === undefined ? {} : { untilMs: cp.settledUntil, checkpoint: cp }),
+        onProgress: (inputs) => {
+          recovery.inputs = inputs;
+        },
+      });
+      recovery.inputs = result.inputs;
+      recovery.untilMs = result.untilMs;
+      recovery.checkpoint = result.checkpoint;
+      app.log.info(`recovered ${result.inputs} journalled inputs from ${data.journalFile} to ${result.untilMs / 1000} s in ${((performance.now() - startedAt) / 1000).toFixed(2)} s (checkpoint: ${result.checkpoint})`);
+      if (result.checkpoint === 'mismatch') throw new Error(`the replayed state differs from ${data.checkpointFile} at ${cp!.settledUntil} ms`);
+      hub.flush();
+      recovery.phase = 'done';
+    } catch (error) {
+      recovery.phase = 'failed';
+      recovery.reason = (error as Error).message;
+      app.log.error({ err: error }, 'recovery failed: the server stays up, not ready, and refuses inputs');
+    }
+  }
+  if (tuning.paused !== true && recovery.phase === 'done') runner.start();
   started = true;
 
   const url = address.replace('://[::1]', '://localhost');

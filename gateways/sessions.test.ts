@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, generateCity, hashCity, parseCity, Status } from '../engine/index.ts';
-import { cityFromSource, FeedMarks, loadRecording, MAX_SPEED, MIN_SPEED, ReplaySession, saveRecording, verifyLedgerFile } from '../scenarios/index.ts';
+import { cityFromSource, loadRecording, MAX_SPEED, MIN_SPEED, ReplaySession, saveRecording, verifyLedgerFile } from '../scenarios/index.ts';
 import { bundleParser, FRAMES_BUNDLE } from './frame-bundle.ts';
 import {
   decodeFrame,
@@ -42,20 +42,16 @@ const END_MS = 3_600_000;
  */
 async function recordIncident(dir: string, id: string): Promise<void> {
   const live = await Engine.create({ city: cityFromSource(CITY), behaviours, seed: 3, driver: 'direct' });
-  const marks = new FeedMarks(live);
   // Both transmission substations: the generated grid is N-1 secure, so one alone cuts nobody off.
   live.submit({ type: 'fail', target: 'pw-tx-0', hazard: 'fire' }, { at: 30, source: 'scenario:drill' });
   live.submit({ type: 'fail', target: 'pw-tx-1', hazard: 'fire' }, { at: 30, source: 'scenario:drill' });
   live.submit({ type: 'fail', target: 'wt-ps-0', hazard: 'flood' }, { at: 1500, source: 'scenario:drill' });
-  marks.mark();
   await live.runUntil(600_000);
   live.submit({ type: 'isolate', target: 'pw-dx-3' }, { source: 'http:op' });
-  marks.mark();
   await live.runUntil(1_800_000);
   live.submit({ type: 'restore', target: 'pw-tx-1' }, { source: 'http:op' });
-  marks.mark();
   await live.runUntil(END_MS);
-  saveRecording(live, { city: CITY, dir, id, title: 'drill', feedAfter: marks.list() });
+  saveRecording(live, { city: CITY, dir, id, title: 'drill' });
   await live.stop();
 }
 

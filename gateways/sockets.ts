@@ -375,9 +375,9 @@ export class SocketGateway {
     }));
     socket.on('command', guard((command: unknown, ack) => {
       // The one door: parsed with the command schema; operator actions take the operator path
-      // (guard policy, live-state checks) exactly as over HTTP.
+      // (guard policy, live-state checks) exactly as over HTTP. Acknowledged once the journal holds it.
       const entry = control.command(principal, command, 'socket.io');
-      if (typeof ack === 'function') ack({ ok: true, seq: entry.seq, time: entry.time });
+      if (typeof ack === 'function') void control.engine.journal.whenDurable().then(() => ack({ ok: true, seq: entry.seq, time: entry.time }), (error: Error) => ack({ ok: false, code: 'internal', message: error.message }));
     }));
     socket.on('clock', guard((request, ack) => {
       const clock = control.clock(principal, request, 'socket.io');

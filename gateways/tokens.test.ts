@@ -128,7 +128,7 @@ describe('stratum start reloads the tokens file on SIGHUP', () => {
     writeFileSync(file, 'vic:viewer:viewer-token-1\n');
     const cli = fileURLToPath(new URL('../bin/stratum.mjs', import.meta.url));
     const child = spawn(process.execPath, [cli, 'start', '--no-ui', '--port', '0', '--assets', '200'], {
-      env: { ...process.env, STRATUM_TOKENS_FILE: file, STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_LOG_LEVEL: 'warn' },
+      env: { ...process.env, STRATUM_TOKENS_FILE: file, STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_LOG_LEVEL: 'warn', STRATUM_DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

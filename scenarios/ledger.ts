@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { findTornTail, ndjsonLines, type TornTail } from '../engine/index.ts';
 
 /**
  * The decision ledger: every injection, operator action, approval and training decision, appended
@@ -9,7 +10,7 @@ import { dirname } from 'node:path';
  * for the first). File-backed as NDJSON (one entry a line) when a path is given; in memory otherwise.
  * Changing, removing or reordering any entry breaks the chain from that entry on.
  */
-export type LedgerKind = 'injection' | 'scenario' | 'operator-action' | 'approval-request' | 'approval' | 'rejection' | 'what-if' | 'guard' | 'training' | 'recording';
+export type LedgerKind = 'injection' | 'scenario' | 'operator-action' | 'approval-request' | 'approval' | 'rejection' | 'what-if' | 'guard' | 'training' | 'recording' | 'repair';
 
 export interface LedgerEntry {
   readonly seq: number;
@@ -41,13 +42,27 @@ export function entryHash(entry: Omit<LedgerEntry, 'hash'>): string {
 export class Ledger {
   private readonly list: LedgerEntry[] = [];
 
-  /** Opens (and continues) a ledger file; throws when its chain is broken. */
-  constructor(readonly file?: string, private readonly clock: () => Date = () => new Date()) {
+  /** The torn final line cut off when the file was opened (with `repairTornTail`), if there was one. */
+  readonly repaired: TornTail | undefined;
+
+  /**
+   * Opens (and continues) a ledger file; throws when its chain is broken. With `repairTornTail` a
+   * torn final line (a crash in the middle of an append) is cut off first and the repair is noted
+   * as a `repair` entry; any other break is refused (that is tampering or corruption, not a crash).
+   */
+  constructor(readonly file?: string, private readonly clock: () => Date = () => new Date(), options: { repairTornTail?: boolean } = {}) {
+    this.repaired = undefined;
     if (file !== undefined && existsSync(file)) {
+      if (options.repairTornTail === true) this.repaired = repairLedgerTail(file);
       const check = verifyLedgerText(readFileSync(file, 'utf8'));
       if (!check.ok) throw new Error(`ledger ${file}: ${check.reason} at entry ${check.firstBroken} — refusing to append to a broken chain`);
       this.list.push(...check.entries);
-    } else if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
+      if (this.repaired !== undefined) this.append('repair', 'stratum', 'system', { file, line: this.repaired.line, bytes: this.repaired.bytes, reason: 'torn final line after a crash' });
+    } else if (file !== undefined) {
+      // Created at once, empty: `stratum ledger verify` then works on a fresh set-up too.
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, '');
+    }
   }
 
   get entries(): readonly LedgerEntry[] {
@@ -106,6 +121,26 @@ export function verifyLedgerText(text: string): LedgerVerdict {
     }
   }
   return verifyEntries(parsed);
+}
+
+/**
+ * Cuts a torn final line off a ledger file: bytes after the last newline, or a last line that is
+ * not valid JSON (a write cut short). Returns what was cut, or undefined when the file ends whole.
+ */
+export function repairLedgerTail(file: string): TornTail | undefined {
+  const torn = findTornTail(file, { repair: true });
+  let lastLine: [string, number] | undefined;
+  for (const line of ndjsonLines(file)) lastLine = line;
+  if (lastLine === undefined) return torn;
+  try {
+    JSON.parse(lastLine[0]);
+    return torn;
+  } catch {
+    const size = statSync(file).size;
+    const keep = size - Buffer.byteLength(lastLine[0]) - 1;
+    truncateSync(file, keep);
+    return { line: lastLine[1], bytes: size - keep + (torn?.bytes ?? 0) };
+  }
 }
 
 /** Verifies a ledger file. */

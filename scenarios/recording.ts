@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import {
@@ -118,21 +118,11 @@ export function cityFromSource(source: CitySource): CityModel {
 }
 
 /**
- * Notes, for every accepted input, the clock already settled when it was submitted (its
- * `feedAfter`). Call `mark()` right after each accepted submit; unmarked entries default to
- * `time − 1` (an input stamped "now" on a live engine).
+ * The feed point of every entry: where the engine put it when it accepted it (`JournalEntry.feedAfter`,
+ * stamped by `Engine.submit`), else `time − 1` (a journal written before feed points existed).
  */
-export class FeedMarks {
-  private readonly marks = new Map<number, number>();
-  constructor(private readonly engine: Engine) {}
-  /** Marks every entry journalled since the last mark. */
-  mark(): void {
-    const settled = this.engine.kernel.settledUntil;
-    for (let seq = this.engine.journal.length - 1; seq >= 0 && !this.marks.has(seq); seq--) this.marks.set(seq, settled);
-  }
-  list(): number[] {
-    return this.engine.journal.entries.map((e) => this.marks.get(e.seq) ?? e.time - 1);
-  }
+export function feedPoints(entries: readonly JournalEntry[]): number[] {
+  return entries.map((e) => e.feedAfter ?? e.time - 1);
 }
 
 function newId(title: string): string {
@@ -166,10 +156,8 @@ export async function recordRun(options: RecordRunOptions): Promise<Recording> {
   const city = cityFromSource(options.city);
   const engine = await Engine.create({ city, behaviours: options.behaviours, seed: options.seed, driver: options.driver ?? 'direct', journalFile: join(folder, 'journal.ndjson') });
   try {
-    const marks = new FeedMarks(engine);
     const meter = OutcomeMeter.attach(engine);
     if (options.scenario !== undefined) submitScenario(engine, options.scenario);
-    marks.mark();
     const snapshot = options.snapshotEverySeconds ?? 3600;
     const checkpoints = await runWithCheckpoints(engine, options.untilSeconds * 1000, snapshot * 1000);
     const summary = engine.summary();
@@ -189,7 +177,7 @@ export async function recordRun(options: RecordRunOptions): Promise<Recording> {
       events: summary.events,
       snapshotEverySeconds: snapshot,
       checkpoints,
-      feedAfter: marks.list(),
+      feedAfter: feedPoints(engine.journal.entries),
       outcome: meter.outcome(options.untilSeconds * 1000) as unknown as Record<string, unknown>,
     };
     writeFileSync(join(folder, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
@@ -237,7 +225,7 @@ export function saveRecording(engine: Engine, options: { city: CitySource; dir?:
     events: summary.events,
     snapshotEverySeconds: 3600,
     checkpoints: [],
-    feedAfter: options.feedAfter ?? entries.map((e) => e.time - 1),
+    feedAfter: options.feedAfter ?? feedPoints(entries),
     outcome: (options.outcome ?? null) as Record<string, unknown> | null,
   };
   writeFileSync(join(folder, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
@@ -263,18 +251,98 @@ export function loadRecording(idOrPath: string, dir = defaultRecordingsDir()): R
   return { dir: folder, meta: parsed.data, entries: journal.entries };
 }
 
-/** Every recording under `dir`, newest first (unreadable folders are skipped). */
+/** What the listing knows of one recording folder, valid while its meta.json and journal keep their size and mtime. */
+interface Listed {
+  readonly stamp: string;
+  readonly meta: RecordingMeta | undefined;
+  readonly bytes: number;
+}
+const listed = new Map<string, Listed>();
+
+function stampOf(folder: string): { stamp: string; bytes: number } | undefined {
+  try {
+    const meta = statSync(join(folder, 'meta.json'));
+    const journal = statSync(join(folder, 'journal.ndjson'));
+    return { stamp: `${meta.mtimeMs}:${meta.size}:${journal.mtimeMs}:${journal.size}`, bytes: meta.size + journal.size };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One folder's meta, from memory while the files are unchanged: a listing stats each folder and
+ * reads a meta.json only when it is new or changed — never the journals (they reach gigabytes).
+ */
+function listedFolder(folder: string): Listed | undefined {
+  const found = stampOf(folder);
+  if (found === undefined) return undefined;
+  const known = listed.get(folder);
+  if (known !== undefined && known.stamp === found.stamp) return known;
+  let meta: RecordingMeta | undefined;
+  try {
+    const parsed = recordingMetaSchema.safeParse(JSON.parse(readFileSync(join(folder, 'meta.json'), 'utf8')));
+    meta = parsed.success ? parsed.data : undefined;
+  } catch {
+    meta = undefined;
+  }
+  const entry = { stamp: found.stamp, meta, bytes: found.bytes };
+  listed.set(folder, entry);
+  return entry;
+}
+
+/** Every recording under `dir`, newest first (folders that are not recordings are skipped). Reads meta files only. */
 export function listRecordings(dir = defaultRecordingsDir()): RecordingMeta[] {
   if (!existsSync(dir)) return [];
   const out: RecordingMeta[] = [];
   for (const name of readdirSync(dir)) {
-    try {
-      out.push(loadRecording(join(dir, name)).meta);
-    } catch {
-      // not a recording
-    }
+    const meta = listedFolder(join(dir, name))?.meta;
+    if (meta !== undefined) out.push(meta);
   }
   return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+}
+
+/** Recordings under `dir` and the bytes of their journals and metas (the quota's measure). */
+export function recordingsUsage(dir = defaultRecordingsDir()): { count: number; bytes: number } {
+  if (!existsSync(dir)) return { count: 0, bytes: 0 };
+  let count = 0;
+  let bytes = 0;
+  for (const name of readdirSync(dir)) {
+    const entry = listedFolder(join(dir, name));
+    if (entry?.meta === undefined) continue;
+    count++;
+    bytes += entry.bytes;
+  }
+  return { count, bytes };
+}
+
+/**
+ * Quotas of the recordings folder: `STRATUM_RECORDINGS_MAX` recordings (default 200) and
+ * `STRATUM_RECORDINGS_MAX_BYTES` bytes of journals and metas (default 2 GiB). Invalid values are
+ * refused by name.
+ */
+export function recordingQuota(env: NodeJS.ProcessEnv = process.env): { maxCount: number; maxBytes: number } {
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number ≥ 1 (got ${JSON.stringify(raw)})`);
+    return value;
+  };
+  return { maxCount: read('STRATUM_RECORDINGS_MAX', 200), maxBytes: read('STRATUM_RECORDINGS_MAX_BYTES', 2 * 2 ** 30) };
+}
+
+/**
+ * The city document of `city`, stored once per content hash under `<dir>/cities/<hash>.json`
+ * (recordings of one city share it instead of each copying it). Returns its path.
+ */
+export function storeCityOnce(dir: string, city: CityModel, cityHash: string): string {
+  const file = join(dir, 'cities', `${cityHash}.json`);
+  if (!existsSync(file)) {
+    mkdirSync(join(dir, 'cities'), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(cityDocument(city)));
+    renameSync(`${file}.tmp`, file);
+  }
+  return file;
 }
 
 export const MIN_SPEED = 0.1;

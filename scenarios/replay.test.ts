@@ -7,7 +7,6 @@ import { Engine, parseCity, type CityModel } from '../engine/index.ts';
 import {
   ActionGuard,
   cityFromSource,
-  FeedMarks,
   Ledger,
   listRecordings,
   loadLibraryScenario,
@@ -46,18 +45,14 @@ describe('recording and replay', () => {
     const dir = tmp();
     const city: CityModel = cityFromSource(CITY);
     const live = await Engine.create({ city, behaviours, seed: 4, driver: 'nact' });
-    const marks = new FeedMarks(live);
     live.submit({ type: 'fail', target: 'pw-tx-1', hazard: 'fire' }, { at: 30, source: 'scenario:x' });
-    marks.mark();
     await live.runUntil(600_000);
     live.submit({ type: 'isolate', target: 'pw-dx-3' }, { source: 'http:op' });
-    marks.mark();
     await live.runUntil(1_200_000);
     live.submit({ type: 'restore', target: 'pw-dx-3' }, { source: 'http:op' });
     live.submit({ type: 'ambient', target: '*', celsius: 39 }, { source: 'http:op' });
-    marks.mark();
     await live.runUntil(7_200_000);
-    const saved = saveRecording(live, { city: CITY, dir, id: 'live', feedAfter: marks.list() });
+    const saved = saveRecording(live, { city: CITY, dir, id: 'live' });
     await live.stop();
     for (const driver of ['direct', 'nact'] as const) {
       const replay = await ReplaySession.open(loadRecording(saved.dir), behaviours, { driver });
@@ -163,14 +158,11 @@ describe('training and economics', () => {
     const { dir, cityFile } = smallCityFile();
     // The recorded operators restored the feeder after 4 h.
     const engine = await smallEngineFrom(cityFile);
-    const marks = new FeedMarks(engine);
     engine.submit({ type: 'fail', target: 'f', severity: 1, hazard: 'fire' }, { at: 600, source: 'scenario:fire' });
-    marks.mark();
     await engine.runUntil(600_000 + 4 * 3_600_000);
     engine.submit({ type: 'restore', target: 'f' }, { source: 'http:operator' });
-    marks.mark();
     await engine.runUntil(8 * 3_600_000);
-    const rec = saveRecording(engine, { city: { file: cityFile }, dir, id: 'fire', feedAfter: marks.list() });
+    const rec = saveRecording(engine, { city: { file: cityFile }, dir, id: 'fire' });
     await engine.stop();
 
     const ledger = new Ledger();
@@ -190,15 +182,12 @@ describe('training and economics', () => {
   it('feeds a failure injected by hand after the handover (the incident) but withholds the recorded restore (a decision)', async () => {
     const { dir, cityFile } = smallCityFile();
     const engine = await smallEngineFrom(cityFile);
-    const marks = new FeedMarks(engine);
     await engine.runUntil(3_600_000);
     engine.submit({ type: 'fail', target: 'f', severity: 1 }, { source: 'http:injector' });
-    marks.mark();
     await engine.runUntil(2 * 3_600_000);
     engine.submit({ type: 'restore', target: 'f' }, { source: 'http:operator' });
-    marks.mark();
     await engine.runUntil(4 * 3_600_000);
-    const rec = saveRecording(engine, { city: { file: cityFile }, dir, id: 'by-hand', feedAfter: marks.list() });
+    const rec = saveRecording(engine, { city: { file: cityFile }, dir, id: 'by-hand' });
     await engine.stop();
 
     // Handover before the failure: the failure still comes, the restore is the trainees' call.

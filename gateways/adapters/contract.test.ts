@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { logLevel } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessBus, MemoryCache, MemoryHistory } from '../../engine/index.ts';
 import { busContract, cacheContract, historyContract, sampleChanges } from './contract.ts';
 import { brokersFromEnv, KafkaBus } from './kafka.ts';
 import { startTimescalePglite } from './pglite-timescale.ts';
@@ -14,12 +13,6 @@ const kafka = serviceFromEnv('kafka');
 const postgres = serviceFromEnv('pg');
 const redis = serviceFromEnv('redis');
 const tag = randomUUID().slice(0, 8);
-
-describe('in-process adapters', () => {
-  describe('InProcessBus', () => busContract(async () => ({ port: new InProcessBus() }), `t-${tag}`));
-  describe('MemoryHistory', () => historyContract(async () => ({ port: new MemoryHistory() })));
-  describe('MemoryCache', () => cacheContract(async () => ({ port: new MemoryCache() })));
-});
 
 describe.skipIf(kafka.skip)(`KafkaBus (${kafka.reason})`, () => {
   busContract(async () => ({ port: new KafkaBus({ brokers: brokersFromEnv(requireUrl(kafka)), logLevel: logLevel.NOTHING }) }), `contract-${tag}`);

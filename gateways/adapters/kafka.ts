@@ -412,7 +412,9 @@ export class KafkaIngest implements HealthReporter {
         await this.producer.send({ topic: this.topics.deadLetter, messages: dead });
         this.counters.deadLettered += dead.length;
       }
-      // At least once: the batch's journal entries must be durable before its offsets are committed.
+      // At least once: the batch's journal entries must be durable before its offsets are committed
+      // (the engine's own journal file first, then the history store when one is wired).
+      await engine.journal.whenDurable();
       if (this.options.durable !== undefined) {
         // Keep the group membership alive while the history store catches up.
         let done = false;

@@ -216,12 +216,12 @@ export class EngineTap {
 
   /** Queues journal entries not yet queued; returns the seq of the last one (-1 when none exist). */
   syncJournal(): number {
-    const entries = this.engine.journal.entries;
-    if (this.persisted < entries.length) {
-      this.history?.pushJournal(entries.slice(this.persisted));
-      this.persisted = entries.length;
+    const journal = this.engine.journal;
+    if (this.persisted < journal.length) {
+      this.history?.pushJournal(journal.since(this.persisted));
+      this.persisted = journal.length;
     }
-    return entries.length - 1;
+    return journal.length - 1;
   }
 
   private flushChanges(): void {
