@@ -7,8 +7,8 @@ import { runPropagationBench } from './propagation.ts';
  * measured side by side in one run. Human-readable lines go to stderr; with --json the last line of
  * stdout is one JSON object with every figure.
  */
-type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui';
-const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui'];
+type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'history';
+const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'history'];
 
 const program = new Command()
   .name('bench')
@@ -31,6 +31,7 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   streaming: async () => optional('./streaming.ts', 'runStreamingBench', { assets: opts.quick ? 10_000 : 100_000, viewers: opts.quick ? 50 : 500, quick: opts.quick ?? false }),
   infra: async () => optional('./infra.ts', 'runInfraBench', { quick: opts.quick ?? false, log }),
   ui: async () => optional('../twin-ui/bench/ui-bench.ts', 'runUiBench', { assets: opts.quick ? 10_000 : 100_000 }),
+  history: async () => optional('./history.ts', 'runHistoryBench', { quick: opts.quick ?? false, log }),
 };
 
 /** Runs a group that lives in another module; a group that is missing or cannot run is reported as skipped. */

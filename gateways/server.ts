@@ -14,6 +14,7 @@ import { AuditLog } from './audit.ts';
 import { bearer, configuredTokens, hashToken, tokensFromEnvironment } from './auth.ts';
 import { Control } from './control.ts';
 import { registerHttpApi } from './http.ts';
+import type { HistoryHub } from './history.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
@@ -83,6 +84,8 @@ export interface ServerInternals extends RunningServer {
   audit: AuditLog;
   stats: StreamStats;
   sessions: SessionManager;
+  /** The live engine's and the sessions' history (gateways/history.ts). */
+  history: HistoryHub;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -171,7 +174,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
   });
   registerSessionRoutes(app, { sessions, control });
-  await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
+  const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
     return { ...diff, disconnected: late.sockets?.dropRevoked() ?? 0, total: tokens.size };
@@ -235,5 +238,5 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     return closing;
   };
   const url = address.replace('://[::1]', '://localhost');
-  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions };
+  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions, history };
 }
