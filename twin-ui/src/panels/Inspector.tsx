@@ -5,6 +5,7 @@ import { STATUS_NAMES } from '../model.ts';
 import { mayOperate } from '../model.ts';
 import { STATUS_CSS } from '../colors.ts';
 import { Sparkline } from './Sparkline.tsx';
+import { AssetTrend } from './HistoryCharts.tsx';
 import { OperatorActions } from './OperatorActions.tsx';
 import { ROUTES, type TwinClient } from '../net/client.ts';
 
@@ -95,6 +96,7 @@ export function Inspector({ client }: { client: TwinClient }) {
       <Sparkline values={h.actor === a ? h.load : []} colour="#ffb84d" label="Recent load" />
       <h3>Health (service level)</h3>
       <Sparkline values={h.actor === a ? h.level : []} max={1} colour="#29bd9e" label="Recent service level" />
+      <AssetTrend key={a} client={client} actor={a} />
       {f.status[a] !== 0 && (
         <button type="button" onClick={() => void explain()} title="Highlight the chain of causes back to the trigger">
           Explain this failure
