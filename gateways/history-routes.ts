@@ -151,6 +151,14 @@ export async function registerHistoryRoutes(fastify: FastifyInstance, ctx: Histo
   if (pgHistory !== undefined) {
     const queries = await PgHistoryQueries.open(pgHistory, { retention: ctx.env['STRATUM_HISTORY_RETENTION'] ?? '30 days' });
     pg = { queries, sink: new SeriesSink(queries) };
+    const index = ctx.engine.index;
+    // Names for SQL readers (the Grafana dashboard): actor index → id, kind, layer, district.
+    await queries.saveActors(index.ids.map((id, a) => ({
+      id,
+      kind: a < index.assetCount ? index.city.assets[a]!.kind : 'cohort',
+      layer: a < index.assetCount ? index.layerName(a) : 'cohort',
+      district: index.districts[index.districtOf[a]!] ?? '',
+    })));
   }
   const hub = new HistoryHub({ live: ctx.engine, costModel: ctx.costModel, bounds, ...(pg === undefined ? {} : { pg }) });
   const offEngine = ctx.sessions.onSessionEngine((session, engine) => hub.sessionEngine(session, engine));

@@ -31,6 +31,8 @@ import type { HistoryMode, PgHistory } from './timescale.ts';
  *   inserts into compressed chunks (the queries read both).
  */
 const MIGRATION_VERSION = 101;
+/** Actor names per run, and on plain PostgreSQL the views `series_1m` / `series_1h` (so dashboards read one schema on both). */
+const NAMES_VERSION = 102;
 const DAY_MS = 86_400_000;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -77,6 +79,7 @@ export class PgHistoryQueries implements HistoryQueries {
   /** Migrates the series table, its aggregates and the retention procedure (idempotent). */
   static async open(history: PgHistory, options: PgHistoryQueriesOptions = {}, runId = history.runId): Promise<PgHistoryQueries> {
     await migrateSeries(history.pool, history.schema, history.mode, options.retention ?? '30 days');
+    await migrateNames(history.pool, history.schema, history.mode);
     return new PgHistoryQueries(history.pool, history.schema, runId, history.mode);
   }
 
@@ -229,6 +232,19 @@ export class PgHistoryQueries implements HistoryQueries {
     return undefined;
   }
 
+  /** Stores the run's actor ids, kinds, layers and districts (`history_actors`), so SQL readers (dashboards) can name actors. */
+  async saveActors(actors: ReadonlyArray<{ readonly id: string; readonly kind: string; readonly layer: string; readonly district: string }>): Promise<void> {
+    for (let i = 0; i < actors.length; i += 10_000) {
+      const batch = actors.slice(i, i + 10_000);
+      await this.pool.query(
+        `INSERT INTO ${this.t('history_actors')} (run_id, actor, id, kind, layer, district)
+         SELECT $1, i + $2, id, k, l, d FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(id, k, l, d, i)
+         ON CONFLICT (run_id, actor) DO NOTHING`,
+        [this.runId, i - 1, batch.map((a) => a.id), batch.map((a) => a.kind), batch.map((a) => a.layer), batch.map((a) => a.district)],
+      );
+    }
+  }
+
   /** Runs that have history here, newest write first. */
   async runs(): Promise<Array<{ runId: string; lastWrite: string; samples: number; toMs: number }>> {
     const result = await this.pool.query<{ run_id: string; last_write: Date; samples: string; to_ms: Date }>(
@@ -246,6 +262,51 @@ export class PgHistoryQueries implements HistoryQueries {
   }
 }
 
+/** The retention procedure (also the job's body on TimescaleDB). */
+function pruneProcedure(schema: string): string {
+  return `CREATE OR REPLACE PROCEDURE ${schema}.prune_history_runs(job_id int, config jsonb) LANGUAGE plpgsql AS $$
+      DECLARE
+        keep interval := coalesce(config->>'keep', '30 days')::interval;
+        stale text[];
+      BEGIN
+        SELECT coalesce(array_agg(run_id), '{}') INTO stale FROM (SELECT run_id FROM ${schema}.series_samples GROUP BY run_id HAVING max(recorded_at) < now() - keep) r;
+        DELETE FROM ${schema}.series_samples WHERE run_id = ANY(stale);
+        DELETE FROM ${schema}.state_changes WHERE run_id = ANY(stale);
+        DELETE FROM ${schema}.input_journal WHERE run_id = ANY(stale);
+        DELETE FROM ${schema}.snapshots WHERE run_id = ANY(stale);
+        IF to_regclass('${schema}.history_actors') IS NOT NULL THEN
+          DELETE FROM ${schema}.history_actors WHERE run_id = ANY(stale);
+        END IF;
+      END $$`;
+}
+
+async function migrateNames(pool: pg.Pool, schema: string, mode: HistoryMode): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`stratum-history:${schema}`]);
+    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [NAMES_VERSION]);
+    if (done.rowCount === 0) {
+      await client.query(pruneProcedure(schema));
+      await client.query(`CREATE TABLE ${schema}.history_actors (run_id text NOT NULL, actor int NOT NULL, id text NOT NULL, kind text NOT NULL, layer text NOT NULL, district text NOT NULL, PRIMARY KEY (run_id, actor))`);
+      if (mode !== 'timescaledb') {
+        for (const [view, width] of [['series_1m', '1 minute'], ['series_1h', '1 hour']] as const) {
+          const cols = SERIES_VALUE_COLUMNS.map((c) => `max(${c}) AS max_${SHORT(c)}, (array_agg(${c} ORDER BY seq DESC))[1] AS last_${SHORT(c)}`).join(', ');
+          await client.query(`CREATE VIEW ${schema}.${view} AS SELECT date_bin(INTERVAL '${width}', time, 'epoch'::timestamptz) AS bucket, run_id, layer, district, count(*) AS samples, ${cols}
+            FROM ${schema}.series_samples GROUP BY 1, run_id, layer, district`);
+        }
+      }
+      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [NAMES_VERSION, mode]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 async function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, retention: string): Promise<void> {
   const client = await pool.connect();
   try {
@@ -259,17 +320,7 @@ async function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, r
     const columns = `run_id text NOT NULL, time timestamptz NOT NULL, seq bigint NOT NULL, layer text NOT NULL, district text NOT NULL,
       failed int NOT NULL, degraded int NOT NULL, people_power double precision NOT NULL, people_water double precision NOT NULL,
       people_telecom double precision NOT NULL, cost_per_hour double precision NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now()`;
-    await client.query(`CREATE OR REPLACE PROCEDURE ${schema}.prune_history_runs(job_id int, config jsonb) LANGUAGE plpgsql AS $$
-      DECLARE
-        keep interval := coalesce(config->>'keep', '30 days')::interval;
-        stale text[];
-      BEGIN
-        SELECT coalesce(array_agg(run_id), '{}') INTO stale FROM (SELECT run_id FROM ${schema}.series_samples GROUP BY run_id HAVING max(recorded_at) < now() - keep) r;
-        DELETE FROM ${schema}.series_samples WHERE run_id = ANY(stale);
-        DELETE FROM ${schema}.state_changes WHERE run_id = ANY(stale);
-        DELETE FROM ${schema}.input_journal WHERE run_id = ANY(stale);
-        DELETE FROM ${schema}.snapshots WHERE run_id = ANY(stale);
-      END $$`);
+    await client.query(pruneProcedure(schema));
     if (mode === 'timescaledb') {
       await client.query(`CREATE TABLE ${schema}.series_samples (${columns})`);
       await client.query(`SELECT create_hypertable('${schema}.series_samples', by_range('time', INTERVAL '1 day'))`);
