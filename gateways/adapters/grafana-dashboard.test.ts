@@ -49,7 +49,7 @@ function dashboardSuite(url: () => string, maxConnections: number): void {
   }, 120_000);
 
   afterAll(async () => {
-    for (const t of ['series_samples', 'state_changes', 'history_actors']) await history?.pool.query(`DELETE FROM stratum.${t} WHERE run_id = $1`, [run]).catch(() => {});
+    for (const t of ['series_samples', 'state_changes', 'history_actors', 'series_1m', 'series_1h']) await history?.pool.query(`DELETE FROM stratum.${t} WHERE run_id = $1`, [run]).catch(() => {});
     await history?.close();
   });
 
