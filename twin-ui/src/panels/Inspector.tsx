@@ -96,7 +96,6 @@ export function Inspector({ client }: { client: TwinClient }) {
       <Sparkline values={h.actor === a ? h.load : []} colour="#ffb84d" label="Recent load" />
       <h3>Health (service level)</h3>
       <Sparkline values={h.actor === a ? h.level : []} max={1} colour="#29bd9e" label="Recent service level" />
-      <AssetTrend key={a} client={client} actor={a} />
       {f.status[a] !== 0 && (
         <button type="button" onClick={() => void explain()} title="Highlight the chain of causes back to the trigger">
           Explain this failure
@@ -110,6 +109,7 @@ export function Inspector({ client }: { client: TwinClient }) {
         </ol>
       )}
       {mayOperate(role) && !isCohort && <OperatorActions client={client} index={index} actor={a} />}
+      <AssetTrend key={a} client={client} actor={a} />
       <h3>Providers ({providers.length})</h3>
       <ul className="actors">{[...providers].slice(0, 30).map((p) => <ActorLink key={p} index={index} actor={p} />)}</ul>
       <h3>Dependents ({dependents.length})</h3>
