@@ -323,100 +323,84 @@ function pruneProcedure(schema: string): string {
       END $$`;
 }
 
-async function migrateNames(pool: pg.Pool, schema: string, mode: HistoryMode): Promise<void> {
+/**
+ * Runs one migration step once per schema: in a transaction holding the schema's advisory lock,
+ * skipped when `migrations` has its version. `body` may return work for after the commit (continuous
+ * aggregates cannot be created inside a transaction block).
+ */
+async function migrationStep(pool: pg.Pool, schema: string, version: number, mode: HistoryMode, body: (client: pg.PoolClient) => Promise<(() => Promise<void>) | void>): Promise<void> {
   const client = await pool.connect();
+  let after: (() => Promise<void>) | void = undefined;
   try {
     await client.query('BEGIN');
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`stratum-history:${schema}`]);
-    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [NAMES_VERSION]);
+    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [version]);
     if (done.rowCount === 0) {
-      await client.query(pruneProcedure(schema));
-      await client.query(`CREATE TABLE ${schema}.history_actors (run_id text NOT NULL, actor int NOT NULL, id text NOT NULL, kind text NOT NULL, layer text NOT NULL, district text NOT NULL, PRIMARY KEY (run_id, actor))`);
-      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [NAMES_VERSION, mode]);
+      after = await body(client);
+      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [version, mode]);
     }
     await client.query('COMMIT');
+    if (after) await after();
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
     client.release();
   }
+}
+
+function migrateNames(pool: pg.Pool, schema: string, mode: HistoryMode): Promise<void> {
+  return migrationStep(pool, schema, NAMES_VERSION, mode, async (client) => {
+    await client.query(pruneProcedure(schema));
+    await client.query(`CREATE TABLE ${schema}.history_actors (run_id text NOT NULL, actor int NOT NULL, id text NOT NULL, kind text NOT NULL, layer text NOT NULL, district text NOT NULL, PRIMARY KEY (run_id, actor))`);
+  });
 }
 
 async function migrateRollups(pool: pg.Pool, schema: string, mode: HistoryMode): Promise<void> {
   if (mode === 'timescaledb') return;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`stratum-history:${schema}`]);
-    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [ROLLUPS_VERSION]);
-    if (done.rowCount === 0) {
-      await client.query(pruneProcedure(schema));
-      const maxes = SERIES_VALUE_COLUMNS.map((c) => `max_${SHORT(c)}`);
-      const lasts = SERIES_VALUE_COLUMNS.map((c) => `last_${SHORT(c)}`);
-      for (const [table, , width] of ROLLUPS) {
-        // Earlier versions had views of these names.
-        await client.query(`DROP VIEW IF EXISTS ${schema}.${table}`);
-        await client.query(`CREATE TABLE ${schema}.${table} (bucket timestamptz NOT NULL, run_id text NOT NULL, layer text NOT NULL, district text NOT NULL, samples bigint NOT NULL, last_seq bigint NOT NULL,
-          ${maxes.map((c) => `${c} double precision NOT NULL`).join(', ')}, ${lasts.map((c) => `${c} double precision NOT NULL`).join(', ')}, PRIMARY KEY (run_id, layer, district, bucket))`);
-        await client.query(`INSERT INTO ${schema}.${table} SELECT date_bin(INTERVAL '${width}', time, 'epoch'::timestamptz), run_id, layer, district, count(*), max(seq),
-          ${SERIES_VALUE_COLUMNS.map((c) => `max(${c})`).join(', ')}, ${SERIES_VALUE_COLUMNS.map((c) => `(array_agg(${c} ORDER BY seq DESC))[1]`).join(', ')}
-          FROM ${schema}.series_samples GROUP BY 1, run_id, layer, district`);
-      }
-      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [ROLLUPS_VERSION, mode]);
+  await migrationStep(pool, schema, ROLLUPS_VERSION, mode, async (client) => {
+    await client.query(pruneProcedure(schema));
+    const maxes = SERIES_VALUE_COLUMNS.map((c) => `max_${SHORT(c)}`);
+    const lasts = SERIES_VALUE_COLUMNS.map((c) => `last_${SHORT(c)}`);
+    for (const [table, , width] of ROLLUPS) {
+      // Earlier versions had views of these names.
+      await client.query(`DROP VIEW IF EXISTS ${schema}.${table}`);
+      await client.query(`CREATE TABLE ${schema}.${table} (bucket timestamptz NOT NULL, run_id text NOT NULL, layer text NOT NULL, district text NOT NULL, samples bigint NOT NULL, last_seq bigint NOT NULL,
+        ${maxes.map((c) => `${c} double precision NOT NULL`).join(', ')}, ${lasts.map((c) => `${c} double precision NOT NULL`).join(', ')}, PRIMARY KEY (run_id, layer, district, bucket))`);
+      await client.query(`INSERT INTO ${schema}.${table} SELECT date_bin(INTERVAL '${width}', time, 'epoch'::timestamptz), run_id, layer, district, count(*), max(seq),
+        ${SERIES_VALUE_COLUMNS.map((c) => `max(${c})`).join(', ')}, ${SERIES_VALUE_COLUMNS.map((c) => `(array_agg(${c} ORDER BY seq DESC))[1]`).join(', ')}
+        FROM ${schema}.series_samples GROUP BY 1, run_id, layer, district`);
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
-async function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, retention: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`stratum-history:${schema}`]);
-    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [MIGRATION_VERSION]);
-    if (done.rowCount !== 0) {
-      await client.query('COMMIT');
-      return;
-    }
+function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, retention: string): Promise<void> {
+  return migrationStep(pool, schema, MIGRATION_VERSION, mode, async (client) => {
     const columns = `run_id text NOT NULL, time timestamptz NOT NULL, seq bigint NOT NULL, layer text NOT NULL, district text NOT NULL,
       failed int NOT NULL, degraded int NOT NULL, people_power double precision NOT NULL, people_water double precision NOT NULL,
       people_telecom double precision NOT NULL, cost_per_hour double precision NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now()`;
     await client.query(pruneProcedure(schema));
-    if (mode === 'timescaledb') {
-      await client.query(`CREATE TABLE ${schema}.series_samples (${columns})`);
-      await client.query(`SELECT create_hypertable('${schema}.series_samples', by_range('time', INTERVAL '1 day'))`);
+    if (mode !== 'timescaledb') {
+      await client.query(`CREATE TABLE ${schema}.series_samples (${columns}) PARTITION BY RANGE (time)`);
+      await client.query(`CREATE TABLE ${schema}.series_samples_default PARTITION OF ${schema}.series_samples DEFAULT`);
       await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
-      await client.query(`ALTER TABLE ${schema}.series_samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'run_id, layer, district', timescaledb.compress_orderby = 'time, seq')`);
-      await client.query(`SELECT add_compression_policy('${schema}.series_samples', INTERVAL '7 days')`);
-      await client.query(`SELECT add_job('${schema}.prune_history_runs', INTERVAL '1 day', config => $1::jsonb)`, [JSON.stringify({ keep: retention })]);
-      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [MIGRATION_VERSION, mode]);
-      await client.query('COMMIT');
-      // Continuous aggregates cannot be created inside a transaction block.
-      for (const [view, width] of [['series_1m', '1 minute'], ['series_1h', '1 hour']] as const) {
+      return;
+    }
+    await client.query(`CREATE TABLE ${schema}.series_samples (${columns})`);
+    await client.query(`SELECT create_hypertable('${schema}.series_samples', by_range('time', INTERVAL '1 day'))`);
+    await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
+    await client.query(`ALTER TABLE ${schema}.series_samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'run_id, layer, district', timescaledb.compress_orderby = 'time, seq')`);
+    await client.query(`SELECT add_compression_policy('${schema}.series_samples', INTERVAL '7 days')`);
+    await client.query(`SELECT add_job('${schema}.prune_history_runs', INTERVAL '1 day', config => $1::jsonb)`, [JSON.stringify({ keep: retention })]);
+    return async () => {
+      for (const [view, , width] of ROLLUPS) {
         const cols = SERIES_VALUE_COLUMNS.map((c) => `max(${c}) AS max_${SHORT(c)}, last(${c}, seq) AS last_${SHORT(c)}`).join(', ');
         await client.query(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${schema}.${view} WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
           SELECT time_bucket(INTERVAL '${width}', time) AS bucket, run_id, layer, district, count(*) AS samples, ${cols}
           FROM ${schema}.series_samples GROUP BY bucket, run_id, layer, district WITH NO DATA`);
       }
-      return;
-    }
-    await client.query(`CREATE TABLE ${schema}.series_samples (${columns}) PARTITION BY RANGE (time)`);
-    await client.query(`CREATE TABLE ${schema}.series_samples_default PARTITION OF ${schema}.series_samples DEFAULT`);
-    await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
-    await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [MIGRATION_VERSION, mode]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+    };
+  });
 }
 
 /**
