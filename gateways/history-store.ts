@@ -353,31 +353,33 @@ export class EmbeddedHistory implements HistoryQueries, HistoryWriter {
   }
 
   appendChanges(changes: readonly StateChange[]): void {
+    for (const c of changes) this.appendChange(c);
+  }
+
+  appendChange(c: StateChange): void {
     const row = this.row;
-    for (const c of changes) {
-      let entry = this.actors.get(c.actor);
-      if (entry === undefined) {
-        entry = { log: new ColumnLog(CHANGE_COLUMNS), headBefore: c.before };
-        this.actors.set(c.actor, entry);
-      }
-      row[C.Time] = c.time;
-      row[C.Seq] = c.seq;
-      row[C.Status] = c.after.status;
-      row[C.Level] = c.after.level;
-      row[C.Load] = c.after.load;
-      row[C.Stress] = c.after.stress;
-      row[C.CauseCode] = c.cause === null ? -1 : c.cause.code;
-      row[C.CauseFrom] = c.cause?.from ?? -1;
-      row[C.CauseSeq] = c.cause?.seq ?? -1;
-      row[C.CauseTime] = c.cause?.time ?? -1;
-      entry.log.push(row);
-      const evicted = this.changeRing.push(c.actor);
-      if (evicted >= 0) {
-        const victim = this.actors.get(evicted)!;
-        victim.headBefore = viewAt(victim.log, victim.log.head);
-        this.oldest = victim.log.get(victim.log.head, C.Time);
-        victim.log.head++;
-      }
+    let entry = this.actors.get(c.actor);
+    if (entry === undefined) {
+      entry = { log: new ColumnLog(CHANGE_COLUMNS), headBefore: c.before };
+      this.actors.set(c.actor, entry);
+    }
+    row[C.Time] = c.time;
+    row[C.Seq] = c.seq;
+    row[C.Status] = c.after.status;
+    row[C.Level] = c.after.level;
+    row[C.Load] = c.after.load;
+    row[C.Stress] = c.after.stress;
+    row[C.CauseCode] = c.cause === null ? -1 : c.cause.code;
+    row[C.CauseFrom] = c.cause?.from ?? -1;
+    row[C.CauseSeq] = c.cause?.seq ?? -1;
+    row[C.CauseTime] = c.cause?.time ?? -1;
+    entry.log.push(row);
+    const evicted = this.changeRing.push(c.actor);
+    if (evicted >= 0) {
+      const victim = this.actors.get(evicted)!;
+      victim.headBefore = viewAt(victim.log, victim.log.head);
+      this.oldest = victim.log.get(victim.log.head, C.Time);
+      victim.log.head++;
     }
   }
 
