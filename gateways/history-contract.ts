@@ -82,7 +82,7 @@ function oracleAsset(changes: readonly StateChange[], actor: number, from: numbe
   return out;
 }
 
-function oracleSeries(samples: readonly SeriesSample[], layer: string, district: string, from: number, to: number, step: number): SeriesBucket[] {
+export function oracleSeries(samples: readonly SeriesSample[], layer: string, district: string, from: number, to: number, step: number): SeriesBucket[] {
   const mine = samples.filter((s) => s.layer === layer && s.district === district);
   const out: SeriesBucket[] = [];
   for (let s = from; s < to; s += step) {

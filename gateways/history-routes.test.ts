@@ -165,7 +165,7 @@ describe.skipIf(postgres.skip)(`history API on PostgreSQL (${postgres.reason})`,
     for (const s of servers) await s.close();
     const client = new pg.Client({ connectionString: requireUrl(postgres) });
     await client.connect();
-    for (const t of ['series_samples', 'state_changes', 'input_journal']) await client.query(`DELETE FROM stratum.${t} WHERE run_id = $1`, [runId]);
+    for (const t of ['series_samples', 'state_changes', 'input_journal', 'history_actors', 'series_1m', 'series_1h']) await client.query(`DELETE FROM stratum.${t} WHERE run_id = $1`, [runId]).catch(() => {});
     await client.end();
   });
 

@@ -133,6 +133,14 @@ function sendCsv(reply: FastifyReply, name: string, text: string): FastifyReply 
   return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `inline; filename="${name}.csv"`).send(text);
 }
 
+/**
+ * Sends a body already typed against its response schema as JSON text: fastify's zod serializer
+ * would check every bucket again (a 1,440-bucket answer spent most of its time there).
+ */
+function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
 /** Registers the history routes and the recorders behind them; cleans up when fastify closes. */
 export async function registerHistoryRoutes(fastify: FastifyInstance, ctx: HistoryRoutesContext): Promise<HistoryHub> {
   const maxChanges = bound(ctx.env, 'STRATUM_HISTORY_MAX_CHANGES');
@@ -143,6 +151,14 @@ export async function registerHistoryRoutes(fastify: FastifyInstance, ctx: Histo
   if (pgHistory !== undefined) {
     const queries = await PgHistoryQueries.open(pgHistory, { retention: ctx.env['STRATUM_HISTORY_RETENTION'] ?? '30 days' });
     pg = { queries, sink: new SeriesSink(queries) };
+    const index = ctx.engine.index;
+    // Names for SQL readers (the Grafana dashboard): actor index → id, kind, layer, district.
+    await queries.saveActors(index.ids.map((id, a) => ({
+      id,
+      kind: a < index.assetCount ? index.city.assets[a]!.kind : 'cohort',
+      layer: a < index.assetCount ? index.layerName(a) : 'cohort',
+      district: index.districts[index.districtOf[a]!] ?? '',
+    })));
   }
   const hub = new HistoryHub({ live: ctx.engine, costModel: ctx.costModel, bounds, ...(pg === undefined ? {} : { pg }) });
   const offEngine = ctx.sessions.onSessionEngine((session, engine) => hub.sessionEngine(session, engine));
@@ -235,7 +251,7 @@ export async function registerHistoryRoutes(fastify: FastifyInstance, ctx: Histo
       for (const c of statusChanges) text += csvLine(['status-change', null, null, null, null, null, null, null, c.timeMs, c.seq, c.from, c.to, c.cause?.code, c.cause?.from, c.cause?.seq, c.cause?.timeMs]);
       return sendCsv(reply, `${request.params.id}-history`, text);
     }
-    return {
+    return sendJson(reply, {
       ...(await header(source, r)),
       asset: request.params.id,
       kind: isAsset ? index.city.assets[actor]!.kind : 'cohort',
@@ -244,7 +260,7 @@ export async function registerHistoryRoutes(fastify: FastifyInstance, ctx: Histo
       buckets,
       statusChanges,
       statusChangesTruncated: changes.length > MAX_STATUS_CHANGES,
-    };
+    } satisfies z.infer<typeof assetHistoryResponse>);
   });
 
   const layerQuery = rangeQuery.extend({
@@ -280,7 +296,7 @@ export async function registerHistoryRoutes(fastify: FastifyInstance, ctx: Histo
       for (const b of buckets) text += csvLine([b.startMs, b.samples, b.failed, b.degraded, b.peopleWithout.power, b.peopleWithout.water, b.peopleWithout.telecom, b.costPerHour]);
       return sendCsv(reply, `history-${q.layer ?? 'all'}-${q.district ?? 'all'}`, text);
     }
-    return { ...(await header(source, r)), layer: q.layer ?? null, district: q.district ?? null, currency: ctx.costModel.currency, buckets };
+    return sendJson(reply, { ...(await header(source, r)), layer: q.layer ?? null, district: q.district ?? null, currency: ctx.costModel.currency, buckets } satisfies z.infer<typeof layerHistoryResponse>);
   });
 
   app.get('/api/history/runs', {

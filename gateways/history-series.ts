@@ -70,6 +70,9 @@ export class SeriesTracker {
   private lastSeq: number;
   private readonly off: () => void;
   private readonly serviceLayerIndex: Int32Array;
+  /** City layer index of each service layer (power, water, telecom; −1 when the city has none). */
+  private readonly layerOfService: Int32Array;
+  private readonly keys = new Int32Array(4);
 
   constructor(private readonly engine: Engine, model: CostModel, private readonly emit: (samples: SeriesSample[]) => void) {
     const index = engine.index;
@@ -87,6 +90,7 @@ export class SeriesTracker {
     this.rate = Float64Array.from(index.city.assets, (a) => model.assetPerHour[a.kind] ?? model.defaultAssetPerHour);
     this.personRate = SERVICE_LAYERS.map((l) => model.personPerHour[l]);
     this.serviceLayerIndex = Int32Array.from(this.layers, (l) => SERVICE_LAYERS.indexOf(l as ServiceLayer));
+    this.layerOfService = Int32Array.from(SERVICE_LAYERS, (l) => this.layers.indexOf(l));
     this.population = Float64Array.from(index.cohortPopulation);
     this.slotCount = new Float64Array(index.cohortCount * 3);
     this.serves = Array.from({ length: n }, () => []);
@@ -114,6 +118,14 @@ export class SeriesTracker {
     return (layer + 1) * this.d1 + (district + 1);
   }
 
+  /** The four series a (layer, district) change touches, into `keys` (no allocation per change). */
+  private fourSeries(layer: number, district: number): void {
+    this.keys[0] = this.seriesOf(layer, district);
+    this.keys[1] = this.seriesOf(layer, -1);
+    this.keys[2] = this.seriesOf(-1, district);
+    this.keys[3] = this.seriesOf(-1, -1);
+  }
+
   private onChange(change: StateChange): void {
     if (change.time > this.pendingTime) {
       this.flush();
@@ -127,7 +139,8 @@ export class SeriesTracker {
     const index = this.engine.index;
     const layer = index.layerOf[asset]!;
     const district = index.districtOf[asset]!;
-    const keys = [this.seriesOf(layer, district), this.seriesOf(layer, -1), this.seriesOf(-1, district), this.seriesOf(-1, -1)];
+    const keys = this.keys;
+    this.fourSeries(layer, district);
     const wasFailed = isFailed(this.status[asset]!) ? 1 : 0;
     const nowFailed = isFailed(status) ? 1 : 0;
     const wasDegraded = this.status[asset] === Status.Degraded ? 1 : 0;
@@ -146,8 +159,8 @@ export class SeriesTracker {
     for (const slot of this.serves[asset]!) {
       const people = (this.population[slot.cohort]! * (before - level)) / this.slotCount[slot.cohort * 3 + slot.layer]!;
       const cohortDistrict = index.districtOf[index.assetCount + slot.cohort]!;
-      const layerIndex = this.layers.indexOf(SERVICE_LAYERS[slot.layer]!);
-      for (const s of [this.seriesOf(layerIndex, cohortDistrict), this.seriesOf(layerIndex, -1), this.seriesOf(-1, cohortDistrict), this.seriesOf(-1, -1)]) {
+      this.fourSeries(this.layerOfService[slot.layer]!, cohortDistrict);
+      for (const s of keys) {
         this.people[s * 3 + slot.layer]! += people;
         this.dirty.add(s);
       }

@@ -5,8 +5,8 @@ import { PgHistoryQueries } from './adapters/history-pg.ts';
 import { startTimescalePglite } from './adapters/pglite-timescale.ts';
 import { requireUrl, serviceFromEnv } from './adapters/testing.ts';
 import { PgHistory } from './adapters/timescale.ts';
-import { contractData, historyQueryContract, type HistoryUnderTest } from './history-contract.ts';
-import { alignRange, assetSeries, EmbeddedHistory } from './history-store.ts';
+import { contractData, historyQueryContract, oracleSeries, type HistoryUnderTest } from './history-contract.ts';
+import { alignRange, assetSeries, EmbeddedHistory, seriesBuckets } from './history-store.ts';
 
 const postgres = serviceFromEnv('pg');
 
@@ -28,6 +28,21 @@ describe('EmbeddedHistory', () => {
     const raw = await store.assetRaw(0, 0, 1e12, 1e12);
     expect(raw.buckets[0]?.changes).toBe(a0.length);
     expect(raw.buckets[0]?.first).toEqual(a0[0]!.before);
+  });
+
+  it('answers layer buckets in whole minutes from its minute roll-up exactly as from the samples it holds, eviction included', async () => {
+    const { samples } = contractData();
+    const store = new EmbeddedHistory({ maxSamples: 300 });
+    store.appendSamples(samples);
+    const held = samples.slice(-300);
+    const oldest = held[0]!.time;
+    for (const [fromMs, step] of [[0, 60_000], [oldest - 120_000, 60_000], [oldest + 3 * 60_000, 5 * 60_000], [oldest + 3_600_000, 3_600_000], [oldest + 17_000, 90_000]] as const) {
+      const r = alignRange(fromMs, held.at(-1)!.time + 1, step);
+      for (const [layer, district] of [['*', '*'], ['power', 'd0']] as const) {
+        const got = seriesBuckets(await store.seriesRaw(layer, district, r.fromMs, r.toMs, step), r.fromMs, r.toMs, step);
+        expect(got, `${layer}/${district} from ${fromMs} step ${step}`).toEqual(oracleSeries(held, layer, district, r.fromMs, r.toMs, step));
+      }
+    }
   });
 
   it('refuses a bound that is not a whole number ≥ 1, naming the setting', () => {

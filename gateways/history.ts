@@ -17,7 +17,7 @@ export class EngineHistory {
   constructor(readonly engine: Engine, costModel: CostModel, bounds: EmbeddedHistoryOptions, sink?: SeriesSink) {
     this.embedded = new EmbeddedHistory(bounds);
     const store = this.embedded;
-    this.offChanges = engine.stream.subscribe((change) => store.appendChanges([change]));
+    this.offChanges = engine.stream.subscribe((change) => store.appendChange(change));
     this.tracker = new SeriesTracker(engine, costModel, (samples: SeriesSample[]) => {
       store.appendSamples(samples);
       sink?.push(samples);

@@ -19,6 +19,7 @@ import { ScenarioExpander } from './expander.ts';
 import { acceptEmptyBodies } from './empty-body.ts';
 import { registerFavicon } from './favicon.ts';
 import { registerHttpApi } from './http.ts';
+import type { HistoryHub } from './history.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
@@ -118,6 +119,8 @@ export interface ServerInternals extends RunningServer {
   sessions: SessionManager;
   /** The one door every input passes (gateways/control.ts). */
   control: Control;
+  /** The live engine's and the sessions' history (gateways/history.ts). */
+  history: HistoryHub;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -228,7 +231,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
   });
   registerSessionRoutes(app, { sessions, control });
-  await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
+  const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
     return { ...diff, disconnected: late.sockets?.dropRevoked() ?? 0, total: tokens.size };
@@ -331,5 +334,5 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   started = true;
 
   const url = address.replace('://[::1]', '://localhost');
-  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions, control };
+  return { url, adminToken, engine, reloadTokens, close, runner, hub, sockets: gateway, audit, stats: hub.stats, sessions, control, history };
 }

@@ -31,6 +31,11 @@ import type { HistoryMode, PgHistory } from './timescale.ts';
  *   inserts into compressed chunks (the queries read both).
  */
 const MIGRATION_VERSION = 101;
+/** Actor names per run. */
+const NAMES_VERSION = 102;
+/** Plain PostgreSQL: tables `series_1m` / `series_1h`, kept by the writer (the continuous aggregates' columns, so readers and dashboards see one schema). */
+const ROLLUPS_VERSION = 103;
+const ROLLUPS = [['series_1m', 60_000, '1 minute'], ['series_1h', 3_600_000, '1 hour']] as const;
 const DAY_MS = 86_400_000;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -77,6 +82,8 @@ export class PgHistoryQueries implements HistoryQueries {
   /** Migrates the series table, its aggregates and the retention procedure (idempotent). */
   static async open(history: PgHistory, options: PgHistoryQueriesOptions = {}, runId = history.runId): Promise<PgHistoryQueries> {
     await migrateSeries(history.pool, history.schema, history.mode, options.retention ?? '30 days');
+    await migrateNames(history.pool, history.schema, history.mode);
+    await migrateRollups(history.pool, history.schema, history.mode);
     return new PgHistoryQueries(history.pool, history.schema, runId, history.mode);
   }
 
@@ -100,7 +107,43 @@ export class PgHistoryQueries implements HistoryQueries {
         [this.runId, batch.map((s) => s.time), batch.map((s) => s.seq), batch.map((s) => s.layer), batch.map((s) => s.district), batch.map((s) => s.failed), batch.map((s) => s.degraded),
           batch.map((s) => s.peoplePower), batch.map((s) => s.peopleWater), batch.map((s) => s.peopleTelecom), batch.map((s) => s.costPerHour)],
       );
+      if (this.mode === 'postgres-partitions') for (const [table, width] of ROLLUPS) await this.upsertRollup(table, width, batch);
     }
+  }
+
+  /**
+   * Folds samples into a roll-up table (plain PostgreSQL, where no continuous aggregate keeps it):
+   * per bucket and series the sample count, the peak and the last value (by seq) of each field.
+   */
+  private async upsertRollup(table: string, widthMs: number, samples: readonly SeriesSample[]): Promise<void> {
+    const rows = new Map<string, { bucket: number; layer: string; district: string; samples: number; lastSeq: number; max: number[]; last: number[] }>();
+    for (const s of samples) {
+      const bucket = Math.floor(s.time / widthMs) * widthMs;
+      const key = `${bucket}\u0000${s.layer}\u0000${s.district}`;
+      const v = [s.failed, s.degraded, s.peoplePower, s.peopleWater, s.peopleTelecom, s.costPerHour];
+      const row = rows.get(key);
+      if (row === undefined) rows.set(key, { bucket, layer: s.layer, district: s.district, samples: 1, lastSeq: s.seq, max: [...v], last: v });
+      else {
+        row.samples++;
+        row.max = row.max.map((m, k) => Math.max(m, v[k]!));
+        if (s.seq >= row.lastSeq) {
+          row.lastSeq = s.seq;
+          row.last = v;
+        }
+      }
+    }
+    const list = [...rows.values()];
+    const cols = SERIES_VALUE_COLUMNS.map((c) => SHORT(c));
+    await this.pool.query(
+      `INSERT INTO ${this.t(table)} AS r (bucket, run_id, layer, district, samples, last_seq, ${cols.map((c) => `max_${c}`).join(', ')}, ${cols.map((c) => `last_${c}`).join(', ')})
+       SELECT to_timestamp(b / 1000.0), $1, l, d, n, q, ${cols.map((_, k) => `m${k}`).join(', ')}, ${cols.map((_, k) => `z${k}`).join(', ')}
+       FROM unnest($2::float8[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], ${cols.map((_, k) => `$${7 + k}::float8[]`).join(', ')}, ${cols.map((_, k) => `$${7 + cols.length + k}::float8[]`).join(', ')})
+         AS u(b, l, d, n, q, ${cols.map((_, k) => `m${k}`).join(', ')}, ${cols.map((_, k) => `z${k}`).join(', ')})
+       ON CONFLICT (run_id, layer, district, bucket) DO UPDATE SET samples = r.samples + EXCLUDED.samples, last_seq = greatest(r.last_seq, EXCLUDED.last_seq),
+         ${cols.map((c) => `max_${c} = greatest(r.max_${c}, EXCLUDED.max_${c}), last_${c} = CASE WHEN EXCLUDED.last_seq >= r.last_seq THEN EXCLUDED.last_${c} ELSE r.last_${c} END`).join(',\n         ')}`,
+      [this.runId, list.map((r) => r.bucket), list.map((r) => r.layer), list.map((r) => r.district), list.map((r) => r.samples), list.map((r) => r.lastSeq),
+        ...cols.map((_, k) => list.map((r) => r.max[k]!)), ...cols.map((_, k) => list.map((r) => r.last[k]!))],
+    );
   }
 
   private async ensurePartitions(samples: readonly SeriesSample[]): Promise<void> {
@@ -190,7 +233,6 @@ export class PgHistoryQueries implements HistoryQueries {
 
   /** Which relation a series query reads for a step: `series_1h`, `series_1m` or the table. */
   seriesSource(stepMs: number): 'series_1h' | 'series_1m' | 'series_samples' {
-    if (this.mode !== 'timescaledb') return 'series_samples';
     if (stepMs % 3_600_000 === 0) return 'series_1h';
     if (stepMs % 60_000 === 0) return 'series_1m';
     return 'series_samples';
@@ -204,7 +246,7 @@ export class PgHistoryQueries implements HistoryQueries {
       return `SELECT ${this.bucket('time', '$5')} AS b, count(*) AS samples, ${cols}
         FROM ${this.t('series_samples')} WHERE run_id = $1 AND layer = $2 AND district = $3 AND time >= $4 AND time < $6 GROUP BY b ORDER BY b`;
     }
-    const cols = SERIES_VALUE_COLUMNS.map((c) => `max(max_${SHORT(c)}) AS max_${SHORT(c)}, last(last_${SHORT(c)}, bucket) AS last_${SHORT(c)}`).join(', ');
+    const cols = SERIES_VALUE_COLUMNS.map((c) => `max(max_${SHORT(c)}) AS max_${SHORT(c)}, ${this.lastOf(`last_${SHORT(c)}`, 'bucket')} AS last_${SHORT(c)}`).join(', ');
     return `SELECT ${this.bucket('bucket', '$5')} AS b, sum(samples) AS samples, ${cols}
       FROM ${this.t(source)} WHERE run_id = $1 AND layer = $2 AND district = $3 AND bucket >= $4 AND bucket < $6 GROUP BY b ORDER BY b`;
   }
@@ -229,6 +271,19 @@ export class PgHistoryQueries implements HistoryQueries {
     return undefined;
   }
 
+  /** Stores the run's actor ids, kinds, layers and districts (`history_actors`), so SQL readers (dashboards) can name actors. */
+  async saveActors(actors: ReadonlyArray<{ readonly id: string; readonly kind: string; readonly layer: string; readonly district: string }>): Promise<void> {
+    for (let i = 0; i < actors.length; i += 10_000) {
+      const batch = actors.slice(i, i + 10_000);
+      await this.pool.query(
+        `INSERT INTO ${this.t('history_actors')} (run_id, actor, id, kind, layer, district)
+         SELECT $1, i + $2, id, k, l, d FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(id, k, l, d, i)
+         ON CONFLICT (run_id, actor) DO NOTHING`,
+        [this.runId, i - 1, batch.map((a) => a.id), batch.map((a) => a.kind), batch.map((a) => a.layer), batch.map((a) => a.district)],
+      );
+    }
+  }
+
   /** Runs that have history here, newest write first. */
   async runs(): Promise<Array<{ runId: string; lastWrite: string; samples: number; toMs: number }>> {
     const result = await this.pool.query<{ run_id: string; last_write: Date; samples: string; to_ms: Date }>(
@@ -246,20 +301,9 @@ export class PgHistoryQueries implements HistoryQueries {
   }
 }
 
-async function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, retention: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`stratum-history:${schema}`]);
-    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [MIGRATION_VERSION]);
-    if (done.rowCount !== 0) {
-      await client.query('COMMIT');
-      return;
-    }
-    const columns = `run_id text NOT NULL, time timestamptz NOT NULL, seq bigint NOT NULL, layer text NOT NULL, district text NOT NULL,
-      failed int NOT NULL, degraded int NOT NULL, people_power double precision NOT NULL, people_water double precision NOT NULL,
-      people_telecom double precision NOT NULL, cost_per_hour double precision NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now()`;
-    await client.query(`CREATE OR REPLACE PROCEDURE ${schema}.prune_history_runs(job_id int, config jsonb) LANGUAGE plpgsql AS $$
+/** The retention procedure (also the job's body on TimescaleDB). */
+function pruneProcedure(schema: string): string {
+  return `CREATE OR REPLACE PROCEDURE ${schema}.prune_history_runs(job_id int, config jsonb) LANGUAGE plpgsql AS $$
       DECLARE
         keep interval := coalesce(config->>'keep', '30 days')::interval;
         stale text[];
@@ -269,36 +313,94 @@ async function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, r
         DELETE FROM ${schema}.state_changes WHERE run_id = ANY(stale);
         DELETE FROM ${schema}.input_journal WHERE run_id = ANY(stale);
         DELETE FROM ${schema}.snapshots WHERE run_id = ANY(stale);
-      END $$`);
-    if (mode === 'timescaledb') {
-      await client.query(`CREATE TABLE ${schema}.series_samples (${columns})`);
-      await client.query(`SELECT create_hypertable('${schema}.series_samples', by_range('time', INTERVAL '1 day'))`);
-      await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
-      await client.query(`ALTER TABLE ${schema}.series_samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'run_id, layer, district', timescaledb.compress_orderby = 'time, seq')`);
-      await client.query(`SELECT add_compression_policy('${schema}.series_samples', INTERVAL '7 days')`);
-      await client.query(`SELECT add_job('${schema}.prune_history_runs', INTERVAL '1 day', config => $1::jsonb)`, [JSON.stringify({ keep: retention })]);
-      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [MIGRATION_VERSION, mode]);
-      await client.query('COMMIT');
-      // Continuous aggregates cannot be created inside a transaction block.
-      for (const [view, width] of [['series_1m', '1 minute'], ['series_1h', '1 hour']] as const) {
-        const cols = SERIES_VALUE_COLUMNS.map((c) => `max(${c}) AS max_${SHORT(c)}, last(${c}, seq) AS last_${SHORT(c)}`).join(', ');
-        await client.query(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${schema}.${view} WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-          SELECT time_bucket(INTERVAL '${width}', time) AS bucket, run_id, layer, district, count(*) AS samples, ${cols}
-          FROM ${schema}.series_samples GROUP BY bucket, run_id, layer, district WITH NO DATA`);
-      }
-      return;
+        IF to_regclass('${schema}.history_actors') IS NOT NULL THEN
+          DELETE FROM ${schema}.history_actors WHERE run_id = ANY(stale);
+        END IF;
+        IF to_regclass('${schema}.series_1m') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+          DELETE FROM ${schema}.series_1m WHERE run_id = ANY(stale);
+          DELETE FROM ${schema}.series_1h WHERE run_id = ANY(stale);
+        END IF;
+      END $$`;
+}
+
+/**
+ * Runs one migration step once per schema: in a transaction holding the schema's advisory lock,
+ * skipped when `migrations` has its version. `body` may return work for after the commit (continuous
+ * aggregates cannot be created inside a transaction block).
+ */
+async function migrationStep(pool: pg.Pool, schema: string, version: number, mode: HistoryMode, body: (client: pg.PoolClient) => Promise<(() => Promise<void>) | void>): Promise<void> {
+  const client = await pool.connect();
+  let after: (() => Promise<void>) | void = undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`stratum-history:${schema}`]);
+    const done = await client.query(`SELECT 1 FROM ${schema}.migrations WHERE version = $1`, [version]);
+    if (done.rowCount === 0) {
+      after = await body(client);
+      await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [version, mode]);
     }
-    await client.query(`CREATE TABLE ${schema}.series_samples (${columns}) PARTITION BY RANGE (time)`);
-    await client.query(`CREATE TABLE ${schema}.series_samples_default PARTITION OF ${schema}.series_samples DEFAULT`);
-    await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
-    await client.query(`INSERT INTO ${schema}.migrations (version, mode) VALUES ($1, $2)`, [MIGRATION_VERSION, mode]);
     await client.query('COMMIT');
+    if (after) await after();
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
     client.release();
   }
+}
+
+function migrateNames(pool: pg.Pool, schema: string, mode: HistoryMode): Promise<void> {
+  return migrationStep(pool, schema, NAMES_VERSION, mode, async (client) => {
+    await client.query(pruneProcedure(schema));
+    await client.query(`CREATE TABLE ${schema}.history_actors (run_id text NOT NULL, actor int NOT NULL, id text NOT NULL, kind text NOT NULL, layer text NOT NULL, district text NOT NULL, PRIMARY KEY (run_id, actor))`);
+  });
+}
+
+async function migrateRollups(pool: pg.Pool, schema: string, mode: HistoryMode): Promise<void> {
+  if (mode === 'timescaledb') return;
+  await migrationStep(pool, schema, ROLLUPS_VERSION, mode, async (client) => {
+    await client.query(pruneProcedure(schema));
+    const maxes = SERIES_VALUE_COLUMNS.map((c) => `max_${SHORT(c)}`);
+    const lasts = SERIES_VALUE_COLUMNS.map((c) => `last_${SHORT(c)}`);
+    for (const [table, , width] of ROLLUPS) {
+      // Earlier versions had views of these names.
+      await client.query(`DROP VIEW IF EXISTS ${schema}.${table}`);
+      await client.query(`CREATE TABLE ${schema}.${table} (bucket timestamptz NOT NULL, run_id text NOT NULL, layer text NOT NULL, district text NOT NULL, samples bigint NOT NULL, last_seq bigint NOT NULL,
+        ${maxes.map((c) => `${c} double precision NOT NULL`).join(', ')}, ${lasts.map((c) => `${c} double precision NOT NULL`).join(', ')}, PRIMARY KEY (run_id, layer, district, bucket))`);
+      await client.query(`INSERT INTO ${schema}.${table} SELECT date_bin(INTERVAL '${width}', time, 'epoch'::timestamptz), run_id, layer, district, count(*), max(seq),
+        ${SERIES_VALUE_COLUMNS.map((c) => `max(${c})`).join(', ')}, ${SERIES_VALUE_COLUMNS.map((c) => `(array_agg(${c} ORDER BY seq DESC))[1]`).join(', ')}
+        FROM ${schema}.series_samples GROUP BY 1, run_id, layer, district`);
+    }
+  });
+}
+
+function migrateSeries(pool: pg.Pool, schema: string, mode: HistoryMode, retention: string): Promise<void> {
+  return migrationStep(pool, schema, MIGRATION_VERSION, mode, async (client) => {
+    const columns = `run_id text NOT NULL, time timestamptz NOT NULL, seq bigint NOT NULL, layer text NOT NULL, district text NOT NULL,
+      failed int NOT NULL, degraded int NOT NULL, people_power double precision NOT NULL, people_water double precision NOT NULL,
+      people_telecom double precision NOT NULL, cost_per_hour double precision NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now()`;
+    await client.query(pruneProcedure(schema));
+    if (mode !== 'timescaledb') {
+      await client.query(`CREATE TABLE ${schema}.series_samples (${columns}) PARTITION BY RANGE (time)`);
+      await client.query(`CREATE TABLE ${schema}.series_samples_default PARTITION OF ${schema}.series_samples DEFAULT`);
+      await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
+      return;
+    }
+    await client.query(`CREATE TABLE ${schema}.series_samples (${columns})`);
+    await client.query(`SELECT create_hypertable('${schema}.series_samples', by_range('time', INTERVAL '1 day'))`);
+    await client.query(`CREATE INDEX ON ${schema}.series_samples (run_id, layer, district, time DESC)`);
+    await client.query(`ALTER TABLE ${schema}.series_samples SET (timescaledb.compress, timescaledb.compress_segmentby = 'run_id, layer, district', timescaledb.compress_orderby = 'time, seq')`);
+    await client.query(`SELECT add_compression_policy('${schema}.series_samples', INTERVAL '7 days')`);
+    await client.query(`SELECT add_job('${schema}.prune_history_runs', INTERVAL '1 day', config => $1::jsonb)`, [JSON.stringify({ keep: retention })]);
+    return async () => {
+      for (const [view, , width] of ROLLUPS) {
+        const cols = SERIES_VALUE_COLUMNS.map((c) => `max(${c}) AS max_${SHORT(c)}, last(${c}, seq) AS last_${SHORT(c)}`).join(', ');
+        await client.query(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${schema}.${view} WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+          SELECT time_bucket(INTERVAL '${width}', time) AS bucket, run_id, layer, district, count(*) AS samples, ${cols}
+          FROM ${schema}.series_samples GROUP BY bucket, run_id, layer, district WITH NO DATA`);
+      }
+    };
+  });
 }
 
 /**

@@ -9,6 +9,8 @@ export { HistorySink, CacheSink, EngineTap } from './sinks.ts';
 export type { SinkOptions } from './sinks.ts';
 export { connectAdapters, registerServiceMetrics } from './wiring.ts';
 export { PgRecordings } from './recordings-pg.ts';
+export { PgHistoryQueries, SeriesSink } from './history-pg.ts';
+export type { PgHistoryQueriesOptions } from './history-pg.ts';
 export type { PgRecordingsOptions } from './recordings-pg.ts';
 export type { ConnectedAdapters } from './wiring.ts';
 export { ServiceUnavailableError, describeError } from './health.ts';

@@ -6,6 +6,7 @@ import { mayInject } from './model.ts';
 import { CityScene } from './scene/CityScene.tsx';
 import { Headline } from './panels/Headline.tsx';
 import { Inspector } from './panels/Inspector.tsx';
+import { IncidentChart } from './panels/HistoryCharts.tsx';
 import { AlertsPanel, CrisisList, LayersPanel, Legend, Notices } from './panels/Side.tsx';
 import { Timeline } from './panels/Timeline.tsx';
 import { InjectPanel } from './panels/InjectPanel.tsx';
@@ -94,6 +95,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
         <CityScene />
         <aside className="right">
           <Inspector client={client} />
+          <IncidentChart client={client} />
           <CrisisList />
           <AlertsPanel />
         </aside>

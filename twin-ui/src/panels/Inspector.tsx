@@ -6,6 +6,7 @@ import { mayOperate } from '../model.ts';
 import { STATUS_CSS } from '../colors.ts';
 import { formatClock } from '../format.ts';
 import { Sparkline } from './Sparkline.tsx';
+import { AssetTrend } from './HistoryCharts.tsx';
 import { OperatorActions } from './OperatorActions.tsx';
 import { ROUTES, type TwinClient } from '../net/client.ts';
 
@@ -213,6 +214,7 @@ export function Inspector({ client }: { client: TwinClient }) {
         </ol>
       )}
       {mayOperate(role) && !isCohort && <OperatorActions client={client} index={index} actor={a} />}
+      <AssetTrend key={a} client={client} actor={a} />
       <h3 data-testid="providers-heading">Providers ({providers.length + links.feeding.length})</h3>
       <ul className="actors">
         {providers.slice(0, 30).map((p) => <ActorLink key={p} index={index} actor={p} />)}
