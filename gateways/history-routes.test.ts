@@ -17,11 +17,16 @@ const ADMIN = 'admin-token-history';
 const CITY = { generate: { assets: 300, seed: 7 } } as const;
 const HOUR = 3_600_000;
 
-/** A recorded incident: a transformer burns at 30 s, a pumping station floods at 1.5 s. */
+/**
+ * A recorded incident: a transformer burns at 30 s, a pumping station and the main the first cohort
+ * relies on flood at 1.5 s (the generated water network is redundant: the station alone leaves
+ * everyone supplied).
+ */
 async function recordIncident(dir: string, id: string): Promise<void> {
   const live = await Engine.create({ city: cityFromSource(CITY), behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
   live.submit({ type: 'fail', target: 'pw-tx-1', hazard: 'fire' }, { at: 30, source: 'scenario:drill' });
   live.submit({ type: 'fail', target: 'wt-ps-0', hazard: 'flood' }, { at: 1.5, source: 'scenario:drill' });
+  live.submit({ type: 'fail', target: 'wt-mn-37', hazard: 'flood' }, { at: 1.5, source: 'scenario:drill' });
   await live.runUntil(HOUR);
   saveRecording(live, { city: CITY, dir, id, title: 'drill' });
   await live.stop();

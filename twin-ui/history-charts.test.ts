@@ -35,6 +35,8 @@ describe('history charts in the twin UI', () => {
     // A recorded drill for the session: the transformer burns at 30 s of its run.
     const rec = await Engine.create({ city: cityFromSource(CITY), behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
     rec.submit({ type: 'fail', target: 'wt-ps-0', hazard: 'flood' }, { at: 30, source: 'scenario:drill' });
+    // The main the first cohort relies on: the generated water network is redundant, the station alone cuts nobody off.
+    rec.submit({ type: 'fail', target: 'wt-mn-37', hazard: 'flood' }, { at: 30, source: 'scenario:drill' });
     await rec.runUntil(HOUR);
     saveRecording(rec, { city: CITY, dir: RECORDINGS, id: 'drill', title: 'drill' });
     await rec.stop();
@@ -44,6 +46,8 @@ describe('history charts in the twin UI', () => {
     );
     // The live incident: a transformer fails 20 minutes into the run; two hours pass.
     server.engine.submit({ type: 'fail', target: 'pw-tx-1', hazard: 'fire' }, { at: 1_200, source: 'test' });
+    // And the feeder the first cohort relies on: the generated grid is N-1 secure, the transformer alone cuts nobody off.
+    server.engine.submit({ type: 'fail', target: 'pw-fd-68', hazard: 'fire' }, { at: 1_200, source: 'test' });
     await server.engine.runUntil(2 * HOUR);
     browser = await launchChromium();
   }, 120_000);
