@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
  * for the first). File-backed as NDJSON (one entry a line) when a path is given; in memory otherwise.
  * Changing, removing or reordering any entry breaks the chain from that entry on.
  */
-export type LedgerKind = 'injection' | 'scenario' | 'operator-action' | 'approval-request' | 'approval' | 'rejection' | 'what-if' | 'guard' | 'training' | 'recording';
+export type LedgerKind = 'injection' | 'scenario' | 'operator-action' | 'approval-request' | 'approval' | 'rejection' | 'what-if' | 'guard' | 'training' | 'recording' | 'gate';
 
 export interface LedgerEntry {
   readonly seq: number;

@@ -1,0 +1,9 @@
+/**
+ * Telemetry: demand tracking (a Kalman filter per load), trust scores and the automation gate, and
+ * the field simulator that produces measurement streams from a grid's true DC power flow. Pure and
+ * deterministic: virtual time in, seeded randomness (engine/rng.ts) only.
+ */
+export { DemandTracker, DEFAULT_LEVEL_DIFFUSION, DEFAULT_SLOPE_DIFFUSION, DEFAULT_INITIAL_SLOPE_SIGMA } from './demand.ts';
+export type { DemandTrackerOptions, DemandState, DemandForecast, AtRisk } from './demand.ts';
+export { trustScore, gateVerdict, assetTrust, gateAction, TRUST_WEIGHTS, GATE_PASS, GATE_HOLD } from './trust.ts';
+export type { FeedObservation, TrustOptions, TrustScore, GateVerdict, GateDecision } from './trust.ts';
