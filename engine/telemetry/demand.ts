@@ -18,9 +18,9 @@ export interface DemandTrackerOptions {
   readonly measurementSigmaMw: number;
   /** Spectral density of the level's random walk, MW²/s (≥ 0). Default (0.01 MW)²/s: a 10 MW-class load wanders ~0.6 MW in an hour. */
   readonly levelDiffusion?: number;
-  /** Spectral density of the slope's random walk, MW²/s³ (≥ 0). Default (1e-5 MW/s)²/s (see DEFAULT_SLOPE_DIFFUSION). */
+  /** Spectral density of the slope's random walk, MW²/s³ (≥ 0). Default (2e-6 MW/s)²/s (see DEFAULT_SLOPE_DIFFUSION). */
   readonly slopeDiffusion?: number;
-  /** Prior standard deviation of the slope at the first reading, MW/s. Default 0.01 MW/s (36 MW/h). */
+  /** Prior standard deviation of the slope at the first reading, MW/s. Default 0.001 MW/s (3.6 MW/h). */
   readonly initialSlopeSigma?: number;
 }
 
@@ -54,9 +54,12 @@ export interface AtRisk {
 }
 
 export const DEFAULT_LEVEL_DIFFUSION = 0.01 ** 2;
-/** The ramp rate drifts by √(1e-10·3600) ≈ 0.0006 MW/s (2 MW/h) per hour: daily load curves turn over hours. */
-export const DEFAULT_SLOPE_DIFFUSION = 1e-5 ** 2;
-export const DEFAULT_INITIAL_SLOPE_SIGMA = 0.01;
+/**
+ * The ramp rate drifts by √(4e-12·3600) ≈ 1.2e-4 MW/s (0.4 MW/h) per hour: a daily load curve of a
+ * 10 MW load (±30 %) changes its ramp by about 0.1 MW/h per hour; twice that leaves room for weather.
+ */
+export const DEFAULT_SLOPE_DIFFUSION = 2e-6 ** 2;
+export const DEFAULT_INITIAL_SLOPE_SIGMA = 0.001;
 
 function nonNegative(name: string, value: number): number {
   if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${name} must be a finite number ≥ 0 (got ${value})`);

@@ -9,3 +9,5 @@ export { trustScore, gateVerdict, assetTrust, gateAction, TRUST_WEIGHTS, GATE_PA
 export type { FeedObservation, TrustOptions, TrustScore, GateVerdict, GateDecision } from './trust.ts';
 export { simulateField, parseNoise, parseSpoof, DEFAULT_FIELD_SIGMA } from './field.ts';
 export type { FieldOptions, FieldRun, FieldReading, FieldSensor, SensorKind } from './field.ts';
+export { TelemetryMonitor } from './monitor.ts';
+export type { MonitorOptions, MonitorAlert } from './monitor.ts';
