@@ -25,6 +25,7 @@ import { createMetrics, registerEventLoopDelay } from './metrics.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
+import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
 
 export interface StartServerOptions {
@@ -234,6 +235,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const offAdvance = runner.onAdvance(() => hub.flush());
+  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts));
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -254,6 +256,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       clearInterval(alertTimer);
       clearInterval(clockTimer);
       offAdvance();
+      offTelemetry();
       await runner.stop();
       await sessions.close();
       await gateway.close();

@@ -1,0 +1,95 @@
+import { TelemetryMonitor, type Engine, type MonitorAlert, type MonitorOptions } from '../engine/index.ts';
+import { WIRE_STATUS_NAMES, type Alert } from './protocol.ts';
+
+export interface TelemetryMonitorSettings extends Omit<MonitorOptions, 'ratingOf'> {
+  /** Virtual seconds between assessments (default 10). */
+  readonly assessEveryS?: number;
+}
+
+export interface AttachedTelemetryMonitor {
+  readonly monitor: TelemetryMonitor;
+  /** Reads the journal's new telemetry, and assesses when `assessEveryS` of virtual time passed. */
+  tick(): void;
+  detach(): void;
+}
+
+/**
+ * Attaches the telemetry monitor to a live engine: after every advance (`onAdvance`), the telemetry
+ * inputs journalled since the last look become readings of their asset's feed (virtual time of the
+ * input); every `assessEveryS` virtual seconds the monitor scores the feeds and its new alerts
+ * (at risk, untrusted) go to `raise` as ordinary alerts (cause `telemetry`, causedBy
+ * `telemetry-monitor`, the sentence in `detail`). The rating of an asset is its capacity.
+ *
+ * @example
+ * const off = attachTelemetryMonitor(engine, runner, (alerts) => hub.raise(alerts)).detach;
+ */
+export function attachTelemetryMonitor(
+  engine: Engine,
+  advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
+  raise: (alerts: Alert[]) => void,
+  settings: TelemetryMonitorSettings = {},
+): AttachedTelemetryMonitor {
+  const index = engine.index;
+  const { assessEveryS = 10, ...monitorOptions } = settings;
+  const monitor = new TelemetryMonitor({
+    ...monitorOptions,
+    ratingOf: (id) => {
+      const actor = index.indexOf(id);
+      return actor === undefined || actor >= index.assetCount ? undefined : index.capacity[actor];
+    },
+  });
+  let cursor = 0;
+  let lastAssessS = Number.NEGATIVE_INFINITY;
+  const toAlert = (a: MonitorAlert): Alert | undefined => {
+    const actor = index.indexOf(a.asset);
+    if (actor === undefined || actor >= index.assetCount) return undefined;
+    return {
+      time: Math.round(a.atS * 1000),
+      actor,
+      id: a.asset,
+      layer: index.layerName(actor),
+      status: WIRE_STATUS_NAMES[engine.kernel.statusOf(actor)] ?? 'ok',
+      cause: 'telemetry',
+      causedBy: 'telemetry-monitor',
+      detail: a.message,
+    };
+  };
+  const tick = (): void => {
+    const entries = engine.journal.entries;
+    for (; cursor < entries.length; cursor++) {
+      const { command, time } = entries[cursor]!;
+      if (command.type !== 'telemetry') continue;
+      const actor = index.indexOf(command.target);
+      if (actor !== undefined && actor < index.assetCount) monitor.observe(command.target, time / 1000, command.value);
+    }
+    const nowS = engine.now / 1000;
+    if (nowS - lastAssessS < assessEveryS) return;
+    lastAssessS = nowS;
+    const alerts = monitor.assess(nowS).flatMap((a) => toAlert(a) ?? []);
+    if (alerts.length > 0) raise(alerts);
+  };
+  const off = advances.onAdvance(tick);
+  return { monitor, tick, detach: off };
+}
+
+/**
+ * `STRATUM_TELEMETRY_MONITOR=1` attaches the monitor (opt-in); `STRATUM_TELEMETRY_INTERVAL_S` is a
+ * healthy feed's reading interval (default 60) and `STRATUM_TELEMETRY_HORIZON_S` the at-risk horizon
+ * (default 3600). Returns the detach function (a no-op when off).
+ *
+ * @throws RangeError naming the variable when a value is not a positive number.
+ */
+export function telemetryMonitorFromEnv(env: NodeJS.ProcessEnv, engine: Engine, advances: { onAdvance(listener: (virtualMs: number) => void): () => void }, raise: (alerts: Alert[]) => void): () => void {
+  if (env['STRATUM_TELEMETRY_MONITOR'] !== '1') return () => undefined;
+  const positive = (name: string, fallback: number): number => {
+    const text = env[name];
+    if (text === undefined || text === '') return fallback;
+    const x = Number(text);
+    if (!(Number.isFinite(x) && x > 0)) throw new RangeError(`${name} must be a positive number of seconds (got "${text}")`);
+    return x;
+  };
+  return attachTelemetryMonitor(engine, advances, raise, {
+    expectedIntervalS: positive('STRATUM_TELEMETRY_INTERVAL_S', 60),
+    horizonS: positive('STRATUM_TELEMETRY_HORIZON_S', 3600),
+  }).detach;
+}
