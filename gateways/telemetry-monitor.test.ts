@@ -1,6 +1,7 @@
 import { io as ioClient } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { generateCity, parseCity } from '../engine/index.ts';
+import { loadLibraryScenario, submitScenario } from '../scenarios/index.ts';
 import { engineFor, smallCity } from '../test/fixtures.ts';
 import type { Alert } from './protocol.ts';
 import { startServerWith } from './server.ts';
@@ -27,7 +28,7 @@ describe('telemetry monitor on a live engine', () => {
     const attached = attachTelemetryMonitor(engine, clock, (alerts) => raised.push(...alerts), { expectedIntervalS: 60, horizonS: 3600 });
     // 6 → 11.5 over 4 h 35 min (1.2 per hour): the capacity of 12 is reached after about 5 h.
     for (let t = 0; t <= 4 * 3600 + 2100; t += 60) {
-      engine.submit({ type: 'telemetry', target: 'f1', value: 6 + (1.2 * t) / 3600 }, { at: t * 1000 });
+      engine.submit({ type: 'telemetry', target: 'f1', value: 6 + (1.2 * t) / 3600 }, { at: t });
       await engine.runUntil(t * 1000);
       clock.fire(t * 1000);
     }
@@ -38,6 +39,31 @@ describe('telemetry monitor on a live engine', () => {
     expect(atRisk[0]!.time).toBeLessThan(4 * 3600 * 1000); // at least an hour before it happens
     attached.detach();
     await engine.stop();
+  });
+
+  it('catches the telemetry-spoofing library scenario: both frozen substations are flagged untrusted, nothing else, and the gate blocks on them', async () => {
+    for (const seed of [3, 11]) {
+      const city = parseCity(generateCity({ assets: 2000, seed }), 'generated');
+      const engine = await engineFor(city);
+      const clock = advances();
+      const raised: Alert[] = [];
+      const attached = attachTelemetryMonitor(engine, clock, (alerts) => raised.push(...alerts));
+      const events = submitScenario(engine, loadLibraryScenario('telemetry-spoofing'));
+      const spoofed = [...new Set(events.map((e) => (e.command as { target: string }).target))].sort();
+      expect(spoofed).toHaveLength(2);
+      for (let t = 0; t <= 1800; t += 10) {
+        await engine.runUntil(t * 1000);
+        clock.fire(t * 1000);
+      }
+      const untrusted = raised.filter((a) => a.detail?.includes('untrusted'));
+      expect(untrusted.map((a) => a.id).sort()).toEqual(spoofed);
+      for (const a of untrusted) expect(a.detail).toContain('stuck');
+      // Flagged at the fifth frozen reading (840 s), not at the first.
+      for (const a of untrusted) expect(a.time).toBeGreaterThanOrEqual(840_000);
+      expect(attached.monitor.gate('shed', spoofed[0]!, 900)).toMatchObject({ verdict: 'BLOCK', outcome: 'refuse' });
+      attached.detach();
+      await engine.stop();
+    }
   });
 
   it('is off unless STRATUM_TELEMETRY_MONITOR=1, and names a bad setting', async () => {

@@ -8,15 +8,15 @@ export interface TelemetryMonitorSettings extends Omit<MonitorOptions, 'ratingOf
 
 export interface AttachedTelemetryMonitor {
   readonly monitor: TelemetryMonitor;
-  /** Reads the journal's new telemetry, and assesses when `assessEveryS` of virtual time passed. */
-  tick(): void;
+  /** Takes the journal's telemetry that is due by `virtualMs` (default: the engine's clock), and assesses when `assessEveryS` of virtual time passed. */
+  tick(virtualMs?: number): void;
   detach(): void;
 }
 
 /**
  * Attaches the telemetry monitor to a live engine: after every advance (`onAdvance`), the telemetry
- * inputs journalled since the last look become readings of their asset's feed (virtual time of the
- * input); every `assessEveryS` virtual seconds the monitor scores the feeds and its new alerts
+ * inputs journalled and due by then become readings of their asset's feed (at the input's virtual
+ * time); every `assessEveryS` virtual seconds the monitor scores the feeds and its new alerts
  * (at risk, untrusted) go to `raise` as ordinary alerts (cause `telemetry`, causedBy
  * `telemetry-monitor`, the sentence in `detail`). The rating of an asset is its capacity.
  *
@@ -54,15 +54,25 @@ export function attachTelemetryMonitor(
       detail: a.message,
     };
   };
-  const tick = (): void => {
+  // Telemetry journalled for a later virtual time (a scenario's future events) waits until it is due.
+  let pending: Array<{ time: number; seq: number; target: string; value: number }> = [];
+  const tick = (virtualMs?: number): void => {
+    const nowMs = Math.max(engine.now, virtualMs ?? 0);
     const entries = engine.journal.entries;
     for (; cursor < entries.length; cursor++) {
-      const { command, time } = entries[cursor]!;
+      const { command, time, seq } = entries[cursor]!;
       if (command.type !== 'telemetry') continue;
       const actor = index.indexOf(command.target);
-      if (actor !== undefined && actor < index.assetCount) monitor.observe(command.target, time / 1000, command.value);
+      if (actor !== undefined && actor < index.assetCount) pending.push({ time, seq, target: command.target, value: command.value });
     }
-    const nowS = engine.now / 1000;
+    if (pending.length > 0) {
+      const due = pending.filter((p) => p.time <= nowMs).sort((a, b) => a.time - b.time || a.seq - b.seq);
+      if (due.length > 0) {
+        pending = pending.filter((p) => p.time > nowMs);
+        for (const p of due) monitor.observe(p.target, p.time / 1000, p.value);
+      }
+    }
+    const nowS = nowMs / 1000;
     if (nowS - lastAssessS < assessEveryS) return;
     lastAssessS = nowS;
     const alerts = monitor.assess(nowS).flatMap((a) => toAlert(a) ?? []);
