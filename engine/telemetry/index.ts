@@ -5,7 +5,7 @@
  */
 export { DemandTracker, DEFAULT_LEVEL_DIFFUSION, DEFAULT_SLOPE_DIFFUSION, DEFAULT_INITIAL_SLOPE_SIGMA } from './demand.ts';
 export type { DemandTrackerOptions, DemandState, DemandForecast, AtRisk } from './demand.ts';
-export { trustScore, gateVerdict, assetTrust, gateAction, TRUST_WEIGHTS, GATE_PASS, GATE_HOLD } from './trust.ts';
+export { trustScore, gateVerdict, assetTrust, gateAction, TRUST_WEIGHTS, GATE_PASS, GATE_HOLD, JUMP_ANOMALY } from './trust.ts';
 export type { FeedObservation, TrustOptions, TrustScore, GateVerdict, GateDecision } from './trust.ts';
 export { simulateField, parseNoise, parseSpoof, DEFAULT_FIELD_SIGMA } from './field.ts';
 export type { FieldOptions, FieldRun, FieldReading, FieldSensor, SensorKind } from './field.ts';

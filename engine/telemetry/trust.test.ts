@@ -40,14 +40,16 @@ describe('trust score', () => {
   });
 
   it('milder faults lower the score by the documented formula 100·F^0.3·C^0.2·R^0.3·A^0.2', () => {
-    // Half the readings missing, a residual of 4 (R = 0.5), a jump (A = 0.5), 5 s old at T = 1 s (F = 5/8).
+    // Half the readings missing, a residual of 4 (R = 0.5), a jump (A = 0.15), 5 s old at T = 1 s (F = 5/8).
     const t = trustScore(healthy({ received: 30, normalizedResidual: 4, recentValues: [50, 50.2, 60, 60.1], lastReadingAtS: 95 }));
     expect(t.completeness).toBe(0.5);
     expect(t.residual).toBe(0.5);
-    expect(t.anomaly).toBe(0.5);
+    expect(t.anomaly).toBe(0.15);
     expect(t.freshness).toBeCloseTo(5 / 8, 12);
-    expect(t.score).toBe(Math.round(100 * (5 / 8) ** 0.3 * 0.5 ** 0.2 * 0.5 ** 0.3 * 0.5 ** 0.2));
+    expect(t.score).toBe(Math.round(100 * (5 / 8) ** 0.3 * 0.5 ** 0.2 * 0.5 ** 0.3 * 0.15 ** 0.2));
     expect(gateVerdict(t.score)).toBe('HOLD');
+    // A jump alone holds automation for an operator.
+    expect(gateVerdict(trustScore(healthy({ recentValues: [50, 50.2, 60, 60.1] })).score)).toBe('HOLD');
     expect(t.reasons).toHaveLength(4);
   });
 

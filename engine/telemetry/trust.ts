@@ -11,8 +11,9 @@
  *   cannot judge it (not in the last estimate, or a critical measurement whose residual is always 0)
  *   R is left out and the other weights are renormalised.
  * - **anomaly** A: 0 when the last `stuckCount` readings are identical (a noisy sensor repeating
- *   itself exactly is stuck), else 0.5 when two consecutive readings differ by more than
- *   `jumpSigmas`·σ·√2 (a jump noise cannot explain), else 1.
+ *   itself exactly is stuck), else 0.15 when two consecutive readings among the recent ones differ
+ *   by more than `jumpSigmas`·σ·√2 (a jump noise cannot explain: 0.15^0.2 = 0.68, so a jump alone
+ *   holds automation for an operator until it leaves the recent readings), else 1.
  *
  * Score = round(100 · F^0.3 · C^0.2 · R^0.3 · A^0.2): a weighted geometric mean, so any one component
  * at 0 (stale, removed as bad data, stuck) blocks on its own, and milder faults combine.
@@ -23,6 +24,8 @@ export const TRUST_WEIGHTS = { freshness: 0.3, completeness: 0.2, residual: 0.3,
 /** The gate: PASS ≥ 70 acts, HOLD 40–69 asks an operator, BLOCK < 40 refuses and alerts. */
 export const GATE_PASS = 70;
 export const GATE_HOLD = 40;
+/** Anomaly component after a jump: low enough that a jump alone gives HOLD (100 · 0.15^0.2 = 68). */
+export const JUMP_ANOMALY = 0.15;
 
 export interface FeedObservation {
   readonly id: string;
@@ -105,7 +108,7 @@ export function trustScore(feed: FeedObservation, options: TrustOptions = {}): T
     const limit = jumpSigmas * feed.sigma * Math.SQRT2;
     for (let i = 1; i < values.length; i++) {
       if (Math.abs(values[i]! - values[i - 1]!) > limit) {
-        anomaly = 0.5;
+        anomaly = JUMP_ANOMALY;
         reasons.push(`jump of ${(values[i]! - values[i - 1]!).toFixed(2)} between readings (limit ${limit.toFixed(2)})`);
         break;
       }
