@@ -194,7 +194,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
-  const { ledger } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
+  const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
@@ -235,7 +235,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const offAdvance = runner.onAdvance(() => hub.flush());
-  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts));
+  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });

@@ -1,9 +1,14 @@
 import { TelemetryMonitor, type Engine, type MonitorAlert, type MonitorOptions } from '../engine/index.ts';
+import type { ActionGuard, Ledger } from '../scenarios/index.ts';
+import { autoShed } from './auto-shed.ts';
+import type { Control } from './control.ts';
 import { WIRE_STATUS_NAMES, type Alert } from './protocol.ts';
 
 export interface TelemetryMonitorSettings extends Omit<MonitorOptions, 'ratingOf'> {
   /** Virtual seconds between assessments (default 10). */
   readonly assessEveryS?: number;
+  /** Hears every assessment's new monitor alerts (automatic load shedding). */
+  readonly onAlerts?: (alerts: readonly MonitorAlert[], monitor: TelemetryMonitor, nowS: number) => void;
 }
 
 export interface AttachedTelemetryMonitor {
@@ -30,7 +35,7 @@ export function attachTelemetryMonitor(
   settings: TelemetryMonitorSettings = {},
 ): AttachedTelemetryMonitor {
   const index = engine.index;
-  const { assessEveryS = 10, ...monitorOptions } = settings;
+  const { assessEveryS = 10, onAlerts, ...monitorOptions } = settings;
   const monitor = new TelemetryMonitor({
     ...monitorOptions,
     ratingOf: (id) => {
@@ -40,20 +45,7 @@ export function attachTelemetryMonitor(
   });
   let cursor = 0;
   let lastAssessS = Number.NEGATIVE_INFINITY;
-  const toAlert = (a: MonitorAlert): Alert | undefined => {
-    const actor = index.indexOf(a.asset);
-    if (actor === undefined || actor >= index.assetCount) return undefined;
-    return {
-      time: Math.round(a.atS * 1000),
-      actor,
-      id: a.asset,
-      layer: index.layerName(actor),
-      status: WIRE_STATUS_NAMES[engine.kernel.statusOf(actor)] ?? 'ok',
-      cause: 'telemetry',
-      causedBy: 'telemetry-monitor',
-      detail: a.message,
-    };
-  };
+  const toAlert = (a: MonitorAlert): Alert | undefined => monitorAlert(engine, a.asset, a.atS, a.message);
   // Telemetry journalled for a later virtual time (a scenario's future events) waits until it is due.
   let pending: Array<{ time: number; seq: number; target: string; value: number }> = [];
   const tick = (virtualMs?: number): void => {
@@ -75,31 +67,66 @@ export function attachTelemetryMonitor(
     const nowS = nowMs / 1000;
     if (nowS - lastAssessS < assessEveryS) return;
     lastAssessS = nowS;
-    const alerts = monitor.assess(nowS).flatMap((a) => toAlert(a) ?? []);
+    const found = monitor.assess(nowS);
+    const alerts = found.flatMap((a) => toAlert(a) ?? []);
     if (alerts.length > 0) raise(alerts);
+    if (found.length > 0) onAlerts?.(found, monitor, nowS);
   };
   const off = advances.onAdvance(tick);
   return { monitor, tick, detach: off };
 }
 
+/** An alert of the live channel about an asset from the telemetry monitor (undefined: not an asset). */
+export function monitorAlert(engine: Engine, asset: string, atS: number, detail: string): Alert | undefined {
+  const index = engine.index;
+  const actor = index.indexOf(asset);
+  if (actor === undefined || actor >= index.assetCount) return undefined;
+  return {
+    time: Math.round(atS * 1000),
+    actor,
+    id: asset,
+    layer: index.layerName(actor),
+    status: WIRE_STATUS_NAMES[engine.kernel.statusOf(actor)] ?? 'ok',
+    cause: 'telemetry',
+    causedBy: 'telemetry-monitor',
+    detail,
+  };
+}
+
 /**
  * `STRATUM_TELEMETRY_MONITOR=1` attaches the monitor (opt-in); `STRATUM_TELEMETRY_INTERVAL_S` is a
  * healthy feed's reading interval (default 60) and `STRATUM_TELEMETRY_HORIZON_S` the at-risk horizon
- * (default 3600). Returns the detach function (a no-op when off).
+ * (default 3600). `STRATUM_AUTO_SHED=1` (with the monitor on and `automation` given) adds automatic
+ * load shedding behind the trust gate (`auto-shed.ts`), shedding `STRATUM_AUTO_SHED_SHARE` (default
+ * 0.2) of an overloaded asset's demand. Returns the detach function (a no-op when off).
  *
  * @throws RangeError naming the variable when a value is not a positive number.
  */
-export function telemetryMonitorFromEnv(env: NodeJS.ProcessEnv, engine: Engine, advances: { onAdvance(listener: (virtualMs: number) => void): () => void }, raise: (alerts: Alert[]) => void): () => void {
+export function telemetryMonitorFromEnv(
+  env: NodeJS.ProcessEnv,
+  engine: Engine,
+  advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
+  raise: (alerts: Alert[]) => void,
+  automation?: { readonly control: Control; readonly guard: ActionGuard; readonly ledger: Ledger },
+): () => void {
   if (env['STRATUM_TELEMETRY_MONITOR'] !== '1') return () => undefined;
   const positive = (name: string, fallback: number): number => {
     const text = env[name];
     if (text === undefined || text === '') return fallback;
     const x = Number(text);
-    if (!(Number.isFinite(x) && x > 0)) throw new RangeError(`${name} must be a positive number of seconds (got "${text}")`);
+    if (!(Number.isFinite(x) && x > 0)) throw new RangeError(`${name} must be a positive number (got "${text}")`);
     return x;
   };
+  const share = positive('STRATUM_AUTO_SHED_SHARE', 0.2);
+  if (!(share <= 1)) throw new RangeError(`STRATUM_AUTO_SHED_SHARE must be a share in (0, 1] (got "${env['STRATUM_AUTO_SHED_SHARE']}")`);
+  const refused = (asset: string, atS: number, detail: string): void => {
+    const alert = monitorAlert(engine, asset, atS, detail);
+    if (alert !== undefined) raise([alert]);
+  };
+  const shed = env['STRATUM_AUTO_SHED'] === '1' && automation !== undefined ? autoShed({ ...automation, share, refused }) : undefined;
   return attachTelemetryMonitor(engine, advances, raise, {
     expectedIntervalS: positive('STRATUM_TELEMETRY_INTERVAL_S', 60),
     horizonS: positive('STRATUM_TELEMETRY_HORIZON_S', 3600),
+    ...(shed === undefined ? {} : { onAlerts: (alerts: readonly MonitorAlert[], monitor: TelemetryMonitor, nowS: number) => void shed(alerts, monitor, nowS) }),
   }).detach;
 }

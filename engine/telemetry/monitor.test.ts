@@ -23,6 +23,21 @@ describe('TelemetryMonitor', () => {
     expect(first.atS).toBeLessThan(14_400 - 1800); // warned at least half an hour before
     expect(first.message).toMatch(/^f1 at risk: load forecast .* reaches its rating 12 in \d+ min$/);
     expect(alerts.filter((a) => a.kind === 'untrusted')).toEqual([]);
+    // The ramp's last readings reach 12: overload alerts for f1 only, on a trusted feed.
+    const overloads = alerts.filter((a) => a.kind === 'overload');
+    expect([...new Set(overloads.map((a) => a.asset))]).toEqual(['f1']); // noise may cross the rating more than once
+    expect(overloads[0]!.kind === 'overload' && overloads[0]!.trust).toBeGreaterThanOrEqual(70);
+  });
+
+  it('an overload that arrives as a jump carries a trust that holds automation', () => {
+    const m = monitor();
+    const rng = new Rng(4);
+    for (let t = 0; t <= 600; t += 60) m.observe('f1', t, 6 + 0.1 * rng.normal());
+    m.observe('f1', 660, 13);
+    const overload = m.assess(660).find((a) => a.kind === 'overload');
+    expect(overload).toMatchObject({ asset: 'f1', readingMw: 13, ratingMw: 12 });
+    expect(overload!.kind === 'overload' && overload!.trust).toBeLessThan(70);
+    expect(m.gate('shed', 'f1', 660)).toMatchObject({ verdict: 'HOLD', outcome: 'ask-operator' });
   });
 
   it('flags a stuck feed and a silent feed as untrusted (once each) and the gate then refuses to act on them', () => {

@@ -2,7 +2,8 @@
  * The live telemetry monitor: one feed per asset that receives telemetry (a load reading). Each feed
  * keeps a DemandTracker and the facts its trust score needs; `assess(nowS)` scores every feed and
  * returns the alerts that changed since the last assessment — an asset forecast to reach its rating
- * within the horizon (*at risk*), and a feed whose trust fell to BLOCK (*untrusted*). An alert is
+ * within the horizon (*at risk*), a feed whose trust fell to BLOCK (*untrusted*), and a latest
+ * reading at or above the rating (*overload*, with the feed's trust: automation's trigger). An alert is
  * raised when its condition starts, not on every assessment, and raised again only after it cleared.
  * A feed's forecast is believed once its slope is known (see SLOPE_CONFIDENCE).
  *
@@ -27,7 +28,9 @@ export interface MonitorOptions {
 
 export type MonitorAlert =
   | { readonly kind: 'at-risk'; readonly asset: string; readonly atS: number; readonly inS: number; readonly forecastMw: number; readonly sigmaMw: number; readonly ratingMw: number; readonly message: string }
-  | { readonly kind: 'untrusted'; readonly asset: string; readonly atS: number; readonly score: number; readonly reasons: readonly string[]; readonly message: string };
+  | { readonly kind: 'untrusted'; readonly asset: string; readonly atS: number; readonly score: number; readonly reasons: readonly string[]; readonly message: string }
+  /** The latest reading is at or above the rating: what automatic load shedding reacts to (through the gate). */
+  | { readonly kind: 'overload'; readonly asset: string; readonly atS: number; readonly readingMw: number; readonly ratingMw: number; readonly trust: number; readonly message: string };
 
 interface Feed {
   readonly tracker: DemandTracker;
@@ -38,6 +41,7 @@ interface Feed {
   readonly recent: number[];
   atRisk: boolean;
   blocked: boolean;
+  overloaded: boolean;
 }
 
 const RECENT = 8;
@@ -85,7 +89,7 @@ export class TelemetryMonitor {
         slopeDiffusion: DEFAULT_SLOPE_DIFFUSION * (scale / 10) ** 2,
         initialSlopeSigma: DEFAULT_INITIAL_SLOPE_SIGMA * (scale / 10),
       };
-      feed = { tracker: new DemandTracker(trackerOptions), sigma, scale, lastS: atS, times: [], recent: [], atRisk: false, blocked: false };
+      feed = { tracker: new DemandTracker(trackerOptions), sigma, scale, lastS: atS, times: [], recent: [], atRisk: false, blocked: false, overloaded: false };
       this.feeds.set(asset, feed);
     }
     const dt = feed.times.length === 0 ? 0 : Math.max(0, atS - feed.lastS);
@@ -134,6 +138,12 @@ export class TelemetryMonitor {
       }
       feed.blocked = blocked;
       const rating = this.options.ratingOf(asset);
+      const latest = feed.recent[feed.recent.length - 1]!;
+      const overloaded = rating !== undefined && Number.isFinite(rating) && latest >= rating;
+      if (overloaded && !feed.overloaded) {
+        alerts.push({ kind: 'overload', asset, atS: nowS, readingMw: latest, ratingMw: rating, trust: trust.score, message: `${asset} reads ${latest} against its rating ${rating} (trust ${trust.score})` });
+      }
+      feed.overloaded = overloaded;
       // An untrusted feed's forecast is not believed either: at risk only on data that passes.
       const risk = rating === undefined || !Number.isFinite(rating) || blocked || Math.sqrt(feed.tracker.state!.pSS) * this.horizon > SLOPE_CONFIDENCE * feed.scale ? null : feed.tracker.atRisk({ ratingMw: rating, horizonS: this.horizon, k: this.k });
       // The forecast runs from the last reading; the warning counts from now.
