@@ -7,8 +7,8 @@ import { runPropagationBench } from './propagation.ts';
  * measured side by side in one run. Human-readable lines go to stderr; with --json the last line of
  * stdout is one JSON object with every figure.
  */
-type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'water' | 'fanout' | 'estimation' | 'reliability' | 'places';
-const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'water', 'fanout', 'estimation', 'reliability', 'places'];
+type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'water' | 'fanout' | 'estimation' | 'reliability' | 'places' | 'telemetry';
+const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'water', 'fanout', 'estimation', 'reliability', 'places', 'telemetry'];
 
 const program = new Command()
   .name('bench')
@@ -37,6 +37,7 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   // Issue 12: the door figures (bench/reliability-door.ts); the journal/recovery figures join this group.
   reliability: async () => ({ ...(await optional('./reliability-door.ts', 'runDoorReliabilityBench', { quick: opts.quick ?? false, log })) }),
   places: async () => optional('./places.ts', 'runPlacesBench', { quick: opts.quick ?? false, log }),
+  telemetry: async () => optional('./telemetry.ts', 'runTelemetryBench', { quick: opts.quick ?? false, log }),
 };
 
 /** Runs a group that lives in another module; a group that is missing or cannot run is reported as skipped. */
