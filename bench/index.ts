@@ -7,8 +7,8 @@ import { runPropagationBench } from './propagation.ts';
  * measured side by side in one run. Human-readable lines go to stderr; with --json the last line of
  * stdout is one JSON object with every figure.
  */
-type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'grid' | 'estimation' | 'water' | 'places' | 'history' | 'reliability' | 'fanout';
-const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'grid', 'estimation', 'water', 'places', 'history', 'reliability', 'fanout'];
+type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'grid' | 'estimation' | 'telemetry' | 'water' | 'places' | 'history' | 'reliability' | 'fanout';
+const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'grid', 'estimation', 'telemetry', 'water', 'places', 'history', 'reliability', 'fanout'];
 
 const program = new Command()
   .name('bench')
@@ -42,6 +42,7 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   }),
   places: async () => optional('./places.ts', 'runPlacesBench', { quick: opts.quick ?? false, log }),
   history: async () => optional('./history.ts', 'runHistoryBench', { quick: opts.quick ?? false, log }),
+  telemetry: async () => optional('./telemetry.ts', 'runTelemetryBench', { quick: opts.quick ?? false, log }),
 };
 
 /** Runs a group that lives in another module; a group that is missing or cannot run is reported as skipped. */

@@ -101,3 +101,4 @@ export type {
   Measurement,
   EstimationResult,
 } from './power/index.ts';
+export * from './telemetry/index.ts';

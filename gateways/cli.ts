@@ -13,6 +13,7 @@ import { registerHistoryCommands } from './history-cli.ts';
 import { registerWorkerCommands } from './worker-cli.ts';
 import { registerPowerCommands } from './power-cli.ts';
 import { registerEstimationCommands } from './estimation-cli.ts';
+import { registerTelemetryCommands } from './telemetry-cli.ts';
 
 /** Parses a non-negative integer flag with a message that names the flag. */
 function integer(flag: string, min = 0) {
@@ -249,6 +250,7 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   const importCommand = program.command('import').description('Convert another format (MATPOWER, EPANET, OpenStreetMap) into a city file');
   registerPowerCommands(program, io);
   registerEstimationCommands(program, io);
+  registerTelemetryCommands(program, io);
   registerWaterCommands(program, io, importCommand);
   registerHistoryCommands(program, io);
   registerWorkerCommands(program, io);

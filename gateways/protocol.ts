@@ -270,6 +270,8 @@ export interface Alert {
   readonly cause: string;
   /** Id of the actor whose message caused it, or `input`. */
   readonly causedBy: string;
+  /** A sentence for the operator when the alert is not a status change (telemetry: at risk, untrusted). */
+  readonly detail?: string;
 }
 
 export interface HelloInfo {

@@ -30,6 +30,7 @@ import { createMetrics, registerEventLoopDelay } from './metrics.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
+import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
 
 export interface StartServerOptions {
@@ -216,7 +217,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
-  const { ledger } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
+  const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
@@ -262,6 +263,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     hub.flush();
     checkpoints?.afterAdvance();
   });
+  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -282,6 +284,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       clearInterval(alertTimer);
       clearInterval(clockTimer);
       offAdvance();
+      offTelemetry();
       await runner.stop();
       await sessions.close();
       await gateway.close();

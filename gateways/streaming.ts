@@ -417,6 +417,14 @@ export class StreamHub {
     for (const v of this.viewList) v.expedited = true;
   }
 
+  /** Adds alerts raised outside the state-change stream (the telemetry monitor), under the same cap. */
+  raise(alerts: readonly Alert[]): void {
+    for (const alert of alerts) {
+      if (this.pendingAlerts.length >= this.maxAlerts) this.droppedAlerts++;
+      else this.pendingAlerts.push(alert);
+    }
+  }
+
   /** Takes the alerts collected since the last call (and how many were dropped over the cap). */
   takeAlerts(): { alerts: Alert[]; dropped: number } {
     const out = { alerts: this.pendingAlerts, dropped: this.droppedAlerts };

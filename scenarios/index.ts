@@ -18,3 +18,4 @@ export { Ledger, verifyLedgerText, verifyLedgerFile, repairLedgerTail, canonical
 export type { LedgerEntry, LedgerKind, LedgerVerdict } from './ledger.ts';
 export { ActionGuard, GuardError, whatIf } from './decisions.ts';
 export type { PendingAction, WhatIfResult } from './decisions.ts';
+export { recordGateDecision, GATE_WHO, GATE_ROLE } from './gate-ledger.ts';

@@ -10,7 +10,7 @@ import { findTornTail, ndjsonLines, type TornTail } from '../engine/index.ts';
  * for the first). File-backed as NDJSON (one entry a line) when a path is given; in memory otherwise.
  * Changing, removing or reordering any entry breaks the chain from that entry on.
  */
-export type LedgerKind = 'injection' | 'scenario' | 'operator-action' | 'approval-request' | 'approval' | 'rejection' | 'what-if' | 'guard' | 'training' | 'recording' | 'repair';
+export type LedgerKind = 'injection' | 'scenario' | 'operator-action' | 'approval-request' | 'approval' | 'rejection' | 'what-if' | 'guard' | 'training' | 'recording' | 'repair' | 'gate';
 
 export interface LedgerEntry {
   readonly seq: number;

@@ -67,6 +67,8 @@ export interface EstimationResult {
   readonly unobservable: readonly string[];
   /** Measurements whose residual is always zero (removing one makes part of the grid unobservable): bad data there cannot be detected. */
   readonly critical: readonly number[];
+  /** |r_N| of each input measurement in the final estimate; null for a removed or a critical one. */
+  readonly normalizedResiduals: ReadonlyArray<number | null>;
 }
 
 /** A measurement as a row of the linear model z = h·θ + c + e (θ in radians). */
@@ -267,9 +269,11 @@ class DcEstimator {
     const initialDof = dof;
     const initialThreshold = threshold(confidence, dof);
     let critical: number[];
+    let finalNormalized: Float64Array;
     for (;;) {
       const normalized = this.normalizedResiduals(solution);
       critical = normalized.critical;
+      finalNormalized = normalized.values;
       if (!(solution.j > threshold(confidence, dof)) || removed.length >= maxRemovals) break;
       let worst = -1;
       let worstValue = limit;
@@ -286,7 +290,7 @@ class DcEstimator {
       solution = this.solve();
       dof = this.degreesOfFreedom(solution);
     }
-    return this.report(solution, { initialJ, initialDof, initialThreshold, removed, dof, finalThreshold: threshold(confidence, dof), critical });
+    return this.report(solution, { initialJ, initialDof, initialThreshold, removed, dof, finalThreshold: threshold(confidence, dof), critical, normalized: finalNormalized });
   }
 
   private degreesOfFreedom(solution: Solution): number {
@@ -422,10 +426,11 @@ class DcEstimator {
 
   private report(
     solution: Solution,
-    r: { initialJ: number; initialDof: number; initialThreshold: number; removed: RemovedMeasurement[]; dof: number; finalThreshold: number; critical: number[] },
+    r: { initialJ: number; initialDof: number; initialThreshold: number; removed: RemovedMeasurement[]; dof: number; finalThreshold: number; critical: number[]; normalized: Float64Array },
   ): EstimationResult {
     const { net, grounded, susceptanceMw } = this;
     const { angle, undetermined } = solution;
+    const critical = new Set(r.critical);
     const buses: Array<{ id: string; angleDeg: number | null; sigmaDeg: number | null }> = [];
     const unobservable: string[] = [];
     for (let v = 0; v < net.busIds.length; v++) {
@@ -463,6 +468,7 @@ class DcEstimator {
       branches,
       unobservable,
       critical: r.critical,
+      normalizedResiduals: Array.from(r.normalized, (value, i) => (this.active[i] && !critical.has(i) ? value : null)),
     };
   }
 }

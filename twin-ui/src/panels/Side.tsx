@@ -120,6 +120,7 @@ export function AlertsPanel() {
             <button type="button" className="link" onClick={() => store.select(a.actor)} title={`Inspect ${a.id}`}>
               {a.id} <small>{a.cause}{a.causedBy !== 'input' ? ` ← ${a.causedBy}` : ''}</small>
             </button>
+            {a.detail !== undefined ? <div><small>{a.detail}</small></div> : null}
           </li>
         ))}
       </ol>
