@@ -200,6 +200,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
   const assets = index.city.assets;
   const targets = (t: Target): string[] => {
     const ids = resolveTarget(t, index, e, eventSeed);
+    if (ids.length === 0 && typeof t === 'object' && t.ifNone === 'skip') return ids;
     if (ids.length === 0) throw new Error(`target selector ${JSON.stringify(t)} matches no asset in this city`);
     return ids;
   };
@@ -301,7 +302,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
       return;
     }
     case 'scada-compromise': {
-      const first = targets(event.target ?? { kind: 'scada-centre', pick: 'first', count: 1, skip: 0 });
+      const first = targets(event.target ?? { kind: 'scada-centre', pick: 'first', count: 1, skip: 0, ifNone: 'error' });
       const telecom = index.layers.indexOf('telecom');
       const hop = event.hopMinutes * 60;
       const reached = new Map<number, number>();
@@ -345,7 +346,7 @@ function expandOne(event: ScenarioEventSpec, origin: number, index: CityIndex, e
     }
     case 'ddos':
     case 'ransomware': {
-      const fallback: Selector = event.type === 'ddos' ? { kind: 'core-router', pick: 'first', count: 'all', skip: 0 } : { kind: 'hospital', pick: 'nearest', count: 1, skip: 0 };
+      const fallback: Selector = event.type === 'ddos' ? { kind: 'core-router', pick: 'first', count: 'all', skip: 0, ifNone: 'error' } : { kind: 'hospital', pick: 'nearest', count: 1, skip: 0, ifNone: 'error' };
       for (const id of targets(event.target ?? fallback)) {
         push(event.at, { type: 'cyber', target: id, attack: event.type, severity: event.severity });
         if (event.durationHours !== undefined) attacks.push({ id, start: event.at, end: event.at + event.durationHours * 3600, origin });

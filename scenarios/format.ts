@@ -38,6 +38,11 @@ export const selectorSchema = z.strictObject({
   count: z.union([z.number().int().min(1), z.literal('all')]).default(1),
   /** Candidates to pass over first, in pick order: `pick: nearest, skip: 1` is the second nearest. */
   skip: z.number().int().min(0).default(0),
+  /**
+   * What a selector that matches nothing does: `error` (the scenario is refused for this city) or
+   * `skip` (the event expands to no inputs — e.g. a second hospital in a city that has one).
+   */
+  ifNone: z.enum(['error', 'skip']).default('error'),
 }).describe('asset selector resolved against the city at expansion time');
 
 const target = z.union([z.string().min(1), selectorSchema]);

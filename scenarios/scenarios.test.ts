@@ -182,6 +182,22 @@ describe('library', () => {
     expect(endOf(first)).toEqual([300 + 36 * 3600]);
     expect(endOf(second)).toEqual([21_900 + 24 * 3600]);
   });
+
+  it('hospital-ransomware in a city with one hospital: the second attack (ifNone: skip) is left out, a plain selector is still refused', () => {
+    const hospitals = city.assets.filter((a) => a.kind === 'hospital').map((a) => a.id);
+    const one = parseCity(
+      {
+        assets: city.assets.filter((a) => a.kind !== 'hospital' || a.id === hospitals[0]).map((a) => ({ id: a.id, layer: a.layer, kind: a.kind, ...(a.position === null ? {} : { position: a.position }) })),
+        links: [],
+        dependencies: [],
+      },
+      'one-hospital',
+    );
+    const expanded = expandScenario(loadLibraryScenario('hospital-ransomware'), new CityIndex(one), 1);
+    expect(expanded.filter((x) => x.command.type === 'cyber').map((x) => (x.command as { target: string }).target)).toEqual([hospitals[0]]);
+    const strict = parseScenario({ name: 'strict', events: [{ at: 0, type: 'ransomware', target: { kind: 'hospital', pick: 'first', skip: 1 }, severity: 0.5 }] }, 'strict');
+    expect(() => expandScenario(strict, new CityIndex(one), 1)).toThrow(/matches no asset/);
+  });
 });
 
 describe('timed attacks', () => {
