@@ -4,7 +4,7 @@ import { ValidationError, type Problem } from '../errors.ts';
 import { zodProblems } from '../model/validate.ts';
 import { chooseReferences, findIslands } from './dcpf.ts';
 import { busActive, type GridNetwork } from './network.ts';
-import { SparseLdlt } from './sparse.ts';
+import { slotInColumn, SparseLdlt } from './sparse.ts';
 
 const DEG = Math.PI / 180;
 
@@ -372,16 +372,9 @@ class DcEstimator {
 
   /** Z at (row r, column c) of the permuted numbering, r > c, on the pattern. */
   private inverseAt(r: number, c: number): number {
-    const { colPtr, rowIdx } = this.chol;
-    let lo = colPtr[c]!;
-    let hi = colPtr[c + 1]! - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (rowIdx[mid]! < r) lo = mid + 1;
-      else hi = mid;
-    }
-    if (rowIdx[lo] !== r) throw new Error(`internal: (${r}, ${c}) is not on the factor's pattern`);
-    return this.inverseValues[lo]!;
+    const slot = slotInColumn(this.chol.colPtr, this.chol.rowIdx, c, r);
+    if (slot < 0) throw new Error(`internal: (${r}, ${c}) is not on the factor's pattern`);
+    return this.inverseValues[slot]!;
   }
 
   /** (G⁻¹)_ab for original bus indices a, b (0 for a grounded bus: its angle is fixed). */

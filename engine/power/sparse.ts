@@ -20,6 +20,21 @@ export class SingularMatrixError extends Error {
 }
 
 /**
+ * Where row `row` of column `col` sits in a compressed-column pattern with ascending rows (binary
+ * search), or -1 when it is not on the pattern.
+ */
+export function slotInColumn(colPtr: Int32Array, rowIdx: Int32Array, col: number, row: number): number {
+  let lo = colPtr[col]!;
+  let hi = colPtr[col + 1]! - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rowIdx[mid]! < row) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo <= hi && rowIdx[lo] === row ? lo : -1;
+}
+
+/**
  * Opt-in handling of rank deficiency (observability analysis): a pivot with |d| ≤ tolerance × |A_vv|
  * is replaced by 1 and its original node appended to `replaced`, instead of failing.
  */
@@ -227,15 +242,8 @@ export class SparseLdlt {
       const q = inverse[edgeTo[e]!]!;
       const col = Math.min(p, q);
       const row = Math.max(p, q);
-      // Binary search for the row in its column (the entry exists: an edge is part of A's pattern).
-      let lo = colPtr[col]!;
-      let hi = colPtr[col + 1]! - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (rowIdx[mid]! < row) lo = mid + 1;
-        else hi = mid;
-      }
-      edgeSlot[e] = lo;
+      // The entry exists: an edge is part of A's pattern.
+      edgeSlot[e] = slotInColumn(colPtr, rowIdx, col, row);
     }
     return new SparseLdlt(n, perm, colPtr, rowIdx, edgeSlot);
   }
