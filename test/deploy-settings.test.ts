@@ -49,7 +49,7 @@ describe('deployment files use only settings the code reads', () => {
   });
 
   it('reports a setting no code reads and a flag no command has, naming where they are set', async () => {
-    // Like STRATUM_ROLE / STRATUM_ENGINE_URL and `start --role`, which the manifests held while no code read them
+    // Like the role and engine-URL variables and `start --role`, which the manifests held while no code read them
     // (names here that no code will ever read, so the check stays valid once roles exist).
     const k8s = kubernetesSettings(
       ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: c}', 'data:', '  STRATUM_NOT_A_SETTING_URL: "http://e:8080"', '---', 'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: g}', 'spec:', '  template:', '    spec:', '      containers:', '        - name: gateway', '          command: ["node", "bin/stratum.mjs", "start", "--not-a-flag", "gateway"]', '          env: [{name: STRATUM_NOT_A_SETTING_ROLE, value: gateway}]'].join('\n'),
