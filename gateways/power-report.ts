@@ -1,17 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { DcOverloadStudyResult } from '../actors/index.ts';
-import { escapeHtml } from './report.ts';
-
-const require = createRequire(import.meta.url);
+import { reportPage } from './report.ts';
 
 /**
  * A self-contained HTML report of a dc-overload study: the distribution of dependent outages and
  * of load shed, and the branches that trip most often (Chart.js inlined: opens without a network).
  */
 export function powerStudyReportHtml(title: string, result: DcOverloadStudyResult): string {
-  const chartJs = readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
   const outages = new Map<number, number>();
   for (const r of result.perRun) outages.set(r.dependentOutages, (outages.get(r.dependentOutages) ?? 0) + 1);
   const outageBins = [...outages.entries()].sort((a, b) => a[0] - b[0]);
@@ -35,23 +29,16 @@ export function powerStudyReportHtml(title: string, result: DcOverloadStudyResul
     ['load shed (share)', est(result.loadShedFraction, 5)],
     ['runs with any dependent outage', result.anyDependentOutageFraction.toFixed(4)],
   ];
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:980px;color:#111;background:#fff}
-h1{font-size:1.4rem}table{border-collapse:collapse}td,th{padding:.2rem .8rem;border-bottom:1px solid #ddd;text-align:left}
-.chart{margin:1.5rem 0}p.rules{color:#333;background:#f4f6f8;padding:.6rem .8rem;border-radius:4px}</style>
-<script>${chartJs}</script></head><body>
-<h1>${escapeHtml(title)}</h1>
-<p class="rules">${escapeHtml(result.rules)}</p>
-<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
-<div class="chart"><canvas id="outages" aria-label="Dependent outages per run"></canvas></div>
+  return reportPage({
+    title,
+    rules: result.rules,
+    rows,
+    charts: `<div class="chart"><canvas id="outages" aria-label="Dependent outages per run"></canvas></div>
 <div class="chart"><canvas id="shed" aria-label="Load shed per run"></canvas></div>
-<div class="chart"><canvas id="trips" aria-label="Branches that trip most often"></canvas></div>
-<script>
-const data = ${JSON.stringify(data)};
+<div class="chart"><canvas id="trips" aria-label="Branches that trip most often"></canvas></div>`,
+    script: `const data = ${JSON.stringify(data)};
 new Chart(document.getElementById('outages'), { type: 'bar', data: { labels: data.outages.labels, datasets: [{ label: 'runs by dependent outages', data: data.outages.counts, backgroundColor: '#c0392b' }] }, options: { plugins: { title: { display: true, text: 'Dependent outages per run' } } } });
 new Chart(document.getElementById('shed'), { type: 'bar', data: { labels: data.shed.labels, datasets: [{ label: 'runs by load shed', data: data.shed.counts, backgroundColor: '#e67e22' }] }, options: { plugins: { title: { display: true, text: 'Load shed per run' } } } });
-new Chart(document.getElementById('trips'), { type: 'bar', data: { labels: data.trips.map((b) => b.id), datasets: [{ label: 'share of runs in which the branch tripped', data: data.trips.map((b) => b.share), backgroundColor: '#1f4e79' }] }, options: { indexAxis: 'y', plugins: { title: { display: true, text: 'Branches that trip most often' } } } });
-</script></body></html>
-`;
+new Chart(document.getElementById('trips'), { type: 'bar', data: { labels: data.trips.map((b) => b.id), datasets: [{ label: 'share of runs in which the branch tripped', data: data.trips.map((b) => b.share), backgroundColor: '#1f4e79' }] }, options: { indexAxis: 'y', plugins: { title: { display: true, text: 'Branches that trip most often' } } } });`,
+  });
 }
