@@ -4,7 +4,7 @@
  * case or from a city whose power assets carry electrical fields; both give the same network.
  */
 import { ValidationError, type Problem } from '../errors.ts';
-import { BusType, type MatpowerCase } from './matpower.ts';
+import { BusType, type MatpowerBranch, type MatpowerCase } from './matpower.ts';
 
 export interface GridNetwork {
   readonly name: string;
@@ -87,20 +87,8 @@ export type Electrical =
       readonly vmPu: number;
       readonly baseKv: number;
     }
-  | {
-      readonly kind: 'branch';
-      readonly from: string;
-      readonly to: string;
-      readonly rPu: number;
-      readonly xPu: number;
-      readonly bPu: number;
-      readonly rateAMva: number;
-      readonly rateBMva: number;
-      readonly rateCMva: number;
-      readonly tap: number;
-      readonly shiftDeg: number;
-      readonly inService: boolean;
-    }
+  // A branch carries MATPOWER's branch fields, its ends named by bus id instead of number.
+  | (Omit<MatpowerBranch, 'from' | 'to' | 'line'> & { readonly kind: 'branch'; readonly from: string; readonly to: string })
   | {
       readonly kind: 'generator';
       readonly bus: string;
