@@ -1,6 +1,6 @@
 /** Launches Debian's Chromium headless with software WebGL (SwiftShader); never downloads a browser. */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -22,4 +22,29 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage'],
   });
+}
+
+/**
+ * Counts the WebGL scene's pixels in each colour class (a JavaScript condition over `r`, `g`, `b`),
+ * read in the page by copying the canvas into a 2D one (the page must be opened with `?preserve=1`).
+ *
+ * @example
+ * const { red } = await countScenePixels(page, { red: 'r > 170 && g < 90 && b < 90' });
+ */
+export async function countScenePixels<K extends string>(page: Page, classes: Readonly<Record<K, string>>): Promise<Record<K | 'total', number>> {
+  const tests = Object.entries<string>(classes).map(([name, condition]) => `if (${condition}) counts[${JSON.stringify(name)}]++;`).join('\n');
+  return (await page.evaluate(`(() => {
+    const gl = document.querySelector('[data-testid=scene] canvas');
+    const c = document.createElement('canvas');
+    c.width = gl.width; c.height = gl.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(gl, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const counts = { total: d.length / 4, ${Object.keys(classes).map((k) => `${JSON.stringify(k)}: 0`).join(', ')} };
+    for (let i = 0; i < d.length; i += 4) {
+      const r = d[i], g = d[i + 1], b = d[i + 2];
+      ${tests}
+    }
+    return counts;
+  })()`)) as Record<K | 'total', number>;
 }

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { epanetCityDocument, generateCity, parseCity, Status } from '../engine/index.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
-import { browserAvailability, launchChromium } from './browser.ts';
+import { browserAvailability, countScenePixels, launchChromium } from './browser.ts';
 
 const SHOTS = fileURLToPath(new URL('../artifacts/screenshots/', import.meta.url));
 const ADMIN = 'e2e-admin-token-0123456789';
@@ -25,23 +25,9 @@ let actorCount = 0;
 /** Where the server writes recordings (POST /api/recordings) and sessions read them. */
 const RECORDINGS = mkdtempSync(join(tmpdir(), 'twin-e2e-recordings-'));
 
-/** Pixels of the WebGL canvas by colour class, read in the page (needs `?preserve=1`). */
-async function canvasPixels(page: Page): Promise<{ total: number; lit: number; red: number }> {
-  return (await page.evaluate(`(() => {
-    const gl = document.querySelector('[data-testid=scene] canvas');
-    const c = document.createElement('canvas');
-    c.width = gl.width; c.height = gl.height;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(gl, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let lit = 0, red = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      const r = d[i], g = d[i + 1], b = d[i + 2];
-      if (r + g + b > 150) lit++;
-      if (r > 170 && g < 90 && b < 90) red++;
-    }
-    return { total: d.length / 4, lit, red };
-  })()`)) as { total: number; lit: number; red: number };
+/** Pixels of the WebGL canvas by colour class (`?preserve=1`): lit at all, and failure red. */
+function canvasPixels(page: Page): Promise<{ total: number; lit: number; red: number }> {
+  return countScenePixels(page, { lit: 'r + g + b > 150', red: 'r > 170 && g < 90 && b < 90' });
 }
 
 async function openTwin(page: Page, token: string, url = server.url, actors = actorCount): Promise<void> {

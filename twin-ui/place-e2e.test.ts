@@ -13,7 +13,7 @@ import { loadCityFile } from '../engine/index.ts';
 import { BUNDLED_PLACE } from '../gateways/places-cli.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
-import { launchChromium } from './browser.ts';
+import { countScenePixels, launchChromium } from './browser.ts';
 
 const SHOTS = fileURLToPath(new URL('../artifacts/screenshots/', import.meta.url));
 const UI_DIST = join(fileURLToPath(new URL('.', import.meta.url)), 'dist');
@@ -25,17 +25,7 @@ let actorCount = 0;
 
 /** Canvas pixels that are building red (the no-power shade), read in the page (needs `?preserve=1`). */
 async function shadedPixels(page: Page): Promise<number> {
-  return (await page.evaluate(`(() => {
-    const gl = document.querySelector('[data-testid=scene] canvas');
-    const c = document.createElement('canvas');
-    c.width = gl.width; c.height = gl.height;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(gl, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let red = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i] > 180 && d[i] - d[i + 1] > 100 && d[i] - d[i + 2] > 100) red++;
-    return red;
-  })()`)) as number;
+  return (await countScenePixels(page, { red: 'r > 180 && r - g > 100 && r - b > 100' })).red;
 }
 
 describe('the twin shows a real place', () => {
