@@ -5,36 +5,26 @@ port of MATPOWER's), cross-checked against pandapower's rundcpp on the same ppc.
 
 writes dcpf-reference.json beside this script: for every case, the bus angles (degrees) by BUS_I,
 the from-end flow (MW) of every branch row, and every generator's Pg after the slack update.
-Needs `pip install pypower pandapower` (numpy, scipy). The .m files are read by the small reader
-below (numeric matrices only), independent of the TypeScript reader under test.
+Needs `pip install pypower pandapower` (numpy, scipy). The .m files are read by bench/peers/matpower_m.py
+(numeric matrices only), independent of the TypeScript reader under test.
 """
 import json
 import os
-import re
 import sys
 
 import numpy as np
 from pypower.api import ppoption, rundcpf
 
+# The numeric .m reader the bench peers share (independent of the TypeScript reader under test).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../bench/peers"))
+from matpower_m import read_base_mva, read_matrix  # noqa: E402
+
 CASES = ["case118", "case300", "case1354pegase", "case_ACTIVSg2000"]
-
-
-def read_matrix(text, name):
-    match = re.search(r"mpc\." + name + r"\s*=\s*\[(.*?)\];", text, re.S)
-    rows = []
-    for line in match.group(1).split("\n"):
-        line = line.split("%")[0].strip().rstrip(";").strip()
-        if line:
-            rows.append([float(x) for x in line.replace(",", " ").split()])
-    return np.array(rows)
 
 
 def read_case(path):
     text = open(path).read()
-    base = float(re.search(r"mpc\.baseMVA\s*=\s*([\d.]+)", text).group(1))
-    gen = read_matrix(text, "gen")
-    branch = read_matrix(text, "branch")
-    return {"version": "2", "baseMVA": base, "bus": read_matrix(text, "bus"), "gen": gen, "branch": branch}
+    return {"version": "2", "baseMVA": read_base_mva(text), "bus": read_matrix(text, "bus"), "gen": read_matrix(text, "gen"), "branch": read_matrix(text, "branch")}
 
 
 def pandapower_check(ppc, result):
