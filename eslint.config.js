@@ -16,15 +16,15 @@ export default tseslint.config(
     },
   },
   {
-    // The one door (gateways/CONTEXT.md): in gateways/ only control.ts reaches Engine.submit,
+    // The one door (gateways/door/CONTEXT.md): in gateways/ only door/control.ts reaches Engine.submit,
     // submitBatch or the scenarios' submitScenario; every other edge calls the door (Control).
     // The offline CLI commands (their own batch engine in their own process, no server) are not doors.
     files: ['gateways/**/*.ts'],
-    ignores: ['gateways/control.ts', 'gateways/*-cli.ts', 'gateways/cli.ts', '**/*.test.ts'],
+    ignores: ['gateways/door/control.ts', 'gateways/cli/**', '**/*.test.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name=/^(submit|submitBatch)$/]:not([callee.object.name=/^(control|door)$/]):not([callee.object.property.name=/^(control|door)$/])", message: 'Inputs reach the engine only through the one door (gateways/control.ts Control).' },
+        { selector: "CallExpression[callee.property.name=/^(submit|submitBatch)$/]:not([callee.object.name=/^(control|door)$/]):not([callee.object.property.name=/^(control|door)$/])", message: 'Inputs reach the engine only through the one door (gateways/door/control.ts Control).' },
         { selector: "CallExpression[callee.name='submitScenario']", message: 'Scenario runs go through the door: control.submitScenario(...).' },
       ],
     },

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { Status, generateCity, parseCity, type StateChange } from '../engine/index.ts';
 import { PgHistory } from '../gateways/adapters/index.ts';
 import { PgHistoryQueries } from '../gateways/adapters/history-pg.ts';
-import { ALL, type SeriesSample } from '../gateways/history-series.ts';
+import { ALL, type SeriesSample } from '../gateways/history/index.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 
 /**

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCity, importOsm, loadCityFile, parseCity, readOsmFile, type CityModel } from '../engine/index.ts';
-import { BUNDLED_PLACE } from '../gateways/places-cli.ts';
+import { BUNDLED_PLACE } from '../gateways/cli/index.ts';
 
 const PEER = fileURLToPath(new URL('./peers/osmium_import.py', import.meta.url));
 

@@ -2,8 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, generateCity, parseCity, RealtimeRunner, type CityModel, type InputCommand } from '../engine/index.ts';
-import { AuditLog } from '../gateways/audit.ts';
-import { Control } from '../gateways/control.ts';
+import { AuditLog, Control } from '../gateways/door/index.ts';
 import { startServerWith } from '../gateways/server.ts';
 
 /**

@@ -9,5 +9,5 @@ process.stdout.on('error', (error) => {
 });
 
 register();
-const { main } = await import('../gateways/cli.ts');
+const { main } = await import('../gateways/cli/index.ts');
 process.exitCode = await main(process.argv);

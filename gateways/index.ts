@@ -80,15 +80,10 @@ export type {
   SessionOutcome,
   SessionScore,
 } from './protocol.ts';
-export { SessionManager, fileRecordings, sessionScore } from './sessions.ts';
-export type { RecordingSource, SessionEvent, SessionManagerOptions, CreateSessionRequest, TraineeAction, SessionDetail, SessionSummary } from './sessions.ts';
-export { TokenStore, RIGHTS, hashToken, tokensFromEnvironment } from './auth.ts';
-export type { Principal, Right } from './auth.ts';
-export { AuditLog } from './audit.ts';
-export type { AuditEntry, AnonymousAudit } from './audit.ts';
-export { Control, DEFAULT_DOOR_LIMITS, doorLimitsFromEnv, admitBatch, isOperatorCommand, OPERATOR_ACTIONS } from './control.ts';
-export type { DoorLimits, GuardPolicy, IngestDoor, OperatorAction } from './control.ts';
-export { ScenarioExpander } from './expander.ts';
-export { StreamHub, ViewCoalescer, Subscriber } from './streaming.ts';
-export type { FrameSink, StreamStats } from './streaming.ts';
-export { neighbours, closure, shortestPath } from './graph.ts';
+export { SessionManager, fileRecordings, sessionScore } from './sessions/index.ts';
+export type { RecordingSource, SessionEvent, SessionManagerOptions, CreateSessionRequest, TraineeAction, SessionDetail, SessionSummary } from './sessions/index.ts';
+export { TokenStore, RIGHTS, hashToken, tokensFromEnvironment, AuditLog, Control, DEFAULT_DOOR_LIMITS, doorLimitsFromEnv, admitBatch, isOperatorCommand, OPERATOR_ACTIONS, ScenarioExpander } from './door/index.ts';
+export type { Principal, Right, AuditEntry, AnonymousAudit, DoorLimits, GuardPolicy, IngestDoor, OperatorAction } from './door/index.ts';
+export { StreamHub, ViewCoalescer, Subscriber } from './stream/index.ts';
+export type { FrameSink, StreamStats } from './stream/index.ts';
+export { neighbours, closure, shortestPath } from './http/index.ts';

@@ -156,7 +156,7 @@ export function viewKey(v: NormalisedView): string {
 // ---------------------------------------------------------------------------------------------
 // Input schemas: one per input kind, for every door (HTTP, Socket.io, ws, UI). Numbers are finite
 // and inside the documented ranges; names (layers, districts, assets) are checked against the city
-// by the door (gateways/control.ts), which knows it.
+// by the door (gateways/door/control.ts), which knows it.
 // ---------------------------------------------------------------------------------------------
 
 /** Live clock speed range (virtual seconds per wall second). */

@@ -10,28 +10,16 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { createBehaviours } from '../actors/index.ts';
 import { performance } from 'node:perf_hooks';
 import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
-import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState } from './durability.ts';
+import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander } from './door/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
-import { AuditLog } from './audit.ts';
-import { bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment } from './auth.ts';
-import { Control, doorLimitsFromEnv } from './control.ts';
-import { ScenarioExpander } from './expander.ts';
-import { acceptEmptyBodies } from './empty-body.ts';
-import { registerFavicon } from './favicon.ts';
-import { registerHttpApi } from './http.ts';
-import type { HistoryHub } from './history.ts';
-import { registerHistoryRoutes } from './history-routes.ts';
-import { registerScenarioRoutes } from './scenario-routes.ts';
-import { registerSessionRoutes } from './session-routes.ts';
-import { registerTokenRoutes, type TokenReload } from './token-routes.ts';
-import { summarise } from './summary.ts';
-import { fileRecordings, firstOf, SessionManager } from './sessions.ts';
-import { createMetrics, registerEventLoopDelay } from './metrics.ts';
+import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRoutes, registerTokenRoutes, type TokenReload, summarise, createMetrics, registerEventLoopDelay } from './http/index.ts';
+import type { HistoryHub } from './history/index.ts';
+import { registerHistoryRoutes } from './history/index.ts';
+import { registerSessionRoutes, fileRecordings, firstOf, SessionManager } from './sessions/index.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
-import { SocketGateway } from './sockets.ts';
-import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
-import { StreamHub, type StreamStats } from './streaming.ts';
+import { SocketGateway, StreamHub, type StreamStats } from './stream/index.ts';
+import { telemetryMonitorFromEnv } from './automation/index.ts';
 
 export interface StartServerOptions {
   city: CityModel;
@@ -51,7 +39,7 @@ export interface StartServerOptions {
   /** Cost model for the economic impact in `/api/summary` (default: the documented defaults). */
   costModel?: CostModel;
   /**
-   * Data directory (durable journal, ledger, checkpoint; see gateways/durability.ts): else
+   * Data directory (durable journal, ledger, checkpoint; see gateways/door/durability.ts): else
    * `STRATUM_DATA_DIR`; else none (journal in memory: tests, embedding). `stratum start` defaults it
    * to `./data`. `false`: none, whatever the environment says.
    */
@@ -118,9 +106,9 @@ export interface ServerInternals extends RunningServer {
   audit: AuditLog;
   stats: StreamStats;
   sessions: SessionManager;
-  /** The one door every input passes (gateways/control.ts). */
+  /** The one door every input passes (gateways/door/control.ts). */
   control: Control;
-  /** The live engine's and the sessions' history (gateways/history.ts). */
+  /** The live engine's and the sessions' history (gateways/history/history.ts). */
   history: HistoryHub;
 }
 

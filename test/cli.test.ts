@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../gateways/cli.ts';
+import { main } from '../gateways/cli/index.ts';
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../gateways/cli.ts';
+import { main } from '../gateways/cli/index.ts';
 import { composeSettings, dockerfileRuntime, kubernetesSettings, repositoryDeploySettings, unreadVariables, variablesReadByCode } from './deploy-settings.ts';
 
 async function helpOf(subcommand: string): Promise<string> {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { loadCityFile } from '../engine/index.ts';
-import { BUNDLED_PLACE } from '../gateways/places-cli.ts';
+import { BUNDLED_PLACE } from '../gateways/cli/index.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
 import { countScenePixels, launchChromium } from './browser.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contractData } from '../history-contract.ts';
+import { contractData } from '../history/index.ts';
 import { PgHistoryQueries } from './history-pg.ts';
 import { startTimescalePglite } from './pglite-timescale.ts';
 import { requireUrl, serviceFromEnv } from './testing.ts';

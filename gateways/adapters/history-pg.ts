@@ -1,14 +1,13 @@
 import type pg from 'pg';
 import type { ActorView, Cause } from '../../engine/index.ts';
-import type { SeriesSample, SeriesValues } from '../history-series.ts';
-import type { AssetRaw, HistoryQueries, SeriesRaw, StatusChangeRecord } from '../history-store.ts';
+import type { SeriesSample, SeriesValues, AssetRaw, HistoryQueries, SeriesRaw, StatusChangeRecord } from '../history/index.ts';
 import { ServiceStatus, type HealthReporter, type ServiceHealth } from './health.ts';
 import type { HistoryMode, PgHistory } from './timescale.ts';
 
 /**
  * History queries on PostgreSQL / TimescaleDB, beside `PgHistory` (which writes `state_changes`):
  *
- * - `series_samples`: the per layer/district series (gateways/history-series.ts), one row per series
+ * - `series_samples`: the per layer/district series (gateways/history/history-series.ts), one row per series
  *   and virtual instant where it changed. A hypertable (1-day chunks of virtual time) on TimescaleDB,
  *   range-partitioned by day otherwise.
  * - Continuous aggregates `series_1m` and `series_1h` (TimescaleDB): per bucket, series and run the

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import { unpack } from 'msgpackr';
 import { parseCommand, ValidationError, type BusPort, type Engine, type InputCommand, type StateChange } from '../../engine/index.ts';
-import { admitBatch, type IngestDoor } from '../control.ts';
+import { admitBatch, type IngestDoor } from '../door/index.ts';
 import { describeError, drainUntil, ServiceStatus, type HealthReporter, type ServiceHealth } from './health.ts';
 
 /**
@@ -263,7 +263,7 @@ export function telemetryCommand(key: string | undefined, decoded: unknown, sour
 
 export interface KafkaIngestOptions extends KafkaConnection {
   readonly engine: Engine;
-  /** The server's door (gateways/control.ts `Control`), so the guard policy applies to Kafka commands; absent: the door's batch step without a guard (a separate ingest process). */
+  /** The server's door (gateways/door/control.ts `Control`), so the guard policy applies to Kafka commands; absent: the door's batch step without a guard (a separate ingest process). */
   readonly door?: IngestDoor;
   /** Consumer group (engine nodes of one twin share it; partitions are split between them). */
   readonly groupId: string;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
 import { generateCity, parseCity } from '../../engine/index.ts';
 import { loadLibraryScenario, loadRecording, recordRun, ReplaySession } from '../../scenarios/index.ts';
-import { registerScenarioCommands } from '../replay-cli.ts';
+import { registerScenarioCommands } from '../cli/index.ts';
 import { startServerWith } from '../server.ts';
 import { PgRecordings } from './recordings-pg.ts';
 import { requireUrl, serviceFromEnv, waitFor } from './testing.ts';

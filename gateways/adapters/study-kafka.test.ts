@@ -8,7 +8,7 @@ import { pack } from 'msgpackr';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StudyCity, runStudy, type StudyOptions } from '../../actors/index.ts';
 import { generateCity, loadCityFile } from '../../engine/index.ts';
-import { main } from '../cli.ts';
+import { main } from '../cli/index.ts';
 import { parseResult, parseTask, runStudyOnKafka } from './study-kafka.ts';
 import { spawnStudyWorker, stopProcess, type WorkerProcess } from './study-worker-process.ts';
 import { requireUrl, serviceFromEnv } from './testing.ts';

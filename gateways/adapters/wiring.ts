@@ -3,7 +3,7 @@ import { Gauge } from 'prom-client';
 import type { Engine } from '../../engine/index.ts';
 import type { ServiceHealth } from './health.ts';
 import { brokersFromEnv, KafkaEventPublisher, KafkaIngest } from './kafka.ts';
-import type { IngestDoor } from '../control.ts';
+import type { IngestDoor } from '../door/index.ts';
 import { RedisCache } from './redis.ts';
 import { CacheSink, EngineTap, HistorySink } from './sinks.ts';
 import { PgHistory } from './timescale.ts';

@@ -53,7 +53,7 @@ export function mayTrain(role: Role | null): boolean {
 
 /**
  * What the headline reads from `GET /api/summary` (and a session's summary): the outage cost so far
- * and its rate now. Declared here because gateways/summary.ts is server code (zod, engine).
+ * and its rate now. Declared here because gateways/http/summary.ts is server code (zod, engine).
  */
 export interface ServerSummary {
   readonly cost?: { readonly currency: string; readonly total: number; readonly perHour?: number };

@@ -1,0 +1,20 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { CityIndex, ValidationError, type CityModel } from '../../engine/index.ts';
+import { expandScenario, type Scenario } from '../../scenarios/index.ts';
+
+/**
+ * The scenario-expansion worker (started by `ScenarioExpander`): holds its own index of the live
+ * city and expands scenarios off the server's event loop. The expansion is a pure function of the
+ * scenario, the city and the seed, so the events are the ones the server would compute itself.
+ */
+const { city, seed } = workerData as { city: CityModel; seed: number };
+const index = new CityIndex(city);
+parentPort!.on('message', (message: { id: number; scenario: Scenario }) => {
+  try {
+    parentPort!.postMessage({ id: message.id, events: expandScenario(message.scenario, index, seed) });
+  } catch (error) {
+    // A bad scenario (ValidationError) keeps its source and problems, so the reply names the field.
+    parentPort!.postMessage(error instanceof ValidationError ? { id: message.id, invalid: { source: error.source, problems: error.problems } } : { id: message.id, error: (error as Error).message });
+  }
+});
+parentPort!.postMessage({ ready: true });

@@ -1,0 +1,11 @@
+/** The HTTP API: routes (topology, state, graph, inputs, scenarios, tokens, analysis), the summary shape, metrics, and fastify helpers. */
+export { closure, neighbours, shortestPath } from './graph.ts';
+export { acceptEmptyBodies } from './empty-body.ts';
+export { registerFavicon } from './favicon.ts';
+export { registerHttpApi } from './api.ts';
+export { registerScenarioRoutes } from './scenario-routes.ts';
+export { registerTokenRoutes } from './token-routes.ts';
+export type { TokenReload } from './token-routes.ts';
+export { summarise, summaryResponse } from './summary.ts';
+export type { SummaryResponse } from './summary.ts';
+export { createMetrics, registerEventLoopDelay } from './metrics.ts';
