@@ -23,7 +23,7 @@ import {
 import type { SessionEvent, SessionManager } from '../sessions/index.ts';
 import { Subscriber, type BroadcastGroup, type FrameSink, type StreamHub } from './streaming.ts';
 import { FRAMES_BUNDLE } from '../frame-bundle.ts';
-import { SocketIoFrameWriter, type EngineConnection } from './socketio-frames.ts';
+import { socketBacklog, SocketIoFrameWriter } from './socketio-frames.ts';
 
 /** Above this many bytes held by the transport, frames for that socket are merged instead of sent. */
 export const DEFAULT_HIGH_WATER_BYTES = 256 * 1024;
@@ -303,16 +303,16 @@ export class SocketGateway {
   private onSocketIo(socket: Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>): void {
     const { hub, control } = this.options;
     const principal: Principal = { name: socket.data.name, role: socket.data.role, tokenHash: socket.data.tokenHash };
-    const conn = socket.conn as unknown as { writeBuffer: unknown[]; transport: { socket?: { bufferedAmount?: number } }; on(event: 'drain', cb: () => void): void };
+    const backlog = socketBacklog(socket);
     // A client that opted in (auth.frames === 'bundle', with bundleParser) gets each frame as one message.
     const wantsBundles = (socket.handshake.auth as { frames?: unknown }).frames === FRAMES_BUNDLE;
     const sink: FrameSink = {
       group: this.broadcast,
-      backedUp: () => conn.writeBuffer.length > MAX_QUEUED_PACKETS || (conn.transport.socket?.bufferedAmount ?? 0) > this.highWater,
-      send: (bytes) => this.frameWriter.write(socket.conn as unknown as EngineConnection, bytes, wantsBundles),
+      backedUp: () => backlog.queuedPackets() > MAX_QUEUED_PACKETS || backlog.bufferedBytes() > this.highWater,
+      send: (bytes) => this.frameWriter.write(socket, bytes, wantsBundles),
     };
     const subscriber = new Subscriber(socket.id, sink);
-    conn.on('drain', () => hub.drained(subscriber));
+    backlog.onDrain(() => hub.drained(subscriber));
     const wantsSummary = (socket.handshake.auth as { summary?: unknown }).summary === true;
     /** Live watchers get the live clock and alerts (and the summary when asked); session watchers do not. */
     const watchLive = (live: boolean): void => {
