@@ -121,7 +121,7 @@ describe('engine snapshots', () => {
     const [newest, older] = listSnapshotFiles(join(dir, 'snapshots'));
     // One flipped byte in the body of the newest.
     const bytes = readFileSync(newest!.file);
-    bytes[bytes.length - 100] ^= 0xff;
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
     writeFileSync(newest!.file, bytes);
     const refusals: string[] = [];
     const first = await restart(dir, reference.settledUntil, refusals);
