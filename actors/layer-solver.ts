@@ -402,6 +402,16 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
     return s;
   }
 
+  /** The layer graph is the city's (rebuilt by `init`), so a snapshot leaves it out. */
+  snapshot(s: SolverState): unknown {
+    const { graph: _graph, ...rest } = s;
+    return rest;
+  }
+
+  restore(saved: unknown, actor: number, index: CityIndex): SolverState {
+    return { ...(saved as Omit<SolverState, 'graph'>), graph: this.init(actor, index).graph };
+  }
+
   describe(s: SolverState, index: CityIndex): Record<string, unknown> {
     return {
       layer: index.layers[s.graph.layer],

@@ -34,8 +34,16 @@ export interface Behaviour<S = unknown> {
   fault(state: S, cause: Cause): S;
   /** Why the actor is out of service, if it is. */
   cause(state: S): Cause | null;
-  /** A JSON-friendly description of the state for inspectors and snapshots. */
+  /** A JSON-friendly description of the state for inspectors. */
   describe(state: S, index: CityIndex): Record<string, unknown>;
+  /**
+   * Optional: what an engine snapshot stores of the state (default: the state itself, which must
+   * then be plain data — objects, arrays, typed arrays, numbers, strings, booleans, null). Drop what
+   * `init` rebuilds from the city (shared graphs); `restore` puts it back.
+   */
+  snapshot?(state: S): unknown;
+  /** Optional: the state back from what `snapshot` stored. */
+  restore?(saved: unknown, actor: number, index: CityIndex): S;
 }
 
 /** Maps every actor index to its behaviour. Provided by actors/; the engine never imports it. */

@@ -8,6 +8,7 @@ import { InputJournal, type InputCommand, type JournalEntry, type JournalHeader 
 import { Kernel, type Driver, type SupervisionPolicy } from './kernel.ts';
 import type { CityModel } from './model/types.ts';
 import { CyberCode, HazardCode, MessageKind, OrderCode, Status } from './protocol.ts';
+import { encodeSnapshot, type EngineState } from './snapshot.ts';
 import { StateChangeStream } from './stream.ts';
 import { epanetWorkspace } from './water/hydraulics.ts';
 
@@ -90,6 +91,8 @@ export class Engine {
   private recoveryFailure: Error | undefined;
   private busy = false;
   private stopped = false;
+  /** The journal position a restored snapshot left off at (`restoreState`); recovery replays from there. */
+  private resumeFrom: { seq: number; byte: number } | undefined;
   private idleWaiters: (() => void)[] = [];
   /**
    * Inputs accepted while an instant is being processed, in journal order, with their targets (one
@@ -251,6 +254,45 @@ export class Engine {
     else this.scheduleEntry(copy, targets);
   }
 
+  /**
+   * The engine's whole state now, for a snapshot (engine/snapshot.ts): the kernel's committed actor
+   * states, clock, queue, message sequence and supervision; the stream's hash state; the journal
+   * position with its duplicate map. Only when idle (between instants: see `whenIdle`) and live.
+   */
+  captureState(): EngineState {
+    if (this.busy) throw new Error('engine: a snapshot is taken between instants (await whenIdle() first)');
+    if (this.recovering || this.recoveryFailure !== undefined) throw new Error('engine: no snapshot while the journal is being recovered');
+    return { kernel: this.kernel.snapshot(), stream: this.stream.snapshot(), journal: this.journal.position() };
+  }
+
+  /**
+   * A snapshot of the state now, encoded with its header (synchronous: this is the part of taking a
+   * snapshot that holds the event loop). `seq` is its journal position: write the bytes only once
+   * the journal is durable up to there (`journal.whenDurable()`).
+   */
+  snapshotBytes(): { bytes: Buffer; seq: number; clockMs: number } {
+    const state = this.captureState();
+    const bytes = encodeSnapshot(state, { cityHash: this.cityHash, seed: this.kernel.seed, streamHash: this.stream.stateHash() });
+    return { bytes, seq: state.journal.seq, clockMs: state.kernel.processedUntil };
+  }
+
+  /**
+   * Loads a snapshot (of this city and seed: `decodeSnapshot` checks) into a fresh engine; `recover`
+   * then replays the journal from the snapshot's position. Call it before anything subscribes to the
+   * stream (listeners see the tail only). Inputs are refused until `recover` is done. Throws, and
+   * changes nothing, when the journal does not reach the snapshot's position.
+   */
+  restoreState(state: EngineState): void {
+    if (this.busy || this.journal.length > 0 || this.stream.count > 0 || this.kernel.counters.instants > 0) throw new Error('engine: restoreState needs a fresh engine');
+    const byte = this.journal.locate(state.journal.seq, state.journal.byte);
+    if (byte === undefined) throw new Error(`engine: the journal holds fewer than ${state.journal.seq} entries, the snapshot's position`);
+    this.kernel.restore(state.kernel);
+    this.stream.restore(state.stream);
+    this.journal.resumeAt(state.journal);
+    this.resumeFrom = { seq: state.journal.seq, byte };
+    this.recovering = true;
+  }
+
   /** True while `recover` replays the journal (inputs are refused until it is done). */
   get isRecovering(): boolean {
     return this.recovering;
@@ -261,11 +303,14 @@ export class Engine {
    * point, in batch mode with the direct driver (the same stream as the live nact driver, faster),
    * then runs to `untilMs` (the clock reached before the restart, when known) and hands the state to
    * the live driver. Inputs are refused meanwhile. Entries stream from the file: memory holds only
-   * the journal's recent window. `checkpoint`, when given, is compared on the way: the stream's
-   * hash at that clock must equal the one noted before the restart.
+   * the journal's recent window. After `restoreState` (a snapshot) only the entries from the
+   * snapshot's position on are replayed. `checkpoint`, when given, is compared on the way: the
+   * stream's hash at that clock must equal the one noted before the restart (not possible when the
+   * checkpoint is older than the snapshot: then `none`). `inputs` counts every journalled input,
+   * `replayed` those replayed here.
    */
-  async recover(options: { untilMs?: number; checkpoint?: { settledUntil: number; stateHash: string }; onProgress?: (inputs: number) => void } = {}): Promise<{ inputs: number; untilMs: number; checkpoint: 'match' | 'mismatch' | 'none' }> {
-    if (this.busy || this.journal.length > 0) throw new Error('engine: recover runs once, on a fresh engine, before any input');
+  async recover(options: { untilMs?: number; checkpoint?: { settledUntil: number; stateHash: string }; onProgress?: (inputs: number) => void } = {}): Promise<{ inputs: number; replayed: number; untilMs: number; checkpoint: 'match' | 'mismatch' | 'none' }> {
+    if (this.busy || this.journal.length !== (this.resumeFrom?.seq ?? 0)) throw new Error('engine: recover runs once, on a fresh (or just restored) engine, before any input');
     this.recovering = true;
     const live = this.driver;
     const direct = new DirectDriver();
@@ -279,8 +324,8 @@ export class Engine {
       checkpoint = this.stream.stateHash() === cp.stateHash ? 'match' : 'mismatch';
     };
     try {
-      let inputs = 0;
-      for (const entry of this.journal.readFile()) {
+      let inputs = this.resumeFrom?.seq ?? 0;
+      for (const entry of this.journal.readFile(this.resumeFrom)) {
         const at = entry.feedAfter ?? entry.time - 1;
         await check(at);
         if (at > this.kernel.settledUntil) await this.kernel.runUntil(direct, at);
@@ -302,7 +347,7 @@ export class Engine {
       // The live driver takes over from the recovered committed state (nact re-spawns its actors).
       await live.stop();
       await live.start(this.kernel);
-      return { inputs, untilMs: Math.max(0, untilMs), checkpoint };
+      return { inputs, replayed: inputs - (this.resumeFrom?.seq ?? 0), untilMs: Math.max(0, untilMs), checkpoint };
     } catch (error) {
       // A journal that cannot be replayed must not be appended to: inputs stay refused.
       this.recoveryFailure = error as Error;

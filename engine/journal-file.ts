@@ -66,15 +66,16 @@ export function findTornTail(path: string, options: { repair: boolean }): TornTa
 /**
  * The complete lines of an NDJSON file (up to byte `limit`), read in 1 MiB chunks — journals reach
  * gigabytes, so no whole-file string — as [text, 1-based line number]; blank lines are skipped.
- * Bytes after the last newline are not yielded (see `findTornTail`).
+ * Bytes after the last newline are not yielded (see `findTornTail`). `from` starts at a byte offset
+ * that begins a line, numbering that line `from.line` (a snapshot's journal position).
  */
-export function* ndjsonLines(path: string, limit?: number): Generator<[string, number]> {
+export function* ndjsonLines(path: string, limit?: number, from: { byte: number; line: number } = { byte: 0, line: 1 }): Generator<[string, number]> {
   const fd = openSync(path, 'r');
   try {
     const size = limit ?? fstatSync(fd).size;
     let carry = Buffer.alloc(0);
-    let position = 0;
-    let n = 0;
+    let position = from.byte;
+    let n = from.line - 1;
     while (position < size) {
       const chunk = Buffer.alloc(Math.min(CHUNK, size - position));
       const read = readSync(fd, chunk, 0, chunk.length, position);
@@ -114,6 +115,8 @@ export class GroupCommitFile {
   private waiters: { upTo: number; resolve: () => void; reject: (error: Error) => void }[] = [];
   private failed: Error | undefined;
   private groups = 0;
+  /** Bytes the file holds once everything appended so far is written. */
+  private endBytes = 0;
 
   private constructor(readonly path: string, readonly mode: JournalSyncMode) {}
 
@@ -122,7 +125,13 @@ export class GroupCommitFile {
     mkdirSync(dirname(path), { recursive: true });
     const file = new GroupCommitFile(path, mode);
     file.handle = await open(path, 'a');
+    file.endBytes = (await file.handle.stat()).size;
     return file;
+  }
+
+  /** The file's length in bytes once everything appended so far is written (a snapshot's journal position). */
+  get appendedBytes(): number {
+    return this.endBytes;
   }
 
   /** Writes `text` at once, synchronously and synced (the header of a new file). */
@@ -157,6 +166,7 @@ export class GroupCommitFile {
     if (this.failed !== undefined) throw this.failed;
     this.queue.push(text);
     this.queued += items;
+    this.endBytes += Buffer.byteLength(text);
     if (this.flushing === undefined) this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
@@ -67,6 +67,18 @@ export function parseCommand(value: unknown, source: string): InputCommand {
   const parsed = inputCommandSchema.safeParse(value);
   if (!parsed.success) throw new ValidationError(source, zodProblems(parsed.error));
   return parsed.data;
+}
+
+/**
+ * A point in the journal (a snapshot's): the entries before it, where the next one starts in the
+ * durable file, and the last sourceSeq of each source (duplicates stay dropped after a restart).
+ */
+export interface JournalPosition {
+  /** Seq of the next entry (= entries before the position). */
+  readonly seq: number;
+  /** Byte offset in the durable file where entry `seq` starts; -1 without a durable file. */
+  readonly byte: number;
+  readonly seen: [string, number][];
 }
 
 /** Entries a file-backed journal keeps in memory (the most recent ones; the file holds them all). */
@@ -164,11 +176,75 @@ export class InputJournal {
     return this.list.length;
   }
 
-  /** The durable file's entries, validated, streamed (no whole-file read). */
-  *readFile(): Generator<JournalEntry> {
+  /** Where the journal stands now (for a snapshot taken now). */
+  position(): JournalPosition {
+    return { seq: this.count, byte: this.durableFile?.appendedBytes ?? -1, seen: [...this.seen] };
+  }
+
+  /**
+   * Continues a fresh journal from a snapshot's position: the entries before it stay in the file
+   * (and are read from there when asked for), the tail is `restore`d after this.
+   */
+  resumeAt(position: JournalPosition): void {
+    if (this.count !== 0) throw new Error('journal: resumeAt needs a fresh journal');
+    this.count = this.base = this.restoredFromFile = position.seq;
+    this.seen.clear();
+    for (const [source, seq] of position.seen) this.seen.set(source, seq);
+  }
+
+  /**
+   * The byte offset in the durable file where entry `seq` starts, checking the hint a snapshot
+   * carries (the line there must be entry `seq`, or the file must end right after entry `seq − 1`)
+   * and else scanning the file. Undefined when the file holds fewer than `seq` entries.
+   */
+  locate(seq: number, hint: number): number | undefined {
+    const file = this.durableFile?.path;
+    if (file === undefined) return undefined;
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (hint > 0 && hint <= size) {
+        const probe = Buffer.alloc(64);
+        const back = Math.min(hint, 64);
+        if (hint < size) {
+          const read = readSync(fd, probe, 0, 64, hint - 1);
+          if (probe[0] === 10 && probe.toString('utf8', 1, read).startsWith(`{"seq":${seq},`)) return hint;
+        } else if (readSync(fd, probe, 0, back, hint - back) === back && probe[back - 1] === 10) {
+          // The file ends at the hint: its last line must be entry seq − 1 (or the header when seq is 0).
+          const last = this.lastLineBefore(fd, hint);
+          if (last.startsWith(seq === 0 ? '{"kind":' : `{"seq":${seq - 1},`)) return hint;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    let offset = 0;
+    let entries = 0;
+    for (const [line, n] of ndjsonLines(file, undefined, { byte: 0, line: 1 })) {
+      if (n > 1) {
+        if (entries === seq) return offset;
+        entries++;
+      }
+      offset += Buffer.byteLength(line) + 1;
+    }
+    return entries === seq ? offset : undefined;
+  }
+
+  private lastLineBefore(fd: number, end: number): string {
+    const start = Math.max(0, end - 1 - 65_536);
+    const buffer = Buffer.alloc(end - 1 - start);
+    readSync(fd, buffer, 0, buffer.length, start);
+    return buffer.toString('utf8', buffer.lastIndexOf(10) + 1);
+  }
+
+  /**
+   * The durable file's entries, validated, streamed (no whole-file read); with `from` (a position
+   * checked by `locate`), only the entries from there on.
+   */
+  *readFile(from?: { seq: number; byte: number }): Generator<JournalEntry> {
     const file = this.durableFile?.path;
     if (file === undefined) return;
-    for (const [line, n] of ndjsonLines(file)) {
+    for (const [line, n] of ndjsonLines(file, undefined, from === undefined ? { byte: 0, line: 1 } : { byte: from.byte, line: from.seq + 2 })) {
       if (n === 1) continue;
       // Telemetry, nearly every line of a long journal, is checked by hand: the schema's generic
       // walk costs more than the rest of the recovery. Anything else takes the schema.

@@ -39,6 +39,30 @@ export interface SupervisionPolicy {
   readonly windowMs: number;
 }
 
+/**
+ * The kernel's whole state between instants, for a snapshot: committed actor states (each as its
+ * behaviour's `snapshot` gives it), the clock, the scheduler's message sequence, the messages
+ * waiting on the virtual clock (6 numbers each: to, from, kind, value, aux, seq, bucket by bucket in
+ * delivery order) and supervision. Views are not kept: they are `view(state)`.
+ */
+export interface KernelSnapshot {
+  readonly states: unknown[];
+  readonly messageSeq: number;
+  readonly currentTime: number;
+  readonly processedUntil: number;
+  readonly queueTimes: Float64Array;
+  /** Messages per bucket of `queueTimes`. */
+  readonly queueCounts: Uint32Array;
+  readonly queueMessages: Float64Array;
+  readonly crashes: [number, number[]][];
+  readonly escalations: EscalatedCrash[];
+  readonly faulted: number[];
+  readonly parkedMessages: number;
+  readonly deliveries: number;
+  readonly instants: number;
+  readonly rounds: number;
+}
+
 export const DEFAULT_SUPERVISION: SupervisionPolicy = { maxRestarts: 3, windowMs: 60_000 };
 
 /** Largest number of rounds one instant may take before the engine calls it a zero-delay loop. */
@@ -64,7 +88,7 @@ export class Kernel {
   /** The last published view of each actor (immutable objects, shared with the stream's events). */
   private readonly views: ActorView[];
 
-  private readonly queue = new TimeQueue<SimMessage>();
+  private queue = new TimeQueue<SimMessage>();
   private pendingByActor: (SimMessage[] | undefined)[];
   private messageSeq = 0;
   private currentTime = 0;
@@ -290,6 +314,94 @@ export class Kernel {
     }
     this.outcomes = [];
     return next;
+  }
+
+  /**
+   * The kernel's state for a snapshot. Only between instants (the engine calls it when idle). Actor
+   * states are immutable, so they are taken by reference; the queue is copied.
+   */
+  snapshot(): KernelSnapshot {
+    if (this.outcomes.length > 0) throw new Error('kernel: a snapshot is taken between instants only');
+    const buckets = this.queue.entries();
+    const queueTimes = new Float64Array(buckets.length);
+    const queueCounts = new Uint32Array(buckets.length);
+    const queueMessages = new Float64Array(this.queue.size * 6);
+    let o = 0;
+    for (let b = 0; b < buckets.length; b++) {
+      const { time, items } = buckets[b]!;
+      queueTimes[b] = time;
+      queueCounts[b] = items.length;
+      for (const m of items) {
+        queueMessages[o++] = m.to;
+        queueMessages[o++] = m.from;
+        queueMessages[o++] = m.kind;
+        queueMessages[o++] = m.value;
+        queueMessages[o++] = m.aux;
+        queueMessages[o++] = m.seq;
+      }
+    }
+    const states = new Array<unknown>(this.states.length);
+    for (let a = 0; a < states.length; a++) {
+      const behaviour = this.behaviours[a]!;
+      states[a] = behaviour.snapshot === undefined ? this.states[a] : behaviour.snapshot(this.states[a]);
+    }
+    return {
+      states,
+      messageSeq: this.messageSeq,
+      currentTime: this.currentTime,
+      processedUntil: this.processedUntil,
+      queueTimes,
+      queueCounts,
+      queueMessages,
+      crashes: [...this.crashes].map(([actor, times]) => [actor, [...times]]),
+      escalations: [...this.escalations],
+      faulted: [...this.faulted],
+      parkedMessages: this.parkedMessages,
+      deliveries: this.deliveries,
+      instants: this.instants,
+      rounds: this.rounds,
+    };
+  }
+
+  /**
+   * Replaces a fresh kernel's state with a snapshot's (before any instant ran; the engine restarts
+   * its driver afterwards). Checks the shape first and changes nothing when it does not fit.
+   */
+  restore(saved: KernelSnapshot): void {
+    if (this.instants !== 0) throw new Error('kernel: restore needs a fresh kernel');
+    const n = this.states.length;
+    if (saved.states.length !== n) throw new RangeError(`kernel snapshot: ${saved.states.length} actor states, this city has ${n} actors`);
+    if (saved.queueTimes.length !== saved.queueCounts.length || saved.queueMessages.length !== 6 * saved.queueCounts.reduce((sum, c) => sum + c, 0)) throw new RangeError('kernel snapshot: the message queue is inconsistent');
+    const states = new Array<unknown>(n);
+    for (let a = 0; a < n; a++) {
+      const behaviour = this.behaviours[a]!;
+      states[a] = behaviour.restore === undefined ? saved.states[a] : behaviour.restore(saved.states[a], a, this.index);
+    }
+    const queue = new TimeQueue<SimMessage>();
+    const q = saved.queueMessages;
+    let o = 0;
+    for (let b = 0; b < saved.queueTimes.length; b++) {
+      const time = saved.queueTimes[b]!;
+      for (let k = 0; k < saved.queueCounts[b]!; k++, o += 6) queue.push(time, { to: q[o]!, from: q[o + 1]!, kind: q[o + 2]! as MessageKind, value: q[o + 3]!, aux: q[o + 4]!, seq: q[o + 5]! });
+    }
+    for (let a = 0; a < n; a++) {
+      this.states[a] = states[a];
+      this.views[a] = this.behaviours[a]!.view(states[a]);
+    }
+    this.queue = queue;
+    this.messageSeq = saved.messageSeq;
+    this.currentTime = saved.currentTime;
+    this.processedUntil = saved.processedUntil;
+    this.crashes.clear();
+    for (const [actor, times] of saved.crashes) this.crashes.set(actor, [...times]);
+    this.escalations.length = 0;
+    this.escalations.push(...saved.escalations);
+    this.faulted.clear();
+    for (const actor of saved.faulted) this.faulted.add(actor);
+    this.parkedMessages = saved.parkedMessages;
+    this.deliveries = saved.deliveries;
+    this.instants = saved.instants;
+    this.rounds = saved.rounds;
   }
 
   private publishIfChanged(actor: number, state: unknown): void {

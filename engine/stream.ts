@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { StateChange } from './protocol.ts';
 
 export type StateChangeListener = (change: StateChange) => void;
@@ -6,20 +6,41 @@ export type StateChangeListener = (change: StateChange) => void;
 const RECORD_BYTES = 8 + 4 + 1 + 1 + 8 + 8 + 8 + 1 + 4 + 8;
 const CHUNK_RECORDS = 2048;
 
+/** The chain value before the first chunk: 32 zero bytes. */
+const CHAIN_START = Buffer.alloc(32);
+
+/** What a snapshot keeps of the stream: enough to go on hashing exactly where it stopped. */
+export interface StreamSnapshot {
+  /** Changes so far (the next change's seq). */
+  readonly count: number;
+  /** The chain value after the last full chunk (32 bytes). */
+  readonly chain: Uint8Array;
+  /** The encoded records of the chunk being filled (`count % CHUNK_RECORDS` records). */
+  readonly partial: Uint8Array;
+}
+
 /**
  * The state-change stream: every transition that changes what the outside world sees, in the order
- * the scheduler produced it. It keeps a running SHA-256 over a canonical binary encoding (the
- * `stateHash` that proves two runs identical), a bounded ring of recent changes for late readers,
- * and fans out to listeners (the coalescer, history, cache, bus adapters).
+ * the scheduler produced it. It keeps a hash over a canonical binary encoding (the `stateHash` that
+ * proves two runs identical), a bounded ring of recent changes for late readers, and fans out to
+ * listeners (the coalescer, history, cache, bus adapters).
+ *
+ * The hash is a chained SHA-256 over chunks of 2,048 records (51 bytes each):
+ * `chain₀ = 32 zero bytes`, `chainₙ = SHA-256(chainₙ₋₁ ‖ chunkₙ)`, and
+ * `stateHash = hex SHA-256(chain ‖ records of the chunk being filled)`. Unlike one running hash
+ * object, its whole state is 32 bytes plus the partial chunk, so a snapshot can carry it and a
+ * restored engine goes on to the same hash as an uninterrupted run (`snapshot`/`restore`).
  */
 export class StateChangeStream {
-  private readonly hash: Hash = createHash('sha256');
+  private chain: Buffer = Buffer.from(CHAIN_START);
   private readonly chunk = Buffer.alloc(RECORD_BYTES * CHUNK_RECORDS);
   private chunkRecords = 0;
   private readonly ring: (StateChange | undefined)[];
   private readonly listeners = new Set<StateChangeListener>();
   private digest: string | undefined;
   private nextSeq = 0;
+  /** The first seq the ring can hold (after a restore, the ones before it were never here). */
+  private ringFloor = 0;
 
   constructor(readonly ringSize = 65_536) {
     this.ring = new Array<StateChange | undefined>(ringSize);
@@ -48,22 +69,33 @@ export class StateChangeStream {
 
   /** Changes with seq ≥ `fromSeq` still in the ring (oldest first), or undefined if some were overwritten. */
   since(fromSeq: number): StateChange[] | undefined {
-    if (fromSeq < this.nextSeq - this.ringSize) return undefined;
+    if (fromSeq < this.nextSeq - this.ringSize || fromSeq < this.ringFloor) return undefined;
     const out: StateChange[] = [];
     for (let s = Math.max(0, fromSeq); s < this.nextSeq; s++) out.push(this.ring[s % this.ringSize]!);
     return out;
   }
 
-  /**
-   * Hex SHA-256 of the whole stream so far. Reading it seals nothing: later changes extend a copy,
-   * so it can be read mid-run.
-   */
+  /** Hash of the whole stream so far (see the class comment). Reading it seals nothing, so it can be read mid-run. */
   stateHash(): string {
-    if (this.digest !== undefined) return this.digest;
-    const copy = this.hash.copy();
-    copy.update(this.chunk.subarray(0, this.chunkRecords * RECORD_BYTES));
-    this.digest = copy.digest('hex');
+    this.digest ??= createHash('sha256').update(this.chain).update(this.chunk.subarray(0, this.chunkRecords * RECORD_BYTES)).digest('hex');
     return this.digest;
+  }
+
+  /** The hashing state (copies): with `restore`, a fresh stream continues exactly from here. */
+  snapshot(): StreamSnapshot {
+    return { count: this.nextSeq, chain: Uint8Array.from(this.chain), partial: Uint8Array.from(this.chunk.subarray(0, this.chunkRecords * RECORD_BYTES)) };
+  }
+
+  /** Continues from a snapshot (a fresh stream only: nothing published yet). The ring starts empty. */
+  restore(saved: StreamSnapshot): void {
+    if (this.nextSeq !== 0) throw new Error('stream: restore needs a fresh stream');
+    if (saved.chain.length !== 32 || saved.partial.length !== (saved.count % CHUNK_RECORDS) * RECORD_BYTES) throw new RangeError('stream snapshot: chain or partial chunk has the wrong length');
+    this.chain = Buffer.from(saved.chain);
+    this.chunk.set(saved.partial, 0);
+    this.chunkRecords = saved.count % CHUNK_RECORDS;
+    this.nextSeq = saved.count;
+    this.ringFloor = saved.count;
+    this.digest = undefined;
   }
 
   private encode(c: StateChange): void {
@@ -81,7 +113,7 @@ export class StateChangeStream {
     b.writeInt32LE(c.cause?.from ?? -1, offset + 39);
     b.writeDoubleLE(c.cause?.seq ?? -1, offset + 43);
     if (++this.chunkRecords === CHUNK_RECORDS) {
-      this.hash.update(this.chunk);
+      this.chain = createHash('sha256').update(this.chain).update(this.chunk).digest();
       this.chunkRecords = 0;
     }
   }

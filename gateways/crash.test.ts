@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createBehaviours } from '../actors/index.ts';
-import { Engine, generateCity, parseCity, readJournalFile, Rng, type JournalEntry } from '../engine/index.ts';
+import { decodeSnapshot, Engine, generateCity, hashCity, listSnapshotFiles, parseCity, readJournalFile, Rng, type JournalEntry } from '../engine/index.ts';
 import { verifyLedgerFile } from '../scenarios/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,7 +19,8 @@ const ids = city.assets.map((a) => a.id);
 /** `stratum start` as a child process on a free port, with the data directory `dir`. */
 async function startChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [CLI, 'start', '--assets', String(ASSETS), '--seed', String(SEED), '--port', '0', '--no-ui', '--speed', '600', '--data-dir', dir], {
-    env: { ...process.env, STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_RATE_LIMIT: '10000000', LOG_LEVEL: 'warn', STRATUM_RECORDINGS: join(dir, 'recordings') },
+    // Snapshots every 40 inputs: most kills land after one, some while one is being written.
+    env: { ...process.env, STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_RATE_LIMIT: '10000000', LOG_LEVEL: 'warn', STRATUM_RECORDINGS: join(dir, 'recordings'), STRATUM_SNAPSHOT_EVERY: '40', STRATUM_SNAPSHOT_INTERVAL_S: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let text = '';
@@ -40,7 +41,7 @@ async function startChild(dir: string): Promise<{ child: ChildProcess; url: stri
 
 interface Ready {
   ok: boolean;
-  recovery?: { inputs: number; untilMs: number; checkpoint: string };
+  recovery?: { inputs: number; untilMs: number; checkpoint: string; snapshot: { seq: number; clockMs: number } | null };
 }
 
 async function waitReady(url: string): Promise<Ready> {
@@ -73,6 +74,7 @@ describe('kill -9 under load (the `stratum start` CLI as a child process, 20 see
     const rng = new Rng(912);
     const acked = new Map<number, string>();
     let sent = 0;
+    let fromSnapshot = 0;
     for (let round = 0; round < 21; round++) {
       const t0 = performance.now();
       const { child, url } = await startChild(dir);
@@ -83,6 +85,7 @@ describe('kill -9 under load (the `stratum start` CLI as a child process, 20 see
         // Recovery replayed the journal to the last checkpoint and found the stream it had noted there.
         expect(ready.recovery?.checkpoint, `round ${round}`).toBe('match');
         expect(ready.recovery!.inputs).toBeGreaterThanOrEqual(Math.max(0, ...acked.keys()) + 1);
+        if (ready.recovery?.snapshot !== null && ready.recovery?.snapshot !== undefined) fromSnapshot++;
       }
       if (round === 20) {
         child.kill('SIGTERM');
@@ -125,8 +128,17 @@ describe('kill -9 under load (the `stratum start` CLI as a child process, 20 see
         const cp = JSON.parse(readFileSync(cpFile, 'utf8')) as { settledUntil: number; stateHash: string };
         expect(await uninterruptedHash(entries, cp.settledUntil), `checkpoint before kill ${round}`).toBe(cp.stateHash);
       }
+      // Every snapshot file the kill left is whole (a torn one is only ever a .tmp, never used) and
+      // holds the uninterrupted run's state at its clock.
+      for (const { file } of listSnapshotFiles(join(dir, 'snapshots'))) {
+        const { header } = decodeSnapshot(readFileSync(file), file, { cityHash: hashCity(city), seed: SEED });
+        expect(header.seq, `snapshot ${file} after kill ${round}`).toBeLessThanOrEqual(entries.length);
+        expect(await uninterruptedHash(entries.slice(0, header.seq), header.clockMs), `snapshot ${file} after kill ${round}`).toBe(header.streamHash);
+      }
     }
     expect(acked.size).toBeGreaterThan(100);
+    // The snapshot path was exercised under kill -9: most restarts started from one.
+    expect(fromSnapshot).toBeGreaterThanOrEqual(10);
     expect(sent).toBeGreaterThan(acked.size);
     expect(readJournalFile(join(dir, 'journal.ndjson')).entries.length).toBeGreaterThanOrEqual(acked.size);
     expect(verifyLedgerFile(join(dir, 'ledger.ndjson')).ok).toBe(true);

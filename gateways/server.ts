@@ -10,7 +10,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { createBehaviours } from '../actors/index.ts';
 import { performance } from 'node:perf_hooks';
 import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
-import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander } from './door/index.ts';
+import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './door/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRoutes, registerTokenRoutes, type TokenReload, summarise, createMetrics, registerEventLoopDelay } from './http/index.ts';
 import type { HistoryHub } from './history/index.ts';
@@ -135,7 +135,10 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const dataDirPath = options.dataDir === false ? undefined : options.dataDir ?? env['STRATUM_DATA_DIR'];
   const cityHash = hashCity(options.city);
   const data = dataDirPath === undefined ? undefined : await openDataDir(dataDirPath, cityHash, options.seed, env);
+  const snapshotConfig = data === undefined ? undefined : snapshotSettings(env);
   const engine = await Engine.create({ city: options.city, cityHash, behaviours: (i) => createBehaviours(i), seed: options.seed, driver: 'nact', ...(data === undefined ? {} : { journal: data.journal }) });
+  // The newest usable snapshot, before anything below subscribes to the stream; recover() replays the journal after it.
+  const snapshotStart = data === undefined ? undefined : restoreNewestSnapshot(engine, data.dir, data.checkpoint);
   const recovery: RecoveryState = { phase: data === undefined ? 'done' : 'recovering', inputs: 0 };
   const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1 });
   const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
@@ -167,6 +170,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   registerDurability(app, engine, recovery);
   const { ledger: openedLedger, repairs } = openLedger(data, data === undefined ? env['STRATUM_LEDGER_FILE'] : data.ledgerFile);
   for (const repair of repairs) app.log.warn(`repaired on start: ${repair}`);
+  for (const refusal of snapshotStart?.refused ?? []) app.log.warn(refusal);
 
   const rateLimit = tuning.rateLimitPerMinute ?? Number(env['STRATUM_RATE_LIMIT'] ?? 1200);
   const anonymousRateLimit = tuning.anonymousRateLimitPerMinute ?? Number(env['STRATUM_ANON_RATE_LIMIT'] ?? 120);
@@ -247,9 +251,11 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const checkpoints = data === undefined ? undefined : checkpointWriter(engine, data.checkpointFile);
+  const snapshots = data === undefined ? undefined : new SnapshotKeeper(engine, data.dir, snapshotConfig!, { checkpointFile: data.checkpointFile, log: (m) => app.log.error(m) });
   const offAdvance = runner.onAdvance(() => {
     hub.flush();
     checkpoints?.afterAdvance();
+    snapshots?.afterAdvance();
   });
   const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
   const alertTimer = setInterval(() => {
@@ -274,6 +280,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       offAdvance();
       offTelemetry();
       await runner.stop();
+      if (recovery.phase === 'done') await snapshots?.final();
       await sessions.close();
       await gateway.close();
       hub.close();
@@ -311,7 +318,10 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       recovery.inputs = result.inputs;
       recovery.untilMs = result.untilMs;
       recovery.checkpoint = result.checkpoint;
-      app.log.info(`recovered ${result.inputs} journalled inputs from ${data.journalFile} to ${result.untilMs / 1000} s in ${((performance.now() - startedAt) / 1000).toFixed(2)} s (checkpoint: ${result.checkpoint})`);
+      const loaded = snapshotStart?.loaded;
+      recovery.snapshot = loaded === undefined ? null : { seq: loaded.seq, clockMs: loaded.clockMs };
+      recovery.replayed = result.replayed;
+      app.log.info(`recovered ${result.inputs} journalled inputs (${loaded === undefined ? 'no snapshot' : `snapshot ${loaded.file} at entry ${loaded.seq}, loaded in ${loaded.loadMs.toFixed(0)} ms`}; ${result.replayed} replayed from ${data.journalFile}) to ${result.untilMs / 1000} s in ${((performance.now() - startedAt) / 1000).toFixed(2)} s (checkpoint: ${result.checkpoint})`);
       if (result.checkpoint === 'mismatch') throw new Error(`the replayed state differs from ${data.checkpointFile} at ${cp!.settledUntil} ms`);
       hub.flush();
       recovery.phase = 'done';

@@ -80,6 +80,10 @@ export interface RecoveryState {
   /** Once done: the clock recovered to and whether the replayed stream matched the checkpoint. */
   untilMs?: number;
   checkpoint?: 'match' | 'mismatch' | 'none';
+  /** The snapshot recovery started from (gateways/snapshots.ts), null when it replayed the whole journal. */
+  snapshot?: { seq: number; clockMs: number } | null;
+  /** Inputs replayed from the journal (those after the snapshot). */
+  replayed?: number;
 }
 
 /**
@@ -95,7 +99,7 @@ export function registerDurability(app: FastifyInstance, engine: Engine, recover
         void reply.status(503);
         return JSON.stringify({ ok: false, reason: recovery.phase === 'failed' ? `recovery failed: ${recovery.reason ?? ''}` : 'recovering', recovery: { inputs: recovery.inputs } });
       }
-      if (typeof payload === 'string' && recovery.untilMs !== undefined) return JSON.stringify({ ...(JSON.parse(payload) as object), recovery: { inputs: recovery.inputs, untilMs: recovery.untilMs, checkpoint: recovery.checkpoint } });
+      if (typeof payload === 'string' && recovery.untilMs !== undefined) return JSON.stringify({ ...(JSON.parse(payload) as object), recovery: { inputs: recovery.inputs, untilMs: recovery.untilMs, checkpoint: recovery.checkpoint, snapshot: recovery.snapshot ?? null, replayed: recovery.replayed } });
       return payload;
     }
     if (request.method === 'GET' || request.method === 'HEAD' || reply.statusCode >= 300) return payload;
@@ -125,8 +129,7 @@ export function checkpointWriter(engine: Engine, file: string, everyMs = 1000): 
       const checkpoint: Checkpoint = { settledUntil: engine.kernel.settledUntil, inputs: engine.journal.length, stateHash: engine.stream.stateHash(), events: engine.stream.count };
       void engine.journal.whenDurable().then(
         () => {
-          writeFileSync(`${file}.tmp`, JSON.stringify(checkpoint));
-          renameSync(`${file}.tmp`, file);
+          writeCheckpointFile(file, checkpoint);
           writing = false;
         },
         () => {
@@ -135,4 +138,10 @@ export function checkpointWriter(engine: Engine, file: string, everyMs = 1000): 
       );
     },
   };
+}
+
+/** Writes `checkpoint.json` (to a temporary file, then renamed): only once the inputs it reflects are durable. */
+export function writeCheckpointFile(file: string, checkpoint: Checkpoint): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(checkpoint));
+  renameSync(`${file}.tmp`, file);
 }

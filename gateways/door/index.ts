@@ -9,3 +9,5 @@ export type { Principal, Right } from './auth.ts';
 export { ScenarioExpander } from './expander.ts';
 export { checkpointWriter, openDataDir, openLedger, registerDurability } from './durability.ts';
 export type { RecoveryState } from './durability.ts';
+export { DEFAULT_SNAPSHOT_SETTINGS, SnapshotKeeper, restoreNewestSnapshot, snapshotSettings, snapshotsDir } from './snapshots.ts';
+export type { SnapshotSettings, SnapshotStart, SnapshotTaken } from './snapshots.ts';

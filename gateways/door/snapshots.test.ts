@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createBehaviours } from '../../actors/index.ts';
+import { Engine, generateCity, listSnapshotFiles, parseCity, readJournalFile, type JournalEntry } from '../../engine/index.ts';
+import { startServerWith } from '../server.ts';
+import { snapshotSettings } from './snapshots.ts';
+
+const ADMIN = 'admin-token-snapshots';
+const SEED = 8;
+const city = parseCity(generateCity({ assets: 300, seed: SEED }), 'generated');
+const ids = city.assets.map((a) => a.id);
+const env = { STRATUM_SNAPSHOT_EVERY: '40', STRATUM_SNAPSHOT_INTERVAL_S: '0', STRATUM_SNAPSHOT_KEEP: '2', STRATUM_RATE_LIMIT: '1000000' };
+
+/** The uninterrupted run over a journal's inputs, to `untilMs` (a fresh batch engine). */
+async function uninterruptedHash(entries: readonly JournalEntry[], untilMs: number): Promise<string> {
+  const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: SEED, driver: 'direct' });
+  for (const e of entries) {
+    const at = e.feedAfter ?? e.time - 1;
+    if (at > untilMs) break;
+    if (at > engine.kernel.settledUntil) await engine.runUntil(at);
+    engine.replay(e);
+  }
+  await engine.runUntil(untilMs);
+  const hash = engine.stream.stateHash();
+  await engine.stop();
+  return hash;
+}
+
+async function inject(url: string, count: number, offset: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const body = i % 5 === 0 ? { type: 'fail', target: ids[(offset + i * 7) % ids.length], severity: 0.7 } : { type: 'telemetry', target: ids[(offset + i) % ids.length], value: (i % 50) + 1 };
+    const res = await fetch(`${url}/api/inject`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(202);
+    if (i % 10 === 9) await new Promise((r) => setTimeout(r, 20)); // let the clock advance (snapshots are cut after advances)
+  }
+}
+
+interface Ready {
+  ok: boolean;
+  recovery: { inputs: number; replayed: number; untilMs: number; checkpoint: string; snapshot: { seq: number; clockMs: number } | null };
+}
+
+describe('periodic snapshots of the live server', () => {
+  it('are taken every STRATUM_SNAPSHOT_EVERY inputs and on a clean shutdown; a restart loads the newest, replays only the tail and equals the uninterrupted run; a corrupt newest one falls back to the previous', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-snapshots-'));
+    const options = { city, seed: SEED, port: 0, quiet: true, speed: 600, adminToken: ADMIN, dataDir: dir };
+    const first = await startServerWith(options, { env });
+    try {
+      await inject(first.url, 130, 0);
+      for (let i = 0; i < 100 && listSnapshotFiles(join(dir, 'snapshots')).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      const periodic = listSnapshotFiles(join(dir, 'snapshots'));
+      expect(periodic.length).toBe(2); // kept: the newest two
+      expect(periodic[0]!.seq).toBeGreaterThanOrEqual(80);
+    } finally {
+      await first.close();
+    }
+    // The clean shutdown took one at the end of the journal.
+    const total = readJournalFile(join(dir, 'journal.ndjson')).entries.length;
+    expect(total).toBe(130);
+    const atShutdown = listSnapshotFiles(join(dir, 'snapshots'));
+    expect(atShutdown[0]!.seq).toBe(130);
+
+    // Restart (nothing to replay) and 25 more inputs; its clean shutdown takes the snapshot at 155.
+    const second = await startServerWith(options, { env: { ...env, STRATUM_SNAPSHOT_EVERY: '0' } });
+    let secondReady: Ready;
+    try {
+      secondReady = (await (await fetch(`${second.url}/readyz`)).json()) as Ready;
+      expect(secondReady.recovery).toMatchObject({ inputs: 130, replayed: 0, snapshot: { seq: 130 } });
+      await inject(second.url, 25, 3);
+    } finally {
+      await second.close();
+    }
+    // Corrupt the newest snapshot (the second server's shutdown one): recovery falls back to the one before and replays more.
+    const [newest, previous] = listSnapshotFiles(join(dir, 'snapshots'));
+    expect(newest!.seq).toBe(155);
+    const bytes = readFileSync(newest!.file);
+    writeFileSync(newest!.file, bytes.subarray(0, bytes.length - 10));
+    const third = await startServerWith(options, { env, paused: true });
+    try {
+      const ready = (await (await fetch(`${third.url}/readyz`)).json()) as Ready;
+      expect(ready.ok).toBe(true);
+      expect(ready.recovery.snapshot?.seq).toBe(previous!.seq);
+      expect(ready.recovery.replayed).toBe(155 - previous!.seq);
+      expect(ready.recovery.checkpoint).toBe('match');
+      const entries = readJournalFile(join(dir, 'journal.ndjson')).entries;
+      expect(third.engine.stream.stateHash()).toBe(await uninterruptedHash(entries, third.engine.kernel.settledUntil));
+    } finally {
+      await third.close();
+    }
+  }, 60_000);
+
+  it('refuses a bad setting by name', () => {
+    expect(() => snapshotSettings({ STRATUM_SNAPSHOT_EVERY: 'often' })).toThrow(/STRATUM_SNAPSHOT_EVERY must be an integer ≥ 0 \(got "often"\)/);
+    expect(() => snapshotSettings({ STRATUM_SNAPSHOT_KEEP: '0' })).toThrow(/STRATUM_SNAPSHOT_KEEP must be an integer ≥ 1/);
+    expect(() => snapshotSettings({ STRATUM_SNAPSHOT_INTERVAL_S: '-5' })).toThrow(/STRATUM_SNAPSHOT_INTERVAL_S/);
+    expect(snapshotSettings({})).toEqual({ every: 100_000, intervalMs: 600_000, keep: 2 });
+  });
+});
