@@ -142,6 +142,8 @@ export class Control {
   onAccepted: (() => void) | undefined;
   /** Guarded operator actions (set by the scenario routes, which own the ledger-backed guard). */
   guard: GuardPolicy | undefined;
+  /** Where a guarded action is requested instead (named in the 409). */
+  guardRequestAt = 'POST /api/actions/request';
 
   constructor(
     readonly engine: Engine,
@@ -422,7 +424,7 @@ export class Control {
 
   private checkGuard(command: InputCommand): void {
     if (this.guard?.isGuarded(command) === true) {
-      throw new ConflictError(`${command.type} on "${command.target}" is guarded: request it at POST /api/actions/request; a second role approves it`);
+      throw new ConflictError(`${command.type} on "${command.target}" is guarded: request it at ${this.guardRequestAt}; a second role approves it`);
     }
   }
 

@@ -23,6 +23,7 @@ import type { HistoryHub } from './history.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { registerScenarioRoutes } from './scenario-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
+import { registerSessionApprovalRoutes, SessionApprovals } from './session-guard.ts';
 import { registerTokenRoutes, type TokenReload } from './token-routes.ts';
 import { summarise } from './summary.ts';
 import { fileRecordings, firstOf, SessionManager } from './sessions.ts';
@@ -230,8 +231,10 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.sessionIdleMs === undefined ? {} : { idleMs: tuning.sessionIdleMs }),
     ...(tuning.sessionWallClock === undefined ? {} : { wallClock: tuning.sessionWallClock }),
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
+    guard,
   });
   registerSessionRoutes(app, { sessions, control });
+  registerSessionApprovalRoutes(app, { sessions, approvals: new SessionApprovals(sessions, ledger), control });
   const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
