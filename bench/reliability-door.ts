@@ -20,8 +20,8 @@ import { startServerWith } from '../gateways/server.ts';
  *   the command schema, authorise, audit, journal) divided by inputs/s of straight `Engine.submit`
  *   of the same commands, each counted until the engine has applied them (submit, then the advance),
  *   measured interleaved in one run on two engines of the same city. `oneDoorAcceptOnlyVsSubmitRatio`
- *   compares the accepting alone (Engine.submit is a journal append of ~0.3 µs; the door adds the
- *   zod parse and the audit entry, a few µs).
+ *   compares the accepting alone (Engine.submit is a journal append of ~0.2 µs; the door adds the
+ *   telemetry fast path's check, door-fast.ts, the right check and the audit tally, ~0.05 µs).
  */
 export async function runDoorReliabilityBench(options: { quick: boolean; log: (line: string) => void }): Promise<Record<string, number | string>> {
   const { quick, log } = options;

@@ -151,6 +151,29 @@ export class InputJournal {
    * Every entry, oldest first: from memory, or read from the durable file when memory holds only
    * the most recent ones (a recording of the live session; costs a read of the file).
    */
+  /**
+   * The entries `entries` holds, one at a time: a long durable journal is read from its file
+   * lazily rather than into one array. What is held in memory is taken now, so inputs journalled
+   * (and older ones dropped from memory) while the caller iterates change nothing.
+   */
+  iterate(): Iterable<JournalEntry> {
+    const base = this.base;
+    const tail = this.list.slice();
+    const fromFile = !(base === 0 && tail.length === this.count);
+    const readFile = (): Generator<JournalEntry> => this.readFile();
+    return {
+      *[Symbol.iterator]() {
+        if (fromFile) {
+          for (const entry of readFile()) {
+            if (entry.seq >= base) break;
+            yield entry;
+          }
+        }
+        yield* tail;
+      },
+    };
+  }
+
   get entries(): readonly JournalEntry[] {
     if (this.base === 0 && this.list.length === this.count) return this.list;
     const all: JournalEntry[] = [];

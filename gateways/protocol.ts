@@ -195,6 +195,13 @@ export const operatorActionSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('shed'), target: assetIdSchema, share: shareSchema }),
   z.strictObject({ action: z.literal('reroute'), target: assetIdSchema, to: assetIdSchema, share: shareSchema }),
 ]);
+/** `POST /api/sessions/:id/actions/request`: a trainee's (guarded) operator action for a second person to approve. */
+const requestReason = z.string().max(500).optional();
+export const sessionActionRequestSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.enum(['isolate', 'restore', 'repair']), target: assetIdSchema, reason: requestReason }),
+  z.strictObject({ action: z.literal('shed'), target: assetIdSchema, share: shareSchema, reason: requestReason }),
+  z.strictObject({ action: z.literal('reroute'), target: assetIdSchema, to: assetIdSchema, share: shareSchema, reason: requestReason }),
+]);
 /** `POST /api/actions/request`: a guarded operator action for a second person to approve. */
 export const actionRequestSchema = z.strictObject({
   action: z.enum(['isolate', 'restore', 'repair', 'shed']),

@@ -15,7 +15,7 @@ import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel 
 import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRoutes, registerTokenRoutes, type TokenReload, summarise, createMetrics, registerEventLoopDelay } from './http/index.ts';
 import type { HistoryHub } from './history/index.ts';
 import { registerHistoryRoutes } from './history/index.ts';
-import { registerSessionRoutes, fileRecordings, firstOf, SessionManager } from './sessions/index.ts';
+import { registerSessionRoutes, registerSessionApprovalRoutes, SessionApprovals, fileRecordings, firstOf, SessionManager } from './sessions/index.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway, StreamHub, type StreamStats } from './stream/index.ts';
@@ -222,8 +222,10 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.sessionIdleMs === undefined ? {} : { idleMs: tuning.sessionIdleMs }),
     ...(tuning.sessionWallClock === undefined ? {} : { wallClock: tuning.sessionWallClock }),
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
+    guard,
   });
   registerSessionRoutes(app, { sessions, control });
+  registerSessionApprovalRoutes(app, { sessions, approvals: new SessionApprovals(sessions, ledger), control });
   const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));

@@ -95,32 +95,60 @@ export interface WhatIfResult {
 /**
  * "What happens if": two fresh engines (direct driver) re-feed the live journal up to `atMs`, one
  * then takes the action, both run `horizonSeconds` further. The live engine is never touched.
+ *
+ * The work runs in slices: between instants (and every 1,024 re-fed inputs) it gives the event loop
+ * a turn once `sliceMs` of wall time has passed since the last one, so a server keeps answering
+ * while a long what-if runs. The wall clock decides only *when* to yield, never what is computed:
+ * the result is the same whatever the slices. The journal is read up to `untilSeq`.
  */
 export async function whatIf(options: {
   city: CityModel;
   cityHash?: string;
   seed: number;
   behaviours: Behaviours;
-  journal: readonly JournalEntry[];
+  /** Iterated once per copy (an array, or `InputJournal.iterate()`, which reads a durable journal lazily). */
+  journal: Iterable<JournalEntry>;
+  /** Entries from this seq on are left out (inputs journalled after the request). */
+  untilSeq?: number;
   feedAfter?: readonly number[];
   atMs: number;
   command: InputCommand;
   horizonSeconds: number;
   costModel?: CostModel;
+  /** Wall-time slice before the event loop gets a turn (default 8 ms). */
+  sliceMs?: number;
 }): Promise<WhatIfResult> {
   const untilMs = options.atMs + options.horizonSeconds * 1000;
+  const sliceMs = options.sliceMs ?? 8;
+  let sliceStart = performance.now();
+  const maybeYield = async (): Promise<void> => {
+    if (performance.now() - sliceStart < sliceMs) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+  };
+  /** `engine.runUntil(to)` one instant at a time, yielding between instants. */
+  const runSliced = async (engine: Engine, to: number): Promise<void> => {
+    for (let next = engine.kernel.nextInstant(); next !== undefined && next <= to; next = engine.kernel.nextInstant()) {
+      await engine.runUntil(next);
+      await maybeYield();
+    }
+    if (to > engine.kernel.settledUntil) await engine.runUntil(to);
+  };
   const run = async (withAction: boolean): Promise<{ summary: RunSummary; outcome: Outcome }> => {
     const engine = await Engine.create({ city: options.city, behaviours: options.behaviours, seed: options.seed, driver: 'direct', ...(options.cityHash === undefined ? {} : { cityHash: options.cityHash }) });
     try {
       const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
-      const feedAfter = (i: number, e: JournalEntry): number => options.feedAfter?.[i] ?? e.time - 1;
-      for (const [i, e] of options.journal.entries()) {
-        const at = feedAfter(i, e);
-        if (at > engine.kernel.settledUntil) await engine.runUntil(Math.min(at, options.atMs));
+      let i = 0;
+      for (const e of options.journal) {
+        if (options.untilSeq !== undefined && e.seq >= options.untilSeq) break;
+        const at = options.feedAfter?.[i] ?? e.feedAfter ?? e.time - 1;
+        i++;
+        if (at > engine.kernel.settledUntil) await runSliced(engine, Math.min(at, options.atMs));
         if (e.time <= engine.kernel.settledUntil) continue; // already in the past of this copy: cannot happen for a consistent journal
         engine.replay(e);
+        if ((i & 1023) === 0) await maybeYield();
       }
-      if (options.atMs > engine.kernel.settledUntil) await engine.runUntil(options.atMs);
+      if (options.atMs > engine.kernel.settledUntil) await runSliced(engine, options.atMs);
       if (withAction) {
         try {
           engine.submit(options.command, { at: options.atMs / 1000 + 0.001, source: 'what-if' });
@@ -128,7 +156,7 @@ export async function whatIf(options: {
           throw new ValidationError('what-if command', [{ path: '$.command', reason: (error as Error).message }]);
         }
       }
-      await engine.runUntil(untilMs);
+      await runSliced(engine, untilMs);
       return { summary: engine.summary(), outcome: meter.outcome(untilMs) };
     } finally {
       await engine.stop();

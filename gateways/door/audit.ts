@@ -34,8 +34,78 @@ export interface AnonymousAudit {
 }
 
 /**
+ * Accepted inputs of one kind counted per caller and door instead of one entry each (accepted
+ * telemetry: the journal already holds every reading with its source and time). Served at
+ * `GET /api/audit` as `accepted`.
+ */
+export interface AcceptedTally {
+  readonly who: string;
+  readonly role: string;
+  readonly via: string;
+  /** e.g. `inject.telemetry`. */
+  readonly action: string;
+  readonly accepted: number;
+  /** Wall clock of the first and the latest, ISO 8601. */
+  readonly firstAt: string;
+  readonly lastAt: string;
+  /** Engine virtual time (ms) of the first and the latest. */
+  readonly firstVirtualMs: number;
+  readonly lastVirtualMs: number;
+}
+
+/** A running count of accepted inputs of one (who, role, via, action): `count` allocates nothing. */
+export class TallyCounter {
+  accepted = 0;
+  firstWallMs = 0;
+  lastWallMs = 0;
+  firstVirtualMs = 0;
+  lastVirtualMs = 0;
+
+  constructor(readonly who: string, readonly role: string, readonly via: string, readonly action: string) {}
+
+  private sinceWallRead = 0;
+
+  /**
+   * Counts `n` accepted inputs at virtual time `virtualMs`. The wall clock is read when the
+   * virtual time moves and at least every 256 inputs, not per input (a clock read costs about as
+   * much as the rest of the door's hot path): `lastAt` is exact to within that.
+   */
+  count(virtualMs: number, n = 1): void {
+    if (this.accepted === 0) {
+      this.firstWallMs = this.lastWallMs = Date.now();
+      this.firstVirtualMs = virtualMs;
+    } else if (virtualMs !== this.lastVirtualMs || (this.sinceWallRead += n) >= 256) {
+      this.lastWallMs = Date.now();
+      this.sinceWallRead = 0;
+    }
+    this.accepted += n;
+    this.lastVirtualMs = virtualMs;
+  }
+
+  toJSON(): AcceptedTally {
+    return {
+      who: this.who,
+      role: this.role,
+      via: this.via,
+      action: this.action,
+      accepted: this.accepted,
+      firstAt: new Date(this.firstWallMs).toISOString(),
+      lastAt: new Date(this.lastWallMs).toISOString(),
+      firstVirtualMs: this.firstVirtualMs,
+      lastVirtualMs: this.lastVirtualMs,
+    };
+  }
+}
+
+/**
  * Entries of callers without a valid token (role `none`) go to a separate small ring and a count
  * per address: a flood of anonymous requests cannot evict the entries of real users.
+ *
+ * Accepted telemetry is not an entry per reading but a `TallyCounter` per (who, role, via): at
+ * 100,000 readings/s one entry each would fill the 10,000-entry ring in a tenth of a second and
+ * evict every operator action and refusal before anyone could read it, while the journal already
+ * holds each accepted reading with its source (door and token name) and time. Every refusal
+ * (telemetry included) and every other action keeps its own entry.
  */
 export class AuditLog {
   /** A circular buffer: recording is O(1) (an array's shift() would move all 10,000 entries each time). */
@@ -46,9 +116,31 @@ export class AuditLog {
   private readonly anonymousByAddress = new Map<string, number>();
   private anonymousTotal = 0;
   private next = 0;
+  private readonly tallies = new Map<string, TallyCounter>();
 
-  constructor(private readonly capacity = 10_000, private readonly anonymousCapacity = 1_000, private readonly maxAddresses = 10_000) {
+  constructor(private readonly capacity = 10_000, private readonly anonymousCapacity = 1_000, private readonly maxAddresses = 10_000, private readonly maxTallies = 1_000) {
     this.ring = new Array<StoredEntry | undefined>(capacity);
+  }
+
+  /**
+   * The counter of accepted `action` inputs of one caller through one door (callers keep it and
+   * call `count`). Bounded: past `maxTallies` distinct keys (sessions come and go) the rest share
+   * one counter with `via: 'other'`.
+   */
+  tally(who: string, role: string, via: string, action: string): TallyCounter {
+    const key = `${who}\u0000${role}\u0000${via}\u0000${action}`;
+    let counter = this.tallies.get(key);
+    if (counter === undefined) {
+      if (this.tallies.size >= this.maxTallies && who !== 'other') return this.tally('other', 'other', 'other', action);
+      counter = new TallyCounter(who, role, via, action);
+      this.tallies.set(key, counter);
+    }
+    return counter;
+  }
+
+  /** The accepted-input counters, busiest first. */
+  acceptedTallies(): readonly AcceptedTally[] {
+    return [...this.tallies.values()].filter((t) => t.accepted > 0).sort((a, b) => b.accepted - a.accepted).map((t) => t.toJSON());
   }
 
   record(entry: Omit<AuditEntry, 'seq' | 'at'>): void {

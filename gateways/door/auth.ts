@@ -32,8 +32,13 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** `RIGHTS` as a lookup table (role → right → allowed), built once: the door asks per input. */
+const RIGHT_TABLE: Readonly<Record<Role, Readonly<Partial<Record<Right, true>>>>> = Object.fromEntries(
+  ROLES.map((role) => [role, Object.fromEntries(RIGHTS[role].map((right) => [right, true]))]),
+) as Record<Role, Partial<Record<Right, true>>>;
+
 export function can(principal: Principal, right: Right): boolean {
-  return RIGHTS[principal.role].includes(right);
+  return RIGHT_TABLE[principal.role]?.[right] === true;
 }
 
 /** Thrown for a malformed token specification (bad env or file); names the entry. */

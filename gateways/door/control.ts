@@ -10,7 +10,8 @@ import {
   type RealtimeRunner,
 } from '../../engine/index.ts';
 import { expandScenario, type ExpandedEvent, type Scenario } from '../../scenarios/index.ts';
-import type { AuditLog } from './audit.ts';
+import type { AuditLog, TallyCounter } from './audit.ts';
+import { fastTelemetry } from './door-fast.ts';
 import { can, type Principal, type Right } from './auth.ts';
 import { ForbiddenError, InvalidError, NotFoundError, toReply, UnauthorizedError } from './errors.ts';
 import { clockRequestSchema, shareSchema, type ClockInfo, type ClockRequest } from '../protocol.ts';
@@ -121,6 +122,11 @@ export function admitBatch(
   return engine.submitBatch(kept.map((i) => commands[i]!), { source: options.source, sourceSeqs: kept.map((i) => options.sourceSeqs[i]!) }, (k, error) => rejected?.(kept[k]!, error));
 }
 
+interface CallerDoor {
+  readonly submitOptions: { readonly source: string };
+  readonly telemetry: TallyCounter;
+}
+
 /**
  * The one door: every input from outside reaches `Engine.submit` / `submitBatch` through this class
  * and nowhere else in gateways/ (eslint forbids the calls elsewhere; see gateways/door/CONTEXT.md "The
@@ -136,6 +142,8 @@ export class Control {
   onAccepted: (() => void) | undefined;
   /** Guarded operator actions (set by the scenario routes, which own the ledger-backed guard). */
   guard: GuardPolicy | undefined;
+  /** Where a guarded action is requested instead (named in the 409). */
+  guardRequestAt = 'POST /api/actions/request';
 
   constructor(
     readonly engine: Engine,
@@ -150,12 +158,12 @@ export class Control {
     return { virtualMs: this.engine.now, speed: this.runner.currentSpeed, paused: this.runner.isPaused, wallMs: Date.now() };
   }
 
-  /** Runs `fn` as an audited mutation. */
-  audited<T>(principal: Principal | undefined, via: string, action: string, target: string | null, right: Right, fn: () => T): T {
+  /** Runs `fn` as an audited mutation (`recordAccepted: false`: only a refusal is recorded; the caller records the outcome). */
+  audited<T>(principal: Principal | undefined, via: string, action: string, target: string | null, right: Right, fn: () => T, recordAccepted = true): T {
     try {
       this.authorise(principal, right);
       const result = fn();
-      this.recordOk(principal!, via, action, target);
+      if (recordAccepted) this.recordOk(principal!, via, action, target);
       return result;
     } catch (error) {
       this.recordRefusal(principal, via, action, target, error);
@@ -208,18 +216,27 @@ export class Control {
    * or the `inject` right; every other command needs `inject`.
    */
   command(principal: Principal | undefined, body: unknown, via: string): JournalEntry {
-    const target = typeof body === 'object' && body !== null && 'target' in body && typeof body.target === 'string' ? body.target.slice(0, 200) : null;
-    const type = typeof body === 'object' && body !== null && 'type' in body && typeof body.type === 'string' ? body.type.slice(0, 40) : 'unknown';
-    // Parsed before the role is checked: the right needed depends on the command's type, and every
-    // door then answers a bad body with the same 400 whoever sends it.
-    return this.audited(principal, via, OPERATOR_COMMANDS.has(type) ? type : `inject.${type}`, target, 'read', () => {
-      const command = parseCommand(body, `${via} command`);
-      const operator = isOperatorCommand(command);
+    // The hot path (a valid telemetry reading from a caller with the inject right) skips the
+    // schema's general machinery: door-fast.ts takes only what the schema accepts, as it would
+    // parse it. Anything else is parsed with the schema.
+    let command: InputCommand | undefined = principal !== undefined && can(principal, 'inject') ? fastTelemetry(body) : undefined;
+    if (command === undefined) {
+      const target = typeof body === 'object' && body !== null && 'target' in body && typeof body.target === 'string' ? body.target.slice(0, 200) : null;
+      const type = typeof body === 'object' && body !== null && 'type' in body && typeof body.type === 'string' ? body.type.slice(0, 40) : 'unknown';
+      // Parsed before the role is checked: the right needed depends on the command's type, and every
+      // door then answers a bad body with the same 400 whoever sends it.
+      command = this.audited(principal, via, OPERATOR_COMMANDS.has(type) ? type : `inject.${type}`, target, 'read', () => parseCommand(body, `${via} command`), false);
+    }
+    const parsed = command;
+    // Accepted telemetry is counted in the audit, not an entry per reading (audit.ts says why).
+    if (parsed.type === 'telemetry' && can(principal!, 'inject')) return this.acceptTelemetry(principal!, parsed, via);
+    return this.audited(principal, via, OPERATOR_COMMANDS.has(parsed.type) ? parsed.type : `inject.${parsed.type}`, parsed.target.slice(0, 200), 'read', () => {
+      const operator = isOperatorCommand(parsed);
       const right: Right = operator && can(principal!, 'operate') ? 'operate' : 'inject';
       if (!can(principal!, right)) throw new ForbiddenError(principal!.name, principal!.role, right);
-      if (!operator) return this.submit(principal!, command, via);
-      if (command.type === 'reroute') return this.rerouteChecked(principal!, command.target, command.to, command.share, via);
-      return this.operateChecked(principal!, command.type, command.target, command.type === 'shed' ? command.share : undefined, via);
+      if (!operator) return this.submit(principal!, parsed, via);
+      if (parsed.type === 'reroute') return this.rerouteChecked(principal!, parsed.target, parsed.to, parsed.share, via);
+      return this.operateChecked(principal!, parsed.type, parsed.target, parsed.type === 'shed' ? parsed.share : undefined, via);
     });
   }
 
@@ -407,7 +424,7 @@ export class Control {
 
   private checkGuard(command: InputCommand): void {
     if (this.guard?.isGuarded(command) === true) {
-      throw new ConflictError(`${command.type} on "${command.target}" is guarded: request it at POST /api/actions/request; a second role approves it`);
+      throw new ConflictError(`${command.type} on "${command.target}" is guarded: request it at ${this.guardRequestAt}; a second role approves it`);
     }
   }
 
@@ -434,9 +451,40 @@ export class Control {
   }
 
   private submit(principal: Principal, command: InputCommand, via: string): JournalEntry {
-    const entry = this.engine.submit(command, { source: `${via}:${principal.name}` });
+    const entry = this.engine.submit(command, this.doorOf(principal, via).submitOptions);
     if (entry === undefined) throw new ConflictError('duplicate input (already journalled)');
     this.onAccepted?.();
     return entry;
+  }
+
+  /** A parsed telemetry reading from a caller who may inject: journalled (the live-state check is the engine's: unknown target 404), counted in the audit; a refusal is an audit entry. */
+  private acceptTelemetry(principal: Principal, command: InputCommand, via: string): JournalEntry {
+    const door = this.doorOf(principal, via);
+    let entry: JournalEntry | undefined;
+    try {
+      entry = this.engine.submit(command, door.submitOptions);
+      if (entry === undefined) throw new ConflictError('duplicate input (already journalled)');
+    } catch (error) {
+      this.recordRefusal(principal, via, 'inject.telemetry', command.target.slice(0, 200), error);
+      throw error;
+    }
+    door.telemetry.count(this.engine.now);
+    this.onAccepted?.();
+    return entry;
+  }
+
+  /** Per caller and door, built once: the journal source (`via:name`), its submit options and the audit counter of accepted telemetry. */
+  private readonly doors = new WeakMap<Principal, Map<string, CallerDoor>>();
+  private doorOf(principal: Principal, via: string): CallerDoor {
+    let byVia = this.doors.get(principal);
+    if (byVia === undefined) this.doors.set(principal, (byVia = new Map()));
+    let door = byVia.get(via);
+    if (door === undefined) {
+      door = { submitOptions: { source: `${via}:${principal.name}` }, telemetry: this.audit.tally(principal.name, principal.role, via, 'inject.telemetry') };
+      // Bounded: a principal that sends through many vias (sessions come and go) starts afresh.
+      if (byVia.size >= 64) byVia.clear();
+      byVia.set(via, door);
+    }
+    return door;
   }
 }

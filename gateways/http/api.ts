@@ -442,7 +442,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       security: [{ bearer: [] }],
       querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
     },
-  }, (request) => ({ total: ctx.audit.count, entries: ctx.audit.list(request.query.limit), anonymous: ctx.audit.anonymousSummary(Math.min(request.query.limit, 100)) }));
+  }, (request) => ({ total: ctx.audit.count, entries: ctx.audit.list(request.query.limit), accepted: ctx.audit.acceptedTallies(), anonymous: ctx.audit.anonymousSummary(Math.min(request.query.limit, 100)) }));
 
   // ---- analysis: explain and criticality over the live engine ----
   registerAnalysisRoutes(fastify, engine);

@@ -7,7 +7,6 @@ import {
   ActionGuard,
   defaultRecordingsDir,
   expandScenario,
-  feedPoints,
   GuardError,
   Ledger,
   listLibrary,
@@ -281,17 +280,31 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     });
     void reply.status(202).send({ ok: true, seq: entry.seq, time: entry.time });
   });
+  // What-if: through the door (rights, the one command schema, the names checked on the live city,
+  // bounded horizon, audited and ledgered); one at a time, run in slices so the loop keeps serving
+  // (scenarios/decisions.ts). Nothing is journalled on the live engine, so the guard policy does not
+  // refuse it — simulating a guarded action is how one prepares its request — but the answer says
+  // `guarded: true` when the action itself would need a second person's approval.
+  let whatIfRunning = false;
   app.post('/api/whatif', {
     config: { right: 'operate' },
-    schema: { tags: ['operator'], summary: 'What happens if: simulate an input on a copy of the engine (the live one is untouched)', security: [{ bearer: [] }], body: z.strictObject({ command: inputCommandSchema, horizonSeconds: z.number().min(60).max(7 * 86_400).default(3600) }) },
+    schema: { tags: ['operator'], summary: 'What happens if: simulate an input on a copy of the engine (the live one is untouched); one at a time (409 while one runs)', security: [{ bearer: [] }], body: z.strictObject({ command: inputCommandSchema, horizonSeconds: z.number().min(60).max(7 * 86_400).default(3600) }) },
   }, async (request) => {
     const principal = request.principal!;
-    const atMs = Math.max(0, engine.kernel.settledUntil);
-    engine.targetsOf(request.body.command);
-    const journal = engine.journal.entries;
-    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal, feedAfter: feedPoints(journal), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
-    ledger.append('what-if', principal.name, principal.role, { command: request.body.command, atMs, horizonSeconds: request.body.horizonSeconds, delta: result.delta });
-    return result;
+    const { command, horizonSeconds } = request.body;
+    return control.auditedAsync(principal, 'http', `whatif.${command.type}`, command.target, 'operate', async () => {
+      if (whatIfRunning) throw new ConflictError('a what-if is running; try again when it is done (one at a time)');
+      engine.targetsOf(command);
+      const atMs = Math.max(0, engine.kernel.settledUntil);
+      whatIfRunning = true;
+      try {
+        const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: engine.journal.iterate(), untilSeq: engine.journal.length, atMs, command, horizonSeconds });
+        ledger.append('what-if', principal.name, principal.role, { command, atMs, horizonSeconds, delta: result.delta });
+        return { ...result, guarded: guard.isGuarded(command) };
+      } finally {
+        whatIfRunning = false;
+      }
+    });
   });
 
   return { ledger, guard };

@@ -21,7 +21,7 @@ import {
   type TrainingReport,
 } from '../../scenarios/index.ts';
 import type { AuditLog, Principal } from '../door/index.ts';
-import { Control, NotFoundError } from '../door/index.ts';
+import { Control, NotFoundError, type GuardPolicy } from '../door/index.ts';
 import type { Alert, NormalisedView, SessionClock, SessionClockInfo, SessionClockRequest, SessionClosedInfo, SessionDecision, SessionInfo, SessionKind, SessionPhase, SessionScore, SubscribeAck, ViewRequest } from '../protocol.ts';
 import { StreamHub, type Subscriber } from '../stream/index.ts';
 import { summarise, type SummaryResponse } from '../http/index.ts';
@@ -109,6 +109,12 @@ export interface SessionManagerOptions {
    * depends on how busy the machine is. Default `performance.now`.
    */
   readonly wallClock?: () => number;
+  /**
+   * The live server's guard policy: a guarded operator action is guarded in training too (409 on
+   * `POST /api/sessions/:id/actions`; request it at `POST /api/sessions/:id/actions/request`, a
+   * second person with another role approves it — session-guard.ts).
+   */
+  readonly guard?: GuardPolicy;
 }
 
 export interface CreateSessionRequest {
@@ -226,15 +232,17 @@ class HostedSession {
     };
   }
 
-  /** The operator checks of the live server (`Control`), bound to this session's engine of the moment. */
-  controlFor(audit: AuditLog): Control {
+  /** The operator checks of the live server (`Control`, with the live guard policy), bound to this session's engine of the moment. */
+  controlFor(audit: AuditLog, guard?: GuardPolicy): Control {
     const engine = this.engine;
     if (this.control?.engine !== engine) {
       // Control wants a runner for its clock actions; sessions never use those (playback is the
       // ReplaySession's), so this one is never started.
       this.control = new Control(engine, new RealtimeRunner(engine), audit);
       this.control.onAccepted = () => this.hub.expedite();
+      this.control.guardRequestAt = `POST /api/sessions/${this.id}/actions/request`;
     }
+    this.control.guard = guard;
     return this.control;
   }
 
@@ -465,13 +473,34 @@ export class SessionManager {
 
   /**
    * A trainee's operator action on the session's engine, checked against that engine's state by the
-   * live server's `Control` (same 404/409 rules), audited, ledgered and put on the trainees' timeline.
+   * live server's `Control` (same 404/409 rules and the same guard policy), audited, ledgered and put
+   * on the trainees' timeline. `approved`: a guarded action a second person approved
+   * (session-guard.ts): the guard is passed, the live-state checks run again now.
    */
-  act(principal: Principal, id: string, action: TraineeAction): JournalEntry {
+  act(principal: Principal, id: string, action: TraineeAction, approved?: { readonly requestedBy: string; readonly approvedBy: string }): JournalEntry {
+    const { control, exercise, via } = this.traineeDoor(principal, id, action.action, action.target);
+    let entry: JournalEntry;
+    if (approved !== undefined) {
+      const command = action.action === 'shed' ? { type: 'shed' as const, target: action.target, share: action.share } : action.action === 'reroute' ? { type: 'reroute' as const, target: action.target, to: action.to, share: action.share } : { type: action.action, target: action.target };
+      entry = control.audited(principal, via, `approve.${action.action}`, action.target, 'read', () => control.submitApproved(command, `${via}:approved:${approved.requestedBy}+${approved.approvedBy}`));
+    } else {
+      entry = action.action === 'reroute'
+        ? control.reroute(principal, action.target, action.to, action.share, via)
+        : control.operate(principal, action.action, action.target, action.action === 'shed' ? action.share : undefined, via);
+    }
+    exercise.recordDecision(entry, approved?.requestedBy ?? principal.name);
+    return entry;
+  }
+
+  /**
+   * The checks every trainee action (and request for one) passes before the session's door: a
+   * training session, not busy, the trainees in control. A refusal is audited (`via: session:<id>`).
+   */
+  traineeDoor(principal: Principal, id: string, action: string, target: string): { control: Control; exercise: TrainingExercise; via: string; engine: Engine } {
     const s = this.session(id);
-    const control = s.controlFor(this.options.audit);
+    const control = s.controlFor(this.options.audit, this.options.guard);
     const via = `session:${id}`;
-    const refuse = (error: Error): never => control.audited(principal, via, action.action, action.target, 'operate', () => {
+    const refuse = (error: Error): never => control.audited(principal, via, action, target, 'operate', () => {
       throw error;
     });
     const exercise = s.exercise;
@@ -482,11 +511,7 @@ export class SessionManager {
     } catch (error) {
       return refuse(error as Error);
     }
-    const entry = action.action === 'reroute'
-      ? control.reroute(principal, action.target, action.to, action.share, via)
-      : control.operate(principal, action.action, action.target, action.action === 'shed' ? action.share : undefined, via);
-    exercise.recordDecision(entry, principal.name);
-    return entry;
+    return { control, exercise, via, engine: s.engine };
   }
 
   /** Training: runs to the end, scores the trainees against the recording (once). */
