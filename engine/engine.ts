@@ -272,8 +272,13 @@ export class Engine {
    */
   snapshotBytes(): { bytes: Buffer; seq: number; clockMs: number } {
     const state = this.captureState();
-    const bytes = encodeSnapshot(state, { cityHash: this.cityHash, seed: this.kernel.seed, streamHash: this.stream.stateHash() });
+    const bytes = encodeSnapshot(state, this.snapshotIdentity());
     return { bytes, seq: state.journal.seq, clockMs: state.kernel.processedUntil };
+  }
+
+  /** What a snapshot's header says of this engine now: city, seed and stream hash (with `captureState`, for `assembleSnapshot`). */
+  snapshotIdentity(): { cityHash: string; seed: number; streamHash: string } {
+    return { cityHash: this.cityHash, seed: this.kernel.seed, streamHash: this.stream.stateHash() };
   }
 
   /**
