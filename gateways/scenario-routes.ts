@@ -7,6 +7,7 @@ import {
   ActionGuard,
   defaultRecordingsDir,
   expandScenario,
+  feedPoints,
   GuardError,
   Ledger,
   listLibrary,
@@ -287,12 +288,10 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
     schema: { tags: ['operator'], summary: 'What happens if: simulate an input on a copy of the engine (the live one is untouched)', security: [{ bearer: [] }], body: z.strictObject({ command: inputCommandSchema, horizonSeconds: z.number().min(60).max(7 * 86_400).default(3600) }) },
   }, async (request) => {
     const principal = request.principal!;
+    const atMs = Math.max(0, engine.kernel.settledUntil);
     engine.targetsOf(request.body.command);
-    // The copies start from the live state cut between instants (not a replay of the whole journal).
-    await engine.whenIdle();
-    const start = engine.captureState();
-    const atMs = Math.max(0, start.kernel.processedUntil);
-    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: [], start, atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
+    const journal = engine.journal.entries;
+    const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal, feedAfter: feedPoints(journal), atMs, command: request.body.command, horizonSeconds: request.body.horizonSeconds });
     ledger.append('what-if', principal.name, principal.role, { command: request.body.command, atMs, horizonSeconds: request.body.horizonSeconds, delta: result.delta });
     return result;
   });

@@ -1,4 +1,4 @@
-import { Engine, ValidationError, type CityModel, type EngineState, type InputCommand, type JournalEntry, type RunSummary } from '../engine/index.ts';
+import { Engine, ValidationError, type CityModel, type InputCommand, type JournalEntry, type RunSummary } from '../engine/index.ts';
 import { OutcomeMeter, type CostModel, DEFAULT_COST_MODEL, type Outcome } from './economics.ts';
 import type { Ledger } from './ledger.ts';
 import type { Behaviours } from './recording.ts';
@@ -103,12 +103,6 @@ export async function whatIf(options: {
   behaviours: Behaviours;
   journal: readonly JournalEntry[];
   feedAfter?: readonly number[];
-  /**
-   * The live engine's state at `atMs` (`Engine.captureState`, taken when idle): each copy starts
-   * from it instead of replaying `journal` (pass `[]`) — O(actors), not O(journal), and no journal
-   * read into memory. The outcomes then count from `atMs`; the delta is the same.
-   */
-  start?: EngineState;
   atMs: number;
   command: InputCommand;
   horizonSeconds: number;
@@ -118,10 +112,6 @@ export async function whatIf(options: {
   const run = async (withAction: boolean): Promise<{ summary: RunSummary; outcome: Outcome }> => {
     const engine = await Engine.create({ city: options.city, behaviours: options.behaviours, seed: options.seed, driver: 'direct', ...(options.cityHash === undefined ? {} : { cityHash: options.cityHash }) });
     try {
-      if (options.start !== undefined) {
-        engine.restoreState(options.start);
-        await engine.recover();
-      }
       const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
       const feedAfter = (i: number, e: JournalEntry): number => options.feedAfter?.[i] ?? e.time - 1;
       for (const [i, e] of options.journal.entries()) {
