@@ -261,7 +261,7 @@ export class Engine {
    */
   captureState(): EngineState {
     if (this.busy) throw new Error('engine: a snapshot is taken between instants (await whenIdle() first)');
-    if (this.recovering || this.recoveryFailure !== undefined) throw new Error('engine: no snapshot while the journal is being recovered');
+    if (this.recovering || this.recoveryFailure !== undefined) throw new ConflictError('the engine is recovering its journal (or failed to): its state cannot be captured until /readyz says ok');
     return { kernel: this.kernel.snapshot(), stream: this.stream.snapshot(), journal: this.journal.position() };
   }
 
@@ -272,19 +272,28 @@ export class Engine {
    */
   snapshotBytes(): { bytes: Buffer; seq: number; clockMs: number } {
     const state = this.captureState();
-    const bytes = encodeSnapshot(state, { cityHash: this.cityHash, seed: this.kernel.seed, streamHash: this.stream.stateHash() });
+    const bytes = encodeSnapshot(state, this.snapshotIdentity());
     return { bytes, seq: state.journal.seq, clockMs: state.kernel.processedUntil };
+  }
+
+  /** What a snapshot's header says of this engine now: city, seed and stream hash (with `captureState`, for `assembleSnapshot`). */
+  snapshotIdentity(): { cityHash: string; seed: number; streamHash: string } {
+    return { cityHash: this.cityHash, seed: this.kernel.seed, streamHash: this.stream.stateHash() };
   }
 
   /**
    * Loads a snapshot (of this city and seed: `decodeSnapshot` checks) into a fresh engine; `recover`
    * then replays the journal from the snapshot's position. Call it before anything subscribes to the
    * stream (listeners see the tail only). Inputs are refused until `recover` is done. Throws, and
-   * changes nothing, when the journal does not reach the snapshot's position.
+   * changes nothing, when the durable journal does not reach the snapshot's position.
+   *
+   * An engine with an in-memory journal can take a state captured from another engine of the same
+   * city and seed in this process (a what-if copy of the live engine): actor states are immutable,
+   * so the two share them safely; its journal then starts at the captured position, empty.
    */
   restoreState(state: EngineState): void {
     if (this.busy || this.journal.length > 0 || this.stream.count > 0 || this.kernel.counters.instants > 0) throw new Error('engine: restoreState needs a fresh engine');
-    const byte = this.journal.locate(state.journal.seq, state.journal.byte);
+    const byte = this.journal.durable === undefined ? -1 : this.journal.locate(state.journal.seq, state.journal.byte);
     if (byte === undefined) throw new Error(`engine: the journal holds fewer than ${state.journal.seq} entries, the snapshot's position`);
     this.kernel.restore(state.kernel);
     this.stream.restore(state.stream);

@@ -42,7 +42,7 @@ export { GroupCommitFile, findTornTail, ndjsonLines, JOURNAL_SYNC_MODES } from '
 export type { JournalSyncMode, TornTail } from './journal-file.ts';
 export type { InputCommand, JournalEntry, JournalHeader, JournalPosition } from './journal.ts';
 export { Engine, hashCity, journalHeader } from './engine.ts';
-export { decodeSnapshot, encodeSnapshot, listSnapshotFiles, loadNewestSnapshot, pruneSnapshots, readSnapshotHeader, snapshotFileName, writeSnapshotFile, DEFAULT_SNAPSHOTS_KEPT, SNAPSHOT_FORMAT, SnapshotRefused } from './snapshot.ts';
+export { assembleSnapshot, decodeSnapshot, encodeSnapshot, snapshotFrames, listSnapshotFiles, loadNewestSnapshot, pruneSnapshots, readSnapshotHeader, snapshotFileName, writeSnapshotFile, DEFAULT_SNAPSHOTS_KEPT, SNAPSHOT_FORMAT, STATES_PER_FRAME, SnapshotRefused } from './snapshot.ts';
 export type { EngineState, SnapshotHeader } from './snapshot.ts';
 export type { DriverName, EngineOptions, RunSummary } from './engine.ts';
 export { RealtimeRunner } from './realtime.ts';

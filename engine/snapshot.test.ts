@@ -141,6 +141,33 @@ describe('engine snapshots', () => {
     await second.engine.stop();
   }, 60_000);
 
+  it('a state captured from a live engine, restored into an in-memory copy in the same process, goes on exactly like the live one and leaves it untouched', async () => {
+    const live = await Engine.create({ city, cityHash, behaviours: (i) => createBehaviours(i), seed: SEED, driver: 'nact' });
+    for (const { command, at } of INPUTS.slice(0, 600)) {
+      await live.runUntil(at * 1000 - 1);
+      live.submit(command, { at });
+    }
+    await live.runUntil(INPUTS[600]!.at * 1000);
+    const copy = await Engine.create({ city, cityHash, behaviours: (i) => createBehaviours(i), seed: SEED, driver: 'direct' });
+    copy.restoreState(live.captureState());
+    await copy.recover();
+    expect(copy.journal.length).toBe(600);
+    const hashAtCut = live.stream.stateHash();
+    expect(copy.stream.stateHash()).toBe(hashAtCut);
+    // The same further inputs on both: the same hash; the copy's steps never touched the live states.
+    for (const engine of [copy, live]) {
+      for (const { command, at } of INPUTS.slice(600, 900)) {
+        await engine.runUntil(at * 1000 - 1);
+        engine.submit(command, { at });
+      }
+      await engine.runUntil(END_S * 1000);
+    }
+    expect(copy.stream.stateHash()).toBe(live.stream.stateHash());
+    expect(copy.stream.stateHash()).not.toBe(hashAtCut);
+    await copy.stop();
+    await live.stop();
+  }, 60_000);
+
   it('refuses a snapshot of another city, another seed, or one ahead of the journal, naming why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stratum-snap-e-'));
     await liveRun(dir, [200], 1);

@@ -16,7 +16,12 @@ import type { StreamSnapshot } from './stream.ts';
  *
  *     STRATUM-SNAPSHOT\n
  *     {"kind":"stratum-snapshot","format":1,"cityHash":…,"seed":…,"seq":…,"clockMs":…,"events":…,"streamHash":…,"bodyBytes":…,"bodySha256":…}\n
- *     <body: the EngineState, V8 serialised>
+ *     <body: frames of [u32 LE length][V8-serialised value]>
+ *
+ * The first frame is the EngineState without its actor states (clock, queue, stream, journal
+ * position), each further frame the states of up to `STATES_PER_FRAME` actors in order. Frames let
+ * a live server encode a big city's snapshot over many turns of the event loop
+ * (`encodeSnapshotInSlices`) instead of holding it for the whole encoding.
  *
  * The body is V8's structured serialisation (`node:v8`), not msgpack: msgpackr writes the number
  * −0 as the integer 0, and a −0 restored as +0 changes the bytes the stream hashes later (measured;
@@ -25,6 +30,8 @@ import type { StreamSnapshot } from './stream.ts';
  */
 export const SNAPSHOT_FORMAT = 1;
 const MAGIC = 'STRATUM-SNAPSHOT\n';
+/** Actor states per body frame: one frame is what one turn of the event loop encodes. */
+export const STATES_PER_FRAME = 1024;
 /** Snapshots kept in the folder (the newest ones): one to fall back on if the newest is unreadable. */
 export const DEFAULT_SNAPSHOTS_KEPT = 2;
 
@@ -60,9 +67,41 @@ export class SnapshotRefused extends Error {
   }
 }
 
-/** Encodes an engine state (from `Engine.captureState`) with its header. Synchronous: the cost of a snapshot on the event loop. */
-export function encodeSnapshot(state: EngineState, identity: { cityHash: string; seed: number; streamHash: string }): Buffer {
-  const body = serialize(state);
+/** One frame: its length (u32 LE), then the V8-serialised value. */
+function frame(value: unknown): Buffer {
+  const bytes = serialize(value);
+  const out = Buffer.allocUnsafe(4 + bytes.length);
+  out.writeUInt32LE(bytes.length, 0);
+  bytes.copy(out, 4);
+  return out;
+}
+
+/**
+ * The body frames of a snapshot, one at a time: a live server encodes one per turn of the event loop
+ * (gateways/snapshots.ts) and joins them with `assembleSnapshot`, so a big city's snapshot never
+ * holds the loop for long. Safe because a captured state does not change: actor states are
+ * immutable (a step returns a new object) and the rest was copied by the capture.
+ */
+export function* snapshotFrames(state: EngineState): Generator<Buffer> {
+  yield frame({ ...state, kernel: { ...state.kernel, states: [] }, stateCount: state.kernel.states.length });
+  const states = state.kernel.states;
+  for (let a = 0; a < states.length; a += STATES_PER_FRAME) yield frame(states.slice(a, a + STATES_PER_FRAME));
+}
+
+/**
+ * The snapshot file's pieces: the header (with the body's length and SHA-256), then the frames of
+ * `snapshotFrames` as given (not copied into one buffer: `writeSnapshotFile` writes them as they
+ * are). `bodySha256`, when the caller hashed the frames as they came, saves hashing them here.
+ */
+export function assembleSnapshot(state: EngineState, identity: { cityHash: string; seed: number; streamHash: string }, parts: readonly Buffer[], bodySha256?: string): Buffer[] {
+  let bodyBytes = 0;
+  for (const part of parts) bodyBytes += part.length;
+  let sha = bodySha256;
+  if (sha === undefined) {
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(part);
+    sha = hash.digest('hex');
+  }
   const header: SnapshotHeader = {
     kind: 'stratum-snapshot',
     format: SNAPSHOT_FORMAT,
@@ -72,10 +111,33 @@ export function encodeSnapshot(state: EngineState, identity: { cityHash: string;
     clockMs: state.kernel.processedUntil,
     events: state.stream.count,
     streamHash: identity.streamHash,
-    bodyBytes: body.length,
-    bodySha256: createHash('sha256').update(body).digest('hex'),
+    bodyBytes,
+    bodySha256: sha,
   };
-  return Buffer.concat([Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`), body]);
+  return [Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`), ...parts];
+}
+
+/** Encodes an engine state (from `Engine.captureState`) with its header, at once. */
+export function encodeSnapshot(state: EngineState, identity: { cityHash: string; seed: number; streamHash: string }): Buffer {
+  return Buffer.concat(assembleSnapshot(state, identity, [...snapshotFrames(state)]));
+}
+
+function readFrames(body: Buffer, file: string): EngineState {
+  const values: unknown[] = [];
+  let offset = 0;
+  while (offset < body.length) {
+    if (offset + 4 > body.length) throw new SnapshotRefused(file, 'body frame cut short');
+    const length = body.readUInt32LE(offset);
+    if (offset + 4 + length > body.length) throw new SnapshotRefused(file, 'body frame cut short');
+    values.push(deserialize(body.subarray(offset + 4, offset + 4 + length)));
+    offset += 4 + length;
+  }
+  const [first, ...slices] = values as [EngineState & { stateCount: number }, ...unknown[][]];
+  if (first?.kernel === undefined || !slices.every(Array.isArray)) throw new SnapshotRefused(file, 'body lacks the kernel part or its actor states');
+  const states = slices.flat();
+  if (states.length !== first.stateCount) throw new SnapshotRefused(file, `body holds ${states.length} actor states, its first frame says ${first.stateCount}`);
+  const { stateCount: _count, ...state } = first;
+  return { ...state, kernel: { ...state.kernel, states } };
 }
 
 /** Reads only the header of a snapshot file's bytes (refusing what is not one). */
@@ -109,8 +171,9 @@ export function decodeSnapshot(bytes: Buffer, file: string, expected: { cityHash
   if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw new SnapshotRefused(file, 'body checksum (SHA-256) does not match the header: the file is corrupt');
   let state: EngineState;
   try {
-    state = deserialize(body) as EngineState;
+    state = readFrames(body, file);
   } catch (error) {
+    if (error instanceof SnapshotRefused) throw error;
     throw new SnapshotRefused(file, `body cannot be read: ${(error as Error).message}`);
   }
   const k = state?.kernel;
@@ -140,13 +203,14 @@ export function snapshotFileName(seq: number): string {
  * point leaves either no new snapshot (a `.tmp` that `pruneSnapshots` removes) or a whole one.
  * Then keeps only the newest `keep`.
  */
-export async function writeSnapshotFile(dir: string, bytes: Buffer, seq: number, keep = DEFAULT_SNAPSHOTS_KEPT): Promise<string> {
+export async function writeSnapshotFile(dir: string, bytes: Buffer | readonly Buffer[], seq: number, keep = DEFAULT_SNAPSHOTS_KEPT): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, snapshotFileName(seq));
   const tmp = `${file}.tmp`;
   const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(bytes);
+    if (Buffer.isBuffer(bytes)) await handle.writeFile(bytes);
+    else for (let i = 0; i < bytes.length; i += 64) await handle.writev(bytes.slice(i, i + 64));
     await handle.sync();
   } finally {
     await handle.close();

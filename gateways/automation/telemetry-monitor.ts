@@ -50,9 +50,13 @@ export function attachTelemetryMonitor(
   let pending: Array<{ time: number; seq: number; target: string; value: number }> = [];
   const tick = (virtualMs?: number): void => {
     const nowMs = Math.max(engine.now, virtualMs ?? 0);
-    const entries = engine.journal.entries;
-    for (; cursor < entries.length; cursor++) {
-      const { command, time, seq } = entries[cursor]!;
+    // Only the entries since the last tick, from memory: `entries` would read a durable journal's
+    // whole file. Entries only the file still holds (before a restart's snapshot, or trimmed while
+    // the monitor lagged) are skipped: the monitor watches recent telemetry.
+    cursor = Math.max(cursor, engine.journal.length - engine.journal.retained);
+    const fresh = cursor < engine.journal.length ? engine.journal.since(cursor) : [];
+    cursor += fresh.length;
+    for (const { command, time, seq } of fresh) {
       if (command.type !== 'telemetry') continue;
       const actor = index.indexOf(command.target);
       if (actor !== undefined && actor < index.assetCount) pending.push({ time, seq, target: command.target, value: command.value });

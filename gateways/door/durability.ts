@@ -13,7 +13,9 @@ import { GatewayError } from './errors.ts';
  * - `ledger.ndjson` — the decision ledger (unless `STRATUM_LEDGER_FILE` puts it elsewhere);
  * - `checkpoint.json` — every second: the settled clock, the journal length and the stream's state
  *   hash at that clock, written only once the inputs it reflects are durable. On start the journal
- *   is replayed to that clock and the hash compared.
+ *   is replayed to that clock and the hash compared;
+ * - `snapshots/` — engine snapshots (gateways/snapshots.ts): a start loads the newest usable one and
+ *   replays only the journal after it.
  */
 export interface DataDir {
   readonly dir: string;

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
-import { Engine, generateCity, listSnapshotFiles, parseCity, readJournalFile, type JournalEntry } from '../../engine/index.ts';
+import { Engine, generateCity, hashCity, InputJournal, journalHeader, listSnapshotFiles, parseCity, readJournalFile, STATES_PER_FRAME, type JournalEntry } from '../../engine/index.ts';
 import { startServerWith } from '../server.ts';
-import { snapshotSettings } from './snapshots.ts';
+import { DEFAULT_SNAPSHOT_SETTINGS, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './snapshots.ts';
 
 const ADMIN = 'admin-token-snapshots';
 const SEED = 8;
@@ -89,6 +89,48 @@ describe('periodic snapshots of the live server', () => {
     } finally {
       await third.close();
     }
+  }, 60_000);
+
+  it('a snapshot encoded over several turns while the engine runs on holds the state of the moment it was cut', async () => {
+    const big = parseCity(generateCity({ assets: 2500, seed: 5 }), 'generated');
+    const bigIds = big.assets.map((a) => a.id);
+    const cityHash = hashCity(big);
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-snapshots-slices-'));
+    const open = async (): Promise<InputJournal> => (await InputJournal.openDurable(join(dir, 'journal.ndjson'), journalHeader(cityHash, 5), { mode: 'write' })).journal;
+    const live = await Engine.create({ city: big, cityHash, behaviours: (i) => createBehaviours(i), seed: 5, driver: 'direct', journal: await open() });
+    await live.recover();
+    expect(live.index.actorCount).toBeGreaterThan(2 * STATES_PER_FRAME);
+    for (let i = 0; i < 40; i++) live.submit({ type: 'fail', target: bigIds[(i * 61) % bigIds.length]!, severity: 0.8 }, { at: 1 + i });
+    await live.runUntil(30_000);
+    const keeper = new SnapshotKeeper(live, dir, { ...DEFAULT_SNAPSHOT_SETTINGS, intervalMs: 0 });
+    const cut = { seq: live.journal.length, hash: live.stream.stateHash() };
+    const taking = keeper.take();
+    // Between the frames (one per turn), the engine goes on: more damage, instants processed.
+    let turns = 0;
+    let settled = false;
+    void taking.then(() => (settled = true));
+    while (!settled) {
+      await new Promise((r) => setImmediate(r));
+      if (settled) break;
+      live.submit({ type: 'fail', target: bigIds[(turns * 97) % bigIds.length]!, severity: 1 });
+      await live.runUntil(live.now + 60_000);
+      turns++;
+    }
+    const taken = await taking;
+    expect(taken?.seq).toBe(cut.seq);
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(live.stream.stateHash()).not.toBe(cut.hash);
+    await live.runUntil(live.now + 3_600_000);
+    const final = { hash: live.stream.stateHash(), untilMs: live.kernel.settledUntil };
+    await live.stop();
+
+    const restarted = await Engine.create({ city: big, cityHash, behaviours: (i) => createBehaviours(i), seed: 5, driver: 'direct', journal: await open() });
+    const start = restoreNewestSnapshot(restarted, dir, undefined);
+    expect(start.loaded?.seq).toBe(cut.seq);
+    expect(restarted.stream.stateHash()).toBe(cut.hash);
+    await restarted.recover({ untilMs: final.untilMs });
+    expect(restarted.stream.stateHash()).toBe(final.hash);
+    await restarted.stop();
   }, 60_000);
 
   it('refuses a bad setting by name', () => {

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { loadNewestSnapshot, writeSnapshotFile, type Engine } from '../../engine/index.ts';
+import { assembleSnapshot, loadNewestSnapshot, snapshotFrames, writeSnapshotFile, type Engine } from '../../engine/index.ts';
 import { writeCheckpointFile, type Checkpoint } from './durability.ts';
 
 /**
@@ -78,7 +79,7 @@ export interface SnapshotTaken {
   readonly file: string;
   readonly seq: number;
   readonly bytes: number;
-  /** Capture and encoding (synchronous, between instants). */
+  /** The longest the event loop was held at once: the capture (between instants) or one frame's encoding. */
   readonly blockedMs: number;
   /** From the decision to the renamed file (includes waiting for the journal and fsyncs). */
   readonly totalMs: number;
@@ -149,19 +150,37 @@ export class SnapshotKeeper {
     await this.engine.whenIdle();
     if (this.engine.isRecovering) return undefined;
     try {
-      // Synchronous from here to the encoded bytes: nothing can run an instant in between.
+      // The capture is synchronous, between instants: one consistent picture.
       const t0 = performance.now();
-      const { bytes, seq, clockMs } = this.engine.snapshotBytes();
-      const checkpoint: Checkpoint = { settledUntil: clockMs, inputs: seq, stateHash: this.engine.stream.stateHash(), events: this.engine.stream.count };
-      const blockedMs = performance.now() - t0;
+      const state = this.engine.captureState();
+      const identity = this.engine.snapshotIdentity();
+      const seq = state.journal.seq;
+      const clockMs = state.kernel.processedUntil;
+      const checkpoint: Checkpoint = { settledUntil: clockMs, inputs: seq, stateHash: identity.streamHash, events: state.stream.count };
+      let blockedMs = performance.now() - t0;
+      // The encoding, one frame per turn of the event loop: the engine runs on meanwhile.
+      const parts: Buffer[] = [];
+      const sha = createHash('sha256');
+      for (const frames = snapshotFrames(state); ;) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const t1 = performance.now();
+        const next = frames.next();
+        if (next.done === true) break;
+        parts.push(next.value);
+        sha.update(next.value);
+        blockedMs = Math.max(blockedMs, performance.now() - t1);
+      }
+      const pieces = assembleSnapshot(state, identity, parts, sha.digest('hex'));
+      let size = 0;
+      for (const piece of pieces) size += piece.length;
       this.lastSeq = seq;
       this.lastClock = clockMs;
       this.lastAt = this.now();
       // The snapshot stands for the journal up to `seq`: it must not outlive entries a crash could lose.
       await this.engine.journal.whenDurable();
-      const file = await writeSnapshotFile(snapshotsDir(this.dataDir), bytes, seq, this.settings.keep);
+      const file = await writeSnapshotFile(snapshotsDir(this.dataDir), pieces, seq, this.settings.keep);
       if (this.options.checkpointFile !== undefined) writeCheckpointFile(this.options.checkpointFile, checkpoint);
-      this.last = { file, seq, bytes: bytes.length, blockedMs, totalMs: performance.now() - started };
+      this.last = { file, seq, bytes: size, blockedMs, totalMs: performance.now() - started };
       return this.last;
     } catch (error) {
       this.failures++;
