@@ -44,6 +44,8 @@ export type { InputCommand, JournalEntry, JournalHeader } from './journal.ts';
 export { Engine, hashCity, journalHeader } from './engine.ts';
 export type { DriverName, EngineOptions, RunSummary } from './engine.ts';
 export { RealtimeRunner } from './realtime.ts';
+export { ManualWallClock, systemWallClock } from './wall-clock.ts';
+export type { WallClock, WallTimer } from './wall-clock.ts';
 export type { BusPort, HistoryPort, CachePort } from './ports.ts';
 export {
   BetweennessSolver,
