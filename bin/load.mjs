@@ -7,6 +7,8 @@
 //                                           start a local twin (load-tests/serve.ts) first, run the
 //                                           script against it with role tokens, sample the twin's CPU
 //                                           and RSS with ps, print a result row, stop the twin
+//   npm run load:build                      bundle gateways/protocol.ts for k6 (load-tests/lib/protocol.bundle.js;
+//                                           the two commands here do it themselves before k6 starts)
 //   npm run load:smoke                      every script briefly at small load against a local twin;
 //                                           exit 1 when any threshold fails. With STRATUM_KAFKA_BROKERS
 //                                           the twin also runs the Kafka adapter and the smoke adds
@@ -23,6 +25,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildProtocolBundle } from './load-build.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const testsDir = join(root, 'load-tests');
@@ -280,6 +283,7 @@ function tokenEnv(tokens) {
 async function smoke() {
   const started = Date.now();
   const k6 = findK6();
+  await buildProtocolBundle();
   const tokens = makeTokens();
   const assets = Number(process.env.LOAD_ASSETS ?? 2000);
   // Where Kafka is up the twin consumes it too, and the smoke ends with the companion producer.
@@ -351,6 +355,7 @@ see load-tests/README.md for the env options and thresholds`);
   if (name === KAFKA_INGEST) return kafkaIngest(flags, k6args);
   const script = scriptPath(name);
   const k6 = findK6();
+  await buildProtocolBundle();
   if (!flags.serve) {
     const { code } = await runK6(k6, script, k6args, {}, 0);
     process.exit(code);

@@ -46,6 +46,8 @@ export { assembleSnapshot, decodeSnapshot, encodeSnapshot, snapshotFrames, listS
 export type { EngineState, SnapshotHeader } from './snapshot.ts';
 export type { DriverName, EngineOptions, RunSummary } from './engine.ts';
 export { RealtimeRunner } from './realtime.ts';
+export { ManualWallClock, systemWallClock } from './wall-clock.ts';
+export type { WallClock, WallTimer } from './wall-clock.ts';
 export type { BusPort, HistoryPort, CachePort } from './ports.ts';
 export {
   BetweennessSolver,

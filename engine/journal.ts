@@ -5,36 +5,10 @@ import { ValidationError } from './errors.ts';
 import { findTornTail, GroupCommitFile, ndjsonLines, nonEmptyFile, type JournalSyncMode, type TornTail } from './journal-file.ts';
 import { zodProblems } from './model/validate.ts';
 
-/**
- * Inputs from outside, the only door into the simulation. Scenario events, telemetry and operator
- * actions all become one of these, get a virtual time and a sequence number in the journal, and
- * only then reach the actors. Replaying a journal reproduces the run.
- */
-export const inputCommandSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('fail'),
-    target: z.string().min(1),
-    severity: z.number().min(0).max(1).optional(),
-    hazard: z.enum(['flood', 'wind', 'shaking', 'heat', 'fire']).optional(),
-  }),
-  z.strictObject({ type: z.literal('repair'), target: z.string().min(1) }),
-  z.strictObject({ type: z.literal('restore'), target: z.string().min(1) }),
-  z.strictObject({ type: z.literal('isolate'), target: z.string().min(1) }),
-  z.strictObject({ type: z.literal('telemetry'), target: z.string().min(1), value: z.number().finite().min(0) }),
-  z.strictObject({ type: z.literal('shed'), target: z.string().min(1), share: z.number().min(0).max(1) }),
-  z.strictObject({ type: z.literal('reroute'), target: z.string().min(1), to: z.string().min(1), share: z.number().min(0).max(1) }),
-  z.strictObject({ type: z.literal('ambient'), target: z.string().min(1), celsius: z.number().min(-60).max(70) }),
-  z.strictObject({
-    type: z.literal('cyber'),
-    target: z.string().min(1),
-    attack: z.enum(['compromise', 'ddos', 'ransomware']),
-    severity: z.number().min(0).max(1).optional(),
-  }),
-  z.strictObject({ type: z.literal('secure'), target: z.string().min(1) }),
-  z.strictObject({ type: z.literal('order'), target: z.string().min(1), order: z.enum(['shelter', 'evacuate', 'save-water', 'all-clear']) }),
-]);
-
-export type InputCommand = z.infer<typeof inputCommandSchema>;
+// The command schema is its own module (zod only, no Node): the wire protocol (gateways/protocol.ts)
+// re-exports it for the browser and the k6 client, so it is declared once.
+import { inputCommandSchema, type InputCommand } from './commands.ts';
+export { inputCommandSchema, type InputCommand };
 
 export interface JournalEntry {
   /** Position in the journal, from 0. */

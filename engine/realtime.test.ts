@@ -3,35 +3,37 @@ import { createBehaviours } from '../actors/index.ts';
 import { Engine } from './engine.ts';
 import { parseCity } from './model/validate.ts';
 import { RealtimeRunner } from './realtime.ts';
+import { ManualWallClock } from './wall-clock.ts';
 
 const city = parseCity({ assets: [{ id: 'a', layer: 'A' }, { id: 'b', layer: 'B' }], dependencies: [{ from: 'a', to: 'b' }] }, 'pair');
 
-/** Waits (bounded) until a condition holds; the bound only guards against a hang, it is no timing claim. */
-async function until(condition: () => boolean, limitMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > limitMs) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
+/**
+ * The runner reads the wall clock through a `ManualWallClock` the tests advance: every figure below
+ * is exact (wall ms × speed), and no test waits for real time to pass.
+ */
 describe('real-time runner', () => {
   it('advances the virtual clock with the wall clock × speed, pauses, resumes and changes speed', async () => {
     const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'nact' });
-    const runner = new RealtimeRunner(engine, { speed: 1000, tickMs: 5 });
+    const clock = new ManualWallClock();
+    const runner = new RealtimeRunner(engine, { speed: 1000, tickMs: 5, clock });
+    const settle = (): Promise<void> => runner.whenSettled();
     engine.submit({ type: 'fail', target: 'a' }, { at: 2 });
     runner.start();
-    await until(() => engine.now >= 5000);
+    await clock.advance(5, settle);
+    expect(engine.now).toBe(5000);
     expect(engine.kernel.view(1).status).toBe(2);
+    await clock.advance(3, settle); // between ticks: nothing runs
+    expect(engine.now).toBe(5000);
     runner.pause();
-    await until(() => !engine.running);
     const paused = engine.now;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await clock.advance(50, settle);
     expect(engine.now).toBe(paused);
-    expect(runner.virtualNow()).toBe(runner.virtualNow());
+    expect(runner.virtualNow()).toBe(8000);
+    expect(clock.pending).toBe(0);
     runner.setSpeed(5000);
     runner.resume();
-    await until(() => engine.now >= paused + 20_000);
+    await clock.advance(5, settle);
+    expect(engine.now).toBe(8000 + 5 * 5000);
     expect(() => runner.setSpeed(0)).toThrow(/positive/);
     await runner.stop();
     expect(runner.error).toBeUndefined();
@@ -40,21 +42,26 @@ describe('real-time runner', () => {
 
   it('an input submitted while running lands at the current virtual time or later, never in the past', async () => {
     const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'nact' });
-    const runner = new RealtimeRunner(engine, { speed: 2000, tickMs: 5 });
+    const clock = new ManualWallClock();
+    const runner = new RealtimeRunner(engine, { speed: 2000, tickMs: 5, clock });
+    const settle = (): Promise<void> => runner.whenSettled();
     runner.start();
-    await until(() => engine.now >= 3000);
+    await clock.advance(5, settle);
+    expect(engine.now).toBe(10_000);
     const before = engine.kernel.settledUntil;
     const entry = engine.submit({ type: 'fail', target: 'a' }, { at: 0 })!;
     expect(entry.time).toBeGreaterThan(before);
-    await until(() => engine.kernel.view(0).status === 2);
+    await clock.advance(5, settle);
+    expect(engine.kernel.view(0).status).toBe(2);
     await runner.stop();
     await engine.stop();
   });
 
   it('an input that arrives during an advance is applied by the next advance at once, not a tick later', async () => {
     const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'nact' });
-    // A tick far longer than the test's bound: only a nudge can make the second advance happen in time.
-    const runner = new RealtimeRunner(engine, { speed: 1000, tickMs: 60_000 });
+    const clock = new ManualWallClock();
+    // A 60 s tick: only a nudge can make the second advance happen without the clock reaching it.
+    const runner = new RealtimeRunner(engine, { speed: 1000, tickMs: 60_000, clock });
     let advances = 0;
     runner.onAdvance(() => {
       advances++;
@@ -65,11 +72,25 @@ describe('real-time runner', () => {
       }
     });
     runner.start();
+    await clock.advance(1, () => runner.whenSettled());
+    runner.nudge(); // the first advance, at the next turn of the event loop
+    await new Promise((resolve) => setImmediate(resolve));
+    await runner.whenSettled();
+    expect(advances).toBe(1);
+    // The nudge during the advance queued the next one with no delay: it runs without the clock
+    // moving at all (a tick later would need 60 s of it).
+    await clock.advance(0, () => runner.whenSettled());
+    expect(advances).toBe(2);
+    // The input took the first free virtual instant (1 ms after the advance's 1,000): once the wall
+    // clock has moved that far, a nudge applies it at once, still without a tick.
+    expect(engine.kernel.view(0).status).toBe(0);
+    await clock.advance(1);
     runner.nudge();
-    // The second advance applies it; its listeners run when it ends, which can be just after the
-    // state is visible, so wait for both (without the nudge, neither comes before the 60 s tick).
-    await until(() => engine.kernel.view(0).status === 2 && advances >= 2, 5_000);
-    expect(advances).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    await runner.whenSettled();
+    expect(advances).toBe(3);
+    expect(engine.kernel.view(0).status).toBe(2);
+    expect(clock.now()).toBeLessThan(60_000);
     await runner.stop();
     await engine.stop();
   });

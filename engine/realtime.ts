@@ -1,9 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import type { Engine } from './engine.ts';
+import { systemWallClock, type WallClock, type WallTimer } from './wall-clock.ts';
 
 /**
- * Drives an engine in real time: the virtual clock follows the wall clock × speed. This is the only
- * place that reads the wall clock, and it only decides how far to run; what happens in the
+ * Drives an engine in real time: the virtual clock follows the wall clock × speed (a `WallClock`
+ * port, wall-clock.ts: the system's by default, a manual one in tests). This is the only place of the
+ * engine that reads the wall clock, and it only decides how far to run; what happens in the
  * simulation depends on the journal alone, so a real-time run replays exactly in batch mode.
  */
 export class RealtimeRunner {
@@ -11,7 +12,7 @@ export class RealtimeRunner {
   private paused = true;
   private anchorWall = 0;
   private anchorVirtual = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: WallTimer | undefined;
   private advancing = false;
   /** An input arrived during an advance: the next advance starts at once instead of after a tick. */
   private nudgedWhileAdvancing = false;
@@ -19,9 +20,13 @@ export class RealtimeRunner {
   private readonly listeners = new Set<(virtualMs: number) => void>();
   private lastError: Error | undefined;
 
-  constructor(private readonly engine: Engine, options: { speed?: number; tickMs?: number } = {}) {
+  /** The wall clock that paces the run (a `ManualWallClock` in tests, which advance it). */
+  private readonly clock: WallClock;
+
+  constructor(private readonly engine: Engine, options: { speed?: number; tickMs?: number; clock?: WallClock } = {}) {
     this.speed = options.speed ?? 1;
     this.tickMs = options.tickMs ?? 20;
+    this.clock = options.clock ?? systemWallClock;
   }
 
   private readonly tickMs: number;
@@ -42,7 +47,7 @@ export class RealtimeRunner {
   /** Virtual ms the clock shows now (ahead of the engine while an instant is running). */
   virtualNow(): number {
     if (this.paused) return this.anchorVirtual;
-    return this.anchorVirtual + (performance.now() - this.anchorWall) * this.speed;
+    return this.anchorVirtual + (this.clock.now() - this.anchorWall) * this.speed;
   }
 
   start(): void {
@@ -52,7 +57,7 @@ export class RealtimeRunner {
   resume(): void {
     if (!this.paused) return;
     this.anchorVirtual = Math.max(this.anchorVirtual, this.engine.now);
-    this.anchorWall = performance.now();
+    this.anchorWall = this.clock.now();
     this.paused = false;
     this.schedule();
   }
@@ -61,14 +66,14 @@ export class RealtimeRunner {
     if (this.paused) return;
     this.anchorVirtual = this.virtualNow();
     this.paused = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   setSpeed(speed: number): void {
     if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be a positive number (got ${speed})`);
     this.anchorVirtual = this.virtualNow();
-    this.anchorWall = performance.now();
+    this.anchorWall = this.clock.now();
     this.speed = speed;
   }
 
@@ -83,7 +88,7 @@ export class RealtimeRunner {
       return;
     }
     if (this.timer === undefined) return;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     setImmediate(() => {
       if (this.paused || this.advancing || this.timer !== undefined) return;
@@ -97,6 +102,11 @@ export class RealtimeRunner {
     return () => this.listeners.delete(listener);
   }
 
+  /** Resolves when the advance running now (if any) has finished (tests advancing a `ManualWallClock` wait for it). */
+  whenSettled(): Promise<void> {
+    return this.loop;
+  }
+
   /** Stops the loop and waits for the running advance to finish. */
   async stop(): Promise<void> {
     this.pause();
@@ -107,7 +117,7 @@ export class RealtimeRunner {
     if (this.paused || this.timer !== undefined) return;
     const delay = this.nudgedWhileAdvancing ? 0 : this.tickMs;
     this.nudgedWhileAdvancing = false;
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.loop = this.advance();
     }, delay);

@@ -159,6 +159,12 @@ export function viewKey(v: NormalisedView): string {
 // by the door (gateways/door/control.ts), which knows it.
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Every input command (`POST /api/inject`, the Socket.io `command` event, Kafka): the engine's own
+ * journal contract, a zod-only module, re-exported here so the UI and the k6 client use it too.
+ */
+export { inputCommandSchema, type InputCommand } from '../engine/commands.ts';
+
 /** Live clock speed range (virtual seconds per wall second). */
 export const MIN_LIVE_SPEED = 0.01;
 export const MAX_LIVE_SPEED = 100_000;

@@ -1,4 +1,4 @@
-import { Engine, ValidationError, type CityModel, type InputCommand, type JournalEntry, type RunSummary } from '../engine/index.ts';
+import { Engine, ValidationError, type CityIndex, type CityModel, type InputCommand, type JournalEntry, type RunSummary } from '../engine/index.ts';
 import { OutcomeMeter, type CostModel, DEFAULT_COST_MODEL, type Outcome } from './economics.ts';
 import type { Ledger } from './ledger.ts';
 import type { Behaviours } from './recording.ts';
@@ -103,6 +103,8 @@ export interface WhatIfResult {
  */
 export async function whatIf(options: {
   city: CityModel;
+  /** The live engine's index of `city` (read-only, shared): saves building one per copy (~100 ms on 10,000 assets, on the loop). */
+  index?: CityIndex;
   cityHash?: string;
   seed: number;
   behaviours: Behaviours;
@@ -135,7 +137,7 @@ export async function whatIf(options: {
     if (to > engine.kernel.settledUntil) await engine.runUntil(to);
   };
   const run = async (withAction: boolean): Promise<{ summary: RunSummary; outcome: Outcome }> => {
-    const engine = await Engine.create({ city: options.city, behaviours: options.behaviours, seed: options.seed, driver: 'direct', ...(options.cityHash === undefined ? {} : { cityHash: options.cityHash }) });
+    const engine = await Engine.create({ city: options.city, behaviours: options.behaviours, seed: options.seed, driver: 'direct', ...(options.cityHash === undefined ? {} : { cityHash: options.cityHash }), ...(options.index === undefined ? {} : { index: options.index }) });
     try {
       const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
       let i = 0;

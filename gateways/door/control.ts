@@ -104,17 +104,25 @@ export function admitBatch(
   commands: readonly InputCommand[],
   options: { source: string; sourceSeqs: readonly number[] },
   rejected?: (position: number, error: unknown) => void,
+  /** The door's checks of an operator action (guard policy, live state); absent: the guard alone. */
+  checkOperator?: (command: Extract<InputCommand, { type: OperatorAction | 'reroute' }>) => void,
 ): { accepted: number; duplicates: number } {
   let positions: number[] | undefined;
-  if (guard !== undefined) {
+  if (guard !== undefined || checkOperator !== undefined) {
     for (let i = 0; i < commands.length; i++) {
       const command = commands[i]!;
-      if (command.type === 'telemetry' || !isOperatorCommand(command) || !guard.isGuarded(command)) {
+      if (command.type === 'telemetry' || !isOperatorCommand(command)) {
         positions?.push(i);
         continue;
       }
-      positions ??= Array.from({ length: i }, (_, k) => k);
-      rejected?.(i, new ConflictError(`${command.type} on "${command.target}" is guarded: request it at POST /api/actions/request; a second role approves it`));
+      try {
+        if (checkOperator !== undefined) checkOperator(command);
+        else if (guard!.isGuarded(command)) throw new ConflictError(`${command.type} on "${command.target}" is guarded: request it at POST /api/actions/request; a second role approves it`);
+        positions?.push(i);
+      } catch (error) {
+        positions ??= Array.from({ length: i }, (_, k) => k);
+        rejected?.(i, error);
+      }
     }
   }
   if (positions === undefined) return engine.submitBatch(commands, options, rejected);
@@ -329,15 +337,16 @@ export class Control {
 
   /**
    * A batch of inputs from another system (Kafka commands and telemetry), already parsed with the
-   * command schema: the guard policy applies per input (a guarded operator action is refused
-   * through `rejected`, 409 reason), then one journal append.
+   * command schema: an operator action passes the same checks as on its route — the guard policy
+   * and the live-state preconditions (refused through `rejected` with the 404/409 reason) — then one
+   * journal append.
    */
   submitBatch(
     commands: readonly InputCommand[],
     options: { source: string; sourceSeqs: readonly number[] },
     rejected?: (position: number, error: unknown) => void,
   ): { accepted: number; duplicates: number } {
-    const result = admitBatch(this.engine, this.guard, commands, options, rejected);
+    const result = admitBatch(this.engine, this.guard, commands, options, rejected, (command) => this.checkOperatorCommand(command));
     if (result.accepted > 0) this.onAccepted?.();
     return result;
   }
@@ -393,18 +402,35 @@ export class Control {
       const parsed = shareSchema.safeParse(share);
       if (!parsed.success) throw new InvalidError(`share: expected a finite number from 0 to 1, got ${String(share)}`, [{ path: 'share', reason: 'a finite number from 0 to 1' }]);
     }
-    const actor = this.engine.index.indexOf(assetId);
-    if (actor === undefined) throw new NotFoundError(`unknown asset "${assetId}"`);
-    if (actor >= this.engine.index.assetCount) throw new ConflictError(`"${assetId}" is a cohort; operator actions apply to assets`);
-    const command: InputCommand = action === 'shed' ? { type: 'shed', target: assetId, share: share ?? 0.2 } : { type: action, target: assetId };
-    this.checkGuard(command);
-    this.checkLiveState(actor, assetId, action);
+    const command = action === 'shed' ? { type: 'shed' as const, target: assetId, share: share ?? 0.2 } : { type: action, target: assetId };
+    this.checkOperatorCommand(command);
     return this.submit(principal, command, via);
   }
 
   private rerouteChecked(principal: Principal, assetId: string, to: string, share: number, via: string): JournalEntry {
     if (!shareSchema.safeParse(share).success) throw new InvalidError(`share: expected a finite number from 0 to 1, got ${String(share)}`, [{ path: 'share', reason: 'a finite number from 0 to 1' }]);
+    const command = { type: 'reroute' as const, target: assetId, to, share };
+    this.checkOperatorCommand(command);
+    return this.submit(principal, command, via);
+  }
+
+  /**
+   * The checks of an operator action after parsing, whatever its door: the target is an asset
+   * (404, 409 for a cohort), the guard policy (409), the live state (409); for a reroute also the
+   * link and the destination's state.
+   */
+  private checkOperatorCommand(command: Extract<InputCommand, { type: OperatorAction | 'reroute' }>): void {
     const index = this.engine.index;
+    const assetId = command.target;
+    if (command.type !== 'reroute') {
+      const actor = index.indexOf(assetId);
+      if (actor === undefined) throw new NotFoundError(`unknown asset "${assetId}"`);
+      if (actor >= index.assetCount) throw new ConflictError(`"${assetId}" is a cohort; operator actions apply to assets`);
+      this.checkGuard(command);
+      this.checkLiveState(actor, assetId, command.type);
+      return;
+    }
+    const to = command.to;
     const from = index.indexOf(assetId);
     const dest = index.indexOf(to);
     if (from === undefined || from >= index.assetCount) throw new NotFoundError(`unknown asset "${assetId}"`);
@@ -412,14 +438,12 @@ export class Control {
     let linked = false;
     for (let k = index.links.offsets[from]!; k < index.links.offsets[from + 1]!; k++) linked ||= index.links.items[k] === dest;
     if (!linked) throw new ConflictError(`cannot reroute from "${assetId}" to "${to}": they are not linked (load moves only over a link of the layer)`);
-    const command: InputCommand = { type: 'reroute', target: assetId, to, share };
     this.checkGuard(command);
     this.checkLiveState(from, assetId, 'shed');
     const target = this.engine.kernel.view(dest);
     if (target.status !== Status.Ok && target.status !== Status.Degraded) {
       throw new ConflictError(`cannot reroute to "${to}": it is ${STATUS_NAMES[target.status] ?? target.status}`);
     }
-    return this.submit(principal, command, via);
   }
 
   private checkGuard(command: InputCommand): void {

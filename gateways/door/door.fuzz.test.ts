@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { createBehaviours } from '../../actors/index.ts';
 import { Engine, generateCity, parseCity, type CityModel, type JournalEntry } from '../../engine/index.ts';
-import type { ClientToServerEvents, ServerToClientEvents, WsServerMessage } from '../protocol.ts';
+import { brokersFromEnv, KafkaIngest } from '../adapters/kafka.ts';
+import { requireUrl, serviceFromEnv } from '../adapters/testing.ts';
+import { inputCommandSchema, type ClientToServerEvents, type ServerToClientEvents, type WsServerMessage } from '../protocol.ts';
 import { startServerWith, type ServerInternals } from '../server.ts';
 
 /**
@@ -15,11 +19,21 @@ import { startServerWith, type ServerInternals } from '../server.ts';
  * code) through both doors, the same state hash on both after every advance, no non-finite number
  * in any actor's state, and A's journal replaying to the same hashes on a fresh engine.
  *
+ * Kafka is the third door: with a broker (`STRATUM_KAFKA_BROKERS`) the first FUZZ_KAFKA_INPUTS
+ * (default 100) raw commands of the injector role go to B through Kafka instead of Socket.io — the
+ * server's `KafkaIngest` wired to B's door as `stratum start` wires it, on topics of this run; a
+ * valid telemetry reading half the time as a telemetry record (key = asset id), everything else as a
+ * command message. Kafka has no role (the topic is the injector's) and no reply: its outcome is
+ * "journalled" or "dead-lettered", compared with the HTTP route's accepted or refused. Without a
+ * broker this part is skipped with the reason printed (not under STRATUM_REQUIRE_SERVICES=1).
+ *
  * Generation is seeded (FUZZ_SEED, default 12) and printed on failure; no shrinking (the servers
  * are stateful), the failing input and its position are named instead.
  */
 const SEED = Number(process.env['FUZZ_SEED'] ?? 12);
 const INPUTS_PER_DOOR = Number(process.env['FUZZ_INPUTS'] ?? 5_000);
+const KAFKA_INPUTS = Number(process.env['FUZZ_KAFKA_INPUTS'] ?? 100);
+const kafka = serviceFromEnv('kafka');
 const ADVANCE_EVERY = 250;
 const ADVANCE_MS = 30_000;
 
@@ -125,6 +139,9 @@ describe(`door fuzzing (fast-check, seed ${SEED}): HTTP vs Socket.io/ws on twin 
   let b: ServerInternals;
   const sockets = new Map<Role, Client>();
   const wsByRole = new Map<Role, { ws: WebSocket; waiters: ((m: WsServerMessage) => void)[] }>();
+  /** B's Kafka door (when a broker is configured): its ingest, a producer and the topics of this run. */
+  let kafkaDoor: { ingest: KafkaIngest; producer: Producer; telemetryTopic: string; commandsTopic: string; handled: () => number; waiters: (() => void)[] } | undefined;
+  let kafkaBudget = KAFKA_INPUTS;
 
   const start = (): Promise<ServerInternals> =>
     startServerWith(
@@ -159,8 +176,34 @@ describe(`door fuzzing (fast-check, seed ${SEED}): HTTP vs Socket.io/ws on twin 
       await new Promise<void>((resolve) => entry.waiters.push(() => resolve()));
       wsByRole.set(role, entry);
     }
-  });
+    if (kafka.skip || KAFKA_INPUTS <= 0) {
+      console.log(`door fuzz: Kafka door not fuzzed (${KAFKA_INPUTS <= 0 ? 'FUZZ_KAFKA_INPUTS=0' : kafka.reason})`);
+      return;
+    }
+    const brokers = brokersFromEnv(requireUrl(kafka));
+    const tag = randomUUID().slice(0, 8);
+    const topics = { telemetryTopic: `fuzz-telemetry-${tag}`, commandsTopic: `fuzz-commands-${tag}`, deadLetterTopic: `fuzz-dlq-${tag}` };
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: true });
+    await admin.disconnect();
+    const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const waiters: (() => void)[] = [];
+    // Wired as connectAdapters wires it for `stratum start`: B's engine, B's door.
+    const ingest = new KafkaIngest({
+      brokers, engine: b.engine, door: b.control, groupId: `fuzz-${tag}`, ...topics, fromBeginning: true, logLevel: logLevel.NOTHING,
+      onBatchDone: () => {
+        for (const wake of waiters.splice(0)) wake();
+      },
+    });
+    await ingest.start();
+    const handled = (): number => ingest.counters.accepted + ingest.counters.deadLettered + ingest.counters.duplicates;
+    kafkaDoor = { ingest, producer, telemetryTopic: topics.telemetryTopic, commandsTopic: topics.commandsTopic, handled, waiters };
+  }, 60_000);
   afterAll(async () => {
+    await kafkaDoor?.ingest.stop();
+    await kafkaDoor?.producer.disconnect();
     for (const s of sockets.values()) s.close();
     for (const { ws } of wsByRole.values()) ws.close();
     await Promise.all([a?.close(), b?.close()]);
@@ -188,10 +231,33 @@ describe(`door fuzzing (fast-check, seed ${SEED}): HTTP vs Socket.io/ws on twin 
     });
   };
 
-  /** Sends one generated input through A's HTTP door and B's socket door; returns both outcomes. */
+  /**
+   * One message into B's Kafka door; resolves once the ingest has handled it: journalled
+   * (`ok`) or dead-lettered (`refused`: Kafka carries no error code back, only the reason).
+   */
+  const viaKafka = async (body: unknown): Promise<Outcome> => {
+    const door = kafkaDoor!;
+    const before = { handled: door.handled(), accepted: door.ingest.counters.accepted };
+    const parsed = inputCommandSchema.safeParse(body);
+    const message = parsed.success && parsed.data.type === 'telemetry' && kafkaBudget % 2 === 0
+      ? { topic: door.telemetryTopic, messages: [{ key: parsed.data.target, value: JSON.stringify({ value: parsed.data.value }) }] }
+      : { topic: door.commandsTopic, messages: [{ value: JSON.stringify(body) ?? '' }] };
+    await door.producer.send(message);
+    while (door.handled() === before.handled) await new Promise<void>((resolve) => door.waiters.push(resolve));
+    return door.ingest.counters.accepted > before.accepted ? { ok: true, code: 'ok' } : { ok: false, code: 'refused' };
+  };
+
+  /** Sends one generated input through A's HTTP door and B's socket door (or Kafka); returns both outcomes. */
   const send = async (input: Generated): Promise<{ http: Outcome & { status: number }; other: Outcome; door: string }> => {
     switch (input.kind) {
       case 'command': {
+        if (kafkaDoor !== undefined && input.role === 'injector' && kafkaBudget > 0) {
+          kafkaBudget--;
+          const h = await http(a, 'POST', '/api/inject', TOKENS[input.role], input.body);
+          const o = await viaKafka(input.body);
+          // Kafka answers "journalled" or "dead-lettered": compare the outcome class.
+          return { http: { ...h, code: h.ok ? 'ok' : 'refused' }, other: o, door: 'kafka' };
+        }
         const [h, o] = await Promise.all([http(a, 'POST', '/api/inject', TOKENS[input.role], input.body), ack(input.role, 'command', input.body)]);
         return { http: h, other: o, door: 'socket.io command' };
       }
@@ -262,6 +328,13 @@ describe(`door fuzzing (fast-check, seed ${SEED}): HTTP vs Socket.io/ws on twin 
         expect(b.engine.summary().stateHash, `state hash after input #${k}`).toBe(hash);
         boundaries.push({ journal: a.engine.journal.length, untilMs: until, hash });
       }
+    }
+    if (kafkaDoor !== undefined) {
+      const sent = KAFKA_INPUTS - kafkaBudget;
+      console.log(`door fuzz: ${sent} of them through Kafka (${kafkaDoor.ingest.counters.accepted} journalled, ${kafkaDoor.ingest.counters.deadLettered} dead-lettered)`);
+      expect(sent).toBeGreaterThan(0);
+      expect(kafkaDoor.ingest.counters.accepted).toBeGreaterThan(0);
+      expect(kafkaDoor.ingest.counters.deadLettered).toBeGreaterThan(0);
     }
     console.log(`door fuzz: ${inputs.length} inputs × 2 doors in ${((performance.now() - started) / 1000).toFixed(1)} s; journal ${a.engine.journal.length}; outcomes ${JSON.stringify(Object.fromEntries([...tally].sort()))}; ms by kind ${JSON.stringify(Object.fromEntries([...timeByKind].map(([k, v]) => [k, Math.round(v)])))}`);
     // Both doors accepted the same inputs, so the journals agree entry for entry (sources aside).

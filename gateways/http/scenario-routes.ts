@@ -298,7 +298,7 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
       const atMs = Math.max(0, engine.kernel.settledUntil);
       whatIfRunning = true;
       try {
-        const result = await whatIf({ city: ctx.city, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: engine.journal.iterate(), untilSeq: engine.journal.length, atMs, command, horizonSeconds });
+        const result = await whatIf({ city: ctx.city, index: engine.index, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: engine.journal.iterate(), untilSeq: engine.journal.length, atMs, command, horizonSeconds });
         ledger.append('what-if', principal.name, principal.role, { command, atMs, horizonSeconds, delta: result.delta });
         return { ...result, guarded: guard.isGuarded(command) };
       } finally {

@@ -8,6 +8,9 @@ import exec from 'k6/execution';
 import { check } from 'k6';
 import { authHeaders, pick, TARGET_URL, TOKENS, tokenFor } from './config.js';
 import * as m from './metrics.js';
+// The server's own schemas (gateways/protocol.ts, bundled by `npm run load:build`): a body that
+// drifts from the contract fails here, in the client, naming the field.
+import { inputCommandSchema, shedBodySchema } from './protocol.bundle.js';
 
 /** @typedef {import('./config.js').SetupData} SetupData */
 
@@ -20,7 +23,7 @@ const expected = http.expectedStatuses({ min: 200, max: 299 }, 409);
  * @param {string} token
  */
 function inject(what, body, token) {
-  const r = http.post(`${TARGET_URL}/api/inject`, JSON.stringify(body), { ...authHeaders(token), tags: { name: `inject ${what}`, kind: 'input' } });
+  const r = http.post(`${TARGET_URL}/api/inject`, JSON.stringify(inputCommandSchema.parse(body)), { ...authHeaders(token), tags: { name: `inject ${what}`, kind: 'input' } });
   const ok = check(r, { [`${what} accepted (202)`]: (x) => x.status === 202 });
   m.errors.add(!ok, { what });
   if (ok) m.inputs.add(1, { what });
@@ -86,7 +89,7 @@ export function operatorAction(data) {
   else if (Math.random() < 0.5) action = 'isolate';
   else {
     action = 'shed';
-    body = JSON.stringify({ share: 0.1 });
+    body = JSON.stringify(shedBodySchema.parse({ share: 0.1 }));
   }
   // No body, no content type: fastify refuses an empty body declared as JSON.
   const headers = body === null ? { headers: { authorization: `Bearer ${token}` } } : authHeaders(token);
@@ -101,7 +104,7 @@ export function operatorAction(data) {
 
   const viewerTokens = TOKENS.viewer.filter((t) => !TOKENS.injector.includes(t) && !TOKENS.operator.includes(t));
   if (exec.scenario.iterationInTest % 20 === 0 && viewerTokens.length > 0) {
-    const denied = http.post(`${TARGET_URL}/api/inject`, JSON.stringify({ type: 'fail', target: a.id }), {
+    const denied = http.post(`${TARGET_URL}/api/inject`, JSON.stringify(inputCommandSchema.parse({ type: 'fail', target: a.id })), {
       ...authHeaders(pick(viewerTokens)), tags: { name: 'role gating', kind: 'gating' }, responseCallback: http.expectedStatuses(403),
     });
     check(denied, { 'viewer token may not inject (403)': (x) => x.status === 403 });

@@ -17,6 +17,7 @@ import {
   authHeaders, pick, PROBE_INTERVAL_S, PROBE_VUS, PROBE_TIMEOUT_S, remainingSeconds, SESSION_S, TARGET_URL, tokenFor, viewRequest,
 } from './config.js';
 import * as m from './metrics.js';
+import { inputCommandSchema, subscribeRequestSchema } from './protocol.bundle.js';
 
 /**
  * @typedef {import('./config.js').SetupData} SetupData
@@ -99,7 +100,7 @@ class FrameTracker {
     const value = Math.round(Math.max(a.load, 1) * (0.5 + 0.4 * Math.random()) * 1000) / 1000;
     const probe = { actor: a.index, id: a.id, sentAt: Date.now(), time: /** @type {number | null} */ (null) };
     this.probe = probe;
-    http.asyncRequest('POST', `${TARGET_URL}/api/inject`, JSON.stringify({ type: 'telemetry', target: a.id, value }), { ...authHeaders(token), tags: { name: 'probe', kind: 'probe' } })
+    http.asyncRequest('POST', `${TARGET_URL}/api/inject`, JSON.stringify(inputCommandSchema.parse({ type: 'telemetry', target: a.id, value })), { ...authHeaders(token), tags: { name: 'probe', kind: 'probe' } })
       .then((r) => {
         const ok = check(r, { 'probe inject 202': (x) => x.status === 202 });
         m.errors.add(!ok, { ...this.tags, what: 'probe' });
@@ -208,7 +209,7 @@ export function socketIoViewer(data, opts) {
   const client = new SocketIoClient(TARGET_URL, viewerToken, {
     onConnect: () => {
       m.connectMs.add(Date.now() - startedAt, tags);
-      client.emit('subscribe', { view: viewRequest() }, (args) => {
+      client.emit('subscribe', subscribeRequestSchema.parse({ view: viewRequest() }), (args) => {
         const ack = /** @type {{ ok: boolean, actors?: number, mode?: string, message?: string }} */ (args[0]);
         const ok = check(ack, { 'subscribe ack ok': (a) => a.ok === true && typeof a.actors === 'number' });
         m.errors.add(!ok, { ...tags, what: 'subscribe' });
