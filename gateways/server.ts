@@ -232,6 +232,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
   });
   registerSessionRoutes(app, { sessions, control });
+  // Before the recovery below: the journal replay refills the embedded history (gateways/history.ts).
   const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
