@@ -23,7 +23,7 @@ import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 const SPAN_MS = 7 * 86_400_000;
 const DAY = 86_400_000;
 
-interface Data {
+export interface Data {
   readonly changes: number;
   readonly samples: number;
   readonly actors: number;
@@ -56,7 +56,16 @@ function* samples(d: Data): Generator<SeriesSample> {
 }
 
 /** Fills PostgreSQL server-side (generate_series: the same formulas as `change` / `samples`). */
-async function fillPg(pool: pg.Pool, schema: string, runId: string, d: Data, log: (s: string) => void): Promise<void> {
+export async function fillPg(pool: pg.Pool, schema: string, runId: string, d: Data, log: (s: string) => void): Promise<void> {
+  const mode = (await pool.query<{ mode: string }>(`SELECT mode FROM ${schema}.migrations WHERE version = 1`)).rows[0]!.mode;
+  if (mode !== 'timescaledb') {
+    // The day partitions the writers create (PgHistory / PgHistoryQueries), so the rows land where a live run's would, not in the default partition.
+    for (let day = 0; day * DAY < SPAN_MS; day++) {
+      for (const table of ['state_changes', 'series_samples']) {
+        await pool.query(`CREATE TABLE IF NOT EXISTS ${schema}.${table}_d${day} PARTITION OF ${schema}.${table} FOR VALUES FROM ('${new Date(day * DAY).toISOString()}') TO ('${new Date((day + 1) * DAY).toISOString()}')`);
+      }
+    }
+  }
   const step = 1_000_000;
   for (let from = 0; from < d.changes; from += step) {
     const to = Math.min(d.changes, from + step) - 1;
@@ -77,7 +86,6 @@ async function fillPg(pool: pg.Pool, schema: string, runId: string, d: Data, log
                          ((${layers})[1 + j % ${d.layers.length}], (${districts})[1 + (j * 13) % ${d.districts.length}])) AS s(l, d)`, [runId]);
   log(`history: ${instants * 4} series samples in PostgreSQL`);
   // What the writer keeps beside the samples: the roll-ups (plain PostgreSQL) or the continuous aggregates (TimescaleDB).
-  const mode = (await pool.query<{ mode: string }>(`SELECT mode FROM ${schema}.migrations WHERE version = 1`)).rows[0]!.mode;
   if (mode === 'timescaledb') {
     for (const view of ['series_1m', 'series_1h']) await pool.query(`CALL refresh_continuous_aggregate('${schema}.${view}', '1970-01-01', '1970-01-09')`);
   } else {
@@ -179,7 +187,7 @@ export async function runHistoryBench(options: { quick: boolean; log: (s: string
   if (url === undefined || url === '') {
     out['historyPgSkipped'] = 'STRATUM_PG_URL not set (eval "$(bash infrastructure/native/all.sh start)")';
   } else {
-    const r = await pgFigures(url, 'stratum', changes, rounds, start, log, 4);
+    const r = await pgFigures(url, 'stratum_bench_history', changes, rounds, start, log, 4);
     Object.assign(out, { assetHistoryP99Ms: r.asset, layerHistoryP99Ms: r.layer, assetHistorySqlP99Ms: r.assetSql, layerHistorySqlP99Ms: r.layerSql, historyApiVsSqlRatio: r.ratio, historyApiVsSqlRatioLayer: r.ratioLayer, historyPgMode: r.mode });
   }
 
@@ -191,11 +199,15 @@ async function pgFigures(
   start: (env: Record<string, string>) => Promise<ServerInternals>, log: (s: string) => void, connections: number,
 ): Promise<{ asset: number; layer: number; assetSql: number; layerSql: number; ratio: number; ratioLayer: number; mode: string }> {
   const runId = `bench-${Date.now()}`;
-  // The server's own schema (`stratum`): migrated here, filled for a run of its own, that run deleted at the end.
+  // A schema of its own (STRATUM_PG_SCHEMA), created here and dropped at the end: a fresh one has no
+  // other run's rows or dead tuples in its partitions, and dropping it leaves no 10M-row delete behind.
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   const history = await PgHistory.open({ url, schema, runId, maxConnections: connections, statementTimeoutMs: 1_800_000 });
   await PgHistoryQueries.open(history);
   const mode = history.mode;
-  const server = await start({ STRATUM_ADAPTERS: '1', STRATUM_PG_URL: url, STRATUM_RUN_ID: runId });
+  const server = await start({ STRATUM_ADAPTERS: '1', STRATUM_PG_URL: url, STRATUM_PG_SCHEMA: schema, STRATUM_RUN_ID: runId });
   try {
     const index = server.engine.index;
     const d: Data = { changes, samples: changes / 2, actors: index.assetCount, layers: index.layers, districts: index.districts };
@@ -215,8 +227,8 @@ async function pgFigures(
     return { asset: asset.p99, layer: layer.p99, assetSql: assetSql.p99, layerSql: layerSql.p99, ratio: round2(asset.p99 / assetSql.p99), ratioLayer: round2(layer.p99 / layerSql.p99), mode };
   } finally {
     await server.close();
-    await history.pool.query(`DELETE FROM ${schema}.state_changes WHERE run_id = $1`, [runId]).catch(() => {});
-    for (const t of ['series_samples', 'series_1m', 'series_1h', 'history_actors']) await history.pool.query(`DELETE FROM ${schema}.${t} WHERE run_id = $1`, [runId]).catch(() => {});
     await history.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await admin.end();
   }
 }

@@ -226,6 +226,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   });
   registerSessionRoutes(app, { sessions, control });
   registerSessionApprovalRoutes(app, { sessions, approvals: new SessionApprovals(sessions, ledger), control });
+  // Before the recovery below: the journal replay refills the embedded history (gateways/history.ts).
   const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { ActorView, Cause } from '../../engine/index.ts';
-import type { SeriesSample, SeriesValues, AssetRaw, HistoryQueries, SeriesRaw, StatusChangeRecord } from '../history/index.ts';
+import type { SeriesSample, SeriesValues, AssetHistory, AssetRaw, AssetRawBucket, HistoryQueries, SeriesRaw, StatusChangeRecord } from '../history/index.ts';
 import { ServiceStatus, type HealthReporter, type ServiceHealth } from './health.ts';
 import type { HistoryMode, PgHistory } from './timescale.ts';
 
@@ -45,7 +46,7 @@ export interface PgHistoryQueriesOptions {
 }
 
 interface SeriesRow {
-  b: Date;
+  b: Date | null;
   samples: string;
   max_failed: number; max_degraded: number; max_people_power: number; max_people_water: number; max_people_telecom: number; max_cost: number;
   last_failed: number; last_degraded: number; last_people_power: number; last_people_water: number; last_people_telecom: number; last_cost: number;
@@ -73,6 +74,7 @@ const SHORT = (c: string): string => (c === 'cost_per_hour' ? 'cost' : c);
 export class PgHistoryQueries implements HistoryQueries {
   readonly backend: HistoryMode;
   private readonly days = new Set<number>();
+  private readonly names = new Map<string, string>();
 
   private constructor(readonly pool: pg.Pool, readonly schema: string, readonly runId: string, readonly mode: HistoryMode) {
     this.backend = mode;
@@ -182,52 +184,94 @@ export class PgHistoryQueries implements HistoryQueries {
     return this.mode === 'timescaledb' ? `last(${column}, ${by})` : `(array_agg(${column} ORDER BY ${by} DESC))[1]`;
   }
 
-  /** The SQL of `assetRaw`'s buckets (the bench runs it by hand for the API/SQL ratio). */
-  assetBucketSql(): string {
+  /** The SQL of `assetRaw`'s buckets over the rows of `r` (the bench runs it by hand for the API/SQL ratio). */
+  assetBucketSql(from = 'r'): string {
     const f = (c: string): string => this.firstOf(c);
     const l = (c: string): string => this.lastOf(c);
     return `SELECT ${this.bucket('time', '$5')} AS b, count(*) AS changes, sum(load) AS sum_load, max(load) AS max_load, min(level) AS min_level, max(stress) AS max_stress,
         ${f('prev_status')} AS f_status, ${f('prev_level')} AS f_level, ${f('prev_load')} AS f_load, ${f('prev_stress')} AS f_stress,
         ${l('status')} AS l_status, ${l('level')} AS l_level, ${l('load')} AS l_load, ${l('stress')} AS l_stress
-      FROM ${this.t('state_changes')} WHERE run_id = $1 AND actor = $2 AND time >= $3 AND time < $4 GROUP BY b ORDER BY b`;
+      FROM ${from === 'r' ? 'r' : this.t('state_changes')} WHERE run_id = $1 AND actor = $2 AND time >= $3 AND time < $4 GROUP BY b ORDER BY b`;
+  }
+
+  /**
+   * One statement for the whole asset answer — the state carried in, the buckets and the status
+   * changes — as rows of one shape told apart by `k`: one round trip and one server process per
+   * request. Three statements in parallel took 3–4× the time of one on a loaded 2-core machine
+   * (each waited for its own backend to be scheduled; 2026-12-05).
+   */
+  private assetSql(): string {
+    const t = this.t('state_changes');
+    const f = (c: string): string => this.firstOf(c);
+    const l = (c: string): string => this.lastOf(c);
+    const nul = (n: number): string => Array.from({ length: n }, () => 'NULL::float8').join(', ');
+    return `WITH r AS MATERIALIZED (
+        SELECT time, seq, status, level, load, stress, prev_status, prev_level, prev_load, prev_stress, cause_code, cause_from, cause_seq, cause_time
+        FROM ${t} WHERE run_id = $1 AND actor = $2 AND time >= $3 AND time < $4)
+      SELECT k, b, n, s1, s2, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 FROM (
+        (SELECT 0 AS k, NULL::timestamptz AS b, NULL::bigint AS n, status::int AS s1, NULL::int AS s2, level AS v1, load AS v2, stress AS v3, ${[4, 5, 6, 7, 8, 9, 10].map((k) => `NULL::float8 AS v${k}`).join(', ')}
+           FROM ${t} WHERE run_id = $1 AND actor = $2 AND time < $3 ORDER BY time DESC, seq DESC LIMIT 1)
+        UNION ALL
+        (SELECT 1, NULL, NULL, prev_status::int, NULL, prev_level, prev_load, prev_stress, ${nul(7)}
+           FROM ${t} WHERE run_id = $1 AND actor = $2 AND time >= $3 ORDER BY time, seq LIMIT 1)
+        UNION ALL
+        SELECT 2, ${this.bucket('time', '$5')}, count(*), (${f('prev_status')})::int, (${l('status')})::int,
+          sum(load), max(load), min(level), max(stress), ${f('prev_level')}, ${f('prev_load')}, ${f('prev_stress')}, ${l('level')}, ${l('load')}, ${l('stress')}
+          FROM r GROUP BY 2
+        UNION ALL
+        (SELECT 3, time, seq, prev_status::int, status::int, cause_code, cause_from, cause_seq, cause_time, ${nul(6)}
+           FROM r WHERE status <> prev_status ORDER BY time, seq LIMIT $6)
+      ) u ORDER BY k, b, n`;
+  }
+
+  async assetHistory(actor: number, fromMs: number, toMs: number, stepMs: number, limit: number): Promise<AssetHistory> {
+    type Row = [number, Date | null, string | null, number, number | null, ...Array<number | null>];
+    const result = await this.pool.query<Row>({
+      ...this.prepared(this.assetSql()),
+      values: [this.runId, actor, new Date(fromMs), new Date(toMs), `${stepMs} milliseconds`, limit],
+      rowMode: 'array',
+    });
+    let before: ActorView | undefined;
+    let after: ActorView | undefined;
+    const buckets: AssetRawBucket[] = [];
+    const statusChanges: StatusChangeRecord[] = [];
+    for (const row of result.rows) {
+      const [k, b, n, s1, s2, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10] = row;
+      if (k === 0) before = { status: s1 as ActorView['status'], level: v1!, load: v2!, stress: v3! };
+      else if (k === 1) after = { status: s1 as ActorView['status'], level: v1!, load: v2!, stress: v3! };
+      else if (k === 2) {
+        buckets.push({
+          startMs: b!.getTime(), changes: Number(n), sumLoad: v1!, maxLoad: v2!, minLevel: v3!, maxStress: v4!,
+          first: { status: s1 as ActorView['status'], level: v5!, load: v6!, stress: v7! },
+          last: { status: s2! as ActorView['status'], level: v8!, load: v9!, stress: v10! },
+        });
+      } else {
+        statusChanges.push({ time: b!.getTime(), seq: Number(n), from: s1, to: s2!, cause: v1 === null ? null : { code: v1! as Cause['code'], from: v2 ?? -1, seq: Number(v3), time: v4 ?? 0 } });
+      }
+    }
+    return { carryIn: before ?? after, buckets, statusChanges };
   }
 
   async assetRaw(actor: number, fromMs: number, toMs: number, stepMs: number): Promise<AssetRaw> {
-    const [carry, rows] = await Promise.all([
-      this.pool.query<{ status: number; level: number; load: number; stress: number }>(
-        `SELECT status, level, load, stress FROM (
-           (SELECT 0 AS k, status, level, load, stress FROM ${this.t('state_changes')} WHERE run_id = $1 AND actor = $2 AND time < $3 ORDER BY time DESC, seq DESC LIMIT 1)
-           UNION ALL
-           (SELECT 1 AS k, prev_status, prev_level, prev_load, prev_stress FROM ${this.t('state_changes')} WHERE run_id = $1 AND actor = $2 AND time >= $3 ORDER BY time, seq LIMIT 1)
-         ) u ORDER BY k LIMIT 1`,
-        [this.runId, actor, new Date(fromMs)],
-      ),
-      this.pool.query<Record<string, number> & { b: Date }>(this.assetBucketSql(), [this.runId, actor, new Date(fromMs), new Date(toMs), `${stepMs} milliseconds`]),
-    ]);
-    const view = (r: Record<string, number>, p: string): ActorView => ({ status: Number(r[`${p}status`]) as ActorView['status'], level: Number(r[`${p}level`]), load: Number(r[`${p}load`]), stress: Number(r[`${p}stress`]) });
-    const c = carry.rows[0];
-    return {
-      carryIn: c === undefined ? undefined : view(c, ''),
-      buckets: rows.rows.map((r) => ({
-        startMs: r.b.getTime(), changes: Number(r['changes']), sumLoad: Number(r['sum_load']), maxLoad: Number(r['max_load']), minLevel: Number(r['min_level']), maxStress: Number(r['max_stress']),
-        first: view(r, 'f_'), last: view(r, 'l_'),
-      })),
-    };
+    const { carryIn, buckets } = await this.assetHistory(actor, fromMs, toMs, stepMs, 0);
+    return { carryIn, buckets };
   }
 
   async statusChanges(actor: number, fromMs: number, toMs: number, limit: number): Promise<StatusChangeRecord[]> {
-    const result = await this.pool.query<{ time: Date; seq: string; prev_status: number; status: number; cause_code: number | null; cause_from: number | null; cause_seq: string | null; cause_time: number | null }>(
-      `SELECT time, seq, prev_status, status, cause_code, cause_from, cause_seq, cause_time FROM ${this.t('state_changes')}
-       WHERE run_id = $1 AND actor = $2 AND time >= $3 AND time < $4 AND status <> prev_status ORDER BY time, seq LIMIT $5`,
-      [this.runId, actor, new Date(fromMs), new Date(toMs), limit],
-    );
-    return result.rows.map((r) => ({
-      time: r.time.getTime(),
-      seq: Number(r.seq),
-      from: r.prev_status,
-      to: r.status,
-      cause: r.cause_code === null ? null : { code: r.cause_code as Cause['code'], from: r.cause_from ?? -1, seq: Number(r.cause_seq), time: r.cause_time ?? 0 },
-    }));
+    return [...(await this.assetHistory(actor, fromMs, toMs, toMs - fromMs, limit)).statusChanges];
+  }
+
+  /**
+   * A prepared query: named by a hash of its text, so each pooled connection parses and plans it
+   * once (on partitioned tables planning was a third of a small query's server time).
+   */
+  private prepared(text: string): { name: string; text: string } {
+    let name = this.names.get(text);
+    if (name === undefined) {
+      name = `stratum_history_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      this.names.set(text, name);
+    }
+    return { name, text };
   }
 
   /** Which relation a series query reads for a step: `series_1h`, `series_1m` or the table. */
@@ -251,18 +295,21 @@ export class PgHistoryQueries implements HistoryQueries {
   }
 
   async seriesRaw(layer: string, district: string, fromMs: number, toMs: number, stepMs: number): Promise<SeriesRaw> {
-    const [carry, rows] = await Promise.all([
-      this.pool.query<Record<string, number>>(
-        `SELECT failed, degraded, people_power, people_water, people_telecom, cost_per_hour AS cost FROM ${this.t('series_samples')}
-         WHERE run_id = $1 AND layer = $2 AND district = $3 AND time < $4 ORDER BY time DESC, seq DESC LIMIT 1`,
-        [this.runId, layer, district, new Date(fromMs)],
-      ),
-      this.pool.query<SeriesRow>(this.seriesBucketSql(stepMs), [this.runId, layer, district, new Date(fromMs), `${stepMs} milliseconds`, new Date(toMs)]),
-    ]);
-    const c = carry.rows[0];
+    // One statement (the value carried in, then the buckets): see `assetSql` for why.
+    const cols = SERIES_VALUE_COLUMNS.map((c) => `${c} AS max_${SHORT(c)}, ${c} AS last_${SHORT(c)}`).join(', ');
+    const result = await this.pool.query<SeriesRow>({
+      ...this.prepared(`SELECT * FROM (
+          (SELECT NULL::timestamptz AS b, NULL::bigint AS samples, ${cols} FROM ${this.t('series_samples')}
+             WHERE run_id = $1 AND layer = $2 AND district = $3 AND time < $4 ORDER BY time DESC, seq DESC LIMIT 1)
+          UNION ALL (${this.seriesBucketSql(stepMs)})
+        ) u ORDER BY b NULLS FIRST`),
+      values: [this.runId, layer, district, new Date(fromMs), `${stepMs} milliseconds`, new Date(toMs)],
+    });
+    const rows = result.rows;
+    const carry = rows[0]?.b === null ? rows.shift() : undefined;
     return {
-      carryIn: c === undefined ? undefined : values(c, ''),
-      buckets: rows.rows.map((r) => ({ startMs: r.b.getTime(), samples: Number(r.samples), max: values(r as never, 'max_'), last: values(r as never, 'last_') })),
+      carryIn: carry === undefined ? undefined : values(carry as never, 'last_'),
+      buckets: rows.map((r) => ({ startMs: r.b!.getTime(), samples: Number(r.samples), max: values(r as never, 'max_'), last: values(r as never, 'last_') })),
     };
   }
 

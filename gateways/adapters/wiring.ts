@@ -37,6 +37,7 @@ export async function connectAdapters(engine: Engine, env: NodeJS.ProcessEnv = p
       history = await PgHistory.open({
         url: env['STRATUM_PG_URL'],
         runId,
+        ...(env['STRATUM_PG_SCHEMA'] ? { schema: env['STRATUM_PG_SCHEMA'] } : {}),
         dimensions: (a) => ({ layer: index.layers[index.layerOf[a] ?? -1] ?? 'cohort', district: index.districts[index.districtOf[a] ?? -1] ?? '' }),
       });
       const h = history;

@@ -143,6 +143,20 @@ export function historyQueryContract(make: () => Promise<HistoryUnderTest>): voi
     });
   });
 
+  it('[history-query] answers the whole asset question in one call exactly as its parts (carry-in, buckets, status changes)', async () => {
+    await using(async (h) => {
+      for (const [actor, fromMs, toMs, step, limit] of [[1, 6 * HOUR, 40 * HOUR, MINUTE, 10_000], [1, 0, end, 7 * MINUTE, 3], [2, end + HOUR, end + 2 * HOUR, HOUR, 10], [77, 0, HOUR, MINUTE, 10]] as const) {
+        const whole = await h.queries.assetHistory(actor, fromMs, toMs, step, limit);
+        const raw = await h.queries.assetRaw(actor, fromMs, toMs, step);
+        expect({ carryIn: whole.carryIn, buckets: whole.buckets.map((b) => ({ ...b, sumLoad: 0 })) }).toEqual({ carryIn: raw.carryIn, buckets: raw.buckets.map((b) => ({ ...b, sumLoad: 0 })) });
+        whole.buckets.forEach((b, i) => expect(Math.abs(b.sumLoad - raw.buckets[i]!.sumLoad)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b.sumLoad))));
+        expect(whole.statusChanges).toEqual(await h.queries.statusChanges(actor, fromMs, toMs, limit));
+      }
+      // The state carried into a range after the last change is that change's, not the fallback.
+      expect((await h.queries.assetHistory(2, end + HOUR, end + 2 * HOUR, HOUR, 10)).carryIn).toEqual(changes.filter((c) => c.actor === 2).at(-1)!.after);
+    });
+  });
+
   it('[history-query] answers layer/district buckets (peaks with the carried value) like the oracle, before and after the aggregates are materialised', async () => {
     await using(async (h) => {
       const cases = [['power', 'd0', 0, 30 * HOUR, MINUTE], ['*', '*', 2 * HOUR, end, HOUR], ['*', '*', 0, end, 10 * MINUTE], ['*', '*', 0, 12 * HOUR, 90_000]] as const;

@@ -232,10 +232,8 @@ export async function registerHistoryRoutes(fastify: FastifyInstance, ctx: Histo
     const actor = index.indexOf(request.params.id);
     if (actor === undefined) throw new NotFoundError(`no asset or cohort "${request.params.id}" (path id)`);
     const r = rangeOf(request.query, source.engine.now);
-    const [raw, changes] = await Promise.all([
-      source.queries.assetRaw(actor, r.fromMs, r.toMs, r.stepMs),
-      source.queries.statusChanges(actor, r.fromMs, r.toMs, MAX_STATUS_CHANGES + 1),
-    ]);
+    const raw = await source.queries.assetHistory(actor, r.fromMs, r.toMs, r.stepMs, MAX_STATUS_CHANGES + 1);
+    const changes = raw.statusChanges;
     const buckets = assetSeries(raw, r.fromMs, r.toMs, r.stepMs, source.engine.kernel.view(actor)).map((b) => ({ ...b, lastStatus: STATUS_NAMES[b.lastStatus] ?? String(b.lastStatus) }));
     const statusChanges = changes.slice(0, MAX_STATUS_CHANGES).map((c) => ({
       timeMs: c.time,

@@ -56,9 +56,17 @@ export interface SeriesRaw {
   readonly buckets: readonly SeriesRawBucket[];
 }
 
+/** Everything `GET /api/assets/:id/history` needs, in one call (one round trip on PostgreSQL). */
+export interface AssetHistory extends AssetRaw {
+  /** As `statusChanges` with the same range and limit. */
+  readonly statusChanges: readonly StatusChangeRecord[];
+}
+
 export interface HistoryQueries {
   /** `embedded`, `timescaledb` or `postgres-partitions`. */
   readonly backend: string;
+  /** `assetRaw` and `statusChanges` over the same range, together. */
+  assetHistory(actor: number, fromMs: number, toMs: number, stepMs: number, limit: number): Promise<AssetHistory>;
   assetRaw(actor: number, fromMs: number, toMs: number, stepMs: number): Promise<AssetRaw>;
   /** Status changes of an actor in [fromMs, toMs), oldest first, at most `limit`. */
   statusChanges(actor: number, fromMs: number, toMs: number, limit: number): Promise<StatusChangeRecord[]>;
@@ -433,6 +441,11 @@ export class EmbeddedHistory implements HistoryQueries, HistoryWriter {
       buckets.push({ startMs, changes, sumLoad, maxLoad, minLevel, maxStress, first: before, last: viewAt(log, i - 1) });
     }
     return { carryIn, buckets };
+  }
+
+  async assetHistory(actor: number, fromMs: number, toMs: number, stepMs: number, limit: number): Promise<AssetHistory> {
+    const [raw, statusChanges] = await Promise.all([this.assetRaw(actor, fromMs, toMs, stepMs), this.statusChanges(actor, fromMs, toMs, limit)]);
+    return { ...raw, statusChanges };
   }
 
   async statusChanges(actor: number, fromMs: number, toMs: number, limit: number): Promise<StatusChangeRecord[]> {

@@ -8,6 +8,12 @@ import { EmbeddedHistory, type EmbeddedHistoryOptions, type HistoryQueries } fro
  * History of one engine: its state changes and its layer/district series go into an embedded store
  * (always; bounded) and, for the live engine with the PostgreSQL adapter on, the series also into
  * the database (the state changes already go there through the adapters' `HistorySink`).
+ *
+ * Durable by rebuilding, not by files of its own: it subscribes to the engine's stream when the
+ * server starts, before `engine.recover` replays the data directory's journal, so the replay's state
+ * changes (the same ones, at the same virtual times: the engine is deterministic) refill it. The
+ * journal is the one durable record; a second store of derived rows could disagree with it after a
+ * crash, and would need its own torn-tail repair and retention (gateways/history-restart.test.ts).
  */
 export class EngineHistory {
   readonly embedded: EmbeddedHistory;

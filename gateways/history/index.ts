@@ -2,6 +2,6 @@
 export { ALL } from './history-series.ts';
 export type { SeriesSample, SeriesValues } from './history-series.ts';
 export { contractData } from './history-contract.ts';
-export type { AssetRaw, HistoryQueries, SeriesRaw, StatusChangeRecord } from './history-store.ts';
+export type { AssetHistory, AssetRaw, AssetRawBucket, HistoryQueries, SeriesRaw, StatusChangeRecord } from './history-store.ts';
 export { parseDuration, parseInstant, registerHistoryRoutes } from './history-routes.ts';
 export type { HistoryHub } from './history.ts';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCity, parseCity } from '../../engine/index.ts';
+import { generateCity, loadCityFile, parseCity } from '../../engine/index.ts';
+import { main, BUNDLED_PLACE } from '../cli/index.ts';
 import { startServerWith, type ServerInternals } from '../server.ts';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
@@ -11,7 +12,9 @@ const TOKENS = { ADMIN_TOKEN: 'readme-admin-token-1', TRAINER_TOKEN: 'readme-tra
 
 interface Call {
   readonly line: string;
+  /** An HTTP method, or `CLI` for an `npx stratum …` line (its arguments in `argv`). */
   readonly method: string;
+  readonly argv?: readonly string[];
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
@@ -29,11 +32,11 @@ function words(line: string): string[] {
  * The `curl` calls of the README's API example block, in order, with `$VARS` expanded from the
  * block's own assignments and the tokens. Understands what the block uses: -s, -H, -X, -d, a URL.
  */
-function readmeCalls(markdown: string, heading: string): Call[] {
+function readmeCalls(markdown: string, heading: string, fence = 'sh', extraVars: Record<string, string> = {}): Call[] {
   const section = markdown.slice(markdown.indexOf(heading));
-  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-  if (block === undefined) throw new Error(`no sh block under "${heading}"`);
-  const vars: Record<string, string> = { ...TOKENS };
+  const block = new RegExp(`\`\`\`${fence}\\n([\\s\\S]*?)\`\`\``).exec(section)?.[1];
+  if (block === undefined) throw new Error(`no ${fence} block under "${heading}"`);
+  const vars: Record<string, string> = { ...TOKENS, ...extraVars };
   const expand = (s: string): string => s.replace(/\$([A-Z_]+)/g, (_, name: string) => vars[name] ?? `$${name}`);
   const calls: Call[] = [];
   for (const raw of block.replace(/\\\n\s*/g, ' ').split('\n')) {
@@ -45,6 +48,10 @@ function readmeCalls(markdown: string, heading: string): Call[] {
       continue;
     }
     const argv = words(line).map(expand);
+    if (argv[0] === 'npx' && argv[1] === 'stratum') {
+      calls.push({ line, method: 'CLI', argv: argv.slice(2), path: '', headers: {}, body: undefined });
+      continue;
+    }
     if (argv[0] !== 'curl') throw new Error(`not a curl line: ${line}`);
     const headers: Record<string, string> = {};
     let method: string | undefined;
@@ -101,6 +108,49 @@ describe('the README examples work as written', () => {
     }
     expect(Object.keys(ids).sort()).toEqual(['REC', 'SESSION']);
   }, 60_000);
+
+  it('runs every example of "History" against the city `npm start` serves (curl lines, then `npx stratum history`), each answered with a success', async () => {
+    const calls = readmeCalls(readFileSync(README, 'utf8'), '## History', 'bash', { T: TOKENS.ADMIN_TOKEN });
+    expect(calls.map((c) => c.method)).toEqual(['GET', 'GET', 'CLI']);
+    // The examples name the bundled place's assets and districts (pw-tx-1, keskusta): serve it, with an incident in its history.
+    const place = await startServerWith({ city: loadCityFile(BUNDLED_PLACE), seed: 1, port: 0, quiet: true, adminToken: TOKENS.ADMIN_TOKEN, uiDir: false }, { paused: true, env: {} });
+    try {
+      place.engine.submit({ type: 'fail', target: 'pw-tx-1', hazard: 'fire' }, { at: 600, source: 'test' });
+      await place.engine.runUntil(3 * 3_600_000);
+      await runHistoryExamples(place.url, calls);
+    } finally {
+      await place.close();
+    }
+  }, 60_000);
+
+  async function runHistoryExamples(url: string, calls: readonly Call[]): Promise<void> {
+    for (const call of calls) {
+      if (call.method === 'CLI') {
+        // The example names no --url: the server comes from STRATUM_URL, as the README says.
+        let out = '';
+        let err = '';
+        process.env['STRATUM_URL'] = url;
+        try {
+          const code = await main(['node', 'stratum', ...call.argv!], { out: (x) => void (out += x), err: (x) => void (err += x) });
+          expect(code, `${call.line}\n→ ${err}`).toBe(0);
+        } finally {
+          delete process.env['STRATUM_URL'];
+        }
+        expect(out).toMatch(/layer power, district keskusta/);
+        continue;
+      }
+      const reply = await fetch(`${url}${call.path}`, { method: call.method, headers: call.headers });
+      const text = await reply.text();
+      expect(reply.ok, `${call.line}\n→ ${reply.status} ${text}`).toBe(true);
+      if (call.headers['accept'] === 'text/csv') {
+        expect(text.split('\n')[0]).toMatch(/^start_ms,samples,failed/);
+      } else {
+        const body = JSON.parse(text) as { statusChanges: Array<{ to: string }> };
+        expect(body).toMatchObject({ time: 'virtual-ms', store: 'embedded', asset: 'pw-tx-1' });
+        expect(body.statusChanges.map((c) => c.to)).toContain('failed');
+      }
+    }
+  }
 
   it('takes an empty JSON body where nothing is required, and names the body when one is', async () => {
     const post = (path: string) => fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '' });
