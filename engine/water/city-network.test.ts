@@ -40,6 +40,26 @@ describe('an EPANET network for a generated city', () => {
     expect(Math.max(...pressures)).toBeLessThan(80);
   });
 
+  it("is a generated city's water layer on request (generateCity water: 'epanet'), each station fed from its nearest works by a main sized for its district", () => {
+    const plain = generateCity({ assets: 3000, seed: 8 });
+    const document = generateCity({ assets: 3000, seed: 8, water: 'epanet' });
+    expect(JSON.stringify(document)).toBe(JSON.stringify(withEpanetNetwork(plain, 8, plain.name)));
+    const network = parseInp(document.epanet!.inp, 'generated.inp');
+    const works = document.assets.filter((a) => a.kind === 'treatment-plant');
+    const heads = new Set(network.nodes.filter((n) => n.type === 'reservoir').map((n) => n.elevationM));
+    expect(heads.size).toBe(1); // one hydraulic grade: no water poured between clear wells through the ring
+    for (const station of document.assets.filter((a) => a.kind === 'pumping-station')) {
+      const feeder = network.links.find((l) => l.id === `${station.id}~feed`)!;
+      expect(feeder.to).toBe(`${station.id}~in`);
+      const distance = (id: string): number => {
+        const w = works.find((x) => x.id === id)!;
+        return Math.hypot(w.position.x - station.position.x, w.position.y - station.position.y);
+      };
+      expect(Math.min(...works.map((w) => distance(w.id)))).toBeCloseTo(distance(feeder.from), 6);
+      expect(feeder.pipe!.diameterM).toBeGreaterThanOrEqual(0.15);
+    }
+  });
+
   it('gives a station without a power provider the nearest power asset, and refuses a water layer it cannot build', () => {
     const document = {
       assets: [
