@@ -52,6 +52,25 @@ interface Wiring {
   readonly tankAsset: Int32Array;
   /** Pumps: [model link position, asset index] (their flow is reported to the asset: running or stopped). */
   readonly pumpAssets: readonly (readonly [number, number])[];
+  /**
+   * Per model tank: the asset an operator is told about (the tank's own asset, else the pumping
+   * station `X` of a generated district tank `X~tank`), or -1.
+   */
+  readonly tankOwner: Int32Array;
+}
+
+/** One tank's forecast at the last snapshot. */
+export interface TankForecast {
+  /** The tank's `.inp` id. */
+  readonly tank: string;
+  /** Asset index told about it (see Wiring.tankOwner), or -1. */
+  readonly asset: number;
+  readonly levelM: number;
+  readonly minLevelM: number;
+  /** Net inflow, m³/s (negative: draining). */
+  readonly inflowM3s: number;
+  /** Seconds until it reaches its minimum level at this outflow; Infinity when not draining. */
+  readonly secondsToEmpty: number;
 }
 
 const wirings = new WeakMap<CityIndex, Wiring>();
@@ -85,6 +104,7 @@ function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions)
     junctionAsset: Int32Array.from(model.junctionIds, (id) => nodeAsset.get(id) ?? -1),
     tankAsset: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? -1),
     pumpAssets,
+    tankOwner: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? (id.endsWith('~tank') ? (index.indexOf(id.slice(0, -'~tank'.length)) ?? -1) : -1)),
   };
   wirings.set(index, wiring);
   return wiring;
@@ -208,6 +228,20 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       const outflow = -state.tankInflowM3s[t]!;
       return outflow > 1e-9 ? ((level - model.tankMinM[t]!) * model.tankAreaM2[t]!) / outflow : Number.POSITIVE_INFINITY;
     });
+  }
+
+  /** Every tank's level and time to empty at the last snapshot (the live alert channel reads these). */
+  tankForecasts(state: WaterSolverState, index: CityIndex): TankForecast[] {
+    const wiring = wiringFor(index, state.layer, this.options);
+    const empty = this.secondsToEmpty(state, index);
+    return wiring.model.tankIds.map((tank, t) => ({
+      tank,
+      asset: wiring.tankOwner[t]!,
+      levelM: state.tankLevelM[t]!,
+      minLevelM: wiring.model.tankMinM[t]!,
+      inflowM3s: state.tankInflowM3s[t]!,
+      secondsToEmpty: empty[t]!,
+    }));
   }
 
   view(s: WaterSolverState): ActorView {

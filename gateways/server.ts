@@ -31,6 +31,7 @@ import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapter
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
 import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
+import { attachTankAlerts, tankHorizonSeconds } from './water-alerts.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
 
 export interface StartServerOptions {
@@ -264,6 +265,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     checkpoints?.afterAdvance();
   });
   const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
+  const offTankAlerts = attachTankAlerts(engine, runner, (alerts) => hub.raise(alerts), tankHorizonSeconds(env, engine));
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -285,6 +287,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       clearInterval(clockTimer);
       offAdvance();
       offTelemetry();
+      offTankAlerts();
       await runner.stop();
       await sessions.close();
       await gateway.close();
