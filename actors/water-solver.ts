@@ -244,6 +244,28 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     }));
   }
 
+  /**
+   * What the last snapshot found at each asset, for the readings history: a junction's pressure
+   * (m), a tank's level (m; a generated district tank's goes to its pumping station), a pump's flow
+   * (m³/s; 0: stopped). Rounded as the WaterReading messages are.
+   */
+  readings(state: WaterSolverState, index: CityIndex): { actor: number; kind: 'pressureM' | 'tankLevelM' | 'flowM3s'; value: number }[] {
+    const wiring = wiringFor(index, state.layer, this.options);
+    const out: { actor: number; kind: 'pressureM' | 'tankLevelM' | 'flowM3s'; value: number }[] = [];
+    for (let j = 0; j < state.pressureM.length; j++) {
+      const actor = wiring.junctionAsset[j]!;
+      if (actor >= 0 && !Number.isNaN(state.pressureM[j]!)) out.push({ actor, kind: 'pressureM', value: state.pressureM[j]! });
+    }
+    for (let t = 0; t < state.tankLevelM.length; t++) {
+      const actor = wiring.tankOwner[t]!;
+      if (actor >= 0) out.push({ actor, kind: 'tankLevelM', value: Math.round(state.tankLevelM[t]! * 1000) / 1000 });
+    }
+    for (const [link, actor] of wiring.pumpAssets) {
+      if (!Number.isNaN(state.flowM3s[link]!)) out.push({ actor, kind: 'flowM3s', value: state.flowM3s[link]! });
+    }
+    return out;
+  }
+
   view(s: WaterSolverState): ActorView {
     let served = 0;
     for (const x of s.satisfaction) served += x;

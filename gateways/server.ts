@@ -32,6 +32,7 @@ import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
 import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
 import { attachTankAlerts, tankHorizonSeconds } from './water-alerts.ts';
+import { registerWaterReadingRoutes, WaterReadingHistory } from './water-history.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
 
 export interface StartServerOptions {
@@ -233,6 +234,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
   });
   registerSessionRoutes(app, { sessions, control });
+  const waterReadings = new WaterReadingHistory(engine);
+  registerWaterReadingRoutes(app, waterReadings);
   const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
@@ -266,6 +269,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   });
   const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
   const offTankAlerts = attachTankAlerts(engine, runner, (alerts) => hub.raise(alerts), tankHorizonSeconds(env, engine));
+  const offWaterReadings = waterReadings.hydraulic ? runner.onAdvance(() => waterReadings.record()) : () => undefined;
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -288,6 +292,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       offAdvance();
       offTelemetry();
       offTankAlerts();
+      offWaterReadings();
       await runner.stop();
       await sessions.close();
       await gateway.close();
