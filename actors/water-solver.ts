@@ -57,7 +57,23 @@ interface Wiring {
    * station `X` of a generated district tank `X~tank`), or -1.
    */
   readonly tankOwner: Int32Array;
+  /** Per member: the EPANET node (1-based) where it leaks when damaged but standing, or 0 (it cannot leak). */
+  readonly leakNode: Int32Array;
+  /** Per member: its leak's orifice area per unit of damage (1 − health), m². */
+  readonly leakAreaM2: Float64Array;
 }
+
+/**
+ * Leaks. A water main or pipe damaged but standing (0 < health < 1: the fragility curves' extensive
+ * state, health 0.4) leaks through an orifice of (1 − health) × LEAK_AREA_SHARE of its
+ * cross-section, discharging C·√p with C = Cd·A·√(2g) (EPANET's emitter, exponent 0.5); Cd = 0.75
+ * as WNTR's leak model takes it. A pipe asset leaks at its start node (else its end node) when that is
+ * a junction; a junction asset (a generated main) at itself, sized by its widest pipe. Complete
+ * damage (health 0) closes the member instead.
+ */
+export const LEAK_AREA_SHARE = 0.1;
+export const LEAK_DISCHARGE_COEFFICIENT = 0.75;
+const ROOT_2G = Math.sqrt(2 * 9.80665);
 
 /** One tank's forecast at the last snapshot. */
 export interface TankForecast {
@@ -84,18 +100,33 @@ function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions)
   const members = index.layerMembers.items.slice(start, index.layerMembers.offsets[layer + 1]!);
   const nodeAsset = new Map<string, number>();
   const pumpAssets: [number, number][] = [];
-  const memberLinks = Array.from(members, (asset) => {
+  const leakNode = new Int32Array(members.length);
+  const leakAreaM2 = new Float64Array(members.length);
+  const area = (diameterM: number): number => (LEAK_AREA_SHARE * Math.PI * diameterM ** 2) / 4;
+  const memberLinks = Array.from(members, (asset, k) => {
     const props = city.assets[asset]!.props;
     const id = typeof props['epanetId'] === 'string' ? props['epanetId'] : city.assets[asset]!.id;
     const type = props['epanetType'];
     if (type === 'pipe' || type === 'pump' || type === 'valve') {
       const position = model.linkPosition(id);
       if (type === 'pump' && position >= 0) pumpAssets.push([position, asset]);
+      if (type === 'pipe' && position >= 0) {
+        const [a, b] = model.linkEnds[position]!;
+        const at = model.isJunctionNode[a - 1] === 1 ? a : model.isJunctionNode[b - 1] === 1 ? b : 0;
+        leakNode[k] = at;
+        leakAreaM2[k] = at > 0 ? area(model.linkDiameterM[position]!) : 0;
+      }
       return position < 0 ? [] : [position];
     }
     nodeAsset.set(id, asset);
+    const touching = model.linksAtNode.get(id) ?? [];
+    const node = model.nodeIndex.get(id) ?? 0;
+    if (node > 0 && model.isJunctionNode[node - 1] === 1 && touching.length > 0) {
+      leakNode[k] = node;
+      leakAreaM2[k] = area(Math.max(...touching.map((l) => model.linkDiameterM[l]!)));
+    }
     // A broken node (a main's junction, a works, a tank) is cut out: every link touching it closes.
-    return model.linksAtNode.get(id) ?? [];
+    return touching;
   });
   wiring = {
     model,
@@ -105,6 +136,8 @@ function wiringFor(index: CityIndex, layer: number, options: WaterSolverOptions)
     tankAsset: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? -1),
     pumpAssets,
     tankOwner: Int32Array.from(model.tankIds, (id) => nodeAsset.get(id) ?? (id.endsWith('~tank') ? (index.indexOf(id.slice(0, -'~tank'.length)) ?? -1) : -1)),
+    leakNode,
+    leakAreaM2,
   };
   wirings.set(index, wiring);
   return wiring;
@@ -114,6 +147,10 @@ export interface WaterSolverState {
   readonly layer: number;
   /** Per member: 1 while the asset says it is operable (a broken main, an unpowered pump: 0 ⇒ closed in EPANET). */
   readonly operable: Uint8Array;
+  /** Per member: its health as it last reported it (Condition); below 1 while operable, it leaks. */
+  readonly health: Float64Array;
+  /** Water lost through leaks at the last snapshot, m³/s. */
+  readonly leakFlowM3s: number;
   /** Virtual ms of the last snapshot. */
   readonly solvedAt: number;
   /** Per tank: level (m) at `solvedAt`, and net inflow (m³/s) found then. */
@@ -144,6 +181,8 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     return {
       layer,
       operable: new Uint8Array(members.length).fill(1),
+      health: new Float64Array(members.length).fill(1),
+      leakFlowM3s: 0,
       solvedAt: 0,
       tankLevelM: Float64Array.from(model.tankInitM),
       tankInflowM3s: new Float64Array(model.tankIds.length),
@@ -157,6 +196,7 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
   step(state: WaterSolverState, batch: readonly SimMessage[], ctx: StepContext): WaterSolverState {
     const wiring = wiringFor(ctx.index, state.layer, this.options);
     let operable = state.operable;
+    let health = state.health;
     let due = false;
     let trigger = -1;
     for (const m of batch) {
@@ -172,6 +212,14 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
         operable[k] = value;
         if (value === 0 && trigger < 0) trigger = m.from;
         due = true;
+      } else if (m.kind === MessageKind.Condition && m.from >= 0) {
+        const k = ctx.index.layerPosition[m.from]!;
+        if (health[k] === m.value) continue;
+        if (health === state.health) health = Float64Array.from(health);
+        const worse = m.value < health[k]!;
+        health[k] = m.value;
+        if (worse && wiring.leakNode[k]! > 0 && trigger < 0) trigger = m.from;
+        due = true;
       }
     }
     if (!due) return state;
@@ -186,7 +234,14 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     for (let k = 0; k < operable.length; k++) {
       if (operable[k] === 0) for (const link of wiring.memberLinks[k]!) closed[link] = 1;
     }
-    const result = model.solve(ctx.now / 1000, closed, tankLevelM);
+    let leaks: Float64Array | undefined;
+    for (let k = 0; k < operable.length; k++) {
+      const node = wiring.leakNode[k]!;
+      if (operable[k] === 0 || node === 0 || !(health[k]! < 1)) continue;
+      leaks ??= new Float64Array(wiring.model.isJunctionNode.length);
+      leaks[node - 1]! += LEAK_DISCHARGE_COEFFICIENT * (1 - health[k]!) * wiring.leakAreaM2[k]! * ROOT_2G;
+    }
+    const result = model.solve(ctx.now / 1000, closed, tankLevelM, leaks);
     const aux = trigger < 0 ? ctx.self : trigger;
     for (let j = 0; j < result.satisfaction.length; j++) {
       const asset = wiring.junctionAsset[j]!;
@@ -211,6 +266,8 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     return {
       layer: state.layer,
       operable,
+      health,
+      leakFlowM3s: Math.round(result.leakFlowM3s * 1e6) / 1e6,
       solvedAt: ctx.now,
       tankLevelM,
       tankInflowM3s: result.tankInflowM3s,
@@ -266,6 +323,10 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     return out;
   }
 
+  private leakable(index: CityIndex, s: WaterSolverState, k: number): boolean {
+    return wiringFor(index, s.layer, this.options).leakNode[k]! > 0;
+  }
+
   view(s: WaterSolverState): ActorView {
     let served = 0;
     for (const x of s.satisfaction) served += x;
@@ -302,6 +363,8 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       lowestPressure: lowest < 0 ? null : { junction: model.junctionIds[lowest], pressureM: s.pressureM[lowest] },
       tanks,
       closedLinks: Array.from(s.operable).flatMap((value, k) => (value === 0 ? [index.ids[index.layerMembers.items[index.layerMembers.offsets[s.layer]! + k]!]] : [])),
+      leaking: Array.from(s.health).flatMap((h, k) => (h < 1 && s.operable[k] === 1 && this.leakable(index, s, k) ? [index.ids[index.layerMembers.items[index.layerMembers.offsets[s.layer]! + k]!]] : [])),
+      leakFlowM3s: s.leakFlowM3s,
     };
   }
 }
