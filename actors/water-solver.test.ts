@@ -156,6 +156,23 @@ describe('hydraulic water solver (EPANET in the live twin)', () => {
     await engine.stop();
   });
 
+  it('with minSolveIntervalSeconds a change waits for the end of the interval, and changes inside it are solved together', async () => {
+    const engine = await engineFor(net1City({ minSolveIntervalSeconds: 600 }));
+    engine.submit({ type: 'fail', target: 'plant' }, { at: 100 });
+    engine.submit({ type: 'fail', target: 'pipe:21', severity: 0.6 }, { at: 200 });
+    await engine.runUntil(500_000);
+    const waiting = solverOf(engine) as ReturnType<typeof solverOf> & { leaking: string[] };
+    expect(waiting.solves).toBe(1); // only the start's snapshot
+    expect(waiting.tanks[0]!.inflowM3s).toBeGreaterThan(0); // still the pumped state
+    await engine.runUntil(601_000);
+    const solved = solverOf(engine) as ReturnType<typeof solverOf> & { leaking: string[] };
+    expect(solved.solves).toBe(2); // both changes in one snapshot at 600 s
+    expect(solved.closedLinks).toEqual(['pump:9']);
+    expect(solved.leaking).toEqual(['pipe:21']);
+    expect(solved.tanks[0]!.inflowM3s).toBeLessThan(0);
+    await engine.stop();
+  });
+
   it('a broken main is closed: damaging pipe 10 (pump → town) leaves the town on the tank alone', async () => {
     const engine = await engineFor(net1City());
     engine.submit({ type: 'fail', target: 'pipe:10', hazard: 'shaking' }, { at: 3600 });

@@ -20,10 +20,17 @@ export interface WaterSolverOptions {
   readonly hydraulicStepSeconds: number;
   /** A tank forecast to reach its minimum level within this many seconds is at risk. */
   readonly tankAlertHorizonSeconds: number;
+  /**
+   * Virtual seconds a change (a member closing, reopening or leaking) waits after the last snapshot
+   * before it is solved: changes inside the window are solved together once it ends. 0: every change
+   * at once. Large networks (a snapshot of a 100,000-asset city's 17,000 junctions takes 0.1–0.3 s)
+   * set it so a burst of damage costs one snapshot, not hundreds.
+   */
+  readonly minSolveIntervalSeconds: number;
   readonly pda: PressureDrivenDemand;
 }
 
-export const DEFAULT_WATER_SOLVER: WaterSolverOptions = { hydraulicStepSeconds: 900, tankAlertHorizonSeconds: 6 * 3600, pda: DEFAULT_PDA };
+export const DEFAULT_WATER_SOLVER: WaterSolverOptions = { hydraulicStepSeconds: 900, tankAlertHorizonSeconds: 6 * 3600, minSolveIntervalSeconds: 0, pda: DEFAULT_PDA };
 
 /** The settings of a city (its `epanet` block) over the defaults. */
 export function waterSolverOptions(epanet: NonNullable<CityIndex['city']['epanet']>): WaterSolverOptions {
@@ -31,6 +38,7 @@ export function waterSolverOptions(epanet: NonNullable<CityIndex['city']['epanet
   return {
     hydraulicStepSeconds: epanet.hydraulicStepSeconds ?? d.hydraulicStepSeconds,
     tankAlertHorizonSeconds: epanet.tankAlertHorizonSeconds ?? d.tankAlertHorizonSeconds,
+    minSolveIntervalSeconds: epanet.minSolveIntervalSeconds ?? d.minSolveIntervalSeconds,
     pda: {
       minPressureM: epanet.minPressureM ?? d.pda.minPressureM,
       requiredPressureM: epanet.requiredPressureM ?? d.pda.requiredPressureM,
@@ -72,6 +80,8 @@ interface Wiring {
  * damage (health 0) closes the member instead.
  */
 export const LEAK_AREA_SHARE = 0.1;
+/** Timer value of a snapshot deferred by minSolveIntervalSeconds (0: the periodic snapshot). */
+const DEFERRED_SNAPSHOT = 1;
 export const LEAK_DISCHARGE_COEFFICIENT = 0.75;
 const ROOT_2G = Math.sqrt(2 * 9.80665);
 
@@ -151,6 +161,11 @@ export interface WaterSolverState {
   readonly health: Float64Array;
   /** Water lost through leaks at the last snapshot, m³/s. */
   readonly leakFlowM3s: number;
+  /** A change waits for the end of the minimum solve interval (minSolveIntervalSeconds): the asset to blame, or -1 when none waits. */
+  readonly pendingTrigger: number;
+  readonly pendingChange: boolean;
+  /** Virtual ms of the deferred snapshot's timer, or -1. */
+  readonly deferredUntil: number;
   /** Virtual ms of the last snapshot. */
   readonly solvedAt: number;
   /** Per tank: level (m) at `solvedAt`, and net inflow (m³/s) found then. */
@@ -183,6 +198,9 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       operable: new Uint8Array(members.length).fill(1),
       health: new Float64Array(members.length).fill(1),
       leakFlowM3s: 0,
+      pendingTrigger: -1,
+      pendingChange: false,
+      deferredUntil: -1,
       solvedAt: 0,
       tankLevelM: Float64Array.from(model.tankInitM),
       tankInflowM3s: new Float64Array(model.tankIds.length),
@@ -198,9 +216,13 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
     let operable = state.operable;
     let health = state.health;
     let due = false;
+    let changed = false;
+    let deferredFired = false;
     let trigger = -1;
     for (const m of batch) {
-      if (m.kind === MessageKind.Start || (m.kind === MessageKind.Timer && m.aux === TimerCode.HydraulicStep)) {
+      if (m.kind === MessageKind.Timer && m.aux === TimerCode.HydraulicStep && m.value === DEFERRED_SNAPSHOT) {
+        deferredFired = true;
+      } else if (m.kind === MessageKind.Start || (m.kind === MessageKind.Timer && m.aux === TimerCode.HydraulicStep)) {
         // Snapshot now and wake up for the next one.
         due = true;
         ctx.send(ctx.self, MessageKind.Timer, 0, TimerCode.HydraulicStep, this.options.hydraulicStepSeconds * 1000);
@@ -211,7 +233,7 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
         if (operable === state.operable) operable = Uint8Array.from(operable);
         operable[k] = value;
         if (value === 0 && trigger < 0) trigger = m.from;
-        due = true;
+        changed = true;
       } else if (m.kind === MessageKind.Condition && m.from >= 0) {
         const k = ctx.index.layerPosition[m.from]!;
         if (health[k] === m.value) continue;
@@ -219,10 +241,25 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
         const worse = m.value < health[k]!;
         health[k] = m.value;
         if (worse && wiring.leakNode[k]! > 0 && trigger < 0) trigger = m.from;
-        due = true;
+        changed = true;
       }
     }
-    if (!due) return state;
+    if (trigger < 0) trigger = state.pendingTrigger;
+    let deferredUntil = deferredFired ? -1 : state.deferredUntil;
+    if (deferredFired && (state.pendingChange || changed)) due = true;
+    if (changed && !due) {
+      const earliest = state.solvedAt + this.options.minSolveIntervalSeconds * 1000;
+      if (state.solves > 0 && ctx.now < earliest) {
+        // Inside the minimum interval: remember the change and solve when the interval ends.
+        if (deferredUntil < 0) {
+          ctx.send(ctx.self, MessageKind.Timer, DEFERRED_SNAPSHOT, TimerCode.HydraulicStep, earliest - ctx.now);
+          deferredUntil = earliest;
+        }
+        return { ...state, operable, health, pendingTrigger: trigger, pendingChange: true, deferredUntil };
+      }
+      due = true;
+    }
+    if (!due) return deferredUntil === state.deferredUntil ? state : { ...state, deferredUntil };
 
     const { model } = wiring;
     // Tanks: level moves with the last snapshot's net inflow over the time since (cylindrical tanks).
@@ -268,6 +305,9 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       operable,
       health,
       leakFlowM3s: Math.round(result.leakFlowM3s * 1e6) / 1e6,
+      pendingTrigger: -1,
+      pendingChange: false,
+      deferredUntil,
       solvedAt: ctx.now,
       tankLevelM,
       tankInflowM3s: result.tankInflowM3s,

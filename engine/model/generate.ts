@@ -31,7 +31,7 @@ export interface CityDocument {
     position: { x: number; y: number; z: number };
   }>;
   /** The water layer's EPANET network (`water: 'epanet'`). */
-  epanet?: { inp: string };
+  epanet?: { inp: string; minSolveIntervalSeconds?: number };
 }
 
 /**

@@ -50,10 +50,13 @@ export interface CityDocumentLike {
   assets: DocAsset[];
   links?: DocLink[];
   dependencies?: DocDependency[];
-  epanet?: { inp: string };
+  epanet?: { inp: string; minSolveIntervalSeconds?: number };
 }
 
 const TANK_DEPTH_M = 6;
+/** Above this many junctions a generated network asks the live solver to coalesce changes over LARGE_NETWORK_SOLVE_INTERVAL_S. */
+export const LARGE_NETWORK_JUNCTIONS = 5000;
+export const LARGE_NETWORK_SOLVE_INTERVAL_S = 60;
 /** Head of a works' clear well above its ground (its high-lift pumps' delivery). */
 const WORKS_DELIVERY_HEAD_M = 25;
 /** Head a station's feeder main may lose at the station's design flow. */
@@ -238,5 +241,7 @@ export function withEpanetNetwork<D extends CityDocumentLike>(document: D, seed:
   }
 
   const assets = document.assets.map((a) => (props.has(a.id) ? { ...a, props: { ...(a.props ?? {}), ...props.get(a.id) } } : a));
-  return { ...document, assets, dependencies, epanet: { ...(document.epanet ?? {}), inp: writeInp(network) } };
+  // A large network's snapshot takes a tenth of a second or more: a burst of changes is solved together (README).
+  const interval = network.junctions.length > LARGE_NETWORK_JUNCTIONS ? { minSolveIntervalSeconds: LARGE_NETWORK_SOLVE_INTERVAL_S } : {};
+  return { ...document, assets, dependencies, epanet: { ...interval, ...(document.epanet ?? {}), inp: writeInp(network) } };
 }
