@@ -382,7 +382,7 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
   }
 
   describe(s: WaterSolverState, index: CityIndex): Record<string, unknown> {
-    const { model } = wiringFor(index, s.layer, this.options);
+    const { model, junctionAsset } = wiringFor(index, s.layer, this.options);
     const empty = this.secondsToEmpty(s, index);
     const tanks = model.tankIds.map((id, t) => ({
       id,
@@ -399,7 +399,8 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       solves: s.solves,
       solvedAtSeconds: s.solvedAt / 1000,
       junctions: s.satisfaction.length,
-      junctionsShort: s.satisfaction.filter((x) => x < 1).length,
+      // Junction assets only: a generated station's suction and discharge nodes serve nobody.
+      junctionsShort: s.satisfaction.filter((x, j) => x < 1 && junctionAsset[j]! >= 0).length,
       lowestPressure: lowest < 0 ? null : { junction: model.junctionIds[lowest], pressureM: s.pressureM[lowest] },
       tanks,
       closedLinks: Array.from(s.operable).flatMap((value, k) => (value === 0 ? [index.ids[index.layerMembers.items[index.layerMembers.offsets[s.layer]! + k]!]] : [])),

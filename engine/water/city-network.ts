@@ -57,8 +57,8 @@ const TANK_DEPTH_M = 6;
 /** Above this many junctions a generated network asks the live solver to coalesce changes over LARGE_NETWORK_SOLVE_INTERVAL_S. */
 export const LARGE_NETWORK_JUNCTIONS = 5000;
 export const LARGE_NETWORK_SOLVE_INTERVAL_S = 60;
-/** Head of a works' clear well above its ground (its high-lift pumps' delivery). */
-const WORKS_DELIVERY_HEAD_M = 25;
+/** Head of the works' delivery grade above the highest pumping station's ground (its suction head before the feeder's loss). */
+const SUCTION_HEAD_M = 15;
 /** Head a station's feeder main may lose at the station's design flow. */
 const FEEDER_HEADLOSS_M = 8;
 /** Pipe sizes a utility stocks (m). */
@@ -129,11 +129,14 @@ export function withEpanetNetwork<D extends CityDocumentLike>(document: D, seed:
     durationS: 24 * 3600,
   };
   const props = new Map<string, Record<string, unknown>>();
-  // Every works delivers at one hydraulic grade (the lowest works' ground + 25 m): works joined by the
-  // ring at different heads would pour water from one clear well into another, and a grade above a
-  // low district's tank would drive water through its pump backwards.
-  let supplyHead = Number.POSITIVE_INFINITY;
-  for (const { a } of water) if (kindOf(a) === 'reservoir') supplyHead = Math.min(supplyHead, round(ground(xy(a)!) + WORKS_DELIVERY_HEAD_M, 2));
+  // Every works delivers at one hydraulic grade: works joined by the ring at different heads would
+  // pour water from one clear well into another. The grade is SUCTION_HEAD_M above the highest
+  // pumping station, so no station's suction falls below atmospheric pressure; every district tank
+  // sits above that grade (below), so each station's pump always lifts.
+  let supplyHead = Number.NEGATIVE_INFINITY;
+  for (const { a } of water) if (kindOf(a) === 'pump') supplyHead = Math.max(supplyHead, ground(xy(a)!) + SUCTION_HEAD_M);
+  if (!Number.isFinite(supplyHead)) for (const { a } of water) if (kindOf(a) === 'reservoir') supplyHead = Math.max(supplyHead, ground(xy(a)!) + SUCTION_HEAD_M);
+  supplyHead = round(supplyHead, 2);
   for (const { a } of water) {
     const p = xy(a)!;
     const elevation = ground(p);
@@ -195,7 +198,7 @@ export function withEpanetNetwork<D extends CityDocumentLike>(document: D, seed:
     const demand = served.reduce((sum, m) => sum + Math.max(0, m.baseLoad ?? 0.5) * 1e-3, 0);
     let highest = ground(p);
     for (const m of served) highest = Math.max(highest, ground(xy(m)!));
-    const bottom = round(highest + 30, 2);
+    const bottom = round(Math.max(highest + 30, supplyHead + 5), 2);
     const diameter = round(Math.max(4, Math.sqrt((4 * 0.25 * Math.max(demand, 1e-4) * 86_400) / (Math.PI * TANK_DEPTH_M))), 2);
     const designFlow = Math.max(demand * peak * 1.2, 1e-3);
     // The ring alone cannot carry a large city's water (the generated ring zigzags through every
