@@ -93,6 +93,7 @@ export interface TankForecast {
   readonly asset: number;
   readonly levelM: number;
   readonly minLevelM: number;
+  readonly maxLevelM: number;
   /** Net inflow, m³/s (negative: draining). */
   readonly inflowM3s: number;
   /** Seconds until it reaches its minimum level at this outflow; Infinity when not draining. */
@@ -189,6 +190,11 @@ export interface WaterSolverState {
  */
 export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
   constructor(private readonly options: WaterSolverOptions = DEFAULT_WATER_SOLVER) {}
+
+  /** The solver's settings (PDA pressures, intervals), for the gateways that describe it. */
+  get settings(): WaterSolverOptions {
+    return this.options;
+  }
 
   init(actor: number, index: CityIndex): WaterSolverState {
     const layer = index.solverLayer[actor - index.assetCount - index.cohortCount]!;
@@ -336,6 +342,7 @@ export class WaterSolverBehaviour implements Behaviour<WaterSolverState> {
       asset: wiring.tankOwner[t]!,
       levelM: state.tankLevelM[t]!,
       minLevelM: wiring.model.tankMinM[t]!,
+      maxLevelM: wiring.model.tankMaxM[t]!,
       inflowM3s: state.tankInflowM3s[t]!,
       secondsToEmpty: empty[t]!,
     }));

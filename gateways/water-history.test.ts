@@ -51,6 +51,13 @@ describe('history of hydraulic readings', () => {
       expect(body.readings.pressureM).toBeUndefined();
       const junction = (await (await get('/api/assets/32/readings?from=0')).json()) as { readings: { pressureM?: ReadingBucket[] } };
       expect(junction.readings.pressureM![0]!.last).toBeGreaterThan(50);
+      const now = (await (await get('/api/water')).json()) as { hydraulic: boolean; requiredPressureM: number; junctions: { ids: string[]; pressureM: number[] }; tanks: { tank: string; asset: string; levelM: number }[]; pumps: { id: string; running: boolean }[] };
+      expect(now.hydraulic).toBe(true);
+      expect(now.requiredPressureM).toBe(20);
+      expect(now.junctions.ids).toHaveLength(9);
+      expect(Math.min(...now.junctions.pressureM)).toBeGreaterThan(20);
+      expect(now.tanks).toEqual([expect.objectContaining({ tank: '2', asset: '2' })]);
+      expect(now.pumps).toEqual([expect.objectContaining({ id: 'pump:9', running: true })]);
       const bad = await get('/api/assets/2/readings?step=soon');
       expect(bad.status).toBe(400);
       expect(await bad.text()).toContain('querystring.step');

@@ -87,6 +87,33 @@ export class WaterReadingHistory {
     }
   }
 
+  /**
+   * The network now (the last snapshot of each water solver): junction assets' pressures, tanks'
+   * levels and time to empty, pumps running or stopped — what the twin UI's water panel and pressure
+   * colours show. Null when the city's water layer is not on EPANET.
+   */
+  now(): WaterNow | null {
+    if (this.solvers.length === 0) return null;
+    const index = this.engine.index;
+    const out: WaterNow = { solvedAtMs: 0, minPressureM: 0, requiredPressureM: 0, junctions: { ids: [], pressureM: [] }, tanks: [], pumps: [] };
+    for (const { actor, behaviour } of this.solvers) {
+      const state = this.engine.kernel.states[actor] as WaterSolverState;
+      out.solvedAtMs = Math.max(out.solvedAtMs, state.solvedAt);
+      out.minPressureM = behaviour.settings.pda.minPressureM;
+      out.requiredPressureM = behaviour.settings.pda.requiredPressureM;
+      for (const r of behaviour.readings(state, index)) {
+        if (r.kind === 'pressureM') {
+          out.junctions.ids.push(index.ids[r.actor]!);
+          out.junctions.pressureM.push(r.value);
+        } else if (r.kind === 'flowM3s') out.pumps.push({ id: index.ids[r.actor]!, running: r.value > 0, flowM3s: r.value });
+      }
+      for (const f of behaviour.tankForecasts(state, index)) {
+        out.tanks.push({ tank: f.tank, asset: f.asset < 0 ? null : index.ids[f.asset]!, levelM: Math.round(f.levelM * 1000) / 1000, minLevelM: f.minLevelM, maxLevelM: f.maxLevelM, hoursToEmpty: Number.isFinite(f.secondsToEmpty) ? Math.round((f.secondsToEmpty / 3600) * 100) / 100 : null });
+      }
+    }
+    return out;
+  }
+
   /** Which readings an asset has. */
   kindsOf(actor: number): ReadingKind[] {
     return READING_KINDS.filter((k) => this.series.get(actor)?.has(k) === true);
@@ -123,6 +150,25 @@ export class WaterReadingHistory {
   }
 }
 
+export interface WaterNow {
+  solvedAtMs: number;
+  minPressureM: number;
+  requiredPressureM: number;
+  junctions: { ids: string[]; pressureM: number[] };
+  tanks: { tank: string; asset: string | null; levelM: number; minLevelM: number; maxLevelM: number; hoursToEmpty: number | null }[];
+  pumps: { id: string; running: boolean; flowM3s: number }[];
+}
+
+const waterNowResponse = z.object({
+  hydraulic: z.boolean(),
+  solvedAtMs: z.number().optional(),
+  minPressureM: z.number().optional(),
+  requiredPressureM: z.number().optional(),
+  junctions: z.object({ ids: z.array(z.string()), pressureM: z.array(z.number()) }).optional(),
+  tanks: z.array(z.object({ tank: z.string(), asset: z.string().nullable(), levelM: z.number(), minLevelM: z.number(), maxLevelM: z.number(), hoursToEmpty: z.number().nullable() })).optional(),
+  pumps: z.array(z.object({ id: z.string(), running: z.boolean(), flowM3s: z.number() })).optional(),
+});
+
 const bucketSchema = z.object({ startMs: z.number(), samples: z.number().int(), min: z.number(), mean: z.number(), max: z.number(), last: z.number() });
 const readingsResponse = z.object({
   time: z.literal('virtual-ms'),
@@ -143,6 +189,18 @@ const readingsResponse = z.object({
 export function registerWaterReadingRoutes(fastify: FastifyInstance, readings: WaterReadingHistory): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const instant = z.string().max(40);
+  app.get('/api/water', {
+    config: { right: 'read' },
+    schema: {
+      tags: ['history'],
+      summary: 'The water network now (EPANET, last snapshot): junction pressures (m), tank levels (m) and hours to empty, pumps running or stopped; `hydraulic: false` when the city solves water by connectivity',
+      security: [{ bearer: [] }],
+      response: { 200: waterNowResponse, ...errorResponses },
+    },
+  }, () => {
+    const now = readings.now();
+    return now === null ? { hydraulic: false } : { hydraulic: true, ...now };
+  });
   app.get('/api/assets/:id/readings', {
     config: { right: 'read' },
     schema: {
