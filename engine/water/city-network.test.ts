@@ -74,6 +74,10 @@ describe('an EPANET network for a generated city', () => {
     };
     const city = parseCity(withEpanetNetwork(document, 1), 'tiny');
     expect(city.dependencies).toContainEqual(expect.objectContaining({ from: 'near', to: 'station', kind: 'power', strength: 1 }));
+    // With a substation in the city, the nearest substation feeds the pump, not a nearer asset of another kind.
+    const withSubstation = { ...document, assets: [...document.assets, { id: 'sub', layer: 'power', kind: 'distribution-substation', position: { x: 900, y: 0 } }] };
+    const fed = parseCity(withEpanetNetwork(withSubstation, 1), 'tiny');
+    expect(fed.dependencies.filter((d) => d.to === 'station').map((d) => d.from)).toEqual(['sub']);
     expect(() => withEpanetNetwork({ assets: [{ id: 'm', layer: 'water', kind: 'main' }] }, 1, 'bad.json')).toThrow(ValidationError);
     expect(() => withEpanetNetwork({ assets: [{ id: 'm', layer: 'water', kind: 'main' }] }, 1, 'bad.json')).toThrow(/bad\.json: \$\.assets\[0\]\.position: water asset "m" needs a position/);
   });

@@ -17,8 +17,8 @@
  * - every other water asset → junction with demand `baseLoad × 1 L/s` on a residential (4 in 5) or
  *   commercial daily pattern;
  * - pipes: `trunk-main` 1,000 mm, `main` 200 mm, others 150 mm, Hazen–Williams C 120/130;
- * - a pumping station with no `power` provider gets one: the nearest power asset by position
- *   (`kind: 'power'`, hard).
+ * - a pumping station with no `power` provider gets one: the nearest substation or electrical bus by
+ *   position, else the nearest power asset (`kind: 'power'`, hard).
  */
 import { ValidationError, type Problem } from '../errors.ts';
 import { Rng } from '../rng.ts';
@@ -223,7 +223,11 @@ export function withEpanetNetwork<D extends CityDocumentLike>(document: D, seed:
 
   // A station without a power provider depends on the nearest power asset.
   const dependencies = [...(document.dependencies ?? [])];
-  const power = document.assets.filter((a) => a.layer === 'power' && xy(a) !== null);
+  // A pump is fed from a substation or an electrical bus when the city has any (a MATPOWER case's
+  // buses, a generated or imported grid's substations); else from the nearest power asset at all.
+  const placed = document.assets.filter((a) => a.layer === 'power' && xy(a) !== null);
+  const feeding = placed.filter((a) => /substation|^bus$/.test(a.kind ?? ''));
+  const power = feeding.length > 0 ? feeding : placed;
   const layerOf = new Map(document.assets.map((a) => [a.id, a.layer]));
   const powered = new Set(dependencies.filter((d) => layerOf.get(d.from) === 'power').map((d) => d.to));
   for (const { a } of water) {
