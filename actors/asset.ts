@@ -340,6 +340,11 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       const solver = index.solverOfLayer[index.layerOf[self]!]!;
       if (solver >= 0) ctx.send(solver, MessageKind.Operable, isOperable ? 1 : 0, 0, 0);
     }
+    // Under EPANET a damaged main that still stands leaks: the hydraulic solver hears its condition.
+    if (s.health !== state.health && index.city.epanet !== undefined && index.layers[index.layerOf[self]!] === 'water') {
+      const solver = index.solverOfLayer[index.layerOf[self]!]!;
+      if (solver >= 0) ctx.send(solver, MessageKind.Condition, s.health, 0, 0);
+    }
     return s;
   }
 

@@ -17,4 +17,4 @@ export type { Attack, CascadeModel, StudyOptions, StudyResult, SingleRun, RunOut
 export { runDcOverloadStudy, drawTrigger, DC_OVERLOAD_RULES } from './dc-overload-study.ts';
 export type { DcTrigger, DcOverloadRun, DcOverloadStudyResult } from './dc-overload-study.ts';
 export { WaterSolverBehaviour, DEFAULT_WATER_SOLVER, waterSolverOptions } from './water-solver.ts';
-export type { WaterSolverOptions, WaterSolverState } from './water-solver.ts';
+export type { WaterSolverOptions, WaterSolverState, TankForecast } from './water-solver.ts';

@@ -104,6 +104,75 @@ describe('hydraulic water solver (EPANET in the live twin)', () => {
     await engine.stop();
   });
 
+  it('the chain against WNTR: a pump losing power at 0:00 lowers pressures, and junction 32 and its cohort lose water by the PDA share WNTR finds (required 90 m)', async () => {
+    const wntr = JSON.parse(readFileSync('engine/water/reference/wntr-pda-results.json', 'utf8')) as { cases: Record<string, { pressureM: Record<string, number>; demandM3s: Record<string, number>; requiredM3s: Record<string, number> }> };
+    const share = (name: string, id: string): number => wntr.cases[name]!.demandM3s[id]! / wntr.cases[name]!.requiredM3s[id]!;
+    const outcome = async (powerLost: boolean): Promise<{ pressure: number; junction: number; cohort: number }> => {
+      const engine = await engineFor(net1City({ requiredPressureM: 90 }));
+      if (powerLost) engine.submit({ type: 'fail', target: 'plant' }, { at: 0 });
+      await engine.runUntil(1000);
+      const out = {
+        pressure: engine.describe(engine.index.indexOf('32')!)['pressureM'] as number,
+        junction: level(engine, '32'),
+        cohort: engine.kernel.view(engine.index.indexOf('people-32')!).level,
+      };
+      await engine.stop();
+      return out;
+    };
+    const running = await outcome(false);
+    const stopped = await outcome(true);
+    expect(running.pressure).toBeCloseTo(wntr.cases['pump-on']!.pressureM['32']!, 2);
+    expect(stopped.pressure).toBeCloseTo(wntr.cases['pump-off']!.pressureM['32']!, 2);
+    expect(stopped.pressure).toBeLessThan(running.pressure - 1);
+    expect(Math.abs(running.junction - share('pump-on', '32'))).toBeLessThanOrEqual(1e-4);
+    expect(Math.abs(stopped.junction - share('pump-off', '32'))).toBeLessThanOrEqual(1e-4);
+    expect(stopped.junction).toBeLessThan(running.junction);
+    // The cohort relies on junction 32 alone: its water service is the junction's share.
+    expect(stopped.cohort).toBeLessThan(running.cohort);
+    expect(Math.abs(stopped.cohort - share('pump-off', '32'))).toBeLessThanOrEqual(1e-3);
+  });
+
+  it('a main damaged but standing leaks (an EPANET emitter) until repaired; destroyed, it closes', async () => {
+    const engine = await engineFor(net1City());
+    await engine.runUntil(1000);
+    const pressure = (): number => engine.describe(engine.index.indexOf('21')!)['pressureM'] as number;
+    const intact = pressure();
+    engine.submit({ type: 'fail', target: 'pipe:21', severity: 0.6, hazard: 'shaking' }, { at: 2 });
+    await engine.runUntil(3000);
+    const leaking = engine.describe(engine.index.actorCount - 1) as { leaking: string[]; leakFlowM3s: number; closedLinks: string[] };
+    expect(leaking.leaking).toEqual(['pipe:21']);
+    expect(leaking.closedLinks).toEqual([]);
+    expect(leaking.leakFlowM3s).toBeGreaterThan(0.01); // about 80 L/s through 6 % of a 254 mm pipe at ~70 m
+    expect(pressure()).toBeLessThan(intact - 5);
+    engine.submit({ type: 'restore', target: 'pipe:21' }, { at: 4 });
+    await engine.runUntil(5000);
+    expect((engine.describe(engine.index.actorCount - 1) as { leaking: string[] }).leaking).toEqual([]);
+    expect(pressure()).toBeCloseTo(intact, 6);
+    engine.submit({ type: 'fail', target: 'pipe:21', severity: 1 }, { at: 6 });
+    await engine.runUntil(7000);
+    const broken = engine.describe(engine.index.actorCount - 1) as { leaking: string[]; closedLinks: string[] };
+    expect(broken.closedLinks).toEqual(['pipe:21']);
+    expect(broken.leaking).toEqual([]);
+    await engine.stop();
+  });
+
+  it('with minSolveIntervalSeconds a change waits for the end of the interval, and changes inside it are solved together', async () => {
+    const engine = await engineFor(net1City({ minSolveIntervalSeconds: 600 }));
+    engine.submit({ type: 'fail', target: 'plant' }, { at: 100 });
+    engine.submit({ type: 'fail', target: 'pipe:21', severity: 0.6 }, { at: 200 });
+    await engine.runUntil(500_000);
+    const waiting = solverOf(engine) as ReturnType<typeof solverOf> & { leaking: string[] };
+    expect(waiting.solves).toBe(1); // only the start's snapshot
+    expect(waiting.tanks[0]!.inflowM3s).toBeGreaterThan(0); // still the pumped state
+    await engine.runUntil(601_000);
+    const solved = solverOf(engine) as ReturnType<typeof solverOf> & { leaking: string[] };
+    expect(solved.solves).toBe(2); // both changes in one snapshot at 600 s
+    expect(solved.closedLinks).toEqual(['pump:9']);
+    expect(solved.leaking).toEqual(['pipe:21']);
+    expect(solved.tanks[0]!.inflowM3s).toBeLessThan(0);
+    await engine.stop();
+  });
+
   it('a broken main is closed: damaging pipe 10 (pump → town) leaves the town on the tank alone', async () => {
     const engine = await engineFor(net1City());
     engine.submit({ type: 'fail', target: 'pipe:10', hazard: 'shaking' }, { at: 3600 });

@@ -18,7 +18,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { generateCity, parseCity, Rng, Status } from '../engine/index.ts';
+import { generateCity, parseCity, Rng, Status, type CityIndex, type CityModel } from '../engine/index.ts';
 import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type Frame, type ServerToClientEvents } from '../gateways/protocol.ts';
 import { startServerWith } from '../gateways/server.ts';
 import { bundleParser, FRAME_PACKET_HEADER, FRAMES_BUNDLE } from '../gateways/frame-bundle.ts';
@@ -48,13 +48,24 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export async function runStreamingBench(options: { assets: number; viewers: number; quick: boolean }): Promise<Record<string, number | string>> {
-  const city = parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
+export interface StreamingBenchOptions {
+  readonly assets: number;
+  readonly viewers: number;
+  readonly quick: boolean;
+  /** The city to serve (default: a generated city of `assets` assets, seed 11). */
+  readonly city?: CityModel;
+  /** The actors injections fail (default: any asset); the water bench fails its EPANET network's assets. */
+  readonly targets?: (index: CityIndex) => readonly number[];
+}
+
+export async function runStreamingBench(options: StreamingBenchOptions): Promise<Record<string, number | string>> {
+  const city = options.city ?? parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
   const server = await startServerWith(
     { city, seed: 11, port: 0, quiet: true, speed: 10 },
     { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
   );
   const index = server.engine.index;
+  const targets = options.targets?.(index);
   // Socket.io with one-message frames by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws
   // viewers, =socket.io-default the default parser's two-message frames.
   const requested = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'];
@@ -119,7 +130,7 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
       if (k === -warmup) (globalThis as { gc?: () => void }).gc?.();
       let actor = -1;
       for (let tries = 0; tries < 1000 && actor < 0; tries++) {
-        const a = Math.floor(rng.next() * index.assetCount);
+        const a = targets === undefined ? Math.floor(rng.next() * index.assetCount) : targets[Math.floor(rng.next() * targets.length)]!;
         if (server.engine.kernel.view(a).status === Status.Ok && !seen.has(a)) actor = a;
       }
       if (actor < 0) break;

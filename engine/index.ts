@@ -7,12 +7,12 @@ export type { Problem } from './errors.ts';
 export { KNOWN_LAYERS } from './model/types.ts';
 export type { Asset, CityModel, Cohort, Dependency, KnownLayer, Link, Position } from './model/types.ts';
 export { parseCity, parseCityDocument, loadCityFile, jsonPath, zodProblems, readTextFile, readJsonFile } from './model/validate.ts';
-export { generateCity } from './model/generate.ts';
+export { generateCity, GENERATED_WATER } from './model/generate.ts';
 export { lonLatProjector, METRES_PER_DEGREE } from './model/geography.ts';
 export type { Geography, Building, Street, DistrictArea, LandArea } from './model/geography.ts';
 export { importOsm, importOsmFile, readOsmFile, isOsmPath, MAPPING, RULES, SYNTH_LAYERS } from './places/index.ts';
 export type { ImportOptions, ImportReport, OsmCityDocument, OsmData, SynthLayer } from './places/index.ts';
-export type { CityDocument, GenerateOptions } from './model/generate.ts';
+export type { CityDocument, GenerateOptions, GeneratedWater } from './model/generate.ts';
 export { CityIndex, ActorRole, groupBy } from './city-index.ts';
 export type { Grouped } from './city-index.ts';
 export {

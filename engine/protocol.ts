@@ -50,6 +50,8 @@ export const MessageKind = {
   WaterService: 21,
   /** Hydraulic water solver → a water asset: what EPANET found there, for inspection. value: the reading; aux: WaterReading code. */
   WaterReading: 22,
+  /** A water asset → the hydraulic water solver: its physical condition changed. value: health 0..1 (damaged but standing: it leaks). */
+  Condition: 23,
 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 

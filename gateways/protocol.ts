@@ -285,6 +285,8 @@ export interface Alert {
   readonly causedBy: string;
   /** A sentence for the operator when the alert is not a status change (telemetry: at risk, untrusted). */
   readonly detail?: string;
+  /** Virtual seconds left before what the alert forecasts (a water tank running dry). */
+  readonly secondsLeft?: number;
 }
 
 export interface HelloInfo {

@@ -20,6 +20,8 @@ import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapter
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway, StreamHub, type StreamStats } from './stream/index.ts';
 import { telemetryMonitorFromEnv } from './automation/index.ts';
+import { attachTankAlerts, tankHorizonSeconds } from './automation/index.ts';
+import { registerWaterReadingRoutes, WaterReadingHistory } from './history/index.ts';
 
 export interface StartServerOptions {
   city: CityModel;
@@ -227,6 +229,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   registerSessionRoutes(app, { sessions, control });
   registerSessionApprovalRoutes(app, { sessions, approvals: new SessionApprovals(sessions, ledger), control });
   // Before the recovery below: the journal replay refills the embedded history (gateways/history.ts).
+  const waterReadings = new WaterReadingHistory(engine);
+  registerWaterReadingRoutes(app, waterReadings);
   const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
@@ -261,6 +265,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     snapshots?.afterAdvance();
   });
   const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
+  const offTankAlerts = attachTankAlerts(engine, runner, (alerts) => hub.raise(alerts), tankHorizonSeconds(env, engine));
+  const offWaterReadings = waterReadings.hydraulic ? runner.onAdvance(() => waterReadings.record()) : () => undefined;
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -282,6 +288,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       clearInterval(clockTimer);
       offAdvance();
       offTelemetry();
+      offTankAlerts();
+      offWaterReadings();
       await runner.stop();
       if (recovery.phase === 'done') await snapshots?.final();
       await sessions.close();

@@ -32,7 +32,8 @@ export type Behaviours = (index: CityIndex) => BehaviourSet;
 
 /** How to rebuild the city of a recording. */
 export const citySourceSchema = z.union([
-  z.strictObject({ generate: z.strictObject({ assets: z.number().int().min(1), seed: z.number().int() }) }),
+  // `water` absent: the connectivity water layer (recordings made before generated cities had EPANET replay as recorded).
+  z.strictObject({ generate: z.strictObject({ assets: z.number().int().min(1), seed: z.number().int(), water: z.enum(['epanet', 'connectivity']).optional() }) }),
   z.strictObject({ file: z.string().min(1) }),
 ]);
 export type CitySource = z.infer<typeof citySourceSchema>;
@@ -109,11 +110,16 @@ export function cityDocument(city: CityModel): Record<string, unknown> {
     })),
     // Positions above are already metres ({x, y, z}: not projected again); the place stays drawable in a replay.
     ...(city.geography === undefined ? {} : { geography: city.geography }),
+    // The water network and its solver settings: without them a replay would solve water by connectivity.
+    ...(city.epanet === undefined ? {} : { epanet: city.epanet }),
   };
 }
 
 export function cityFromSource(source: CitySource): CityModel {
-  if ('generate' in source) return parseCity(generateCity({ assets: source.generate.assets, seed: source.generate.seed }), `generated city (${source.generate.assets} assets, seed ${source.generate.seed})`);
+  if ('generate' in source) {
+    const { assets, seed, water } = source.generate;
+    return parseCity(generateCity({ assets, seed, ...(water === undefined ? {} : { water }) }), `generated city (${assets} assets, seed ${seed})`);
+  }
   return loadCityFile(source.file);
 }
 

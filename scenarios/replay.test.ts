@@ -218,3 +218,15 @@ describe('training and economics', () => {
     await live.stop();
   });
 });
+
+describe('recordings of cities with an EPANET water layer', () => {
+  it("keep the network: the written city document rebuilds the same city (hash), and a generated source names its water model", async () => {
+    const { cityDocument } = await import('./index.ts');
+    const { hashCity } = await import('../engine/index.ts');
+    const hydraulic = cityFromSource({ generate: { assets: 300, seed: 2, water: 'epanet' } });
+    expect(hydraulic.epanet?.inp).toContain('[PUMPS]');
+    expect(hashCity(parseCity(cityDocument(hydraulic), 'doc'))).toBe(hashCity(hydraulic));
+    // A recording made before generated cities had EPANET (no `water`) replays by connectivity, as recorded.
+    expect(cityFromSource({ generate: { assets: 300, seed: 2 } }).epanet).toBeUndefined();
+  });
+});

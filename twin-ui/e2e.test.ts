@@ -467,17 +467,24 @@ describe.skipIf(chromium.skip)(`twin UI in a real browser against a real engine 
     try {
       await openTwin(page, ADMIN, own.url, city.assets.length + city.cohorts.length);
       const select = (id: string): Promise<unknown> => page.evaluate(`window.__twin.store.select(window.__twin.store.getState().index.indexOf.get(${JSON.stringify(id)}))`);
+      // The water panel: pressure colours with a legend in metres, every junction above the required 20 m, the pump running.
+      await page.waitForSelector('[data-testid=water-panel][data-junctions="9"][data-below="0"][data-pumps-running="1"]', { timeout: 10_000 });
+      expect(await page.textContent('[data-testid=pressure-legend]')).toMatch(/0.*20.*80.*pressure, m/);
+      await page.screenshot({ path: join(SHOTS, 'twin-water-pressure.png') });
       await select('32');
       const pressure = await page.waitForSelector('[data-testid=inspector][data-actor="32"] [data-testid=water-pressure]', { timeout: 10_000 });
       expect(await pressure.textContent()).toMatch(/\d+\.\d m/);
       expect(await pressure.getAttribute('data-share')).toBe('1');
       await select('2');
       expect(await (await page.waitForSelector('[data-testid=water-tank-level]', { timeout: 10_000 })).textContent()).toMatch(/\d+\.\d\d m/);
+      // The tank's level history (GET /api/assets/2/readings) as a trend in the inspector.
+      await page.waitForSelector('[data-testid=inspector] [data-testid=water-trend]:not([data-points="0"])', { timeout: 10_000 });
       await select('pump:9');
       await page.waitForSelector('[data-testid=water-pump-state][data-running=yes]', { timeout: 10_000 });
       await api(own.url, 'POST', '/api/inject', { type: 'fail', target: 'plant' });
       const stopped = await page.waitForSelector('[data-testid=water-pump-state][data-running=no]', { timeout: 15_000 });
       expect(await stopped.textContent()).toBe('stopped');
+      await page.waitForSelector('[data-testid=water-panel][data-pumps-running="0"][data-pumps-stopped="1"]', { timeout: 10_000 });
       await page.screenshot({ path: join(SHOTS, 'twin-water-pump.png') });
     } finally {
       await page.close();

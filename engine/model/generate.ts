@@ -1,4 +1,5 @@
 import { Rng } from '../rng.ts';
+import { withEpanetNetwork } from '../water/city-network.ts';
 
 /** The city document form (what a city file holds): the generator's output and the importer's input. */
 export interface CityDocument {
@@ -13,6 +14,8 @@ export interface CityDocument {
     capacity: number;
     baseLoad: number;
     source?: boolean;
+    /** EPANET fields of a water asset (`water: 'epanet'`). */
+    props?: Record<string, unknown>;
   }>;
   links: Array<{ from: string; to: string; kind: string }>;
   dependencies: Array<{ from: string; to: string; kind: string; strength: number; probability: number; latency: number }>;
@@ -27,13 +30,29 @@ export interface CityDocument {
     reliesOn: string[];
     position: { x: number; y: number; z: number };
   }>;
+  /** The water layer's EPANET network (`water: 'epanet'`). */
+  epanet?: { inp: string; minSolveIntervalSeconds?: number };
 }
+
+/**
+ * How a generated city's water layer is solved in the live twin: `epanet` gives it an EPANET network
+ * (`withEpanetNetwork`: elevations, daily demand patterns, pumps with district tanks, works feeding a
+ * ring of trunk mains), `connectivity` keeps the graph rule (service = connected to a works).
+ */
+export type GeneratedWater = 'epanet' | 'connectivity';
+export const GENERATED_WATER: readonly GeneratedWater[] = ['epanet', 'connectivity'];
 
 export interface GenerateOptions {
   /** Total number of assets (cohorts come on top, two per district). At least 100. */
   readonly assets: number;
   readonly seed: number;
   readonly name?: string;
+  /**
+   * The water model (see GeneratedWater). The CLI's generated cities (`generate`, `simulate`, `start`,
+   * `record run`) default to `epanet`; this function defaults to `connectivity`, the model every
+   * generated-city test and bench figure written before EPANET was measured on.
+   */
+  readonly water?: GeneratedWater;
 }
 
 /** Metres between neighbouring road nodes; sets the city's scale. */
@@ -341,5 +360,5 @@ export function generateCity(options: GenerateOptions): CityDocument {
       });
     }
   }
-  return doc;
+  return options.water === 'epanet' ? withEpanetNetwork(doc, options.seed, doc.name) : doc;
 }

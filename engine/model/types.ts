@@ -90,6 +90,7 @@ export interface CityModel {
     readonly inp: string;
     readonly hydraulicStepSeconds?: number;
     readonly tankAlertHorizonSeconds?: number;
+    readonly minSolveIntervalSeconds?: number;
     readonly minPressureM?: number;
     readonly requiredPressureM?: number;
     readonly pressureExponent?: number;

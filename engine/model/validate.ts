@@ -77,6 +77,7 @@ const citySchema = z.strictObject({
       inp: z.string().min(1, 'must be the text of an EPANET .inp file'),
       hydraulicStepSeconds: z.number().min(1).max(86_400).optional(),
       tankAlertHorizonSeconds: nonNegative.optional(),
+      minSolveIntervalSeconds: z.number().min(0).max(86_400).optional(),
       minPressureM: finite.optional(),
       requiredPressureM: finite.optional(),
       pressureExponent: z.number().positive().max(10).optional(),

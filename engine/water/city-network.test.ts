@@ -40,6 +40,26 @@ describe('an EPANET network for a generated city', () => {
     expect(Math.max(...pressures)).toBeLessThan(80);
   });
 
+  it("is a generated city's water layer on request (generateCity water: 'epanet'), each station fed from its nearest works by a main sized for its district", () => {
+    const plain = generateCity({ assets: 3000, seed: 8 });
+    const document = generateCity({ assets: 3000, seed: 8, water: 'epanet' });
+    expect(JSON.stringify(document)).toBe(JSON.stringify(withEpanetNetwork(plain, 8, plain.name)));
+    const network = parseInp(document.epanet!.inp, 'generated.inp');
+    const works = document.assets.filter((a) => a.kind === 'treatment-plant');
+    const heads = new Set(network.nodes.filter((n) => n.type === 'reservoir').map((n) => n.elevationM));
+    expect(heads.size).toBe(1); // one hydraulic grade: no water poured between clear wells through the ring
+    for (const station of document.assets.filter((a) => a.kind === 'pumping-station')) {
+      const feeder = network.links.find((l) => l.id === `${station.id}~feed`)!;
+      expect(feeder.to).toBe(`${station.id}~in`);
+      const distance = (id: string): number => {
+        const w = works.find((x) => x.id === id)!;
+        return Math.hypot(w.position.x - station.position.x, w.position.y - station.position.y);
+      };
+      expect(Math.min(...works.map((w) => distance(w.id)))).toBeCloseTo(distance(feeder.from), 6);
+      expect(feeder.pipe!.diameterM).toBeGreaterThanOrEqual(0.15);
+    }
+  });
+
   it('gives a station without a power provider the nearest power asset, and refuses a water layer it cannot build', () => {
     const document = {
       assets: [
@@ -54,6 +74,10 @@ describe('an EPANET network for a generated city', () => {
     };
     const city = parseCity(withEpanetNetwork(document, 1), 'tiny');
     expect(city.dependencies).toContainEqual(expect.objectContaining({ from: 'near', to: 'station', kind: 'power', strength: 1 }));
+    // With a substation in the city, the nearest substation feeds the pump, not a nearer asset of another kind.
+    const withSubstation = { ...document, assets: [...document.assets, { id: 'sub', layer: 'power', kind: 'distribution-substation', position: { x: 900, y: 0 } }] };
+    const fed = parseCity(withEpanetNetwork(withSubstation, 1), 'tiny');
+    expect(fed.dependencies.filter((d) => d.to === 'station').map((d) => d.from)).toEqual(['sub']);
     expect(() => withEpanetNetwork({ assets: [{ id: 'm', layer: 'water', kind: 'main' }] }, 1, 'bad.json')).toThrow(ValidationError);
     expect(() => withEpanetNetwork({ assets: [{ id: 'm', layer: 'water', kind: 'main' }] }, 1, 'bad.json')).toThrow(/bad\.json: \$\.assets\[0\]\.position: water asset "m" needs a position/);
   });

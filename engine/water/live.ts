@@ -5,7 +5,7 @@
  * snapshots; this class is scratch space: every solve sets every input it depends on, so a result
  * depends only on the arguments, never on earlier solves (what determinism and crash-resets need).
  */
-import { CountType, DemandModel, InitHydOption, LinkProperty, LinkType, NodeProperty, NodeType, Project, TimeParameter } from 'epanet-js';
+import { CountType, DemandModel, InitHydOption, LinkProperty, LinkType, NodeProperty, NodeType, Option, Project, TimeParameter } from 'epanet-js';
 import { ValidationError } from '../errors.ts';
 import { epanetFileName, loadedEpanetWorkspace } from './hydraulics.ts';
 import { FLOW_UNITS, unitFactors, type UnitFactors } from './units.ts';
@@ -31,6 +31,8 @@ export interface SnapshotResult {
   readonly tankInflowM3s: Float64Array;
   /** Per link (in `linkIds` order): flow from its start to its end node, m³/s. */
   readonly flowM3s: Float64Array;
+  /** Water lost through the leaks asked for (emitters), m³/s in all. */
+  readonly leakFlowM3s: number;
 }
 
 export class LiveWaterModel {
@@ -52,6 +54,20 @@ export class LiveWaterModel {
   readonly linksAtNode: ReadonlyMap<string, readonly number[]>;
   /** What is closed in the project now (scratch, diffed against each request). */
   private readonly appliedClosed: Uint8Array;
+  /** Emitter coefficient set per node now (SI, m³/s per √m; scratch, diffed like closures). */
+  private readonly appliedEmitter: Float64Array;
+  private readonly originalEmitter: Float64Array;
+  /** Emitter coefficient in force per node, in the file's units (the original plus leaks). */
+  private readonly emitterFile: Float64Array;
+  /** EPANET's emitter exponent γ (q = C·p^γ; 0.5 unless the file says otherwise). */
+  private readonly emitterExponent: number;
+  /** Per node id: its index in EPANET's node list (1-based). */
+  readonly nodeIndex: ReadonlyMap<string, number>;
+  /** Per node (EPANET index − 1): 1 for a junction (only junctions take an emitter). */
+  readonly isJunctionNode: Uint8Array;
+  /** Per link: EPANET node indexes (1-based) of its ends, and its diameter (m). */
+  readonly linkEnds: readonly (readonly [number, number])[];
+  readonly linkDiameterM: Float64Array;
   private hydraulicsOpen = false;
 
   private constructor(private readonly project: Project, private readonly pda: PressureDrivenDemand, source: string) {
@@ -83,9 +99,19 @@ export class LiveWaterModel {
       return type !== LinkType.Pipe && type !== LinkType.CVPipe && type !== LinkType.Pump ? 1 : 0;
     });
     this.appliedClosed = new Uint8Array(links);
+    const nodes = project.getCount(CountType.NodeCount);
+    this.isJunctionNode = Uint8Array.from({ length: nodes }, (_, i) => (project.getNodeType(i + 1) === NodeType.Junction ? 1 : 0));
+    this.originalEmitter = Float64Array.from({ length: nodes }, (_, i) => (this.isJunctionNode[i] === 1 ? project.getNodeValue(i + 1, NodeProperty.Emitter) : 0));
+    this.appliedEmitter = new Float64Array(nodes);
+    this.emitterFile = Float64Array.from(this.originalEmitter);
+    this.emitterExponent = project.getOption(Option.Emitexpon);
+    this.nodeIndex = new Map(Array.from({ length: nodes }, (_, i) => [project.getNodeId(i + 1), i + 1] as const));
+    this.linkDiameterM = Float64Array.from({ length: links }, (_, k) => project.getLinkValue(k + 1, LinkProperty.Diameter) * u.diameter);
+    const ends: (readonly [number, number])[] = [];
     const linksAtNode = new Map<string, number[]>();
     for (let k = 0; k < links; k++) {
       const { node1, node2 } = project.getLinkNodes(k + 1);
+      ends.push([node1, node2]);
       for (const node of [node1, node2]) {
         const id = project.getNodeId(node);
         const list = linksAtNode.get(id) ?? [];
@@ -94,6 +120,7 @@ export class LiveWaterModel {
       }
     }
     this.linksAtNode = linksAtNode;
+    this.linkEnds = ends;
     // The twin decides what is open: the file's controls and rules are not applied (its initial statuses are).
     for (let c = 1; c <= project.getCount(CountType.ControlCount); c++) project.setControlEnabled(c, 0);
     for (let r = 1; r <= project.getCount(CountType.RuleCount); r++) project.setRuleEnabled(r, 0);
@@ -130,9 +157,19 @@ export class LiveWaterModel {
    * Solves the network at `timeS` seconds from the start of the patterns with the given links closed
    * (by `linkIds` position) and tank levels (m, by `tankIds` position).
    */
-  solve(timeS: number, closed: Uint8Array, tankLevelsM: Float64Array): SnapshotResult {
+  solve(timeS: number, closed: Uint8Array, tankLevelsM: Float64Array, leaksSi?: Float64Array): SnapshotResult {
     const p = this.project;
     const u = this.units;
+    // Leaks: EPANET emitters q = C·√p on top of the file's own (C in SI, m³/s per √m of pressure).
+    for (let i = 0; i < this.appliedEmitter.length; i++) {
+      const want = leaksSi?.[i] ?? 0;
+      if (want === this.appliedEmitter[i]) continue;
+      // q_file = C_file·√p_file with p_file = p_m ÷ u.pressure and q_m³/s = q_file × u.flowM3s.
+      // (exponent 0.5: the leak rule's orifice law; a file's own emitters keep their exponent)
+      this.emitterFile[i] = this.originalEmitter[i]! + (want * Math.sqrt(u.pressure)) / u.flowM3s;
+      p.setNodeValue(i + 1, NodeProperty.Emitter, this.emitterFile[i]!);
+      this.appliedEmitter[i] = want;
+    }
     for (let k = 0; k < this.linkIds.length; k++) {
       const want = closed[k] ?? 0;
       if (want === this.appliedClosed[k]) continue;
@@ -167,7 +204,9 @@ export class LiveWaterModel {
       const at = this.junctionIndexes[j]! - 1;
       const pressure = pressures[at]! * u.pressure;
       pressureM[j] = pressure;
-      const delivered = demands[at]!;
+      // EPANET's demand at a junction includes what its emitter (a leak) discharges: customers get the rest.
+      const emitter = this.emitterFile[at]!;
+      const delivered = emitter > 0 ? demands[at]! - emitter * Math.max(0, pressures[at]!) ** this.emitterExponent : demands[at]!;
       const required = delivered + deficits[at]!;
       const share = required > 1e-12
         ? delivered / required
@@ -177,7 +216,9 @@ export class LiveWaterModel {
     }
     const tankInflowM3s = Float64Array.from(this.tankIndexes, (i) => demands[i - 1]! * u.flowM3s);
     const flowM3s = Float64Array.from(flows, (q) => q * u.flowM3s);
-    return { pressureM, satisfaction, tankInflowM3s, flowM3s };
+    let leakFlowM3s = 0;
+    if (leaksSi !== undefined) for (let i = 0; i < leaksSi.length; i++) if (leaksSi[i]! > 0) leakFlowM3s += leaksSi[i]! * Math.sqrt(Math.max(0, pressures[i]! * u.pressure));
+    return { pressureM, satisfaction, tankInflowM3s, flowM3s, leakFlowM3s };
   }
 
   close(): void {

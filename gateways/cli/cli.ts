@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBehaviours } from '../../actors/index.ts';
-import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName } from '../../engine/index.ts';
+import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName, type GeneratedWater } from '../../engine/index.ts';
 import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, submitScenario, type CostModel } from '../../scenarios/index.ts';
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
 import { newTokenLine, TOKEN_NAME, TokenConfigError } from '../door/index.ts';
 import { ROLES, type Role } from '../protocol.ts';
 import { BUNDLED_PLACE, registerPlacesCommands } from './places-cli.ts';
 import { registerScenarioCommands } from './replay-cli.ts';
-import { registerWaterCommands } from './water-cli.ts';
+import { registerWaterCommands, waterModelOption } from './water-cli.ts';
 import { registerHistoryCommands } from './history-cli.ts';
 import { registerWorkerCommands } from './worker-cli.ts';
 import { registerPowerCommands } from './power-cli.ts';
@@ -59,9 +59,9 @@ function listenHost(value: string | undefined): string {
 }
 
 /** Loads a city file, or generates one when `generate` is set. */
-export function cityFrom(options: { city?: string; assets?: number; seed: number }): CityModel {
+export function cityFrom(options: { city?: string; assets?: number; seed: number; water?: GeneratedWater }): CityModel {
   if (options.city !== undefined) return loadCityFile(options.city);
-  return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed }), 'generated city');
+  return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed, water: options.water ?? 'epanet' }), 'generated city');
 }
 
 /** `--cost-model FILE`, else `STRATUM_COST_MODEL`, else the documented defaults. */
@@ -87,8 +87,9 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .requiredOption('--assets <n>', 'number of assets (100 to 1,000,000+)', integer('--assets', 100))
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--out <file>', 'write the city here instead of stdout')
-    .action((opts: { assets: number; seed: number; out?: string }) => {
-      const doc = generateCity({ assets: opts.assets, seed: opts.seed });
+    .addOption(waterModelOption())
+    .action((opts: { assets: number; seed: number; out?: string; water: GeneratedWater }) => {
+      const doc = generateCity({ assets: opts.assets, seed: opts.seed, water: opts.water });
       const text = JSON.stringify(doc);
       if (opts.out === undefined) io.out(`${text}\n`);
       else {
@@ -114,11 +115,12 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--scenario <name|file>', 'a library scenario by name (see `stratum scenario list`) or a scenario file (JSON or YAML)')
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--until <seconds>', 'simulated seconds to run', positive('--until'), 86_400)
+    .addOption(waterModelOption())
     .addOption(new Option('--driver <name>', 'nact (the live actors) or direct (batch transitions)').choices(['nact', 'direct']).default('nact'))
     .option('--journal <file>', 'append the input journal to this file (for replay)')
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--json', 'print one JSON object on stdout')
-    .action(async (opts: { city?: string; assets: number; scenario?: string; seed: number; until: number; driver: DriverName; journal?: string; costModel?: string; json?: boolean }) => {
+    .action(async (opts: { city?: string; assets: number; scenario?: string; seed: number; until: number; water: GeneratedWater; driver: DriverName; journal?: string; costModel?: string; json?: boolean }) => {
       const city = cityFrom(opts);
       const model = costModelFrom(opts.costModel);
       const scenario = opts.scenario === undefined ? undefined : resolveScenario(opts.scenario);
@@ -164,11 +166,12 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--port <port>', 'HTTP port, 0 for any free one (default: PORT or 8080)', (v: string) => parsePort('--port', v))
     .option('--host <host>', 'interface to listen on (default: HOST or 127.0.0.1; the container image sets HOST=0.0.0.0)')
     .option('--speed <x>', 'virtual seconds per wall second', positive('--speed'), 1)
+    .addOption(waterModelOption())
     .option('--cost-model <file>', COST_MODEL_HELP)
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
     .option('--data-dir <dir>', 'durable journal, ledger and checkpoint (default STRATUM_DATA_DIR or ./data)')
     .addOption(new Option('--log-level <level>', 'HTTP log level; request logs appear at info (default: STRATUM_LOG_LEVEL or warn)').choices(LOG_LEVELS))
-    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host?: string; speed: number; costModel?: string; ui: boolean; logLevel?: string; dataDir?: string }) => {
+    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host?: string; speed: number; water: GeneratedWater; costModel?: string; ui: boolean; logLevel?: string; dataDir?: string }) => {
       let port = opts.port;
       if (port === undefined) {
         try {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createBehaviours } from '../../actors/index.ts';
-import { generateCity, parseCity, StratumError, ValidationError, CityIndex, loadCityFile, type CityModel } from '../../engine/index.ts';
+import { generateCity, parseCity, StratumError, ValidationError, CityIndex, loadCityFile, type CityModel, type GeneratedWater } from '../../engine/index.ts';
 import {
   defaultRecordingsDir,
   expandScenario,
@@ -23,6 +23,7 @@ import {
 } from '../../scenarios/index.ts';
 import { PgRecordings } from '../adapters/index.ts';
 import { UsageError } from './analysis-cli.ts';
+import { waterModelOption } from './water-cli.ts';
 
 /** A broken ledger chain: exit 1 with the first broken entry. */
 export class LedgerBrokenError extends StratumError {}
@@ -153,12 +154,13 @@ export function registerScenarioCommands(program: Command, io: Io): void {
     .option('--seed <s>', 'run seed', number('--seed', 0), 1)
     .option('--until <seconds>', 'virtual seconds to run (default: the scenario\'s duration, else 24 h)', number('--until', 1))
     .option('--snapshot-every <seconds>', 'checkpoint interval', number('--snapshot-every', 1), 3600)
+    .addOption(waterModelOption())
     .option('--dir <dir>', 'recordings folder')
     .option('--id <id>', 'recording id')
     .option('--json', 'print the recording meta as JSON')
-    .action(async (opts: { scenario: string; city?: string; assets: number; citySeed: number; seed: number; until?: number; snapshotEvery: number; dir?: string; id?: string; json?: boolean }) => {
+    .action(async (opts: { scenario: string; city?: string; assets: number; citySeed: number; seed: number; until?: number; snapshotEvery: number; water: GeneratedWater; dir?: string; id?: string; json?: boolean }) => {
       const s = resolveScenario(opts.scenario);
-      const city: CitySource = opts.city === undefined ? { generate: { assets: opts.assets, seed: opts.citySeed } } : { file: opts.city };
+      const city: CitySource = opts.city === undefined ? { generate: { assets: opts.assets, seed: opts.citySeed, water: opts.water } } : { file: opts.city };
       const rec = await recordRun({ city, seed: opts.seed, behaviours, scenario: s, untilSeconds: opts.until ?? (s.durationHours ?? 24) * 3600, snapshotEverySeconds: opts.snapshotEvery, ...(opts.dir === undefined ? {} : { dir: opts.dir }), ...(opts.id === undefined ? {} : { id: opts.id }) });
       if (opts.json) io.out(`${JSON.stringify({ ...rec.meta, feedAfter: undefined, dir: rec.dir })}\n`);
       else io.out(`recorded ${rec.meta.id} in ${rec.dir}: ${rec.meta.inputs} inputs, ${rec.meta.events} state changes\nstateHash ${rec.meta.stateHash}\n`);

@@ -68,6 +68,21 @@ describe('water CLI', () => {
     expect(a!.stateHash).toBe(b!.stateHash);
   });
 
+  it('generate gives a generated city an EPANET water layer by default; --water connectivity opts out, a bad model is a flag error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-water-'));
+    const hydraulic = join(dir, 'epanet.json');
+    const graph = join(dir, 'graph.json');
+    expect((await stratum(['generate', '--assets', '300', '--seed', '2', '--out', hydraulic])).code).toBe(0);
+    expect((await stratum(['generate', '--assets', '300', '--seed', '2', '--water', 'connectivity', '--out', graph])).code).toBe(0);
+    const withNetwork = JSON.parse(readFileSync(hydraulic, 'utf8')) as { epanet?: { inp: string }; assets: { id: string; props?: Record<string, unknown> }[] };
+    expect(withNetwork.epanet!.inp).toContain('[TANKS]');
+    expect(withNetwork.assets.find((a) => a.id === 'wt-ps-0')!.props!['epanetType']).toBe('pump');
+    expect((JSON.parse(readFileSync(graph, 'utf8')) as { epanet?: unknown }).epanet).toBeUndefined();
+    const bad = await stratum(['generate', '--assets', '300', '--water', 'pipes']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--water/);
+  });
+
   it('an earthquake damages an imported network: pipes and pumps have the fragility of mains and pumping stations', async () => {
     const run = await stratum(['simulate', '--city', 'engine/water/networks/Net3.inp', '--scenario', 'earthquake', '--until', '7200', '--json']);
     expect(run.code).toBe(0);

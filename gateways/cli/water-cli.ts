@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
-import { HydraulicsInputError, epanetCityDocument, generateWaterNetwork, parseCity, parseInp, readJsonFile, readTextFile, runHydraulics, withEpanetNetwork, writeInp, type CityDocumentLike, type HydraulicsResult } from '../../engine/index.ts';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { GENERATED_WATER, HydraulicsInputError, epanetCityDocument, generateWaterNetwork, parseCity, parseInp, readJsonFile, readTextFile, runHydraulics, withEpanetNetwork, writeInp, type CityDocumentLike, type HydraulicsResult } from '../../engine/index.ts';
 import { UsageError, type Io } from './analysis-cli.ts';
 
 /** `A,B,C` → ids; empty entries are a flag error. */
@@ -38,6 +38,14 @@ function hydraulicsText(result: HydraulicsResult): string {
     lines.push(`${clock}  pressure min ${low[1].toFixed(2)} (${low[0]}) max ${high[1].toFixed(2)} (${high[0]})${tanks.length > 0 ? `  tank levels ${tanks.join(', ')}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `--water epanet|connectivity` for commands that generate a city: EPANET hydraulics (the default)
+ * or the connectivity rule for its water layer.
+ */
+export function waterModelOption(): Option {
+  return new Option('--water <model>', 'water layer of a generated city: epanet (EPANET network: pressures, tanks, pumps) or connectivity').choices(GENERATED_WATER).default('epanet');
 }
 
 /**

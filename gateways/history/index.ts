@@ -5,3 +5,5 @@ export { contractData } from './history-contract.ts';
 export type { AssetHistory, AssetRaw, AssetRawBucket, HistoryQueries, SeriesRaw, StatusChangeRecord } from './history-store.ts';
 export { parseDuration, parseInstant, registerHistoryRoutes } from './history-routes.ts';
 export type { HistoryHub } from './history.ts';
+export { READING_KINDS, MAX_READINGS_PER_SERIES, WaterReadingHistory, registerWaterReadingRoutes } from './water-history.ts';
+export type { ReadingKind, ReadingBucket, WaterNow } from './water-history.ts';

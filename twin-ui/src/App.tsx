@@ -10,6 +10,7 @@ import { IncidentChart } from './panels/HistoryCharts.tsx';
 import { AlertsPanel, CrisisList, LayersPanel, Legend, Notices } from './panels/Side.tsx';
 import { Timeline } from './panels/Timeline.tsx';
 import { InjectPanel } from './panels/InjectPanel.tsx';
+import { WaterPanel } from './panels/WaterPanel.tsx';
 import { SignIn } from './panels/SignIn.tsx';
 import { SourceBanner, SourcePicker, TrainerPanel } from './panels/Sessions.tsx';
 
@@ -88,6 +89,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
           </fieldset>
           <LayersPanel />
           <Legend />
+          <WaterPanel client={client} />
           <fieldset className="controls" disabled={lost}>
             <TrainerPanel client={client} />
           </fieldset>

@@ -15,6 +15,7 @@ import { Status, STATUS_NAMES } from '../model.ts';
 import { shapeOf } from './shapes.ts';
 import { pickActor, screenOf } from './picking.ts';
 import { PlaceLayers, PlaceOverlay, useFurnitureRefs } from './Place.tsx';
+import { WaterPressure } from './WaterPressure.tsx';
 
 /** `?aa=0` turns antialiasing off, `?preserve=1` keeps the drawing buffer (pixel reads in tests). */
 const params = new URLSearchParams(window.location.search);
@@ -633,6 +634,7 @@ export function CityScene() {
             <LodSwitch index={index} />
             <AssetMeshes index={index} />
             <AssetPoints index={index} />
+            <WaterPressure index={index} />
             <Cascades index={index} />
             <SelectionMarker index={index} />
             <Controls index={index} />
