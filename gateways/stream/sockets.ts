@@ -188,7 +188,7 @@ export class SocketGateway {
   /** The hub for a subscribe request: the live one, or the session's (404 naming an unknown session). */
   private hubFor(session: string | undefined): FrameSource {
     if (session === undefined) return this.options.hub;
-    if (this.options.sessions === undefined) throw new NotFoundError(`unknown session "${session}": this server hosts no sessions`);
+    if (this.options.sessions === undefined) throw new NotFoundError(`unknown session "${session}": this server hosts no sessions (sessions run on the engine process: connect a session's viewers to it)`);
     return this.options.sessions.hubOf(session);
   }
 
