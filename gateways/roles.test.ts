@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { WebSocket } from 'ws';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireUrl, serviceFromEnv, waitFor } from './adapters/testing.ts';
@@ -135,6 +136,15 @@ describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateway
     const urls = gateways.map((g) => g.url);
     const viewers = Array.from({ length: 9 }, (_, i) => new Viewer(`viewer${i}`, () => alive(), i));
     await Promise.all(viewers.map((v) => v.connect()));
+    // A raw ws viewer on a gateway that stays up (the same frames through the other transport).
+    const wsFrames: Viewer['frames'] = [];
+    const ws = new WebSocket(`${gateways[1]!.url.replace('http', 'ws')}/ws?token=${ADMIN}`);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      const h = peekFrameHeader(new Uint8Array(data));
+      wsFrames.push({ kind: h.kind, frame: h.frame, since: h.since, hash: createHash('sha1').update(data).digest('hex') });
+    });
+    await waitFor('the ws viewer\'s snapshot', () => wsFrames.length > 0);
     // One more straight on the engine: the gateways must pass on the engine's own bytes.
     const direct = new Viewer('direct', () => [engine.url], 0);
     await direct.connect();
@@ -158,11 +168,13 @@ describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateway
     }, 15_000, 50);
     // Wait a little more for trailing frames, then again.
     await new Promise((r) => setTimeout(r, 500));
-    await waitFor('every viewer at the same frame', () => viewers.every((v) => v.last === direct.last), 10_000, 50);
+    await waitFor('every viewer at the same frame', () => viewers.every((v) => v.last === direct.last) && wsFrames[wsFrames.length - 1]!.frame === direct.last, 10_000, 50);
 
     const byFrame = new Map<number, string>();
     for (const f of direct.frames) if (f.kind === FrameKind.Delta && f.since === f.frame - 1) byFrame.set(f.frame, f.hash);
-    for (const v of viewers) {
+    const wsViewer = { name: 'ws', frames: wsFrames } as Viewer;
+    expect(wsFrames[wsFrames.length - 1]!.frame).toBe(direct.last);
+    for (const v of [...viewers, wsViewer]) {
       // A contiguous chain from the first snapshot: each delta applies on the frame before it (no gap), no frame twice.
       const [first, ...rest] = v.frames;
       expect(first!.kind, v.name).toBe(FrameKind.Snapshot);
@@ -185,5 +197,6 @@ describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateway
     for (const v of moved) expect(v.resumedWith, v.name).toEqual(['catch-up']);
     expect(direct.last).toBeGreaterThan(10);
     for (const v of [...viewers, direct]) v.close();
+    ws.close();
   }, 60_000);
 });
