@@ -230,6 +230,11 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         throw new UsageError(`STRATUM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
       }
       const role = opts.role ?? startRoleFromEnv(process.env['STRATUM_ROLE']);
+      // Flags of the other half are refused rather than ignored (a gateway has no city; an engine forwards nowhere).
+      const engineOnly = ([['--city', opts.city], ['--assets', opts.assets], ['--data-dir', opts.dataDir], ['--cost-model', opts.costModel]] as const).find(([, v]) => v !== undefined);
+      if (role === 'gateway' && engineOnly !== undefined) throw new UsageError(`${engineOnly[0]} belongs to the engine (role all or engine), not to --role gateway`);
+      if (role !== 'gateway' && opts.engineUrl !== undefined) throw new UsageError(`--engine-url belongs to --role gateway (this is role ${role})`);
+      if (role === 'all' && opts.redisUrl !== undefined) throw new UsageError('--redis-url belongs to --role engine or gateway (role all needs no Redis; the Redis adapter uses STRATUM_REDIS_URL with STRATUM_ADAPTERS=1)');
       const fanout = role === 'all' ? undefined : (await import('../stream/index.ts')).fanoutFromEnv(process.env, opts.redisUrl);
       if (fanout !== undefined && 'error' in fanout) throw new UsageError(fanout.error);
       if (role === 'gateway') {

@@ -30,7 +30,7 @@ describe('stratum start --role: bad settings get one line naming them, before an
 
   it('the engine and gateway roles without Redis exit 2 naming STRATUM_REDIS_URL and --redis-url', async () => {
     for (const role of ['engine', 'gateway']) {
-      const { code, err } = await run(['start', '--no-ui', '--port', '0', '--role', role, '--engine-url', 'http://127.0.0.1:1'], NO_SERVICES);
+      const { code, err } = await run(['start', '--no-ui', '--port', '0', '--role', role, ...(role === 'gateway' ? ['--engine-url', 'http://127.0.0.1:1'] : [])], NO_SERVICES);
       expect(code, role).toBe(2);
       expect(err.split('\n')[0]).toBe('stratum: the engine and gateway roles need Redis: set STRATUM_REDIS_URL or --redis-url');
     }
@@ -61,5 +61,14 @@ describe('stratum start --role: bad settings get one line naming them, before an
     const { code, err } = await run(['start', '--no-ui', '--port', '0', '--role', 'gateway', '--redis-url', 'redis://127.0.0.1:1', '--engine-url', 'http://127.0.0.1:1'], { ...NO_SERVICES, STRATUM_ADMIN_TOKEN: undefined, STRATUM_TOKENS: undefined, STRATUM_TOKENS_FILE: undefined });
     expect(code).toBe(1);
     expect(err.split('\n')[0]).toBe("stratum: a gateway needs the engine's tokens: set STRATUM_ADMIN_TOKEN, STRATUM_TOKENS or STRATUM_TOKENS_FILE as for the engine");
+  });
+
+  it('flags of the other half are refused, naming them', async () => {
+    let r = await run(['start', '--no-ui', '--port', '0', '--role', 'gateway', '--assets', '500'], NO_SERVICES);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('stratum: --assets belongs to the engine (role all or engine), not to --role gateway');
+    r = await run(['start', '--no-ui', '--port', '0', '--role', 'engine', '--engine-url', 'http://127.0.0.1:1'], NO_SERVICES);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('stratum: --engine-url belongs to --role gateway (this is role engine)');
   });
 });
