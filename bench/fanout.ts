@@ -4,6 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StudyCity, runStudy, type StudyOptions } from '../actors/index.ts';
 import { fork, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { generateCity, loadCityFile, parseCity, type CityModel } from '../engine/index.ts';
 import { startGateway } from '../gateways/gateway-server.ts';
@@ -186,6 +187,11 @@ export async function runViewerFanout(args: { quick: boolean; log: (line: string
     await Promise.all(gateways.map((g) => stopChild(g.child)));
     await server.close();
   }
+  // The bench's keys go with it (the Redis may be shared).
+  const redis = new Redis(redisUrl);
+  const keys = await redis.keys(`${fanout.prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
   return {
     fanoutAssets: assets,
     fanoutViewers: viewers,
