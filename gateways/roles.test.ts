@@ -151,6 +151,18 @@ describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateway
     expect(new Set(viewers.map((v) => v.epoch)).size).toBe(1);
     expect(direct.epoch).toBe(viewers[0]!.epoch);
 
+    // Socket inputs on a gateway reach the engine's door: accepted with the journal's sequence, refused naming the field.
+    const commander: ClientSocket<ServerToClientEvents, ClientToServerEvents> = ioClient(urls[0]!, { transports: ['websocket'], reconnection: false, auth: { token: ADMIN } });
+    await new Promise<void>((resolve) => commander.once('connect', () => resolve()));
+    const accepted = (await commander.emitWithAck('command', { type: 'fail', target: topology.ids[100] })) as { ok: boolean; seq?: number };
+    expect(accepted.ok, JSON.stringify(accepted)).toBe(true);
+    expect(typeof accepted.seq).toBe('number'); // the journal's sequence number (the first input's is 0)
+    const refused = (await commander.emitWithAck('command', { type: 'fail', target: topology.ids[101], severity: 7 })) as { ok: boolean; code?: string; message?: string };
+    expect(refused.ok).toBe(false);
+    expect(refused.code).toBe('invalid');
+    expect(refused.message).toContain('severity');
+    commander.close();
+
     // The storm: failures injected through every gateway (forwarded to the engine's door) and one socket command.
     const victims = topology.ids.slice(0, 60);
     const doomed = gateways[2]!;
