@@ -11,14 +11,14 @@
  *   asset) to the arrival, at each viewer, of the first frame that shows the asset failed. Viewers
  *   run in child processes, one per core; all processes stamp with `performance.timeOrigin + performance.now()`.
  *
- * Run directly as the child: `node --import tsx bench/streaming.ts --viewers URL TOKEN N`.
+ * Run directly as the child: `node --import tsx bench/streaming.ts --viewers URL[,URL…] TOKEN N [TRANSPORT] [OFFSET]`.
  */
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { generateCity, parseCity, Rng, Status, type CityIndex, type CityModel } from '../engine/index.ts';
+import { generateCity, parseCity, Rng, Status, type CityIndex, type CityModel, type Engine } from '../engine/index.ts';
 import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type Frame, type ServerToClientEvents } from '../gateways/protocol.ts';
 import { startServerWith } from '../gateways/server.ts';
 import { bundleParser, FRAME_PACKET_HEADER, FRAMES_BUNDLE } from '../gateways/frame-bundle.ts';
@@ -48,34 +48,51 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export interface StreamingBenchOptions {
-  readonly assets: number;
+/** What `measureInjectToDelta` needs: the engine (to pick healthy assets), where to inject, and where viewers connect. */
+export interface InjectToDeltaSetup {
+  readonly engine: Engine;
+  /** Base URL the injections are POSTed to (`/api/inject`). */
+  readonly injectUrl: string;
+  readonly token: string;
+  /** Viewers are spread over these URLs in turn (one server, or several gateways). */
+  readonly viewerUrls: readonly string[];
   readonly viewers: number;
+  readonly injections: number;
   readonly quick: boolean;
-  /** The city to serve (default: a generated city of `assets` assets, seed 11). */
-  readonly city?: CityModel;
+  readonly transport?: string;
+  /** Called once every viewer holds its snapshot, before the first injection. */
+  readonly onConnected?: () => void;
+  /** Seed of the asset choice (the same choice for runs compared side by side). */
+  readonly seed?: number;
   /** The actors injections fail (default: any asset); the water bench fails its EPANET network's assets. */
-  readonly targets?: (index: CityIndex) => readonly number[];
+  readonly targets?: readonly number[];
 }
 
-export async function runStreamingBench(options: StreamingBenchOptions): Promise<Record<string, number | string>> {
-  const city = options.city ?? parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
-  const server = await startServerWith(
-    { city, seed: 11, port: 0, quiet: true, speed: 10 },
-    { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
-  );
-  const index = server.engine.index;
-  const targets = options.targets?.(index);
-  // Socket.io with one-message frames by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws
-  // viewers, =socket.io-default the default parser's two-message frames.
-  const requested = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'];
-  const transport = requested === 'ws' || requested === 'socket.io-default' ? requested : 'socket.io';
+export interface InjectToDelta {
+  readonly connected: number;
+  readonly processes: number;
+  /** Arrival minus injection time of every viewer for every measured injection, ms, sorted. */
+  readonly latencies: number[];
+  readonly perInjectionMedians: number[];
+  readonly missed: number;
+}
+
+/**
+ * Injection → first delta at each viewer: viewers in child processes (one per core, never in the
+ * server's process), each injection the failure of one healthy asset, timed from the POST to the
+ * arrival of the first frame showing it failed. Shared by the streaming and the fan-out benches.
+ */
+export async function measureInjectToDelta(setup: InjectToDeltaSetup): Promise<InjectToDelta> {
+  const { engine } = setup;
+  const index = engine.index;
+  const transport = setup.transport ?? 'socket.io';
   // Viewers are independent clients: they run in one process per core (never in the server's), so
   // one process handling 500 sockets in turn does not pass for the server's fan-out time.
-  const processes = Math.max(1, Math.min(availableParallelism(), options.viewers));
+  const processes = Math.max(1, Math.min(availableParallelism(), setup.viewers));
+  const urls = setup.viewerUrls.join(',');
   const children = Array.from({ length: processes }, (_, p) => {
-    const share = Math.floor(options.viewers / processes) + (p < options.viewers % processes ? 1 : 0);
-    return fork(fileURLToPath(import.meta.url), ['--viewers', server.url, server.adminToken, String(share), transport], {
+    const share = Math.floor(setup.viewers / processes) + (p < setup.viewers % processes ? 1 : 0);
+    return fork(fileURLToPath(import.meta.url), ['--viewers', urls, setup.token, String(share), transport, String(p)], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -112,17 +129,16 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
 
   try {
     await until('viewers to connect and receive their snapshot', () => connected >= 0, 300_000);
-    const statsBefore = { ...server.stats };
-    const injections = options.quick ? 15 : 60;
+    setup.onConnected?.();
     // The first injections warm up the JIT on both sides; they are not measured.
     const warmup = 5;
-    const rng = new Rng(5);
+    const rng = new Rng(setup.seed ?? 5);
     const latencies: number[] = [];
     // One number per injection (its median over the viewers): every viewer sees the same frame, so
     // one stalled injection moves 500 samples at once — these show whether p99 is one stall.
     const perInjectionMedians: number[] = [];
     let missed = 0;
-    for (let k = -warmup; k < injections; k++) {
+    for (let k = -warmup; k < setup.injections; k++) {
       // Setting up (a 100,000-actor engine, 500 handshakes and snapshots) leaves a heap full of
       // garbage whose collection would land on an early measured injection: collect it before the
       // warm-up injections, which also absorb the sweeping after it (`npm run bench` exposes gc).
@@ -130,16 +146,16 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
       if (k === -warmup) (globalThis as { gc?: () => void }).gc?.();
       let actor = -1;
       for (let tries = 0; tries < 1000 && actor < 0; tries++) {
-        const a = targets === undefined ? Math.floor(rng.next() * index.assetCount) : targets[Math.floor(rng.next() * targets.length)]!;
-        if (server.engine.kernel.view(a).status === Status.Ok && !seen.has(a)) actor = a;
+        const a = setup.targets === undefined ? Math.floor(rng.next() * index.assetCount) : setup.targets[Math.floor(rng.next() * setup.targets.length)]!;
+        if (engine.kernel.view(a).status === Status.Ok && !seen.has(a)) actor = a;
       }
       if (actor < 0) break;
       for (const child of children) child.send({ type: 'watch', actor } satisfies ParentMessage);
       await until(`viewer processes to watch actor ${actor}`, () => watchAcks.get(actor) === children.length, 10_000);
       const sentAt = wallNow();
-      const res = await fetch(`${server.url}/api/inject`, {
+      const res = await fetch(`${setup.injectUrl}/api/inject`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${setup.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ type: 'fail', target: index.ids[actor], severity: 1 }),
       });
       if (res.status !== 202) throw new Error(`inject answered ${res.status}: ${await res.text()}`);
@@ -153,8 +169,58 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
         latencies.push(...arrivals);
         if (arrivals.length > 0) perInjectionMedians.push(arrivals[arrivals.length >> 1]!);
       }
-      await new Promise((r) => setTimeout(r, options.quick ? 60 : 120));
+      await new Promise((r) => setTimeout(r, setup.quick ? 60 : 120));
     }
+    latencies.sort((a, b) => a - b);
+    return { connected, processes, latencies, perInjectionMedians, missed };
+  } finally {
+    await Promise.all(children.map((child) => {
+      if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
+      return new Promise<void>((resolve) => {
+        if (child.exitCode !== null) resolve();
+        else {
+          const kill = setTimeout(() => child.kill(), 5000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+        }
+      });
+    }));
+  }
+}
+
+export { percentile, round };
+
+export interface StreamingBenchOptions {
+  readonly assets: number;
+  readonly viewers: number;
+  readonly quick: boolean;
+  /** The city to serve (default: a generated city of `assets` assets, seed 11). */
+  readonly city?: CityModel;
+  /** The actors injections fail (default: any asset); the water bench fails its EPANET network's assets. */
+  readonly targets?: (index: CityIndex) => readonly number[];
+}
+
+export async function runStreamingBench(options: StreamingBenchOptions): Promise<Record<string, number | string>> {
+  const city = options.city ?? parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
+  const server = await startServerWith(
+    { city, seed: 11, port: 0, quiet: true, speed: 10 },
+    { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
+  );
+  const index = server.engine.index;
+  // Socket.io with one-message frames by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws
+  // viewers, =socket.io-default the default parser's two-message frames.
+  const requested = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'];
+  const transport = requested === 'ws' || requested === 'socket.io-default' ? requested : 'socket.io';
+  try {
+    let statsBefore = { ...server.stats };
+    const injections = options.quick ? 15 : 60;
+    const measured = await measureInjectToDelta({
+      engine: server.engine, injectUrl: server.url, token: server.adminToken, viewerUrls: [server.url], viewers: options.viewers, injections, quick: options.quick, transport,
+      ...(options.targets === undefined ? {} : { targets: options.targets(index) }),
+      onConnected: () => void (statsBefore = { ...server.stats }),
+    });
     // A district-wide event: many updates per frame (the cascade case).
     const district = index.districts[Math.floor(index.districts.length / 2)]!;
     await fetch(`${server.url}/api/inject`, {
@@ -175,12 +241,12 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
     const deltaWireBytes = frameBytes + frames * SOCKET_IO_ENVELOPE_BYTES;
     const deltaPerUpdate = updates === 0 ? Number.NaN : deltaWireBytes / updates;
     const fullPerUpdate = updates === 0 ? Number.NaN : (frames * (fullStateJsonBytes + SOCKET_IO_ENVELOPE_BYTES)) / updates;
-    latencies.sort((a, b) => a - b);
+    const { latencies, perInjectionMedians } = measured;
     return {
       streamingAssets: index.assetCount,
-      streamingViewers: connected,
+      streamingViewers: measured.connected,
       viewerTransport: transport,
-      viewerProcesses: processes,
+      viewerProcesses: measured.processes,
       streamingFrames: frames,
       streamingAssetUpdates: updates,
       deltaFrameBytesPerAssetUpdate: round(updates === 0 ? Number.NaN : frameBytes / updates),
@@ -189,8 +255,8 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
       fullStateJsonBytesPerAssetUpdate: round(fullPerUpdate),
       fullStateJsonToDeltaRatio: round(fullPerUpdate / deltaPerUpdate, 1),
       injections: injections,
-      injectionsMissedByAViewer: missed,
-      injectToDeltaSlowestInjectionsMs: perInjectionMedians.sort((x, y) => y - x).slice(0, 3).map((v) => v.toFixed(1)).join(' '),
+      injectionsMissedByAViewer: measured.missed,
+      injectToDeltaSlowestInjectionsMs: [...perInjectionMedians].sort((x, y) => y - x).slice(0, 3).map((v) => v.toFixed(1)).join(' '),
       injectToDeltaSamples: latencies.length,
       injectToDeltaP50Ms: round(percentile(latencies, 50)),
       injectToDeltaP99Ms: round(percentile(latencies, 99)),
@@ -198,25 +264,12 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
       framesSkippedForSlowViewers: server.stats.framesSkipped - statsBefore.framesSkipped,
     };
   } finally {
-    await Promise.all(children.map((child) => {
-      if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
-      return new Promise<void>((resolve) => {
-        if (child.exitCode !== null) resolve();
-        else {
-          const kill = setTimeout(() => child.kill(), 5000);
-          child.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-        }
-      });
-    }));
     await server.close();
   }
 }
 
 /** The viewer process: N Socket.io (or raw ws) clients on the whole-city view; reports when watched actors fail. */
-async function viewerProcess(url: string, token: string, count: number, transport: string): Promise<void> {
+async function viewerProcess(urls: readonly string[], token: string, count: number, transport: string, offset: number): Promise<void> {
   const send = (m: ChildMessage): void => {
     process.send?.(m);
   };
@@ -243,6 +296,8 @@ async function viewerProcess(url: string, token: string, count: number, transpor
   };
   const open = (viewer: number): { close(): void; ready: Promise<void> } => {
     let primed = false;
+    // Spread over the servers in turn (several gateways), each process starting at its own offset.
+    const url = urls[(viewer + offset) % urls.length]!;
     if (transport === 'ws') {
       const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}`);
       const ready = new Promise<void>((resolve, reject) => {
@@ -306,7 +361,7 @@ async function viewerProcess(url: string, token: string, count: number, transpor
 
 const self = fileURLToPath(import.meta.url);
 if (process.argv[1] === self && process.argv[2] === '--viewers') {
-  void viewerProcess(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), process.argv[6] ?? 'socket.io');
+  void viewerProcess(process.argv[3]!.split(','), process.argv[4]!, Number(process.argv[5]), process.argv[6] ?? 'socket.io', Number(process.argv[7] ?? 0));
 } else if (process.argv[1] === self) {
   const assets = Number(process.argv[2] ?? 5000);
   const viewers = Number(process.argv[3] ?? 50);

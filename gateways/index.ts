@@ -4,6 +4,8 @@
  */
 export { ListenError, startServer, startServerWith } from './server.ts';
 export type { StartServerOptions, RunningServer, ServerTuning, ServerInternals } from './server.ts';
+export { startGateway, GatewayConfigError } from './gateway-server.ts';
+export type { GatewayOptions, RunningGateway } from './gateway-server.ts';
 export {
   PROTOCOL_VERSION,
   WireStatus,

@@ -18,7 +18,7 @@ import { registerHistoryRoutes } from './history/index.ts';
 import { registerSessionRoutes, registerSessionApprovalRoutes, SessionApprovals, fileRecordings, firstOf, SessionManager } from './sessions/index.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
-import { SocketGateway, StreamHub, type StreamStats } from './stream/index.ts';
+import { controlDoor, FramePublisher, SocketGateway, StreamHub, type FanoutSettings, type StreamStats } from './stream/index.ts';
 import { telemetryMonitorFromEnv } from './automation/index.ts';
 import { attachTankAlerts, tankHorizonSeconds } from './automation/index.ts';
 import { registerWaterReadingRoutes, WaterReadingHistory } from './history/index.ts';
@@ -46,12 +46,17 @@ export interface StartServerOptions {
    * to `./data`. `false`: none, whatever the environment says.
    */
   dataDir?: string | false;
+  /**
+   * The engine role: publish every frame, the clock, alerts and summary on Redis Streams for gateway
+   * processes (gateways/stream/fanout.ts). Absent: one process (role `all`), nothing published.
+   */
+  fanout?: FanoutSettings;
 }
 
 /** The HTTP port could not be bound (in use, not allowed, no such interface): one line for the operator. */
 export class ListenError extends StratumError {}
 
-function listenError(error: unknown, host: string, port: number): ListenError {
+export function listenError(error: unknown, host: string, port: number): ListenError {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${host}:${port}`;
   const reason =
@@ -247,7 +252,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const gateway = new SocketGateway(app.server, {
     hub,
     sessions,
-    control,
+    door: controlDoor(control),
     tokens,
     summary: () => summarise(engine, meter),
     topologyEtag: () => topologyEtag,
@@ -267,15 +272,22 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
   const offTankAlerts = attachTankAlerts(engine, runner, (alerts) => hub.raise(alerts), tankHorizonSeconds(env, engine));
   const offWaterReadings = waterReadings.hydraulic ? runner.onAdvance(() => waterReadings.record()) : () => undefined;
+  const late2: { fanout?: FramePublisher } = {};
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
+    if (alerts.length > 0) late2.fanout?.publishLive('alerts', alerts);
   }, 500);
   let clockTicks = 0;
   const clockTimer = setInterval(() => {
     gateway.broadcastClock();
     gateway.broadcastSessions();
     if (++clockTicks % 2 === 0) gateway.broadcastSummary();
+    const fanout = late2.fanout;
+    if (fanout !== undefined) {
+      fanout.publishLive('clock', control.clockInfo());
+      if (clockTicks % 2 === 0) fanout.publishLive('summary', summarise(engine, meter));
+    }
     hub.sweep();
   }, 1000);
   alertTimer.unref();
@@ -293,6 +305,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       await runner.stop();
       if (recovery.phase === 'done') await snapshots?.final();
       await sessions.close();
+      await late2.fanout?.close();
       await gateway.close();
       hub.close();
       await app.close();
@@ -314,6 +327,14 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   }
   const topology = await app.inject({ method: 'GET', url: '/api/topology', headers: { authorization: `Bearer ${adminToken}` } });
   topologyEtag = String(topology.headers['etag'] ?? '');
+  if (options.fanout !== undefined) {
+    try {
+      late2.fanout = await FramePublisher.start(hub, options.fanout, { topologyEtag });
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  }
   tuning.onListening?.(address.replace('://[::1]', '://localhost'));
   if (data !== undefined) {
     // Listening already: /readyz answers `recovering` (and inputs are refused) until the journal is replayed.

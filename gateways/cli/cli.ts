@@ -4,6 +4,7 @@ import { createBehaviours } from '../../actors/index.ts';
 import { Engine, StratumError, ValidationError, generateCity, loadCityFile, parseCity, type CityModel, type DriverName, type GeneratedWater } from '../../engine/index.ts';
 import { DEFAULT_COST_MODEL, loadCostModelFile, OutcomeMeter, resolveScenario, submitScenario, type CostModel } from '../../scenarios/index.ts';
 import { UsageError, registerAnalysisCommands } from './analysis-cli.ts';
+import type { FanoutSettings } from '../stream/index.ts';
 import { newTokenLine, TOKEN_NAME, TokenConfigError } from '../door/index.ts';
 import { ROLES, type Role } from '../protocol.ts';
 import { BUNDLED_PLACE, registerPlacesCommands } from './places-cli.ts';
@@ -56,6 +57,50 @@ function listenHost(value: string | undefined): string {
   if (value === undefined || value.trim() === '') return '127.0.0.1';
   if (/\s/.test(value.trim())) throw new UsageError(`HOST must be one interface address or name (got "${value}")`);
   return value.trim();
+}
+
+/** `stratum start --role`: one process, or the engine and gateway halves of a fan-out deployment. */
+export const START_ROLES = ['all', 'engine', 'gateway'] as const;
+export type StartRole = (typeof START_ROLES)[number];
+
+function startRoleFromEnv(value: string | undefined): StartRole {
+  if (value === undefined || value === '') return 'all';
+  if (!(START_ROLES as readonly string[]).includes(value)) throw new UsageError(`STRATUM_ROLE must be one of ${START_ROLES.join(', ')} (got "${value}")`);
+  return value as StartRole;
+}
+
+function engineUrlFrom(value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError('--role gateway needs the engine\'s URL: --engine-url URL or STRATUM_ENGINE_URL');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--engine-url must be an http(s) URL (got "${value}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--engine-url must be an http(s) URL (got "${value}")`);
+  return value;
+}
+
+/** `start --role gateway`: viewers and HTTP in front of an engine process, until SIGINT/SIGTERM. */
+async function runGateway(o: { engineUrl: string; fanout: FanoutSettings; port: number; host: string; ui: boolean; logLevel?: string }, io: { err: (s: string) => void }): Promise<void> {
+  const { startGateway } = await import('../gateway-server.ts');
+  const gateway = await startGateway({ engineUrl: o.engineUrl, fanout: o.fanout, port: o.port, host: o.host, ...(o.ui ? {} : { uiDir: false as const }), ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }) });
+  io.err(`Stratum Twin gateway at ${gateway.url}: viewers from Redis ${o.fanout.redisUrl} ("${o.fanout.prefix}"), HTTP and inputs to the engine at ${o.engineUrl}\n`);
+  await new Promise<void>((resolve) => {
+    const shutdown = (): void => {
+      void gateway.close().then(resolve);
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+    process.on('SIGHUP', () => {
+      try {
+        const r = gateway.reloadTokens();
+        io.err(`tokens reloaded: ${r.total} in force; ${r.disconnected} connection(s) closed\n`);
+      } catch (error) {
+        io.err(`stratum: tokens not reloaded, the previous ones stay in force: ${(error as Error).message}\n`);
+      }
+    });
+  });
 }
 
 /** Loads a city file, or generates one when `generate` is set. */
@@ -171,7 +216,10 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--no-ui', 'serve the API and streams only (no UI build, nothing at /)')
     .option('--data-dir <dir>', 'durable journal, ledger and checkpoint (default STRATUM_DATA_DIR or ./data)')
     .addOption(new Option('--log-level <level>', 'HTTP log level; request logs appear at info (default: STRATUM_LOG_LEVEL or warn)').choices(LOG_LEVELS))
-    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host?: string; speed: number; water: GeneratedWater; costModel?: string; ui: boolean; logLevel?: string; dataDir?: string }) => {
+    .addOption(new Option('--role <role>', 'all: one process (default); engine: the simulation and the door, publishing frames on Redis; gateway: viewers and HTTP, no engine (default: STRATUM_ROLE or all)').choices(START_ROLES))
+    .option('--engine-url <url>', 'role gateway: the engine process\'s HTTP URL (default: STRATUM_ENGINE_URL)')
+    .option('--redis-url <url>', 'roles engine and gateway: the Redis that carries frames (default: STRATUM_REDIS_URL)')
+    .action(async (opts: { city?: string; assets?: number; seed: number; port?: number; host?: string; speed: number; water: GeneratedWater; costModel?: string; ui: boolean; logLevel?: string; dataDir?: string; role?: StartRole; engineUrl?: string; redisUrl?: string }) => {
       let port = opts.port;
       if (port === undefined) {
         try {
@@ -183,6 +231,18 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
       const logLevel = opts.logLevel ?? process.env['STRATUM_LOG_LEVEL'];
       if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
         throw new UsageError(`STRATUM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+      }
+      const role = opts.role ?? startRoleFromEnv(process.env['STRATUM_ROLE']);
+      // Flags of the other half are refused rather than ignored (a gateway has no city; an engine forwards nowhere).
+      const engineOnly = ([['--city', opts.city], ['--assets', opts.assets], ['--data-dir', opts.dataDir], ['--cost-model', opts.costModel]] as const).find(([, v]) => v !== undefined);
+      if (role === 'gateway' && engineOnly !== undefined) throw new UsageError(`${engineOnly[0]} belongs to the engine (role all or engine), not to --role gateway`);
+      if (role !== 'gateway' && opts.engineUrl !== undefined) throw new UsageError(`--engine-url belongs to --role gateway (this is role ${role})`);
+      if (role === 'all' && opts.redisUrl !== undefined) throw new UsageError('--redis-url belongs to --role engine or gateway (role all needs no Redis; the Redis adapter uses STRATUM_REDIS_URL with STRATUM_ADAPTERS=1)');
+      const fanout = role === 'all' ? undefined : (await import('../stream/index.ts')).fanoutFromEnv(process.env, opts.redisUrl);
+      if (fanout !== undefined && 'error' in fanout) throw new UsageError(fanout.error);
+      if (role === 'gateway') {
+        await runGateway({ engineUrl: engineUrlFrom(opts.engineUrl ?? process.env['STRATUM_ENGINE_URL']), fanout: fanout!, port, host: opts.host ?? listenHost(process.env['HOST']), ui: opts.ui, ...(logLevel === undefined ? {} : { logLevel }) }, io);
+        return;
       }
       const city = opts.city === undefined && opts.assets === undefined ? loadCityFile(BUNDLED_PLACE) : cityFrom(opts);
       const costModel = costModelFrom(opts.costModel);
@@ -206,12 +266,14 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
         costModel,
         ...(logLevel === undefined ? {} : { logLevel }),
         dataDir: opts.dataDir ?? process.env['STRATUM_DATA_DIR'] ?? 'data',
+        ...(fanout === undefined ? {} : { fanout }),
         ...(opts.ui ? {} : { uiDir: false as const }),
         ...(process.env['STRATUM_ADMIN_TOKEN'] === undefined ? {} : { adminToken: process.env['STRATUM_ADMIN_TOKEN'] }),
       });
       // A token given to the process (STRATUM_ADMIN_TOKEN) is never printed: whoever gave it has it,
       // and logs are read by more people. Only a generated one is shown, once, so it can be used.
       const given = process.env['STRATUM_ADMIN_TOKEN'] !== undefined;
+      if (fanout !== undefined) io.err(`role engine: publishing frames on Redis ${fanout.redisUrl} under "${fanout.prefix}" for gateways\n`);
       io.err(`Stratum Twin serving ${city.assets.length} assets at ${server.url}\n${given ? 'admin token: the one given in STRATUM_ADMIN_TOKEN (not printed)' : `admin token: ${server.adminToken}`}\n`);
       io.err(startBanner({ assets: city.assets.length, url: server.url, token: server.adminToken, ui: opts.ui }));
       await new Promise<void>((resolve) => {

@@ -1,10 +1,17 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main, startBanner } from './cli.ts';
 
-async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; err: string }> {
+/** Each start gets its own data directory: the default (./data) would carry one test's journal into the next. */
+const freshDataDir = (): string => mkdtempSync(join(tmpdir(), 'stratum-start-cli-'));
+
+async function run(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<{ code: number; err: string }> {
+  const env = { STRATUM_DATA_DIR: freshDataDir(), ...extraEnv };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   let err = '';
@@ -59,7 +66,7 @@ describe('stratum start: what it prints', () => {
   it('logs no request lines by default (they would scroll the token away), and does with --log-level info', async () => {
     const cli = fileURLToPath(new URL('../../bin/stratum.mjs', import.meta.url));
     const startAndRequest = async (extra: string[]): Promise<string> => {
-      const env: Record<string, string | undefined> = { ...process.env, STRATUM_ADMIN_TOKEN: 'a'.repeat(24) };
+      const env: Record<string, string | undefined> = { ...process.env, STRATUM_ADMIN_TOKEN: 'a'.repeat(24), STRATUM_DATA_DIR: freshDataDir() };
       delete env['STRATUM_LOG_LEVEL'];
       const child = spawn(process.execPath, [cli, 'start', '--no-ui', '--port', '0', '--assets', '100', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';

@@ -5,11 +5,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { z } from 'zod';
 import { zodProblems } from '../../engine/index.ts';
 import { bearer, type Principal, type TokenStore, InvalidError, NotFoundError, toReply } from '../door/index.ts';
-import type { Control } from '../door/index.ts';
 import {
   PROTOCOL_VERSION,
   subscribeRequestSchema,
   type ClientToServerEvents,
+  type ClockInfo,
   type ErrorReply,
   type HelloInfo,
   type InterServerEvents,
@@ -21,7 +21,8 @@ import {
   type WsServerMessage,
 } from '../protocol.ts';
 import type { SessionEvent, SessionManager } from '../sessions/index.ts';
-import { Subscriber, type BroadcastGroup, type FrameSink, type StreamHub } from './streaming.ts';
+import { Subscriber, type BroadcastGroup, type FrameSink, type FrameSource } from './streaming.ts';
+import type { SocketDoor } from './socket-door.ts';
 import { FRAMES_BUNDLE } from '../frame-bundle.ts';
 import { socketBacklog, SocketIoFrameWriter } from './socketio-frames.ts';
 
@@ -53,8 +54,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * Names in a view must exist in the engine it watches: a subscription to an unknown layer or
  * district is refused (400 naming the field and the known names) rather than showing nothing.
  */
-function checkViewNames(hub: StreamHub, request: z.infer<typeof subscribeSchema>): void {
-  const index = hub.engine.index;
+function checkViewNames(hub: FrameSource, request: z.infer<typeof subscribeSchema>): void {
+  const index = hub.names;
   const problems: { path: string; reason: string }[] = [];
   const check = (field: 'layers' | 'districts', known: readonly string[]): void => {
     request.view?.[field]?.forEach((name, i) => {
@@ -64,6 +65,12 @@ function checkViewNames(hub: StreamHub, request: z.infer<typeof subscribeSchema>
   check('layers', index.layers);
   check('districts', index.districts);
   if (problems.length > 0) throw new InvalidError(`invalid subscribe request: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`, problems);
+}
+
+/** The bearer token a Socket.io client authenticated with (forwarded by a gateway to the engine's door). */
+function socketToken(socket: Socket): string | undefined {
+  const auth = socket.handshake.auth as { token?: unknown };
+  return typeof auth.token === 'string' ? auth.token : bearer(socket.handshake.headers.authorization);
 }
 
 /** A small token bucket per token, for socket events (HTTP uses @fastify/rate-limit). */
@@ -87,8 +94,9 @@ export class EventRateLimiter {
 const rateLimited: ErrorReply = { ok: false, code: 'rate-limited', message: 'too many events for this token; slow down' };
 
 export interface SocketGatewayOptions {
-  readonly hub: StreamHub;
-  readonly control: Control;
+  readonly hub: FrameSource;
+  /** Where socket inputs go: the one door in this process (`controlDoor`), or the engine's over HTTP (a gateway). */
+  readonly door: SocketDoor;
   readonly tokens: TokenStore;
   readonly topologyEtag: () => string;
   readonly highWaterBytes?: number;
@@ -97,7 +105,8 @@ export interface SocketGatewayOptions {
   /** Replay/training sessions viewers may subscribe to (`subscribe({ session })`, `/ws?session=`). */
   readonly sessions?: SessionManager;
   /** The live run summary pushed to Socket.io viewers (`summary` event). */
-  readonly summary?: () => LiveSummary;
+  /** (A gateway has none until the engine published one: undefined then.) */
+  readonly summary?: () => LiveSummary | undefined;
 }
 
 /** A subscriber watching a session, and how to tell its socket about that session. */
@@ -145,9 +154,7 @@ export class SocketGateway {
     // within 10 s is closed (Socket.io's default is 45 s); such connections are never viewers.
     this.io = new Server(http, { path: '/socket.io', serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6, connectTimeout: 10_000 });
     this.io.use((socket, next) => {
-      const auth = socket.handshake.auth as { token?: unknown };
-      const token = typeof auth.token === 'string' ? auth.token : bearer(socket.handshake.headers.authorization);
-      const principal = options.tokens.verify(token);
+      const principal = options.tokens.verify(socketToken(socket));
       if (principal === undefined) {
         const error = new Error('unauthorized') as Error & { data?: unknown };
         error.data = { code: 'unauthorized', message: 'a valid token is required in the handshake: io(url, { auth: { token } })' };
@@ -179,9 +186,9 @@ export class SocketGateway {
   }
 
   /** The hub for a subscribe request: the live one, or the session's (404 naming an unknown session). */
-  private hubFor(session: string | undefined): StreamHub {
+  private hubFor(session: string | undefined): FrameSource {
     if (session === undefined) return this.options.hub;
-    if (this.options.sessions === undefined) throw new NotFoundError(`unknown session "${session}": this server hosts no sessions`);
+    if (this.options.sessions === undefined) throw new NotFoundError(`unknown session "${session}": this server hosts no sessions (sessions run on the engine process: connect a session's viewers to it)`);
     return this.options.sessions.hubOf(session);
   }
 
@@ -189,16 +196,22 @@ export class SocketGateway {
    * Subscribes to the live view or a session's; the ack names the session. The caller sends the ack,
    * then `hub.prime` the first frame (and, for a session, its clock).
    */
-  private subscribeTo(subscriber: Subscriber, request: z.infer<typeof subscribeSchema>, notify: (event: SessionEvent) => void): { hub: StreamHub; ack: SubscribeAck } {
+  private subscribeTo(subscriber: Subscriber, request: z.infer<typeof subscribeSchema>, notify: (event: SessionEvent) => void, done: (hub: FrameSource, ack: SubscribeAck) => void, fail: (error: unknown) => void): void {
     const hub = this.hubFor(request.session);
     checkViewNames(hub, request);
+    const finish = (ack: SubscribeAck): void => {
+      if (request.session === undefined) {
+        this.sessionViewers.delete(subscriber);
+        done(hub, ack);
+        return;
+      }
+      this.sessionViewers.set(subscriber, { session: request.session, notify });
+      done(hub, { ...ack, session: request.session });
+    };
     const ack = hub.subscribe(subscriber, request.view ?? {}, request.since);
-    if (request.session === undefined) {
-      this.sessionViewers.delete(subscriber);
-      return { hub, ack };
-    }
-    this.sessionViewers.set(subscriber, { session: request.session, notify });
-    return { hub, ack: { ...ack, session: request.session } };
+    // A local hub answers at once (ack and first frame in the same turn); a relay once it holds the view.
+    if (ack instanceof Promise) ack.then(finish, fail);
+    else finish(ack);
   }
 
   private onSessionEvent(event: SessionEvent): void {
@@ -235,7 +248,7 @@ export class SocketGateway {
   }
 
   broadcastClock(): void {
-    const clock = this.options.control.clockInfo();
+    const clock = this.options.door.clockInfo();
     this.io.to(LIVE_ROOM).volatile.emit('clock', clock);
     this.sendToLiveWs(JSON.stringify({ type: 'clock', ...clock } satisfies WsServerMessage));
   }
@@ -245,6 +258,7 @@ export class SocketGateway {
     // Opt-in: a broadcast costs a write per socket, and machine consumers of frames do not need it.
     if (this.options.summary === undefined || (this.io.sockets.adapter.rooms.get(SUMMARY_ROOM)?.size ?? 0) === 0) return;
     const summary = this.options.summary();
+    if (summary === undefined) return;
     const json = JSON.stringify(summary);
     if (json === this.lastSummary) return;
     this.lastSummary = json;
@@ -301,7 +315,8 @@ export class SocketGateway {
   }
 
   private onSocketIo(socket: Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>): void {
-    const { hub, control } = this.options;
+    const { hub, door } = this.options;
+    const token = socketToken(socket);
     const principal: Principal = { name: socket.data.name, role: socket.data.role, tokenHash: socket.data.tokenHash };
     const backlog = socketBacklog(socket);
     // A client that opted in (auth.frames === 'bundle', with bundleParser) gets each frame as one message.
@@ -335,8 +350,9 @@ export class SocketGateway {
       }
     };
     socket.emit('hello', this.hello(principal));
-    socket.emit('clock', control.clockInfo());
-    if (wantsSummary && this.options.summary !== undefined) socket.emit('summary', this.options.summary());
+    socket.emit('clock', door.clockInfo());
+    const summaryNow = wantsSummary ? this.options.summary?.() : undefined;
+    if (summaryNow !== undefined) socket.emit('summary', summaryNow);
     if (this.options.sessions !== undefined) socket.emit('sessions', this.options.sessions.list());
     watchLive(true);
 
@@ -360,11 +376,12 @@ export class SocketGateway {
     socket.on('subscribe', guard((request: SubscribeRequest, ack) => {
       if (typeof ack !== 'function') throw new InvalidError('subscribe needs an acknowledgement callback', [{ path: 'ack', reason: 'missing' }]);
       const req = parse(subscribeSchema, request ?? {}, 'subscribe request');
-      const { hub: source, ack: result } = this.subscribeTo(subscriber, req, notifySession);
-      watchLive(req.session === undefined);
-      ack(result);
-      source.prime(subscriber);
-      if (req.session !== undefined) socket.emit('sessionClock', this.options.sessions!.clockOf(req.session));
+      this.subscribeTo(subscriber, req, notifySession, (source, result) => {
+        watchLive(req.session === undefined);
+        ack(result);
+        source.prime(subscriber);
+        if (req.session !== undefined) socket.emit('sessionClock', this.options.sessions!.clockOf(req.session));
+      }, (error) => ack(toReply(error).reply));
     }));
     socket.on('unsubscribe', guard((ack?: (r: { ok: true }) => void) => {
       hub.unsubscribeSubscriber(subscriber);
@@ -375,13 +392,18 @@ export class SocketGateway {
     socket.on('command', guard((command: unknown, ack) => {
       // The one door: parsed with the command schema; operator actions take the operator path
       // (guard policy, live-state checks) exactly as over HTTP. Acknowledged once the journal holds it.
-      const entry = control.command(principal, command, 'socket.io');
-      if (typeof ack === 'function') void control.engine.journal.whenDurable().then(() => ack({ ok: true, seq: entry.seq, time: entry.time }), (error: Error) => ack({ ok: false, code: 'internal', message: error.message }));
+      const durable = door.command(principal, token, command, 'socket.io');
+      if (typeof ack === 'function') void durable.then(({ seq, time }) => ack({ ok: true, seq, time }), (error: unknown) => ack(toReply(error).reply));
+      else void durable.catch((error: unknown) => socket.emit('problem', toReply(error).reply));
     }));
     socket.on('clock', guard((request, ack) => {
-      const clock = control.clock(principal, request, 'socket.io');
-      if (typeof ack === 'function') ack({ ok: true, clock });
-      this.broadcastClock();
+      const answered = (clock: ClockInfo): void => {
+        if (typeof ack === 'function') ack({ ok: true, clock });
+        this.broadcastClock();
+      };
+      const clock = door.clock(principal, token, request, 'socket.io');
+      if (clock instanceof Promise) clock.then(answered, (error: unknown) => (typeof ack === 'function' ? ack(toReply(error).reply) : socket.emit('problem', toReply(error).reply)));
+      else answered(clock);
     }));
     socket.on('disconnect', () => {
       hub.unsubscribeSubscriber(subscriber);
@@ -395,10 +417,14 @@ export class SocketGateway {
     const sink: FrameSink = {
       backedUp: () => ws.bufferedAmount > this.highWater,
       send: (bytes) => ws.send(bytes, { binary: true }, () => {
-        if (ws.bufferedAmount === 0 && subscriber.view !== undefined && subscriber.lastSent !== subscriber.view.frame) hub.drained(subscriber);
+        // drained() is cheap for an up-to-date subscriber; the source is the subscriber's (live or session).
+        if (ws.bufferedAmount === 0) (source ?? hub).drained(subscriber);
       }),
     };
     const subscriber = new Subscriber(`ws:${Math.random().toString(36).slice(2)}`, sink);
+    /** The source the subscriber watches now (the live hub or a session's). */
+    let source: FrameSource | undefined;
+    const fail = (error: unknown): void => sendJson({ type: 'error', ...toReply(error).reply });
     this.wsSubscribers.set(ws, subscriber);
     const sendJson = (m: WsServerMessage): void => ws.send(JSON.stringify(m));
     sendJson({ type: 'hello', ...this.hello(principal) });
@@ -412,12 +438,13 @@ export class SocketGateway {
     };
     const subscribe = (raw: unknown): void => {
       const req = parse(subscribeSchema, raw, 'subscribe request');
-      const { hub: source, ack } = this.subscribeTo(subscriber, req, notifySession);
-      sendJson({ type: 'subscribed', ...ack });
-      source.prime(subscriber);
-      if (req.session !== undefined) sendJson({ type: 'session-clock', ...this.options.sessions!.clockOf(req.session) });
+      this.subscribeTo(subscriber, req, notifySession, (subscribed, ack) => {
+        source = subscribed;
+        sendJson({ type: 'subscribed', ...ack });
+        subscribed.prime(subscriber);
+        if (req.session !== undefined) sendJson({ type: 'session-clock', ...this.options.sessions!.clockOf(req.session) });
+      }, fail);
     };
-    const fail = (error: unknown): void => sendJson({ type: 'error', ...toReply(error).reply });
     // The query string subscribes at once: /ws?token=…&layers=power,water&districts=d0&maxRateHz=5&epoch=…&since=…
     try {
       const list = (name: string): string[] | undefined => params.get(name)?.split(',').filter((s) => s !== '');

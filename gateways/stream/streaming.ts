@@ -80,6 +80,24 @@ interface StoredFrame {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * What the socket transports need from a source of frames: the live `StreamHub`, a session's, or a
+ * gateway's `RelayHub` (frames cut by the engine process, relayed through Redis Streams).
+ */
+export interface FrameSource {
+  /** Names this source's incarnation (the `hello` event's `epoch`). */
+  readonly epoch: string;
+  /** Layer and district names a view may name (others are refused, naming the field). */
+  readonly names: { readonly layers: readonly string[]; readonly districts: readonly string[] };
+  /** A relay answers once it holds the view's state: its ack may be a promise. */
+  subscribe(s: Subscriber, request: ViewRequest, since?: ResumeFrom): SubscribeAck | Promise<SubscribeAck>;
+  /** Sends the subscriber its first frame (after the ack went out). */
+  prime(s: Subscriber): void;
+  /** The subscriber's transport drained: send what it missed (cheap when it is up to date). */
+  drained(s: Subscriber): void;
+  unsubscribeSubscriber(s: Subscriber): void;
+}
+
 /** Per-subscriber server state: deliberately O(1). */
 export class Subscriber {
   /** Last frame sent to this subscriber; -1 = it needs a snapshot. */
@@ -352,7 +370,7 @@ export class ViewCoalescer {
  * The fan-out hub: owns the views, subscribes once to the engine's stream, cuts frames after each
  * runner advance, collects alerts (assets entering failed/faulted) for the low-rate alert channel.
  */
-export class StreamHub {
+export class StreamHub implements FrameSource {
   readonly epoch = randomBytes(6).toString('base64url');
   readonly views = new Map<string, ViewCoalescer>();
   readonly ringFrames: number;
@@ -375,6 +393,10 @@ export class StreamHub {
     this.idleMs = options.idleViewMs ?? 60_000;
     this.maxAlerts = options.maxAlertsPerFlush ?? 200;
     this.unsubscribe = engine.stream.subscribe((c) => this.onChange(c));
+  }
+
+  get names(): { readonly layers: readonly string[]; readonly districts: readonly string[] } {
+    return this.engine.index;
   }
 
   private onChange(c: StateChange): void {
