@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isStale } from '../twin-ui/build-ui.ts';
@@ -52,7 +53,9 @@ function startInNamespace(env: Record<string, string>): Promise<{ child: ChildPr
   if (isStale()) argv.push('--no-ui');
   const child = spawn('ip', ['netns', 'exec', NS, ...argv], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', LOG_LEVEL: 'warn', ...env },
+    // The data directory is the container's volume: each start gets a fresh one, as a new container
+    // with a new volume would (the image's /data on this host would carry one run's journal into the next).
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', LOG_LEVEL: 'warn', ...env, STRATUM_DATA_DIR: mkdtempSync(join(tmpdir(), 'stratum-ct-data-')) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -29,7 +29,15 @@ export interface DataDir {
   readonly checkpoint: Checkpoint | undefined;
 }
 
-const checkpointSchema = z.strictObject({ settledUntil: z.number().int().min(-1), inputs: z.number().int().min(0), stateHash: z.string().regex(/^[0-9a-f]{64}$/), events: z.number().int().min(0) });
+/**
+ * The stream-hash definition a checkpoint's `stateHash` was computed with. 2: the chained SHA-256
+ * over record chunks (engine/stream.ts, since state snapshots). A checkpoint without it was written
+ * by an earlier version whose hash cannot be compared: it is read as no checkpoint (recovery then
+ * runs to the journal's end unverified) instead of failing every upgraded start.
+ */
+export const CHECKPOINT_HASH_FORMAT = 2;
+
+const checkpointSchema = z.strictObject({ hashFormat: z.literal(CHECKPOINT_HASH_FORMAT), settledUntil: z.number().int().min(-1), inputs: z.number().int().min(0), stateHash: z.string().regex(/^[0-9a-f]{64}$/), events: z.number().int().min(0) });
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 
 /** `STRATUM_JOURNAL_SYNC`: `fdatasync` (default) or `write`; anything else is refused by name. */
@@ -128,7 +136,7 @@ export function checkpointWriter(engine: Engine, file: string, everyMs = 1000): 
       if (writing || now - last < everyMs || engine.running || engine.isRecovering) return;
       last = now;
       writing = true;
-      const checkpoint: Checkpoint = { settledUntil: engine.kernel.settledUntil, inputs: engine.journal.length, stateHash: engine.stream.stateHash(), events: engine.stream.count };
+      const checkpoint: Checkpoint = { hashFormat: CHECKPOINT_HASH_FORMAT, settledUntil: engine.kernel.settledUntil, inputs: engine.journal.length, stateHash: engine.stream.stateHash(), events: engine.stream.count };
       void engine.journal.whenDurable().then(
         () => {
           writeCheckpointFile(file, checkpoint);

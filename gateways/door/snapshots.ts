@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { assembleSnapshot, loadNewestSnapshot, snapshotFrames, writeSnapshotFile, type Engine } from '../../engine/index.ts';
-import { writeCheckpointFile, type Checkpoint } from './durability.ts';
+import { CHECKPOINT_HASH_FORMAT, writeCheckpointFile, type Checkpoint } from './durability.ts';
 
 /**
  * Periodic engine snapshots of a live server, in `<data dir>/snapshots/` (engine/snapshot.ts for the
@@ -156,7 +156,7 @@ export class SnapshotKeeper {
       const identity = this.engine.snapshotIdentity();
       const seq = state.journal.seq;
       const clockMs = state.kernel.processedUntil;
-      const checkpoint: Checkpoint = { settledUntil: clockMs, inputs: seq, stateHash: identity.streamHash, events: state.stream.count };
+      const checkpoint: Checkpoint = { hashFormat: CHECKPOINT_HASH_FORMAT, settledUntil: clockMs, inputs: seq, stateHash: identity.streamHash, events: state.stream.count };
       let blockedMs = performance.now() - t0;
       // The encoding, one frame per turn of the event loop: the engine runs on meanwhile.
       const parts: Buffer[] = [];
