@@ -85,6 +85,8 @@ export {
   measurementSchema,
   syntheticGrid,
   toMatpowerText,
+  balanceLive,
+  branchKind,
 } from './power/index.ts';
 export type {
   MatpowerCase,
@@ -100,5 +102,6 @@ export type {
   ScreeningResult,
   Measurement,
   EstimationResult,
+  LiveDispatch,
 } from './power/index.ts';
 export * from './telemetry/index.ts';

@@ -57,7 +57,8 @@ export const MESSAGE_KIND_NAMES: readonly string[] = Object.keys(MessageKind);
 
 /** What a WaterReading message carries: a junction's pressure (m), a tank's level (m), a link's flow (m³/s). */
 export const WaterReadingCode = { PressureM: 0, TankLevelM: 1, FlowM3s: 2 } as const;
-export const TimerCode = { RepairDone: 1, TripReset: 2, CohortTick: 3, HydraulicStep: 4 } as const;
+/** OverloadTrip: a branch's overload timer (its inverse-time trip delay) has run out; the branch checks it is still over. */
+export const TimerCode = { RepairDone: 1, TripReset: 2, CohortTick: 3, HydraulicStep: 4, OverloadTrip: 5 } as const;
 export const HazardCode = { None: 0, Flood: 1, Wind: 2, Shaking: 3, Heat: 4, Fire: 5 } as const;
 export const CyberCode = { Compromise: 1, Ddos: 2, Ransomware: 3 } as const;
 export const OrderCode = { Shelter: 1, Evacuate: 2, SaveWater: 3, AllClear: 4 } as const;
