@@ -18,6 +18,7 @@ import { Control, doorLimitsFromEnv } from './control.ts';
 import { ScenarioExpander } from './expander.ts';
 import { acceptEmptyBodies } from './empty-body.ts';
 import { registerFavicon } from './favicon.ts';
+import { registerGridRoutes } from './grid-routes.ts';
 import { registerHttpApi } from './http.ts';
 import type { HistoryHub } from './history.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
@@ -238,6 +239,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     return { ...diff, disconnected: late.sockets?.dropRevoked() ?? 0, total: tokens.size };
   };
   registerTokenRoutes(app, { tokens, control, reload: reloadTokens });
+  const grid = registerGridRoutes(app, { engine });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   registerFavicon(app);
 
@@ -285,6 +287,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       clearInterval(clockTimer);
       offAdvance();
       offTelemetry();
+      grid?.stop();
       await runner.stop();
       await sessions.close();
       await gateway.close();

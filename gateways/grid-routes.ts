@@ -1,0 +1,281 @@
+/**
+ * The live grid for operators: `GET /api/grid` (every branch's signed DC flow, rating, loading and
+ * state; every bus's load and generation) and `GET /api/grid/contingencies` (live N-1: for every
+ * single branch and generator outage of the network as it stands now, the branches it would
+ * overload, worst first). Both carry an ETag; a client polls with If-None-Match and gets 304 until
+ * something changed (the UI's N-1 panel polls every few seconds).
+ *
+ * N-1 runs with LODF/PTDF on the live state (engine/power/contingency.ts `screenN1`: the in-service
+ * branches and generators, the served loads and outputs, the live ratings), off the hot path:
+ * recomputed only while someone watches (a request in the last `WATCH_MS`), after a change of the
+ * power layer, debounced (`debounceMs`) and at most once per `minIntervalMs`. A request between
+ * recomputes gets the last result with `stale: true` when the grid has changed since.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { dcLayerFor, type AssetState, type DcLayer, type SolverState } from '../actors/index.ts';
+import { DcSolver, screenN1, type Engine, type GridNetwork, type StateChange } from '../engine/index.ts';
+import { NotFoundError } from './errors.ts';
+
+/** How long after the last N-1 request the screening keeps being recomputed on changes. */
+const WATCH_MS = 30_000;
+
+export interface GridWatchOptions {
+  /** Wait after a change before recomputing N-1 (ms; changes meanwhile join in). Default 250. */
+  readonly debounceMs?: number;
+  /** Least time between two N-1 recomputes (ms). Default 2000. */
+  readonly minIntervalMs?: number;
+}
+
+export interface GridBranchRow {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  /** Signed flow at the from end, MW: positive from → to. */
+  readonly flowMw: number;
+  /** null: unlimited (RATE_A 0). */
+  readonly ratingMw: number | null;
+  /** |flow| / rating × 100 (null when unlimited). */
+  readonly loadingPct: number | null;
+  readonly inService: boolean;
+  readonly tripped: boolean;
+}
+
+export interface GridReply {
+  readonly version: number;
+  readonly clock: number;
+  readonly branches: GridBranchRow[];
+  readonly buses: Array<{ id: string; loadMw: number; generationMw: number }>;
+  readonly generators: Array<{ id: string; bus: string; outputMw: number; scheduleMw: number; inService: boolean }>;
+  readonly totalLoadMw: number;
+  readonly totalGenerationMw: number;
+  readonly shedMw: number;
+}
+
+export interface ContingencyRow {
+  readonly outage: string;
+  readonly kind: 'branch' | 'generator';
+  readonly maxLoadingPct: number;
+  readonly lostLoadMw: number;
+  readonly overloads: Array<{ id: string; loadingPct: number; flowMw: number; ratingMw: number }>;
+}
+
+export interface ContingencyReply {
+  readonly version: number;
+  /** Virtual ms of the state screened. */
+  readonly clock: number;
+  /** The grid changed since this was computed (a recompute is pending). */
+  readonly stale: boolean;
+  readonly method: 'lodf';
+  readonly screened: number;
+  /** Outages with at least one overload. */
+  readonly insecure: number;
+  readonly seconds: number;
+  /** Worst first (largest post-contingency loading), at most `limit`. */
+  readonly rows: ContingencyRow[];
+}
+
+/** The live grid of one engine: state on demand, N-1 recomputed while watched. */
+export class GridWatch {
+  private readonly solverActor: number;
+  private readonly layer: DcLayer;
+  private readonly solver: DcSolver;
+  private readonly unsubscribe: () => void;
+  private readonly debounceMs: number;
+  private readonly minIntervalMs: number;
+  private changes = 0;
+  private screenedAtChange = -1;
+  private lastRecompute = Number.NEGATIVE_INFINITY;
+  private watchedUntil = Number.NEGATIVE_INFINITY;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private result: Omit<ContingencyReply, 'stale' | 'rows'> & { rows: ContingencyRow[] } | null = null;
+
+  /** The watch of an engine whose power layer is electrical, or null. */
+  static attach(engine: Engine, options: GridWatchOptions = {}): GridWatch | null {
+    const powerLayer = engine.index.layers.indexOf('power');
+    const solverActor = powerLayer < 0 ? -1 : engine.index.solverOfLayer[powerLayer]!;
+    if (solverActor < 0) return null;
+    const state = engine.kernel.states[solverActor] as SolverState;
+    const layer = dcLayerFor(state.graph, engine.index, 1);
+    return layer === null ? null : new GridWatch(engine, solverActor, layer, powerLayer, options);
+  }
+
+  private constructor(private readonly engine: Engine, solverActor: number, layer: DcLayer, powerLayer: number, options: GridWatchOptions) {
+    this.solverActor = solverActor;
+    this.layer = layer;
+    this.solver = new DcSolver(layer.grid.net);
+    this.debounceMs = options.debounceMs ?? 250;
+    this.minIntervalMs = options.minIntervalMs ?? 2000;
+    const index = engine.index;
+    this.unsubscribe = engine.stream.subscribe((c: StateChange) => {
+      if (c.actor < index.assetCount && index.layerOf[c.actor] === powerLayer) this.changed();
+    });
+  }
+
+  private live(): NonNullable<SolverState['live']> | null {
+    return (this.engine.kernel.states[this.solverActor] as SolverState).live ?? null;
+  }
+
+  private changed(): void {
+    this.changes++;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || Date.now() > this.watchedUntil || this.screenedAtChange === this.changes) return;
+    const wait = Math.max(this.debounceMs, this.lastRecompute + this.minIntervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.recompute();
+      // Changes that came while this ran get their own (later) recompute.
+      this.schedule();
+    }, wait);
+    this.timer.unref?.();
+  }
+
+  /** The network as it stands: in-service branches and generators, served loads, outputs, live ratings. */
+  private liveNetwork(live: NonNullable<SolverState['live']>): GridNetwork {
+    const net = this.layer.grid.net;
+    return {
+      ...net,
+      pdMw: live.loadMw,
+      gsMw: new Float64Array(net.busIds.length),
+      pgMw: live.pgMw,
+      branchInService: live.branchOn,
+      genInService: live.genOn,
+      rateAMw: Float64Array.from(this.layer.grid.ratingMw, (r) => (Number.isFinite(r) ? r : 0)),
+    };
+  }
+
+  /** Screens N-1 on the live state now (synchronously). */
+  recompute(): void {
+    const live = this.live();
+    if (live === null) return;
+    const at = this.changes;
+    const started = performance.now();
+    const screening = screenN1(this.liveNetwork(live), { solver: this.solver });
+    const rows: ContingencyRow[] = screening.contingencies.map((c) => ({
+      outage: c.outage,
+      kind: c.kind,
+      maxLoadingPct: c.maxLoading * 100,
+      lostLoadMw: c.lostLoadMw,
+      overloads: c.overloads.map((o) => ({ id: o.id, loadingPct: o.loading * 100, flowMw: o.flowMw, ratingMw: o.ratingMw })),
+    }));
+    // Worst first: outages that overload something by their worst loading, then the rest by theirs.
+    rows.sort((a, b) => Number(b.overloads.length > 0) - Number(a.overloads.length > 0) || b.maxLoadingPct - a.maxLoadingPct || (a.outage < b.outage ? -1 : 1));
+    this.result = {
+      version: (this.result?.version ?? 0) + 1,
+      clock: this.engine.now,
+      method: 'lodf',
+      screened: rows.length,
+      insecure: rows.filter((r) => r.overloads.length > 0).length,
+      seconds: (performance.now() - started) / 1000,
+      rows,
+    };
+    this.screenedAtChange = at;
+    this.lastRecompute = Date.now();
+  }
+
+  /** The latest N-1 result (computed now if there is none yet); marks the screening as watched. */
+  contingencies(limit: number): ContingencyReply {
+    this.watchedUntil = Date.now() + WATCH_MS;
+    if (this.result === null) this.recompute();
+    else this.schedule();
+    const r = this.result!;
+    return { ...r, stale: this.screenedAtChange !== this.changes, rows: r.rows.slice(0, limit) };
+  }
+
+  /** A tag that changes whenever the power layer changed (for GET /api/grid). */
+  get version(): number {
+    return this.changes;
+  }
+
+  state(): GridReply {
+    const live = this.live();
+    const net = this.layer.grid.net;
+    const index = this.engine.index;
+    const m = net.branchIds.length;
+    const flowMw = live?.flowMw ?? new Float64Array(m);
+    const branches: GridBranchRow[] = [];
+    for (let b = 0; b < m; b++) {
+      const rating = this.layer.grid.ratingMw[b]!;
+      const actor = index.indexOf(net.branchIds[b]!)!;
+      const asset = this.engine.kernel.states[actor] as AssetState;
+      branches.push({
+        id: net.branchIds[b]!,
+        from: net.busIds[net.from[b]!]!,
+        to: net.busIds[net.to[b]!]!,
+        flowMw: flowMw[b]!,
+        ratingMw: Number.isFinite(rating) ? rating : null,
+        loadingPct: Number.isFinite(rating) && rating > 0 ? (Math.abs(flowMw[b]!) / rating) * 100 : null,
+        inService: live === null ? net.branchInService[b] !== 0 : live.branchOn[b] !== 0,
+        tripped: asset.tripped,
+      });
+    }
+    const generation = new Float64Array(net.busIds.length);
+    const generators = net.genIds.map((id, g) => {
+      const output = live?.pgMw[g] ?? 0;
+      generation[net.genBus[g]!]! += output;
+      return { id, bus: net.busIds[net.genBus[g]!]!, outputMw: output, scheduleMw: live?.demandMw[this.layer.memberOfGen[g]!] ?? net.pgMw[g]!, inService: live?.genOn[g] !== 0 };
+    });
+    const buses = net.busIds.map((id, v) => ({ id, loadMw: live?.loadMw[v] ?? 0, generationMw: generation[v]! }));
+    return {
+      version: this.changes,
+      clock: this.engine.now,
+      branches,
+      buses,
+      generators,
+      totalLoadMw: buses.reduce((s, b) => s + b.loadMw, 0),
+      totalGenerationMw: generators.reduce((s, g) => s + g.outputMw, 0),
+      shedMw: live?.shedMw ?? 0,
+    };
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+}
+
+const limitQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
+
+/**
+ * Registers `/api/grid` and `/api/grid/contingencies`. Without an electrical power layer both
+ * answer 404 naming why. Returns the watch (or null) so the server can stop it.
+ */
+export function registerGridRoutes(fastify: FastifyInstance, ctx: { readonly engine: Engine; readonly options?: GridWatchOptions }): GridWatch | null {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const watch = GridWatch.attach(ctx.engine, ctx.options);
+  const need = (): GridWatch => {
+    if (watch === null) throw new NotFoundError('this city has no electrical power layer (no assets with electrical.kind "bus"): import a MATPOWER case or generate a city with its grid');
+    return watch;
+  };
+  app.get('/api/grid', {
+    config: { right: 'read' },
+    schema: { tags: ['grid'], summary: 'Live DC flows: every branch (signed MW from → to, rating, loading %, tripped) and bus (load, generation). ETag; 304 on If-None-Match.', security: [{ bearer: [] }] },
+  }, (request, reply) => {
+    const w = need();
+    const etag = `"grid-${w.version}"`;
+    reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+    return w.state();
+  });
+  app.get('/api/grid/contingencies', {
+    config: { right: 'read' },
+    schema: {
+      tags: ['grid'],
+      summary: 'Live N-1 (LODF) of the grid as it stands: per branch and generator outage the overloaded branches with post-contingency loading %, worst first. ETag; 304 on If-None-Match.',
+      security: [{ bearer: [] }],
+      querystring: limitQuery,
+    },
+  }, (request, reply) => {
+    const w = need();
+    const result = w.contingencies(request.query.limit);
+    const etag = `"n1-${result.version}-${result.stale ? 's' : 'f'}-${request.query.limit}"`;
+    reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+    return result;
+  });
+  return watch;
+}
