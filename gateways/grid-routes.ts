@@ -17,6 +17,9 @@ import { z } from 'zod';
 import { dcLayerFor, type AssetState, type DcLayer, type SolverState } from '../actors/index.ts';
 import { DcSolver, screenN1, type Engine, type GridNetwork, type StateChange } from '../engine/index.ts';
 import { NotFoundError } from './errors.ts';
+import type { ContingencyReply, ContingencyRow, GridBranchRow, GridReply } from './protocol.ts';
+
+export type { ContingencyReply, ContingencyRow, GridBranchRow, GridReply } from './protocol.ts';
 
 /** How long after the last N-1 request the screening keeps being recomputed on changes. */
 const WATCH_MS = 30_000;
@@ -26,54 +29,6 @@ export interface GridWatchOptions {
   readonly debounceMs?: number;
   /** Least time between two N-1 recomputes (ms). Default 2000. */
   readonly minIntervalMs?: number;
-}
-
-export interface GridBranchRow {
-  readonly id: string;
-  readonly from: string;
-  readonly to: string;
-  /** Signed flow at the from end, MW: positive from → to. */
-  readonly flowMw: number;
-  /** null: unlimited (RATE_A 0). */
-  readonly ratingMw: number | null;
-  /** |flow| / rating × 100 (null when unlimited). */
-  readonly loadingPct: number | null;
-  readonly inService: boolean;
-  readonly tripped: boolean;
-}
-
-export interface GridReply {
-  readonly version: number;
-  readonly clock: number;
-  readonly branches: GridBranchRow[];
-  readonly buses: Array<{ id: string; loadMw: number; generationMw: number }>;
-  readonly generators: Array<{ id: string; bus: string; outputMw: number; scheduleMw: number; inService: boolean }>;
-  readonly totalLoadMw: number;
-  readonly totalGenerationMw: number;
-  readonly shedMw: number;
-}
-
-export interface ContingencyRow {
-  readonly outage: string;
-  readonly kind: 'branch' | 'generator';
-  readonly maxLoadingPct: number;
-  readonly lostLoadMw: number;
-  readonly overloads: Array<{ id: string; loadingPct: number; flowMw: number; ratingMw: number }>;
-}
-
-export interface ContingencyReply {
-  readonly version: number;
-  /** Virtual ms of the state screened. */
-  readonly clock: number;
-  /** The grid changed since this was computed (a recompute is pending). */
-  readonly stale: boolean;
-  readonly method: 'lodf';
-  readonly screened: number;
-  /** Outages with at least one overload. */
-  readonly insecure: number;
-  readonly seconds: number;
-  /** Worst first (largest post-contingency loading), at most `limit`. */
-  readonly rows: ContingencyRow[];
 }
 
 /** The live grid of one engine: state on demand, N-1 recomputed while watched. */

@@ -10,6 +10,7 @@ import { IncidentChart } from './panels/HistoryCharts.tsx';
 import { AlertsPanel, CrisisList, LayersPanel, Legend, Notices } from './panels/Side.tsx';
 import { Timeline } from './panels/Timeline.tsx';
 import { InjectPanel } from './panels/InjectPanel.tsx';
+import { GridLegend, N1Panel } from './panels/N1Panel.tsx';
 import { SignIn } from './panels/SignIn.tsx';
 import { SourceBanner, SourcePicker, TrainerPanel } from './panels/Sessions.tsx';
 
@@ -88,6 +89,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
           </fieldset>
           <LayersPanel />
           <Legend />
+          <GridLegend />
           <fieldset className="controls" disabled={lost}>
             <TrainerPanel client={client} />
           </fieldset>
@@ -96,6 +98,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
         <aside className="right">
           <Inspector client={client} />
           <IncidentChart client={client} />
+          <N1Panel />
           <CrisisList />
           <AlertsPanel />
         </aside>
