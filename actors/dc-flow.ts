@@ -23,8 +23,9 @@ export interface DcLayer {
   readonly grid: DcOverloadGrid;
   /**
    * Bus whose load a member's demand adds to (-1: none): a bus its own; a member without electrical
-   * fields (a feeder, a distribution substation) the nearest bus over the layer's links through
-   * such members (breadth first from every bus at once, buses in index order: deterministic).
+   * fields (a feeder) the nearest bus over the layer's links through such members (breadth first
+   * from every bus at once, buses in index order: deterministic). Such a member adds the change of
+   * its demand from its initial one (the bus's Pd holds that).
    */
   readonly feedsBus: Int32Array;
   /** Per generator: Pmax (Infinity when the case gives none). */
@@ -212,12 +213,17 @@ export function solveDcLive(layer: DcLayer, operable: Uint8Array, state: DcLiveS
     genOn[g] = net.genInService[g] !== 0 && operable[k] !== 0 && busUp(net.genBus[g]!) ? 1 : 0;
     schedule[g] = state.demandMw[k]!;
   }
-  // Bus demand: Pd (as the bus reports it) plus the demand of operable members it feeds.
+  // Bus demand: the bus's own (Pd as it reports it, cohorts relying on it included) plus, for each
+  // member without electrical fields that it feeds (a feeder), what that member's demand does
+  // beyond its initial demand, which Pd already holds (a member out of service drops all of it).
   const demand = new Float64Array(net.busIds.length);
   for (let k = 0; k < operable.length; k++) {
     const bus = layer.feedsBus[k]!;
-    if (bus >= 0 && operable[k] !== 0 && busUp(bus)) demand[bus]! += state.demandMw[k]!;
+    if (bus < 0) continue;
+    if (layer.busOf[k] === bus) demand[bus]! += state.demandMw[k]!;
+    else demand[bus]! += (operable[k] !== 0 ? state.demandMw[k]! : 0) - layer.initialDemandMw[k]!;
   }
+  for (let v = 0; v < demand.length; v++) demand[v] = busUp(v) ? Math.max(0, demand[v]!) : 0;
   const islands = findIslands(net, branchOn);
   const dispatch = balanceLive(net, islands, genOn, demand, schedule, layer.pmaxMw);
   const injection = new Float64Array(net.busIds.length);

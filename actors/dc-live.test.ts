@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CauseCode, DcOverloadGrid, Engine, dcPowerFlow, matpowerToCity, networkFromCase, parseCity, syntheticGrid, type CityModel, type GridNetwork, type StateChange } from '../engine/index.ts';
+import { CauseCode, DcOverloadGrid, Engine, generateCity, networkFromCity, dcPowerFlow, matpowerToCity, networkFromCase, parseCity, syntheticGrid, type CityModel, type GridNetwork, type StateChange } from '../engine/index.ts';
 import { createBehaviours } from './behaviours.ts';
 import type { SolverState } from './layer-solver.ts';
 import { gridMembership, tripDelayMs } from './trip-delay.ts';
@@ -142,5 +142,30 @@ describe('DC flow as the live power model (a seeded 100-bus grid in the live twi
     const a = await run('direct');
     expect(await run('direct')).toBe(a);
     expect(await run('nact')).toBe(a);
+  });
+
+});
+
+describe('a generated city with its electrical power layer in the live twin', () => {
+  it("carries DC flows equal to a full re-solve, and the cohorts' demand on a warm day lands on the buses feeding them", async () => {
+    const city = parseCity(generateCity({ assets: 2000, seed: 5, grid: 'electrical' }), 'generated');
+    const gridNet = networkFromCity(city);
+    const engine = await Engine.create({ city, behaviours: (index) => createBehaviours(index), seed: 1, driver: 'direct' });
+    await engine.runUntil(1000);
+    const state = solverState(engine).live!;
+    const at: GridNetwork = { ...gridNet, pdMw: state.loadMw, gsMw: new Float64Array(gridNet.busIds.length), pgMw: state.pgMw, branchInService: state.branchOn, genInService: state.genOn };
+    const resolved = dcPowerFlow(at).flowMw;
+    for (let b = 0; b < resolved.length; b++) expect(Math.abs(state.flowMw[b]! - resolved[b]!)).toBeLessThan(1e-6);
+    // Nothing overloaded in the intact city.
+    const grid = new DcOverloadGrid(gridNet, 1);
+    for (let b = 0; b < resolved.length; b++) expect(Math.abs(state.flowMw[b]!)).toBeLessThanOrEqual(grid.ratingMw[b]!);
+    const before = state.loadMw.reduce((s, v) => s + v, 0);
+    // 25 °C: every cohort's demand rises 3 % (cohort.ts; hotter days trip the smallest feeders).
+    engine.submit({ type: 'ambient', target: '*', celsius: 25 }, { at: 5 });
+    await engine.runUntil(6000);
+    const after = solverState(engine).live!.loadMw.reduce((s, v) => s + v, 0);
+    const rise = city.cohorts.reduce((s, c) => s + 0.03 * c.population * 0.0012, 0);
+    expect(after - before).toBeCloseTo(rise, 6);
+    await engine.stop();
   });
 });

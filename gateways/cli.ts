@@ -61,7 +61,7 @@ function listenHost(value: string | undefined): string {
 /** Loads a city file, or generates one when `generate` is set. */
 export function cityFrom(options: { city?: string; assets?: number; seed: number }): CityModel {
   if (options.city !== undefined) return loadCityFile(options.city);
-  return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed }), 'generated city');
+  return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed, grid: 'electrical' }), 'generated city');
 }
 
 /** `--cost-model FILE`, else `STRATUM_COST_MODEL`, else the documented defaults. */
@@ -87,8 +87,9 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .requiredOption('--assets <n>', 'number of assets (100 to 1,000,000+)', integer('--assets', 100))
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--out <file>', 'write the city here instead of stdout')
-    .action((opts: { assets: number; seed: number; out?: string }) => {
-      const doc = generateCity({ assets: opts.assets, seed: opts.seed });
+    .addOption(new Option('--grid <model>', 'power layer: electrical (buses, branch assets, dispatch, N-1-secure ratings: DC flow in the live twin) or connectivity (a graph only)').choices(['electrical', 'connectivity']).default('electrical'))
+    .action((opts: { assets: number; seed: number; out?: string; grid: 'electrical' | 'connectivity' }) => {
+      const doc = generateCity({ assets: opts.assets, seed: opts.seed, grid: opts.grid });
       const text = JSON.stringify(doc);
       if (opts.out === undefined) io.out(`${text}\n`);
       else {
