@@ -13,7 +13,8 @@ const CLI = resolve(here, '../bin/stratum.mjs');
 const ADMIN = 'admin-token-crash-test';
 const ASSETS = 300;
 const SEED = 4;
-const city = parseCity(generateCity({ assets: ASSETS, seed: SEED }), 'generated');
+// What `stratum start --assets` serves: a generated city with its electrical power layer (the CLI default).
+const city = parseCity(generateCity({ assets: ASSETS, seed: SEED, grid: 'electrical' }), 'generated');
 const ids = city.assets.map((a) => a.id);
 
 /** `stratum start` as a child process on a free port, with the data directory `dir`. */
