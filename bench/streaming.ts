@@ -18,7 +18,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { generateCity, parseCity, Rng, Status } from '../engine/index.ts';
+import { generateCity, parseCity, Rng, Status, type CityModel, type Engine } from '../engine/index.ts';
 import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type Frame, type ServerToClientEvents } from '../gateways/protocol.ts';
 import { startServerWith } from '../gateways/server.ts';
 import { bundleParser, FRAME_PACKET_HEADER, FRAMES_BUNDLE } from '../gateways/frame-bundle.ts';
@@ -38,7 +38,28 @@ type ChildMessage =
   | { type: 'seen'; actor: number; viewer: number; at: number }
   | { type: 'watching'; actor: number }
   | { type: 'error'; message: string };
-type ParentMessage = { type: 'watch'; actor: number } | { type: 'stop' };
+/** `baseline`: the first frame carrying the actor with another load counts (else: the first showing it failed). */
+type ParentMessage = { type: 'watch'; actor: number; baseline?: number } | { type: 'stop' };
+
+/**
+ * One measured input: the body to POST to /api/inject, the actor whose change the viewers wait
+ * for, and (for a load change rather than a failure) the load that actor shows now.
+ */
+export interface BenchInjection {
+  readonly body: Record<string, unknown>;
+  readonly watch: number;
+  readonly baseline?: number;
+}
+
+/** The default injection: one random asset that is still ok fails outright. */
+function failOneAsset(engine: Engine, rng: Rng, used: ReadonlySet<number>): BenchInjection | null {
+  const index = engine.index;
+  for (let tries = 0; tries < 1000; tries++) {
+    const a = Math.floor(rng.next() * index.assetCount);
+    if (engine.kernel.view(a).status === Status.Ok && !used.has(a)) return { body: { type: 'fail', target: index.ids[a], severity: 1 }, watch: a };
+  }
+  return null;
+}
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -48,8 +69,17 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export async function runStreamingBench(options: { assets: number; viewers: number; quick: boolean }): Promise<Record<string, number | string>> {
-  const city = parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
+export async function runStreamingBench(options: {
+  assets: number;
+  viewers: number;
+  quick: boolean;
+  /** The city to serve (default: a generated one of `assets` assets). */
+  city?: CityModel;
+  /** What each measured input is (default: one asset fails). */
+  inject?: (engine: Engine, rng: Rng, used: ReadonlySet<number>) => BenchInjection | null;
+}): Promise<Record<string, number | string>> {
+  const city = options.city ?? parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
+  const inject = options.inject ?? failOneAsset;
   const server = await startServerWith(
     { city, seed: 11, port: 0, quiet: true, speed: 10 },
     { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
@@ -117,19 +147,16 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
       // warm-up injections, which also absorb the sweeping after it (`npm run bench` exposes gc).
       // Collections the measured run itself causes still count.
       if (k === -warmup) (globalThis as { gc?: () => void }).gc?.();
-      let actor = -1;
-      for (let tries = 0; tries < 1000 && actor < 0; tries++) {
-        const a = Math.floor(rng.next() * index.assetCount);
-        if (server.engine.kernel.view(a).status === Status.Ok && !seen.has(a)) actor = a;
-      }
-      if (actor < 0) break;
-      for (const child of children) child.send({ type: 'watch', actor } satisfies ParentMessage);
+      const next = inject(server.engine, rng, new Set(seen.keys()));
+      if (next === null) break;
+      const actor = next.watch;
+      for (const child of children) child.send({ type: 'watch', actor, ...(next.baseline === undefined ? {} : { baseline: next.baseline }) } satisfies ParentMessage);
       await until(`viewer processes to watch actor ${actor}`, () => watchAcks.get(actor) === children.length, 10_000);
       const sentAt = wallNow();
       const res = await fetch(`${server.url}/api/inject`, {
         method: 'POST',
         headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'fail', target: index.ids[actor], severity: 1 }),
+        body: JSON.stringify(next.body),
       });
       if (res.status !== 202) throw new Error(`inject answered ${res.status}: ${await res.text()}`);
       try {
@@ -210,6 +237,8 @@ async function viewerProcess(url: string, token: string, count: number, transpor
     process.send?.(m);
   };
   const watched = new Set<number>();
+  /** Per watched actor: the load it showed when the watch began (load-change watches only). */
+  const baselines = new Map<number, number>();
   let decoded: Frame | undefined;
   const reported = new Map<number, Set<number>>();
   const onFrame = (viewer: number, bytes: Uint8Array): void => {
@@ -222,7 +251,10 @@ async function viewerProcess(url: string, token: string, count: number, transpor
     const frame = decoded;
     for (const actor of watched) {
       const i = frame.actors.indexOf(actor);
-      if (i < 0 || (frame.status[i] !== Status.Failed && frame.status[i] !== Status.Faulted)) continue;
+      if (i < 0) continue;
+      const baseline = baselines.get(actor);
+      // Frames carry load as float32: a change is one beyond its rounding.
+      if (baseline !== undefined ? Math.abs(frame.load[i]! - baseline) <= 1e-3 * Math.max(1, Math.abs(baseline)) : frame.status[i] !== Status.Failed && frame.status[i] !== Status.Faulted) continue;
       const done = reported.get(actor) ?? new Set<number>();
       if (done.has(viewer)) continue;
       done.add(viewer);
@@ -273,6 +305,7 @@ async function viewerProcess(url: string, token: string, count: number, transpor
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'watch') {
       watched.add(m.actor);
+      if (m.baseline !== undefined) baselines.set(m.actor, m.baseline);
       send({ type: 'watching', actor: m.actor });
     }
     else {
