@@ -6,16 +6,19 @@
  * something changed (the UI's N-1 panel polls every few seconds).
  *
  * N-1 runs with LODF/PTDF on the live state (engine/power/contingency.ts `screenN1`: the in-service
- * branches and generators, the served loads and outputs, the live ratings), off the hot path:
- * recomputed only while someone watches (a request in the last `WATCH_MS`), after a change of the
- * power layer, debounced (`debounceMs`) and at most once per `minIntervalMs`. A request between
+ * branches and generators, the served loads and outputs, the live ratings) in a worker thread
+ * (n1-worker.ts; a 2,400-bus grid takes seconds), so the event loop never waits for it: recomputed
+ * only while someone watches (a request in the last `WATCH_MS`), after a change of the power layer,
+ * debounced (`debounceMs`), at most once per `minIntervalMs` and one at a time. A request between
  * recomputes gets the last result with `stale: true` when the grid has changed since.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { dcLayerFor, type AssetState, type DcLayer, type SolverState } from '../actors/index.ts';
-import { DcSolver, screenN1, type Engine, type GridNetwork, type StateChange } from '../engine/index.ts';
+import { Worker } from 'node:worker_threads';
+import { ConflictError, type Engine, type StateChange } from '../engine/index.ts';
+import type { N1Answer, N1Job } from './n1-worker.ts';
 import { NotFoundError } from './errors.ts';
 import type { ContingencyReply, ContingencyRow, GridBranchRow, GridReply } from './protocol.ts';
 
@@ -35,7 +38,9 @@ export interface GridWatchOptions {
 export class GridWatch {
   private readonly solverActor: number;
   private readonly layer: DcLayer;
-  private readonly solver: DcSolver;
+  private worker: Worker | undefined;
+  private running: Promise<void> | undefined;
+  private jobs = 0;
   private readonly unsubscribe: () => void;
   private readonly debounceMs: number;
   private readonly minIntervalMs: number;
@@ -59,7 +64,6 @@ export class GridWatch {
   private constructor(private readonly engine: Engine, solverActor: number, layer: DcLayer, powerLayer: number, options: GridWatchOptions) {
     this.solverActor = solverActor;
     this.layer = layer;
-    this.solver = new DcSolver(layer.grid.net);
     this.debounceMs = options.debounceMs ?? 250;
     this.minIntervalMs = options.minIntervalMs ?? 2000;
     const index = engine.index;
@@ -82,62 +86,80 @@ export class GridWatch {
     const wait = Math.max(this.debounceMs, this.lastRecompute + this.minIntervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.recompute();
       // Changes that came while this ran get their own (later) recompute.
-      this.schedule();
+      void this.recompute().then(() => this.schedule(), () => undefined);
     }, wait);
     this.timer.unref?.();
   }
 
-  /** The network as it stands: in-service branches and generators, served loads, outputs, live ratings. */
-  private liveNetwork(live: NonNullable<SolverState['live']>): GridNetwork {
-    const net = this.layer.grid.net;
-    return {
-      ...net,
-      pdMw: live.loadMw,
-      gsMw: new Float64Array(net.busIds.length),
+  /** The N-1 worker, started on first use with the network's structure. */
+  private workerFor(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(new URL('./n1-worker.mjs', import.meta.url), { workerData: { n1: true, net: this.layer.grid.net } });
+    worker.unref();
+    worker.on('error', () => {
+      if (this.worker === worker) this.worker = undefined;
+    });
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Screens N-1 on the live state now, in the worker; one screening at a time. */
+  recompute(): Promise<void> {
+    if (this.running !== undefined) return this.running;
+    const live = this.live();
+    if (live === null) return Promise.resolve();
+    const at = this.changes;
+    const clock = this.engine.now;
+    const job: N1Job = {
+      id: ++this.jobs,
+      branchOn: live.branchOn,
+      genOn: live.genOn,
+      loadMw: live.loadMw,
       pgMw: live.pgMw,
-      branchInService: live.branchOn,
-      genInService: live.genOn,
       rateAMw: Float64Array.from(this.layer.grid.ratingMw, (r) => (Number.isFinite(r) ? r : 0)),
     };
+    const worker = this.workerFor();
+    this.running = new Promise<void>((resolve, reject) => {
+      const onMessage = (answer: N1Answer | { ready: true }): void => {
+        if (!('id' in answer) || answer.id !== job.id) return;
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        if (answer.error !== undefined) return reject(new Error(`live N-1 screening failed: ${answer.error}`));
+        const rows = answer.rows!;
+        this.result = {
+          version: (this.result?.version ?? 0) + 1,
+          clock,
+          method: 'lodf',
+          screened: rows.length,
+          insecure: rows.filter((r) => r.overloads.length > 0).length,
+          seconds: answer.seconds!,
+          rows,
+        };
+        this.screenedAtChange = at;
+        this.lastRecompute = Date.now();
+        resolve();
+      };
+      const onExit = (): void => reject(new Error('the live N-1 worker stopped'));
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+      worker.postMessage(job);
+    }).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
   }
 
-  /** Screens N-1 on the live state now (synchronously). */
-  recompute(): void {
-    const live = this.live();
-    if (live === null) return;
-    const at = this.changes;
-    const started = performance.now();
-    const screening = screenN1(this.liveNetwork(live), { solver: this.solver });
-    const rows: ContingencyRow[] = screening.contingencies.map((c) => ({
-      outage: c.outage,
-      kind: c.kind,
-      maxLoadingPct: c.maxLoading * 100,
-      lostLoadMw: c.lostLoadMw,
-      overloads: c.overloads.map((o) => ({ id: o.id, loadingPct: o.loading * 100, flowMw: o.flowMw, ratingMw: o.ratingMw })),
-    }));
-    // Worst first: outages that overload something by their worst loading, then the rest by theirs.
-    rows.sort((a, b) => Number(b.overloads.length > 0) - Number(a.overloads.length > 0) || b.maxLoadingPct - a.maxLoadingPct || (a.outage < b.outage ? -1 : 1));
-    this.result = {
-      version: (this.result?.version ?? 0) + 1,
-      clock: this.engine.now,
-      method: 'lodf',
-      screened: rows.length,
-      insecure: rows.filter((r) => r.overloads.length > 0).length,
-      seconds: (performance.now() - started) / 1000,
-      rows,
-    };
-    this.screenedAtChange = at;
-    this.lastRecompute = Date.now();
-  }
-
-  /** The latest N-1 result (computed now if there is none yet); marks the screening as watched. */
-  contingencies(limit: number): ContingencyReply {
+  /** The latest N-1 result (waiting for the first one); marks the screening as watched. */
+  async contingencies(limit: number): Promise<ContingencyReply> {
     this.watchedUntil = Date.now() + WATCH_MS;
-    if (this.result === null) this.recompute();
+    if (this.result === null) await this.recompute();
     else this.schedule();
-    const r = this.result!;
+    const r = this.result;
+    if (r === null) throw new ConflictError('the grid has not been solved yet (the engine has not started): ask again in a moment');
     return { ...r, stale: this.screenedAtChange !== this.changes, rows: r.rows.slice(0, limit) };
   }
 
@@ -190,6 +212,8 @@ export class GridWatch {
   stop(): void {
     this.unsubscribe();
     if (this.timer !== undefined) clearTimeout(this.timer);
+    void this.worker?.terminate();
+    this.worker = undefined;
   }
 }
 
@@ -224,9 +248,9 @@ export function registerGridRoutes(fastify: FastifyInstance, ctx: { readonly eng
       security: [{ bearer: [] }],
       querystring: limitQuery,
     },
-  }, (request, reply) => {
+  }, async (request, reply) => {
     const w = need();
-    const result = w.contingencies(request.query.limit);
+    const result = await w.contingencies(request.query.limit);
     const etag = `"n1-${result.version}-${result.stale ? 's' : 'f'}-${request.query.limit}"`;
     reply.header('etag', etag).header('cache-control', 'private, no-cache');
     if (request.headers['if-none-match'] === etag) return reply.status(304).send();
