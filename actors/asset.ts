@@ -180,9 +180,17 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     };
   }
 
+  /** gridMembership of the last index seen (one behaviour serves one run): no map lookup per step. */
+  private membershipOf: { index: CityIndex | null; m: ReturnType<typeof gridMembership> | null } = { index: null, m: null };
+
+  private grid(index: CityIndex): ReturnType<typeof gridMembership> {
+    if (this.membershipOf.index !== index) this.membershipOf = { index, m: gridMembership(index) };
+    return this.membershipOf.m!;
+  }
+
   /** The live twin (load model `local`) runs DC flows in a layer whose members carry electrical buses. */
   private liveGrid(index: CityIndex, actor: number): boolean {
-    return this.options.loadModel === 'local' && gridMembership(index).electricalLayer[actor] === 1;
+    return this.options.loadModel === 'local' && this.grid(index).electricalLayer[actor] === 1;
   }
 
   step(state: AssetState, batch: readonly SimMessage[], ctx: StepContext): AssetState {
@@ -328,7 +336,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
     // a live electrical branch after its inverse-time delay (trip-delay.ts) if it is still over then.
     const capacity = effectiveCapacity(s);
     const over = !s.tripped && operable(s) && s.connected && load(s) > capacity * (1 + LOAD_EPSILON);
-    const tauSeconds = this.liveGrid(index, self) ? gridMembership(index).tauSeconds[self]! : 0;
+    const tauSeconds = this.liveGrid(index, self) ? this.grid(index).tauSeconds[self]! : 0;
     let trip = over;
     if (over && tauSeconds > 0) {
       if (s.overloadSince < 0) s.overloadSince = ctx.now;
@@ -355,7 +363,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
 
     // Local load sharing: a tripped asset's demand moves to its link neighbours, and comes back. Not
     // in an electrical network, where the DC flow moves load by physics.
-    if (this.options.loadModel === 'local' && gridMembership(index).electrical[self] === 0) s = this.shareLoad(s, ctx);
+    if (this.options.loadModel === 'local' && this.grid(index).electrical[self] === 0) s = this.shareLoad(s, ctx);
 
     const level = serviceLevel(s);
     const cause = blame.cause(ctx.now);
