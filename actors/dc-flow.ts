@@ -159,6 +159,14 @@ function feedingBuses(graph: LayerGraph, busOf: Int32Array, branchOf: Int32Array
   return feeds;
 }
 
+/**
+ * Live flows reach a branch when they moved by more than this share of its rating (0.1 %: a tenth of
+ * the loading resolution the frames carry), or by LIVE_DEADBAND_MW on an unrated branch; the solver's
+ * state keeps the exact flows (GET /api/grid). Batch studies send every change.
+ */
+export const LIVE_DEADBAND = 1e-3;
+export const LIVE_DEADBAND_MW = 0.01;
+
 /** The live twin's DC flow state: what members report, and the flows of the last solve. */
 export interface DcLiveState {
   /** Per member: the demand it reported (a bus: its load; a generator: its schedule; others: their demand). */
@@ -234,8 +242,16 @@ export function solveDcLive(layer: DcLayer, operable: Uint8Array, state: DcLiveS
   const sends: Array<{ member: number; loadMw: number; capacityMw: number | null }> = [];
   for (let b = 0; b < flowMw.length; b++) {
     const magnitude = Math.abs(flowMw[b]!);
-    if (started || magnitude !== sentMw[b]) {
-      sends.push({ member: layer.memberOfBranch[b]!, loadMw: magnitude, capacityMw: started ? grid.ratingMw[b]! : null });
+    const rating = grid.ratingMw[b]!;
+    const last = sentMw[b]!;
+    // A deadband, as SCADA reports have: a change at one bus moves every flow of the island a
+    // little (the generators share it), and telling thousands of branches of a 0.01 % change costs
+    // a message, a step and a frame entry each. Sent: a change beyond the deadband, any crossing of
+    // the rating (so trips start and cancel exactly when they should), a branch going to or from 0.
+    const band = Number.isFinite(rating) ? LIVE_DEADBAND * rating : LIVE_DEADBAND_MW;
+    const crossed = (magnitude > rating) !== (last > rating);
+    if (started || Number.isNaN(last) || crossed || Math.abs(magnitude - last) > band || (magnitude === 0) !== (last === 0)) {
+      sends.push({ member: layer.memberOfBranch[b]!, loadMw: magnitude, capacityMw: started ? rating : null });
       sentMw[b] = magnitude;
     }
   }

@@ -103,6 +103,20 @@ describe('DC flow as the live power model (a seeded 100-bus grid in the live twi
     await engine.stop();
   });
 
+  it('tells branches only flow changes beyond the deadband (0.1 % of rating); the solver keeps the exact flows', async () => {
+    const { engine, changes } = await live(gridCity());
+    await engine.runUntil(1000);
+    const before = Float64Array.from(solverState(engine).live!.flowMw);
+    const seen = changes.length;
+    engine.submit({ type: 'telemetry', target: 'bus-30', value: PD30 + 0.001 }, { at: 5 });
+    await engine.runUntil(6000);
+    const after = solverState(engine).live!.flowMw;
+    expect(after.some((f, b) => f !== before[b])).toBe(true);
+    const branchActors = new Set(net.branchIds.map((id) => engine.index.indexOf(id)!));
+    expect(changes.slice(seen).filter((c) => branchActors.has(c.actor))).toEqual([]);
+    await engine.stop();
+  });
+
   it('cohort demand lands on the bus that feeds it (bus load = Pd + cohorts)', async () => {
     const { engine } = await live(gridCity('bus-30'));
     await engine.runUntil(1000);
