@@ -266,6 +266,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           s.waterReadingKind = m.aux;
           break;
         case MessageKind.LoadShift:
+          // In a live electrical network the DC flow moves power: buses, branches and generators
+          // take no load handed over by a tripped neighbour (a feeder's tie still does).
+          if (this.liveGrid(index, self) && this.grid(index).electrical[self] === 1) break;
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
           if (m.value > 0) blame.set(CauseCode.Overload, m.from, m.seq);
           break;
@@ -381,8 +384,10 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       s.reportedOperable = isOperable;
       if (solver >= 0) ctx.send(solver, MessageKind.Operable, isOperable ? 1 : 0, 0, 0);
     }
-    // The live DC flow needs every bus's demand and generator's schedule: report it when it changes.
-    if (s.demandLoad !== state.demandLoad && solver >= 0 && this.liveGrid(index, self)) ctx.send(solver, MessageKind.Demand, s.demandLoad, 0, 0);
+    // The live DC flow needs every bus's demand and generator's schedule, and a feeder's demand with
+    // what its ties took over from a tripped neighbour: report it when it changes.
+    const reported = s.demandLoad + s.shiftedLoad;
+    if (reported !== state.demandLoad + state.shiftedLoad && solver >= 0 && this.liveGrid(index, self)) ctx.send(solver, MessageKind.Demand, reported, 0, 0);
     return s;
   }
 

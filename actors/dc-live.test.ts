@@ -180,6 +180,13 @@ describe('a generated city with its electrical power layer in the live twin', ()
     const after = solverState(engine).live!.loadMw.reduce((s, v) => s + v, 0);
     const rise = city.cohorts.reduce((s, c) => s + 0.03 * c.population * 0.0012, 0);
     expect(after - before).toBeCloseTo(rise, 6);
+    // A feeder destroyed: its whole demand leaves its substation's bus (nobody behind it is served).
+    const feeder = city.cohorts[0]!.reliesOn.find((id) => id.startsWith('pw-fd-'))!;
+    const feederLoad = engine.kernel.view(engine.index.indexOf(feeder)!).load;
+    engine.submit({ type: 'fail', target: feeder }, { at: 7 });
+    await engine.runUntil(8000);
+    const lost = solverState(engine).live!.loadMw.reduce((s, v) => s + v, 0);
+    expect(after - lost).toBeCloseTo(feederLoad, 3);
     await engine.stop();
   });
 });
