@@ -18,7 +18,10 @@ export const MessageKind = {
   Connected: 5,
   /** Load moved onto an asset by a neighbour's trip (negative when given back). value: load units. */
   LoadShift: 6,
-  /** Cohort → asset it relies on. value: change of demand in load units. */
+  /**
+   * Cohort → asset it relies on. value: change of demand in load units. Also, in a live electrical
+   * layer, asset → its layer solver: value: the asset's demand now (MW, absolute; actors/dc-flow.ts).
+   */
   Demand: 7,
   /** Telemetry: a measured load. value: load units. */
   Telemetry: 8,

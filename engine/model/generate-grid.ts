@@ -18,7 +18,8 @@
  */
 import { screenN1 } from '../power/contingency.ts';
 import { dcPowerFlow } from '../power/dcpf.ts';
-import { networkFromCity, type Electrical } from '../power/network.ts';
+import { networkFromCity } from '../power/network.ts';
+import type { CityDocument } from './generate.ts';
 
 const TRANSMISSION_KV = 230;
 const DISTRIBUTION_KV = 115;
@@ -29,23 +30,8 @@ const RATING_MARGIN = 1.05;
 /** Above this many branches (cities beyond ~400,000 assets) ratings are 2 × the intact flow, unscreened. */
 export const MAX_SCREENED_BRANCHES = 20_000;
 
-interface GridAsset {
-  id: string;
-  layer: string;
-  kind: string;
-  position: { x: number; y: number; z: number };
-  district: string;
-  capacity: number;
-  baseLoad: number;
-  source?: boolean;
-  electrical?: Electrical;
-}
-
-interface GridDocument {
-  assets: GridAsset[];
-  links: Array<{ from: string; to: string; kind: string }>;
-  grid?: { baseMva: number };
-}
+type GridAsset = CityDocument['assets'][number];
+type GridDocument = Pick<CityDocument, 'assets' | 'links' | 'grid'>;
 
 /** Branches the electrical layer will add for these links (so the generator can leave room for them). */
 export function substationLinkCount(links: ReadonlyArray<{ from: string; to: string }>, substations: ReadonlySet<string>): number {

@@ -150,7 +150,3 @@ export function loadingColour(pct: number | null, out: Float32Array, o: number):
   }
   out.set(stops[stops.length - 1]![1], o);
 }
-
-export function rgbCss([r, g, b]: readonly [number, number, number]): string {
-  return `rgb(${Math.round(r * 255)}, ${Math.round(g * 255)}, ${Math.round(b * 255)})`;
-}

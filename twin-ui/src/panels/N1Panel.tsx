@@ -9,7 +9,8 @@
 import { useEffect } from 'react';
 import { useStore } from 'zustand';
 import { useTwin, useTwinStore } from '../context.ts';
-import { gridStore, LOADING_STOPS, pollGrid, rgbCss, TRIPPED_COLOUR, UNRATED_COLOUR } from '../net/grid.ts';
+import { rgbCss } from '../colors.ts';
+import { gridStore, LOADING_STOPS, pollGrid, TRIPPED_COLOUR, UNRATED_COLOUR } from '../net/grid.ts';
 import type { CityIndexUi } from '../store.ts';
 
 /** Polls the live grid while a city is on screen (the scene, the inspector and this panel read it). */
