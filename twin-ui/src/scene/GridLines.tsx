@@ -1,9 +1,9 @@
 /**
- * The electrical grid over the scene (cities whose power layer is electrical): every branch a line
+ * The electrical grid over the scene (cities whose power layer is electrical): every branch a bar
  * between its two buses, coloured by its loading (|flow| ÷ rating, the branch's stress in the
  * frames), tripped branches violet; an arrowhead at each branch's middle points the way the power
- * flows (the sign comes from the `/api/grid` poll, net/grid.ts). One LineSegments and one
- * InstancedMesh: two draw calls whatever the grid's size. Also flies the camera to a branch asked
+ * flows (the sign comes from the `/api/grid` poll, net/grid.ts). Two instanced meshes (bars and
+ * arrowheads): two draw calls whatever the grid's size. Also flies the camera to a branch asked
  * for by the N-1 panel.
  */
 import { useEffect, useMemo, useRef } from 'react';
@@ -37,21 +37,34 @@ export function GridLines({ index, size }: { index: CityIndexUi; size: number })
   const built = useMemo(() => {
     const branches = gridStore.getState().branches;
     if (branches.length === 0) return null;
-    const pos = new Float32Array(branches.length * 6);
+    // Each branch a flat bar (an instanced box, one draw call) rather than a 1-pixel line: WebGL
+    // lines have no width, and the grid must stand out from the links drawn under it.
+    const bar = new THREE.BoxGeometry(1, 1, 1);
+    const lines = new THREE.InstancedMesh(bar, new THREE.MeshBasicMaterial({ color: 0xffffff }), branches.length);
+    lines.instanceColor = new THREE.InstancedBufferAttribute(new Float32Array(branches.length * 3), 3);
+    lines.instanceColor.setUsage(THREE.DynamicDrawUsage);
+    const barMatrix = new THREE.Matrix4();
+    const barTurn = new THREE.Quaternion();
+    const yAxis = new THREE.Vector3(0, 1, 0);
+    const middle = new THREE.Vector3();
+    const scale = new THREE.Vector3();
     branches.forEach((b, j) => {
       const [a, c] = [b.fromActor, b.toActor];
-      pos.set([index.positions[3 * a]!, index.positions[3 * a + 1]! + lift, index.positions[3 * a + 2]!, index.positions[3 * c]!, index.positions[3 * c + 1]! + lift, index.positions[3 * c + 2]!], j * 6);
+      const dx = index.positions[3 * c]! - index.positions[3 * a]!;
+      const dz = index.positions[3 * c + 2]! - index.positions[3 * a + 2]!;
+      middle.set((index.positions[3 * a]! + index.positions[3 * c]!) / 2, (index.positions[3 * a + 1]! + index.positions[3 * c + 1]!) / 2 + lift, (index.positions[3 * a + 2]! + index.positions[3 * c + 2]!) / 2);
+      // The box's x axis along the branch (a turn about y), as thick as a fifth of a glyph.
+      barTurn.setFromAxisAngle(yAxis, -Math.atan2(dz, dx));
+      scale.set(Math.hypot(dx, dz), size * 0.12, size * 0.22);
+      lines.setMatrixAt(j, barMatrix.compose(middle, barTurn, scale));
     });
-    const g = new THREE.BufferGeometry();
-    g.setAttribute('position', new THREE.BufferAttribute(pos, 3));
-    g.setAttribute('color', new THREE.BufferAttribute(new Float32Array(branches.length * 6), 3).setUsage(THREE.DynamicDrawUsage));
-    const lines = new THREE.LineSegments(g, new THREE.LineBasicMaterial({ vertexColors: true, depthWrite: false }));
+    lines.instanceMatrix.needsUpdate = true;
     lines.name = 'grid:branches';
     lines.frustumCulled = false;
     lines.raycast = () => undefined;
     lines.renderOrder = 2;
     // Arrowheads: cones along +Y, turned onto each branch's flow direction.
-    const cone = new THREE.ConeGeometry(size * 0.45, size * 1.4, 10);
+    const cone = new THREE.ConeGeometry(size * 0.5, size * 1.5, 10);
     const arrows = new THREE.InstancedMesh(cone, new THREE.MeshBasicMaterial({ color: 0xffffff }), branches.length);
     arrows.name = 'grid:arrows';
     arrows.instanceColor = new THREE.InstancedBufferAttribute(new Float32Array(branches.length * 3), 3);
@@ -99,15 +112,13 @@ export function GridLines({ index, size }: { index: CityIndexUi; size: number })
     built.arrows.visible = visible;
     const f = s.fast;
     if (f.version === last.current.version && last.current.built === built) return;
-    const colours = built.lines.geometry.getAttribute('color') as THREE.BufferAttribute;
-    const arr = colours.array as Float32Array;
+    const arr = built.lines.instanceColor!.array as Float32Array;
     const arrowColours = built.arrows.instanceColor!.array as Float32Array;
     built.branches.forEach((b, j) => {
-      colourOf(b, f.status[b.actor]!, f.stress[b.actor]!, arr, j * 6);
-      arr.copyWithin(j * 6 + 3, j * 6, j * 6 + 3);
-      arrowColours.set(arr.subarray(j * 6, j * 6 + 3), j * 3);
+      colourOf(b, f.status[b.actor]!, f.stress[b.actor]!, arr, j * 3);
+      arrowColours.set(arr.subarray(j * 3, j * 3 + 3), j * 3);
     });
-    colours.needsUpdate = true;
+    built.lines.instanceColor!.needsUpdate = true;
     built.arrows.instanceColor!.needsUpdate = true;
     last.current = { version: f.version, built };
   });
@@ -124,7 +135,7 @@ export function GridLines({ index, size }: { index: CityIndexUi; size: number })
           const actor = index.indexOf.get(id);
           const j = built?.branches.findIndex((b) => b.actor === actor) ?? -1;
           if (built === null || j < 0) return null;
-          return Array.from((built.lines.geometry.getAttribute('color').array as Float32Array).subarray(j * 6, j * 6 + 3));
+          return Array.from((built.lines.instanceColor!.array as Float32Array).subarray(j * 3, j * 3 + 3));
         },
       },
     };
