@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dcPowerFlow, matpowerToCity, networkFromCase, parseCity, redispatchAfterGeneratorOutage, syntheticGrid, type GridNetwork } from '../engine/index.ts';
+import { dcPowerFlow, generateCity, matpowerToCity, networkFromCase, parseCity, redispatchAfterGeneratorOutage, syntheticGrid, type GridNetwork } from '../engine/index.ts';
 import type { ContingencyReply, GridReply } from './grid-routes.ts';
 import { startServer } from './server.ts';
 
@@ -99,5 +99,20 @@ describe('live grid routes: DC flows and N-1 of the grid as it stands', () => {
     const response = await get('/api/grid/contingencies?limit=0');
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(/limit/);
+  });
+});
+
+describe('live grid routes on a city without an electrical power layer', () => {
+  it('answer 404 naming why', async () => {
+    const server = await startServer({ city: parseCity(generateCity({ assets: 200, seed: 1 }), 'gen'), seed: 1, port: 0, speed: 1, quiet: true, adminToken: 'admin-grid-test-2', uiDir: false });
+    try {
+      for (const path of ['/api/grid', '/api/grid/contingencies']) {
+        const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+        expect(response.status).toBe(404);
+        expect(await response.text()).toMatch(/no electrical power layer/);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
