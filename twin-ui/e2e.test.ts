@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { epanetCityDocument, generateCity, matpowerToCity, parseCity, Status, syntheticGrid } from '../engine/index.ts';
 import type { GridReply } from '../gateways/protocol.ts';
-import { loadingColour } from './src/net/grid.ts';
+import { loadingColour, TRIPPED_COLOUR } from './src/net/grid.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
 import { browserAvailability, countScenePixels, launchChromium } from './browser.ts';
@@ -520,6 +520,9 @@ describe.skipIf(chromium.skip)(`twin UI in a real browser against a real engine 
         await page.waitForFunction(`(() => { const t = window.__twin.grid.target(); const m = ${JSON.stringify(mid)}; return t !== null && Math.hypot(t[0] - m[0], t[1] - m[1]) < 1; })()`, undefined, { timeout: 5000 });
       }
       await page.screenshot({ path: join(SHOTS, 'twin-grid-n1.png') });
+      // A branch taken out of service is drawn in the tripped colour.
+      await api(own.url, 'POST', `/api/assets/${cool.id}/isolate`);
+      await page.waitForFunction(`(() => { const c = window.__twin.grid.colourOf(${JSON.stringify(cool.id)}); const e = ${JSON.stringify(Array.from(TRIPPED_COLOUR))}; return c !== null && c.every((v, k) => Math.abs(v - e[k]) < 1e-6); })()`, undefined, { timeout: 10_000 });
     } finally {
       await page.close();
       await own.close();
