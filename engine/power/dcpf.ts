@@ -89,7 +89,7 @@ export class DcSolver {
   /** What the current factorisation was built for: the next solve with the same branches and references reuses it. */
   private factoredBranchOn: Uint8Array | null = null;
   private readonly factoredGrounded: Uint8Array;
-  /** Numeric factorisations done, and solves that reused the last one (the live twin reports both). */
+  /** Numeric (re)factorisations done, and solves that reused the last one (the live twin reports both). */
   factorisations = 0;
   reuses = 0;
 
@@ -131,6 +131,11 @@ export class DcSolver {
     const rhs = new Float64Array(n);
     for (let v = 0; v < n; v++) rhs[v] = this.grounded[v] ? 0 : deltaInjectionMw[v]! / this.net.baseMva;
     return this.chol.solve(rhs, rhs);
+  }
+
+  /** Columns of L recomputed by the last (re)factorisation (all of them the first time). */
+  get lastRefactoredColumns(): number {
+    return this.chol.lastColumns;
   }
 
   /** Off-diagonal entries of L (fill of the factorisation, for the record). */
@@ -180,7 +185,9 @@ export class DcSolver {
     else {
       this.factoredBranchOn = null;
       try {
-        this.chol.factor(diag, off);
+        // Only the columns the topology change reaches (and their elimination-tree ancestors) are
+        // recomputed: a trip refactors one path of the tree, not the whole grid.
+        this.chol.refactor(diag, off);
       } catch (error) {
         if (error instanceof SingularMatrixError) throw new RangeError(`DC power flow: the B matrix is singular at bus ${net.busIds[error.node]} (${error.message})`, { cause: error });
         throw error;
