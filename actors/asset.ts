@@ -11,6 +11,7 @@ import {
   type StepContext,
 } from '../engine/index.ts';
 import type { BehaviourOptions } from './options.ts';
+import { gridMembership, initialDemandMw, tripDelayMs } from './trip-delay.ts';
 
 /** Names of the hydraulic readings in an asset's description (by WaterReadingCode). */
 const WATER_READING_NAMES: readonly string[] = ['pressureM', 'tankLevelM', 'flowM3s'];
@@ -58,6 +59,10 @@ export interface AssetState {
   readonly announced: number;
   /** Whether the layer solver was last told this asset is operable. */
   readonly reportedOperable: boolean;
+  /** Live electrical branches: virtual ms when the current overload began (-1: not overloaded). */
+  readonly overloadSince: number;
+  /** Live electrical branches: virtual ms the pending overload trip is due (-1: none pending). */
+  readonly tripDueAt: number;
   readonly cause: Cause | null;
 }
 
@@ -158,8 +163,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       faulted: false,
       tripped: false,
       cyber: 0,
-      // Under the flow model load is betweenness alone (Motter–Lai); demand does not add to it.
-      demandLoad: this.options.loadModel === 'flow' ? 0 : index.baseLoad[actor]!,
+      // Under the flow model load is betweenness alone (Motter–Lai); demand does not add to it. In
+      // the live twin's electrical layer a bus starts at Pd + Gs and a generator at its Pg (MW).
+      demandLoad: this.options.loadModel === 'flow' ? 0 : this.liveGrid(index, actor) ? initialDemandMw(index, actor) : index.baseLoad[actor]!,
       shiftedLoad: 0,
       flowLoad: 0,
       handedOff: 0,
@@ -168,8 +174,23 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       repairAt: -1,
       announced: 1,
       reportedOperable: true,
+      overloadSince: -1,
+      tripDueAt: -1,
       cause: null,
     };
+  }
+
+  /** gridMembership of the last index seen (one behaviour serves one run): no map lookup per step. */
+  private membershipOf: { index: CityIndex | null; m: ReturnType<typeof gridMembership> | null } = { index: null, m: null };
+
+  private grid(index: CityIndex): ReturnType<typeof gridMembership> {
+    if (this.membershipOf.index !== index) this.membershipOf = { index, m: gridMembership(index) };
+    return this.membershipOf.m!;
+  }
+
+  /** The live twin (load model `local`) runs DC flows in a layer whose members carry electrical buses. */
+  private liveGrid(index: CityIndex, actor: number): boolean {
+    return this.options.loadModel === 'local' && this.grid(index).electricalLayer[actor] === 1;
   }
 
   step(state: AssetState, batch: readonly SimMessage[], ctx: StepContext): AssetState {
@@ -245,6 +266,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           s.waterReadingKind = m.aux;
           break;
         case MessageKind.LoadShift:
+          // In a live electrical network the DC flow moves power: buses, branches and generators
+          // take no load handed over by a tripped neighbour (a feeder's tie still does).
+          if (this.liveGrid(index, self) && this.grid(index).electrical[self] === 1) break;
           s.shiftedLoad = Math.max(0, s.shiftedLoad + m.value);
           if (m.value > 0) blame.set(CauseCode.Overload, m.from, m.seq);
           break;
@@ -311,9 +335,28 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       }
     }
 
-    // Overload: an operable asset whose load exceeds its (derated) capacity trips.
+    // Overload: an operable asset whose load exceeds its (derated) capacity trips — at once, or for
+    // a live electrical branch after its inverse-time delay (trip-delay.ts) if it is still over then.
     const capacity = effectiveCapacity(s);
-    if (!s.tripped && operable(s) && s.connected && load(s) > capacity * (1 + LOAD_EPSILON)) {
+    const over = !s.tripped && operable(s) && s.connected && load(s) > capacity * (1 + LOAD_EPSILON);
+    const tauSeconds = this.liveGrid(index, self) ? this.grid(index).tauSeconds[self]! : 0;
+    let trip = over;
+    if (over && tauSeconds > 0) {
+      if (s.overloadSince < 0) s.overloadSince = ctx.now;
+      const due = s.overloadSince + tripDelayMs(tauSeconds, load(s) / capacity);
+      trip = ctx.now >= due;
+      if (!trip && due !== s.tripDueAt) {
+        // A new due time (the overload began or its level changed): a timer for it. Timers left from
+        // earlier due times find the check false and do nothing.
+        s.tripDueAt = due;
+        ctx.send(self, MessageKind.Timer, 0, TimerCode.OverloadTrip, due - ctx.now);
+      }
+    }
+    if (!over || trip) {
+      s.overloadSince = -1;
+      s.tripDueAt = -1;
+    }
+    if (trip) {
       s.tripped = true;
       blame.overload(self);
       if (this.options.tripResetSeconds !== null) {
@@ -321,8 +364,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       }
     }
 
-    // Local load sharing: a tripped asset's demand moves to its link neighbours, and comes back.
-    if (this.options.loadModel === 'local') s = this.shareLoad(s, ctx);
+    // Local load sharing: a tripped asset's demand moves to its link neighbours, and comes back. Not
+    // in an electrical network, where the DC flow moves load by physics.
+    if (this.options.loadModel === 'local' && this.grid(index).electrical[self] === 0) s = this.shareLoad(s, ctx);
 
     const level = serviceLevel(s);
     const cause = blame.cause(ctx.now);
@@ -335,9 +379,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       announce(self, level, index, ctx, this.options.dependencies);
     }
     const isOperable = operable(s);
+    const solver = index.solverOfLayer[index.layerOf[self]!]!;
     if (isOperable !== s.reportedOperable) {
       s.reportedOperable = isOperable;
-      const solver = index.solverOfLayer[index.layerOf[self]!]!;
       if (solver >= 0) ctx.send(solver, MessageKind.Operable, isOperable ? 1 : 0, 0, 0);
     }
     // Under EPANET a damaged main that still stands leaks: the hydraulic solver hears its condition.
@@ -345,6 +389,10 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       const solver = index.solverOfLayer[index.layerOf[self]!]!;
       if (solver >= 0) ctx.send(solver, MessageKind.Condition, s.health, 0, 0);
     }
+    // The live DC flow needs every bus's demand and generator's schedule, and a feeder's demand with
+    // what its ties took over from a tripped neighbour: report it when it changes.
+    const reported = s.demandLoad + s.shiftedLoad;
+    if (reported !== state.demandLoad + state.shiftedLoad && solver >= 0 && this.liveGrid(index, self)) ctx.send(solver, MessageKind.Demand, reported, 0, 0);
     return s;
   }
 
@@ -395,6 +443,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       isolated: s.isolated,
       faulted: s.faulted,
       tripped: s.tripped,
+      ...(s.tripDueAt < 0 ? {} : { overloadTripAt: s.tripDueAt / 1000 }),
       cyber: s.cyber,
       load: load(s),
       capacity: effectiveCapacity(s),

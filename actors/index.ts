@@ -18,3 +18,6 @@ export { runDcOverloadStudy, drawTrigger, DC_OVERLOAD_RULES } from './dc-overloa
 export type { DcTrigger, DcOverloadRun, DcOverloadStudyResult } from './dc-overload-study.ts';
 export { WaterSolverBehaviour, DEFAULT_WATER_SOLVER, waterSolverOptions } from './water-solver.ts';
 export type { WaterSolverOptions, WaterSolverState, TankForecast } from './water-solver.ts';
+export { dcLayerFor } from './dc-flow.ts';
+export type { DcLayer, DcLiveState } from './dc-flow.ts';
+export { tripDelayTable, tripDelayMs, TRIP_TIME_CONSTANTS, MIN_TRIP_DELAY_MS } from './trip-delay.ts';

@@ -10,7 +10,7 @@ import {
   type StepContext,
 } from '../engine/index.ts';
 import type { BehaviourOptions } from './options.ts';
-import { dcLayerFor, solveDcRound, type DcFlowState } from './dc-flow.ts';
+import { dcLayerFor, initialLiveState, solveDcLive, solveDcRound, type DcFlowState, type DcLiveState } from './dc-flow.ts';
 
 /** A layer's links in the layer's own numbering (member k ↔ asset `members[k]`). */
 export interface LayerGraph {
@@ -34,6 +34,8 @@ export interface SolverState {
   readonly solves: number;
   /** Load model `dc`: the power layer's balanced dispatch and the flows last sent. */
   readonly dc?: DcFlowState;
+  /** The live twin (load model `local`) in an electrical layer: reported demand and the DC flows. */
+  readonly live?: DcLiveState;
 }
 
 /** Betweenness work buffers per layer graph: a cache of scratch space, not state (results are returned). */
@@ -330,8 +332,22 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
     let removed: number[] | null = [];
     /** The first member that stopped working in this batch: what a cut-off or overload is blamed on. */
     let trigger = -1;
+    let topology = false;
+    let live = state.live ?? null;
+    const liveLayer = this.options.loadModel === 'local' ? dcLayerFor(state.graph, ctx.index, this.options.ratingFactor ?? 1) : null;
+    if (liveLayer !== null && live === null) live = initialLiveState(liveLayer);
+    let demand = live?.demandMw ?? null;
     for (const m of batch) {
       if (m.kind === MessageKind.Start) started = true;
+      if (m.kind === MessageKind.Demand && m.from >= 0 && demand !== null) {
+        // A member of the electrical layer reports its demand (a bus its load, a generator its schedule).
+        const k = ctx.index.layerPosition[m.from]!;
+        if (demand[k] === m.value) continue;
+        if (demand === live!.demandMw) demand = Float64Array.from(demand);
+        demand[k] = m.value;
+        changed = true;
+        continue;
+      }
       if (m.kind !== MessageKind.Operable || m.from < 0) continue;
       const k = ctx.index.layerPosition[m.from]!;
       const value = m.value >= 0.5 ? 1 : 0;
@@ -342,6 +358,7 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
       if (value === 0) removed?.push(k);
       else removed = null;
       changed = true;
+      topology = true;
     }
     if (!changed && !started) return state;
     const members = state.graph.members;
@@ -349,7 +366,7 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
 
     let connected = state.connected;
     let connectedCount = state.connectedCount;
-    if (this.options.connectivity) {
+    if (this.options.connectivity && (topology || started)) {
       const solved =
         (!started && removed !== null ? solveAfterRemovals(state.graph, operable, state.connected, state.connectedCount, removed) : undefined) ??
         solveConnectivity(state.graph, operable, state.connected);
@@ -386,7 +403,15 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
         dc = round.state;
       }
     }
-    return { graph: state.graph, loads, operable, connected, connectedCount, solves: state.solves + 1, ...(dc === null ? {} : { dc }) };
+    if (liveLayer !== null && live !== null && demand !== null) {
+      const round = solveDcLive(liveLayer, operable, { ...live, demandMw: demand }, started);
+      for (const s of round.sends) {
+        if (s.capacityMw !== null) ctx.send(members[s.member]!, MessageKind.SetCapacity, s.capacityMw, aux, 0);
+        ctx.send(members[s.member]!, MessageKind.FlowLoad, s.loadMw, aux, 0);
+      }
+      live = round.state;
+    }
+    return { graph: state.graph, loads, operable, connected, connectedCount, solves: state.solves + 1, ...(dc === null ? {} : { dc }), ...(live === null ? {} : { live }) };
   }
 
   view(s: SolverState): ActorView {
@@ -419,6 +444,13 @@ export class LayerSolverBehaviour implements Behaviour<SolverState> {
       connected: s.connectedCount,
       sources: s.graph.sources.length,
       solves: s.solves,
+      ...(s.live === undefined ? {} : { model: 'dc-live', loadServedMw: sum(s.live.loadMw), generationMw: sum(s.live.pgMw), shedMw: s.live.shedMw }),
     };
   }
+}
+
+function sum(values: Float64Array): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
 }

@@ -38,7 +38,33 @@ type ChildMessage =
   | { type: 'seen'; actor: number; viewer: number; at: number }
   | { type: 'watching'; actor: number }
   | { type: 'error'; message: string };
-type ParentMessage = { type: 'watch'; actor: number } | { type: 'stop' };
+/** `baseline`: the first frame carrying the actor with another load counts (else: the first showing it failed). */
+type ParentMessage = { type: 'watch'; actor: number; baseline?: number } | { type: 'stop' };
+
+/**
+ * One measured input: the body to POST to /api/inject, the actor whose change the viewers wait
+ * for, and (for a load change rather than a failure) the load that actor shows now.
+ */
+export interface BenchInjection {
+  readonly body: Record<string, unknown>;
+  readonly watch: number;
+  readonly baseline?: number;
+}
+
+/** Chooses each measured input from the engine's live state, never an actor already `used`. */
+export type BenchInjector = (engine: Engine, rng: Rng, used: ReadonlySet<number>) => BenchInjection | null;
+
+/** The default injection: one random asset (of `targets`, else any) that is still ok fails outright. */
+export function failOneAsset(targets?: readonly number[]): BenchInjector {
+  return (engine, rng, used) => {
+    const index = engine.index;
+    for (let tries = 0; tries < 1000; tries++) {
+      const a = targets === undefined ? Math.floor(rng.next() * index.assetCount) : targets[Math.floor(rng.next() * targets.length)]!;
+      if (engine.kernel.view(a).status === Status.Ok && !used.has(a)) return { body: { type: 'fail', target: index.ids[a], severity: 1 }, watch: a };
+    }
+    return null;
+  };
+}
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -64,8 +90,8 @@ export interface InjectToDeltaSetup {
   readonly onConnected?: () => void;
   /** Seed of the asset choice (the same choice for runs compared side by side). */
   readonly seed?: number;
-  /** The actors injections fail (default: any asset); the water bench fails its EPANET network's assets. */
-  readonly targets?: readonly number[];
+  /** What each measured input is (default: one random asset fails). */
+  readonly inject?: BenchInjector;
 }
 
 export interface InjectToDelta {
@@ -84,7 +110,7 @@ export interface InjectToDelta {
  */
 export async function measureInjectToDelta(setup: InjectToDeltaSetup): Promise<InjectToDelta> {
   const { engine } = setup;
-  const index = engine.index;
+  const inject = setup.inject ?? failOneAsset();
   const transport = setup.transport ?? 'socket.io';
   // Viewers are independent clients: they run in one process per core (never in the server's), so
   // one process handling 500 sockets in turn does not pass for the server's fan-out time.
@@ -144,19 +170,16 @@ export async function measureInjectToDelta(setup: InjectToDeltaSetup): Promise<I
       // warm-up injections, which also absorb the sweeping after it (`npm run bench` exposes gc).
       // Collections the measured run itself causes still count.
       if (k === -warmup) (globalThis as { gc?: () => void }).gc?.();
-      let actor = -1;
-      for (let tries = 0; tries < 1000 && actor < 0; tries++) {
-        const a = setup.targets === undefined ? Math.floor(rng.next() * index.assetCount) : setup.targets[Math.floor(rng.next() * setup.targets.length)]!;
-        if (engine.kernel.view(a).status === Status.Ok && !seen.has(a)) actor = a;
-      }
-      if (actor < 0) break;
-      for (const child of children) child.send({ type: 'watch', actor } satisfies ParentMessage);
+      const next = inject(engine, rng, new Set(seen.keys()));
+      if (next === null) break;
+      const actor = next.watch;
+      for (const child of children) child.send({ type: 'watch', actor, ...(next.baseline === undefined ? {} : { baseline: next.baseline }) } satisfies ParentMessage);
       await until(`viewer processes to watch actor ${actor}`, () => watchAcks.get(actor) === children.length, 10_000);
       const sentAt = wallNow();
       const res = await fetch(`${setup.injectUrl}/api/inject`, {
         method: 'POST',
         headers: { authorization: `Bearer ${setup.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'fail', target: index.ids[actor], severity: 1 }),
+        body: JSON.stringify(next.body),
       });
       if (res.status !== 202) throw new Error(`inject answered ${res.status}: ${await res.text()}`);
       try {
@@ -200,6 +223,8 @@ export interface StreamingBenchOptions {
   readonly city?: CityModel;
   /** The actors injections fail (default: any asset); the water bench fails its EPANET network's assets. */
   readonly targets?: (index: CityIndex) => readonly number[];
+  /** What each measured input is (default: one asset of `targets` fails); the grid bench changes a bus's load. */
+  readonly inject?: BenchInjector;
 }
 
 export async function runStreamingBench(options: StreamingBenchOptions): Promise<Record<string, number | string>> {
@@ -218,7 +243,7 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
     const injections = options.quick ? 15 : 60;
     const measured = await measureInjectToDelta({
       engine: server.engine, injectUrl: server.url, token: server.adminToken, viewerUrls: [server.url], viewers: options.viewers, injections, quick: options.quick, transport,
-      ...(options.targets === undefined ? {} : { targets: options.targets(index) }),
+      inject: options.inject ?? failOneAsset(options.targets?.(index)),
       onConnected: () => void (statsBefore = { ...server.stats }),
     });
     // A district-wide event: many updates per frame (the cascade case).
@@ -274,6 +299,8 @@ async function viewerProcess(urls: readonly string[], token: string, count: numb
     process.send?.(m);
   };
   const watched = new Set<number>();
+  /** Per watched actor: the load it showed when the watch began (load-change watches only). */
+  const baselines = new Map<number, number>();
   let decoded: Frame | undefined;
   const reported = new Map<number, Set<number>>();
   const onFrame = (viewer: number, bytes: Uint8Array): void => {
@@ -286,7 +313,10 @@ async function viewerProcess(urls: readonly string[], token: string, count: numb
     const frame = decoded;
     for (const actor of watched) {
       const i = frame.actors.indexOf(actor);
-      if (i < 0 || (frame.status[i] !== Status.Failed && frame.status[i] !== Status.Faulted)) continue;
+      if (i < 0) continue;
+      const baseline = baselines.get(actor);
+      // Frames carry load as float32: a change is one beyond its rounding.
+      if (baseline !== undefined ? Math.abs(frame.load[i]! - baseline) <= 1e-3 * Math.max(1, Math.abs(baseline)) : frame.status[i] !== Status.Failed && frame.status[i] !== Status.Faulted) continue;
       const done = reported.get(actor) ?? new Set<number>();
       if (done.has(viewer)) continue;
       done.add(viewer);
@@ -339,6 +369,7 @@ async function viewerProcess(urls: readonly string[], token: string, count: numb
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'watch') {
       watched.add(m.actor);
+      if (m.baseline !== undefined) baselines.set(m.actor, m.baseline);
       send({ type: 'watching', actor: m.actor });
     }
     else {

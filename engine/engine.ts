@@ -3,7 +3,7 @@ import type { BehaviourSet } from './behaviour.ts';
 import { CityIndex } from './city-index.ts';
 import { DirectDriver } from './drivers/direct.ts';
 import { NactDriver } from './drivers/nact.ts';
-import { ConflictError, UnknownTargetError } from './errors.ts';
+import { ConflictError, UnknownTargetError, ValidationError } from './errors.ts';
 import { InputJournal, type InputCommand, type JournalEntry, type JournalHeader } from './journal.ts';
 import { Kernel, type Driver, type SupervisionPolicy } from './kernel.ts';
 import type { CityModel } from './model/types.ts';
@@ -162,6 +162,7 @@ export class Engine {
       if (targets.length !== 1) throw new UnknownTargetError('reroute: the target must be one asset');
       this.rerouteDestination(command.target, command.to);
     }
+    if (command.type === 'telemetry') for (const t of targets) this.checkTelemetry(t, command.value);
     const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
     const time = Math.max(requested, this.earliestInputTime());
     const entry = this.journal.append(time, source, command, options.sourceSeq, this.feedPoint());
@@ -214,6 +215,15 @@ export class Engine {
       const command = commands[i]!;
       let one = command.type === 'telemetry' ? index.indexOf(command.target) ?? -1 : -1;
       if (one >= index.assetCount) one = -1;
+      if (one >= 0) {
+        try {
+          this.checkTelemetry(one, (command as { value: number }).value);
+        } catch (error) {
+          rejected?.(i, error);
+          skip(i);
+          continue;
+        }
+      }
       if (one < 0) {
         try {
           const targets = this.targetsOf(command);
@@ -465,6 +475,30 @@ export class Engine {
     const { offsets, items } = this.index.links;
     for (let k = offsets[a!]!; k < offsets[a! + 1]!; k++) if (items[k] === b) return b;
     throw new UnknownTargetError(`reroute: "${to}" is not linked to "${from}" (load can only move over a link of the layer)`);
+  }
+
+  /** Per asset: the largest telemetry value it takes (Infinity: any; NaN: none at all). Built on first use. */
+  private telemetryLimits: Float64Array | null = null;
+
+  /**
+   * Telemetry on an electrical asset sets MW: a generator's output within [0, Pmax]; a branch takes
+   * none (its load is the computed flow). Throws ValidationError naming the asset and the range.
+   */
+  private checkTelemetry(actor: number, value: number): void {
+    if (actor >= this.index.assetCount) return;
+    if (this.telemetryLimits === null) {
+      this.telemetryLimits = Float64Array.from(this.index.city.assets, (a) => {
+        const e = a.electrical;
+        if (e?.kind === 'branch') return Number.NaN;
+        if (e?.kind === 'generator' && e.pmaxMw !== null) return e.pmaxMw;
+        return Number.POSITIVE_INFINITY;
+      });
+    }
+    const limit = this.telemetryLimits[actor]!;
+    if (limit === Number.POSITIVE_INFINITY) return;
+    const id = this.index.nameOf(actor);
+    if (Number.isNaN(limit)) throw new ValidationError('telemetry', [{ path: '$.target', reason: `"${id}" is an electrical branch: its load is its computed DC flow, telemetry cannot set it` }]);
+    if (value > limit) throw new ValidationError('telemetry', [{ path: '$.value', reason: `${value} MW is above the Pmax of generator "${id}" (${limit} MW)` }]);
   }
 
   /** The actor indices an input reaches; throws UnknownTargetError when it reaches none. */

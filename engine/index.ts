@@ -89,6 +89,8 @@ export {
   measurementSchema,
   syntheticGrid,
   toMatpowerText,
+  balanceLive,
+  branchKind,
 } from './power/index.ts';
 export type {
   MatpowerCase,
@@ -104,5 +106,6 @@ export type {
   ScreeningResult,
   Measurement,
   EstimationResult,
+  LiveDispatch,
 } from './power/index.ts';
 export * from './telemetry/index.ts';

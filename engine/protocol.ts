@@ -18,7 +18,10 @@ export const MessageKind = {
   Connected: 5,
   /** Load moved onto an asset by a neighbour's trip (negative when given back). value: load units. */
   LoadShift: 6,
-  /** Cohort → asset it relies on. value: change of demand in load units. */
+  /**
+   * Cohort → asset it relies on. value: change of demand in load units. Also, in a live electrical
+   * layer, asset → its layer solver: value: the asset's demand now (MW, absolute; actors/dc-flow.ts).
+   */
   Demand: 7,
   /** Telemetry: a measured load. value: load units. */
   Telemetry: 8,
@@ -59,7 +62,8 @@ export const MESSAGE_KIND_NAMES: readonly string[] = Object.keys(MessageKind);
 
 /** What a WaterReading message carries: a junction's pressure (m), a tank's level (m), a link's flow (m³/s). */
 export const WaterReadingCode = { PressureM: 0, TankLevelM: 1, FlowM3s: 2 } as const;
-export const TimerCode = { RepairDone: 1, TripReset: 2, CohortTick: 3, HydraulicStep: 4 } as const;
+/** OverloadTrip: a branch's overload timer (its inverse-time trip delay) has run out; the branch checks it is still over. */
+export const TimerCode = { RepairDone: 1, TripReset: 2, CohortTick: 3, HydraulicStep: 4, OverloadTrip: 5 } as const;
 export const HazardCode = { None: 0, Flood: 1, Wind: 2, Shaking: 3, Heat: 4, Fire: 5 } as const;
 export const CyberCode = { Compromise: 1, Ddos: 2, Ransomware: 3 } as const;
 export const OrderCode = { Shelter: 1, Evacuate: 2, SaveWater: 3, AllClear: 4 } as const;

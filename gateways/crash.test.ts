@@ -13,8 +13,8 @@ const CLI = resolve(here, '../bin/stratum.mjs');
 const ADMIN = 'admin-token-crash-test';
 const ASSETS = 300;
 const SEED = 4;
-// The city `stratum start --assets` serves: generated, its water layer on EPANET (the CLI's default).
-const city = parseCity(generateCity({ assets: ASSETS, seed: SEED, water: 'epanet' }), 'generated');
+// The city `stratum start --assets` serves: generated, with its electrical power layer and its water layer on EPANET (the CLI's defaults).
+const city = parseCity(generateCity({ assets: ASSETS, seed: SEED, water: 'epanet', grid: 'electrical' }), 'generated');
 const ids = city.assets.map((a) => a.id);
 
 /** `stratum start` as a child process on a free port, with the data directory `dir`. */

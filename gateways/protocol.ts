@@ -806,3 +806,62 @@ export function applyFrame(state: ViewState, frame: Frame): boolean {
   state.clock = frame.clock;
   return true;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The live grid (gateways/grid-routes.ts): DC flows and N-1, polled over HTTP with ETags
+// ---------------------------------------------------------------------------------------------
+//
+// Flow direction is not in the frames: a branch's frame `load` stays |MW| (and `stress` its
+// loading, |flow| ÷ rating), so every client and the history keep one meaning of load. The sign
+// is in `GET /api/grid` (`GridBranchRow.flowMw`, positive from → to), which a client polls with
+// If-None-Match (304 until the power layer changed). Directions change far less often than
+// magnitudes, so a poll every couple of seconds draws the arrows right; the colours follow the frames.
+
+export interface GridBranchRow {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  /** Signed flow at the from end, MW: positive from → to. */
+  readonly flowMw: number;
+  /** null: unlimited (RATE_A 0). */
+  readonly ratingMw: number | null;
+  /** |flow| / rating × 100 (null when unlimited). */
+  readonly loadingPct: number | null;
+  readonly inService: boolean;
+  readonly tripped: boolean;
+}
+
+export interface GridReply {
+  readonly version: number;
+  readonly clock: number;
+  readonly branches: GridBranchRow[];
+  readonly buses: Array<{ id: string; loadMw: number; generationMw: number }>;
+  readonly generators: Array<{ id: string; bus: string; outputMw: number; scheduleMw: number; inService: boolean }>;
+  readonly totalLoadMw: number;
+  readonly totalGenerationMw: number;
+  readonly shedMw: number;
+}
+
+export interface ContingencyRow {
+  readonly outage: string;
+  readonly kind: 'branch' | 'generator';
+  readonly maxLoadingPct: number;
+  readonly lostLoadMw: number;
+  readonly overloads: Array<{ id: string; loadingPct: number; flowMw: number; ratingMw: number }>;
+}
+
+export interface ContingencyReply {
+  readonly version: number;
+  /** Virtual ms of the state screened. */
+  readonly clock: number;
+  /** The grid changed since this was computed (a recompute is pending). */
+  readonly stale: boolean;
+  readonly method: 'lodf';
+  readonly screened: number;
+  /** Outages with at least one overload. */
+  readonly insecure: number;
+  readonly seconds: number;
+  /** Worst first (largest post-contingency loading), at most `limit`. */
+  readonly rows: ContingencyRow[];
+}
+

@@ -16,6 +16,7 @@ import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRo
 import type { HistoryHub } from './history/index.ts';
 import { registerHistoryRoutes } from './history/index.ts';
 import { registerSessionRoutes, registerSessionApprovalRoutes, SessionApprovals, fileRecordings, firstOf, SessionManager } from './sessions/index.ts';
+import { registerGridRoutes } from './http/index.ts';
 import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapters/index.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { controlDoor, FramePublisher, SocketGateway, StreamHub, type FanoutSettings, type StreamStats } from './stream/index.ts';
@@ -242,6 +243,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     return { ...diff, disconnected: late.sockets?.dropRevoked() ?? 0, total: tokens.size };
   };
   registerTokenRoutes(app, { tokens, control, reload: reloadTokens });
+  const grid = registerGridRoutes(app, { engine });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   registerFavicon(app);
 
@@ -302,6 +304,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       offTelemetry();
       offTankAlerts();
       offWaterReadings();
+      grid?.stop();
       await runner.stop();
       if (recovery.phase === 'done') await snapshots?.final();
       await sessions.close();

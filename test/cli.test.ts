@@ -43,7 +43,8 @@ describe('stratum CLI', () => {
     await run('generate', '--assets', '400', '--seed', '5', '--out', city);
     const scenario = join(dir, 'cost-fail.yaml');
     // The feeder the first cohort relies on (a transmission substation alone cuts nobody off: the generated grid is N-1 secure).
-    writeFileSync(scenario, 'name: cost-fail\nevents:\n  - { at: 10, type: fail, target: pw-fd-0 }\n');
+    const feeder = (JSON.parse(readFileSync(city, 'utf8')) as { cohorts: Array<{ reliesOn: string[] }> }).cohorts[0]!.reliesOn[0]!;
+    writeFileSync(scenario, `name: cost-fail\nevents:\n  - { at: 10, type: fail, target: ${feeder} }\n`);
     const base = await run('simulate', '--city', city, '--scenario', scenario, '--until', '7200', '--json', '--driver', 'direct');
     const model = join(dir, 'model.json');
     writeFileSync(model, JSON.stringify({ currency: 'GBP', personPerHour: { power: 7 }, assetPerHour: { 'transmission-substation': 0 } }));

@@ -1,5 +1,7 @@
 import { Rng } from '../rng.ts';
 import { withEpanetNetwork } from '../water/city-network.ts';
+import type { Electrical } from '../power/network.ts';
+import { electrifyPowerLayer, substationLinkCount } from './generate-grid.ts';
 
 /** The city document form (what a city file holds): the generator's output and the importer's input. */
 export interface CityDocument {
@@ -16,6 +18,7 @@ export interface CityDocument {
     source?: boolean;
     /** EPANET fields of a water asset (`water: 'epanet'`). */
     props?: Record<string, unknown>;
+    electrical?: Electrical;
   }>;
   links: Array<{ from: string; to: string; kind: string }>;
   dependencies: Array<{ from: string; to: string; kind: string; strength: number; probability: number; latency: number }>;
@@ -32,6 +35,8 @@ export interface CityDocument {
   }>;
   /** The water layer's EPANET network (`water: 'epanet'`). */
   epanet?: { inp: string; minSolveIntervalSeconds?: number };
+  /** Present when the power layer is electrical (`grid: 'electrical'`). */
+  grid?: { baseMva: number };
 }
 
 /**
@@ -53,6 +58,12 @@ export interface GenerateOptions {
    * generated-city test and bench figure written before EPANET was measured on.
    */
   readonly water?: GeneratedWater;
+  /**
+   * `electrical`: substations are buses, the lines between them branch assets, generators carry
+   * their dispatch, ratings N-1 secure (generate-grid.ts; the default of `stratum generate`).
+   * `connectivity` (default here): the power layer is a graph only, as before.
+   */
+  readonly grid?: 'electrical' | 'connectivity';
 }
 
 /** Metres between neighbouring road nodes; sets the city's scale. */
@@ -159,7 +170,9 @@ export function generateCity(options: GenerateOptions): CityDocument {
   const nGen = Math.max(3, Math.round(nPower / 800));
   const nTx = Math.max(2, Math.round(nPower / 120));
   const nDx = Math.max(2, Math.round(nPower / 14));
-  const nFeed = Math.max(2, nPower - nGen - nTx - nDx);
+  const electrical = options.grid === 'electrical';
+  // The electrical layer adds a branch asset per line between substations; feeders make room for them.
+  let nFeed = Math.max(2, nPower - nGen - nTx - nDx);
   const txs: Asset[] = [];
   for (let i = 0; i < nTx; i++) txs.push(add(`pw-tx-${i}`, 'power', 'transmission-substation', rng.range(0, side), rng.range(0, side), rng.range(150, 300), 0.6));
   // Mesh: each transmission substation links to its two nearest (brute force; there are few).
@@ -208,6 +221,10 @@ export function generateCity(options: GenerateOptions): CityDocument {
     link(parent, d, 'subtransmission-line');
     // Dual supply: every distribution substation hangs off two transmission substations (N-1).
     link(txs[otherTx(i % nTx, i)]!, d, 'subtransmission-line');
+  }
+  if (electrical) {
+    const substations = new Set([...txs, ...dxs].map((a) => a.id));
+    nFeed = Math.max(2, nFeed - substationLinkCount(doc.links, substations));
   }
   const feeders: Asset[] = [];
   for (let i = 0; i < nFeed; i++) {
@@ -360,5 +377,6 @@ export function generateCity(options: GenerateOptions): CityDocument {
       });
     }
   }
+  if (electrical) electrifyPowerLayer(doc, { gens, txs, dxs, feeders });
   return options.water === 'epanet' ? withEpanetNetwork(doc, options.seed, doc.name) : doc;
 }

@@ -72,7 +72,7 @@ function overloadsOf(net: GridNetwork, flowMw: Float64Array, skip = -1): { overl
  * const r = screenN1(networkFromCase(parseMatpower(text, 'case1354pegase.m')));
  * r.contingencies.filter((c) => c.overloads.length > 0).length;
  */
-export function screenN1(net: GridNetwork, options: { keepFlows?: boolean; solver?: DcSolver } = {}): ScreeningResult {
+export function screenN1(net: GridNetwork, options: { keepFlows?: boolean; solver?: DcSolver; onFlows?: (flowMw: Float64Array) => void } = {}): ScreeningResult {
   const solver = options.solver ?? new DcSolver(net);
   const base = dcPowerFlow(net, solver);
   const f0 = base.flowMw;
@@ -89,6 +89,7 @@ export function screenN1(net: GridNetwork, options: { keepFlows?: boolean; solve
     const newOverloads = overloads.filter((o) => !overloadedBefore.has(o.id)).length;
     contingencies.push({ outage, kind, resolved, lostLoadMw, overloads, newOverloads, maxLoading });
     if (options.keepFlows) flows.push(flowMw);
+    options.onFlows?.(flowMw);
   };
   const fullResolve = (branchOn: Uint8Array, genOn: Uint8Array): { flowMw: Float64Array; lostLoadMw: number } => {
     const r = dcPowerFlow(net, solver, { branchOn, genOn, pgMw: net.pgMw });

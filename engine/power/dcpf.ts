@@ -86,6 +86,12 @@ export class DcSolver {
   private readonly off: Float64Array;
   private readonly rhs: Float64Array;
   private readonly grounded: Uint8Array;
+  /** What the current factorisation was built for: the next solve with the same branches and references reuses it. */
+  private factoredBranchOn: Uint8Array | null = null;
+  private readonly factoredGrounded: Uint8Array;
+  /** Numeric (re)factorisations done, and solves that reused the last one (the live twin reports both). */
+  factorisations = 0;
+  reuses = 0;
 
   constructor(readonly net: GridNetwork) {
     const n = net.busIds.length;
@@ -101,6 +107,18 @@ export class DcSolver {
     this.off = new Float64Array(net.from.length);
     this.rhs = new Float64Array(n);
     this.grounded = new Uint8Array(n);
+    this.factoredGrounded = new Uint8Array(n);
+  }
+
+  /** True when the last factorisation was for exactly these in-service branches and grounded buses. */
+  private sameFactorisation(branchOn: Uint8Array): boolean {
+    const last = this.factoredBranchOn;
+    if (last === null || last.length !== branchOn.length) return false;
+    for (let k = 0; k < last.length; k++) if ((last[k] !== 0) !== (branchOn[k] !== 0)) return false;
+    const g = this.grounded;
+    const h = this.factoredGrounded;
+    for (let v = 0; v < g.length; v++) if (g[v] !== h[v]) return false;
+    return true;
   }
 
   /**
@@ -113,6 +131,11 @@ export class DcSolver {
     const rhs = new Float64Array(n);
     for (let v = 0; v < n; v++) rhs[v] = this.grounded[v] ? 0 : deltaInjectionMw[v]! / this.net.baseMva;
     return this.chol.solve(rhs, rhs);
+  }
+
+  /** Columns of L recomputed by the last (re)factorisation (all of them the first time). */
+  get lastRefactoredColumns(): number {
+    return this.chol.lastColumns;
   }
 
   /** Off-diagonal entries of L (fill of the factorisation, for the record). */
@@ -156,11 +179,22 @@ export class DcSolver {
       if (!grounded[f] && !grounded[t]) off[k] = -bk;
     }
     for (let v = 0; v < n; v++) if (grounded[v]) diag[v] = 1;
-    try {
-      this.chol.factor(diag, off);
-    } catch (error) {
-      if (error instanceof SingularMatrixError) throw new RangeError(`DC power flow: the B matrix is singular at bus ${net.busIds[error.node]} (${error.message})`, { cause: error });
-      throw error;
+    // Injections alone changed (the live twin's telemetry and demand): B is the same matrix, so the
+    // factorisation is reused and the solve costs two triangular sweeps.
+    if (this.sameFactorisation(branchOn)) this.reuses++;
+    else {
+      this.factoredBranchOn = null;
+      try {
+        // Only the columns the topology change reaches (and their elimination-tree ancestors) are
+        // recomputed: a trip refactors one path of the tree, not the whole grid.
+        this.chol.refactor(diag, off);
+      } catch (error) {
+        if (error instanceof SingularMatrixError) throw new RangeError(`DC power flow: the B matrix is singular at bus ${net.busIds[error.node]} (${error.message})`, { cause: error });
+        throw error;
+      }
+      this.factorisations++;
+      this.factoredBranchOn = Uint8Array.from(branchOn);
+      this.factoredGrounded.set(grounded);
     }
     const angleRad = this.chol.solve(rhs);
     for (let v = 0; v < n; v++) {

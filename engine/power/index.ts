@@ -22,3 +22,5 @@ export { screenN1, redispatchAfterGeneratorOutage } from './contingency.ts';
 export type { ContingencyResult, Overload, ScreeningResult } from './contingency.ts';
 export { syntheticGrid, toMatpowerText } from './synthetic.ts';
 export type { SyntheticGridOptions } from './synthetic.ts';
+export { balanceLive } from './live-balance.ts';
+export type { LiveDispatch } from './live-balance.ts';

@@ -106,7 +106,7 @@ async function runGateway(o: { engineUrl: string; fanout: FanoutSettings; port: 
 /** Loads a city file, or generates one when `generate` is set. */
 export function cityFrom(options: { city?: string; assets?: number; seed: number; water?: GeneratedWater }): CityModel {
   if (options.city !== undefined) return loadCityFile(options.city);
-  return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed, water: options.water ?? 'epanet' }), 'generated city');
+  return parseCity(generateCity({ assets: options.assets ?? 5000, seed: options.seed, water: options.water ?? 'epanet', grid: 'electrical' }), 'generated city');
 }
 
 /** `--cost-model FILE`, else `STRATUM_COST_MODEL`, else the documented defaults. */
@@ -133,8 +133,9 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
     .option('--seed <s>', 'random seed', integer('--seed'), 1)
     .option('--out <file>', 'write the city here instead of stdout')
     .addOption(waterModelOption())
-    .action((opts: { assets: number; seed: number; out?: string; water: GeneratedWater }) => {
-      const doc = generateCity({ assets: opts.assets, seed: opts.seed, water: opts.water });
+    .addOption(new Option('--grid <model>', 'power layer: electrical (buses, branch assets, dispatch, N-1-secure ratings: DC flow in the live twin) or connectivity (a graph only)').choices(['electrical', 'connectivity']).default('electrical'))
+    .action((opts: { assets: number; seed: number; out?: string; water: GeneratedWater; grid: 'electrical' | 'connectivity' }) => {
+      const doc = generateCity({ assets: opts.assets, seed: opts.seed, water: opts.water, grid: opts.grid });
       const text = JSON.stringify(doc);
       if (opts.out === undefined) io.out(`${text}\n`);
       else {

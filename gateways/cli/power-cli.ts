@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DC_OVERLOAD_RULES, runDcOverloadStudy, type DcOverloadStudyResult, type DcTrigger } from '../../actors/index.ts';
+import { DC_OVERLOAD_RULES, runDcOverloadStudy, tripDelayTable, type DcOverloadStudyResult, type DcTrigger } from '../../actors/index.ts';
 import {
   dcPowerFlow,
   loadCityFile,
@@ -98,6 +98,9 @@ export function runDcOverloadCommand(
 export function registerPowerCommands(program: Command, io: Io): void {
   const parent = program.commands.find((c) => c.name() === 'import') ?? program.command('import').description('Convert a network file to a city model');
   registerMatpowerImport(parent, io);
+  // The live twin's timed overload trips (actors/trip-delay.ts), where operators and analysts look.
+  program.commands.find((c) => c.name() === 'start')?.addHelpText('after', `\nElectrical power layers (MATPOWER cases, generated cities) run DC flow live.\n${tripDelayTable()}\n`);
+  program.commands.find((c) => c.name() === 'cascade')?.addHelpText('after', `\nThe live twin trips overloaded branches after a delay (below); --model dc-overload, a batch study, trips them at once.\n${tripDelayTable()}\n`);
 
   program
     .command('powerflow')

@@ -11,6 +11,7 @@ import { AlertsPanel, CrisisList, LayersPanel, Legend, Notices } from './panels/
 import { Timeline } from './panels/Timeline.tsx';
 import { InjectPanel } from './panels/InjectPanel.tsx';
 import { WaterPanel } from './panels/WaterPanel.tsx';
+import { GridLegend, N1Panel } from './panels/N1Panel.tsx';
 import { SignIn } from './panels/SignIn.tsx';
 import { SourceBanner, SourcePicker, TrainerPanel } from './panels/Sessions.tsx';
 
@@ -90,6 +91,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
           <LayersPanel />
           <Legend />
           <WaterPanel client={client} />
+          <GridLegend />
           <fieldset className="controls" disabled={lost}>
             <TrainerPanel client={client} />
           </fieldset>
@@ -98,6 +100,7 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
         <aside className="right">
           <Inspector client={client} />
           <IncidentChart client={client} />
+          <N1Panel />
           <CrisisList />
           <AlertsPanel />
         </aside>

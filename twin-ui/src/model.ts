@@ -17,7 +17,7 @@ export {
 } from '../../gateways/protocol.ts';
 // One-message binary frames over Socket.io (gateways/frame-bundle.ts: browser-safe, socket.io-parser only).
 export { bundleParser, FRAMES_BUNDLE } from '../../gateways/frame-bundle.ts';
-export type { Topology, TopologyGeography, Frame, Role, ClockInfo, Alert, HelloInfo, ErrorReply, ClientToServerEvents, ServerToClientEvents, SubscribeRequest, SessionInfo, SessionClockInfo, SessionClockRequest, SessionScore, SessionDecision, SessionOutcome } from '../../gateways/protocol.ts';
+export type { Topology, TopologyGeography, Frame, Role, ClockInfo, Alert, HelloInfo, ErrorReply, ClientToServerEvents, ServerToClientEvents, SubscribeRequest, SessionInfo, SessionClockInfo, SessionClockRequest, SessionScore, SessionDecision, SessionOutcome, GridReply, GridBranchRow, ContingencyReply, ContingencyRow } from '../../gateways/protocol.ts';
 import type { FrameInput, Role, SessionKind } from '../../gateways/protocol.ts';
 
 /**

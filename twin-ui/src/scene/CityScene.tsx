@@ -16,6 +16,7 @@ import { shapeOf } from './shapes.ts';
 import { pickActor, screenOf } from './picking.ts';
 import { PlaceLayers, PlaceOverlay, useFurnitureRefs } from './Place.tsx';
 import { WaterPressure } from './WaterPressure.tsx';
+import { GridLines, sceneControls } from './GridLines.tsx';
 
 /** `?aa=0` turns antialiasing off, `?preserve=1` keeps the drawing buffer (pixel reads in tests). */
 const params = new URLSearchParams(window.location.search);
@@ -484,6 +485,7 @@ function Controls({ index }: { index: CityIndexUi }) {
     c.maxPolarAngle = Math.PI * 0.49;
     c.keyPanSpeed = 40;
     c.listenToKeyEvents(gl.domElement);
+    sceneControls.current = c;
     return c;
   }, [camera, gl, invalidate]);
   useEffect(() => () => controls.dispose(), [controls]);
@@ -631,6 +633,7 @@ export function CityScene() {
             <Ground index={index} />
             {index.geography === null ? <Districts index={index} /> : <PlaceLayers index={index} refs={furniture} />}
             <Edges index={index} />
+            <GridLines index={index} size={baseSize(index)} />
             <LodSwitch index={index} />
             <AssetMeshes index={index} />
             <AssetPoints index={index} />
