@@ -73,7 +73,7 @@ async function restart(dir: string, untilMs: number, refusals: string[] = []): P
   const engine = await Engine.create({ city, cityHash, behaviours: (i) => createBehaviours(i), seed: SEED, driver: 'nact', journal: await openJournal(dir) });
   const loaded = loadNewestSnapshot(join(dir, 'snapshots'), { cityHash, seed: SEED }, {
     refused: (r) => refusals.push(r.reason),
-    usable: (header) => (engine.journal.locate(header.seq, -1) === undefined ? `the journal holds fewer than ${header.seq} entries` : undefined),
+    usable: (header, state) => (engine.journal.locate(header.seq, state.journal.byte) === undefined ? `the journal holds fewer than ${header.seq} entries` : undefined),
   });
   if (loaded !== undefined) engine.restoreState(loaded.state);
   const result = await engine.recover({ untilMs });
@@ -167,6 +167,26 @@ describe('engine snapshots', () => {
     await copy.stop();
     await live.stop();
   }, 60_000);
+
+  it('finds where a journal entry starts from a snapshot\'s byte offset, and by scanning when the offset is off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-snap-g-'));
+    const journal = await openJournal(dir);
+    const offsets: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      offsets.push(journal.durable!.appendedBytes);
+      journal.append(i + 1, 'cli', INPUTS[i]!.command);
+    }
+    const end = journal.durable!.appendedBytes;
+    await journal.close();
+    const reopened = await openJournal(dir);
+    expect(reopened.locate(12, offsets[12]!)).toBe(offsets[12]);
+    expect(reopened.locate(30, end)).toBe(end); // the end of the file, right after entry 29
+    expect(reopened.locate(12, offsets[12]! + 3)).toBe(offsets[12]); // off: found by scanning
+    expect(reopened.locate(12, offsets[13]!)).toBe(offsets[12]); // another entry's start: scanned too
+    expect(reopened.locate(0, offsets[0]!)).toBe(offsets[0]);
+    expect(reopened.locate(31, end)).toBeUndefined();
+    await reopened.close();
+  });
 
   it('refuses a snapshot of another city, another seed, or one ahead of the journal, naming why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stratum-snap-e-'));
