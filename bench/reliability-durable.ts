@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { createBehaviours } from '../actors/index.ts';
-import { Engine, generateCity, hashCity, InputJournal, journalHeader, loadNewestSnapshot, parseCity, type CityModel, type InputCommand } from '../engine/index.ts';
-import { DEFAULT_SNAPSHOT_SETTINGS, SnapshotKeeper } from '../gateways/door/index.ts';
+import { Engine, generateCity, hashCity, InputJournal, journalHeader, parseCity, type CityModel, type InputCommand } from '../engine/index.ts';
+import { DEFAULT_SNAPSHOT_SETTINGS, restoreNewestSnapshot, SnapshotKeeper } from '../gateways/door/index.ts';
 
 /**
  * The durability figures of issue 12 (group `reliability`):
@@ -95,7 +95,6 @@ async function durableThroughput(city: CityModel, ids: readonly string[], dir: s
 async function recoveryTimes(city: CityModel, ids: readonly string[], dir: string, inputs: number, every: number) {
   const cityHash = hashCity(city);
   const file = join(dir, 'journal.ndjson');
-  const snapshots = join(dir, 'snapshots');
   const { journal } = await InputJournal.openDurable(file, journalHeader(cityHash, 1), { mode: 'write' });
   const live = await Engine.create({ city, cityHash, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'direct', journal });
   await live.recover();
@@ -134,15 +133,15 @@ async function recoveryTimes(city: CityModel, ids: readonly string[], dir: strin
     const started = performance.now();
     const reopened = await InputJournal.openDurable(file, journalHeader(cityHash, 1));
     const engine = await Engine.create({ city, cityHash, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'nact', journal: reopened.journal });
-    const found = withSnapshot ? loadNewestSnapshot(snapshots, { cityHash, seed: 1 }) : undefined;
-    if (found !== undefined) engine.restoreState(found.state);
+    // As the server starts: the newest usable snapshot (checked against the journal), then the tail.
+    const found = withSnapshot ? restoreNewestSnapshot(engine, dir, undefined).loaded : undefined;
     const loadSeconds = (performance.now() - started) / 1000;
     const result = await engine.recover({ untilMs });
     const seconds = (performance.now() - started) / 1000;
     if (result.inputs !== inputs) throw new Error(`recovered ${result.inputs} of ${inputs} inputs`);
     if (engine.stream.stateHash() !== expected) throw new Error('the recovered state differs from the live run');
     await engine.stop();
-    return { seconds, loadSeconds, replayed: result.replayed, snapshotSeq: found?.header.seq ?? 0 };
+    return { seconds, loadSeconds, replayed: result.replayed, snapshotSeq: found?.seq ?? 0 };
   };
   const snap = await restart(true);
   if (taken === 0 || snap.snapshotSeq === 0) throw new Error('no snapshot was taken or loaded');

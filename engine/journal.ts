@@ -161,7 +161,9 @@ export class InputJournal {
   /** Entries with seq ≥ `seq` (recent ones, from memory; older ones are read from the file). */
   since(seq: number): JournalEntry[] {
     if (seq >= this.base) return this.list.slice(seq - this.base);
-    return this.entries.slice(seq);
+    // From the file; an in-memory journal resumed from a captured state holds only its tail.
+    const all = this.entries;
+    return all.slice(Math.max(0, seq - (this.count - all.length)));
   }
 
   get length(): number {

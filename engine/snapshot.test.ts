@@ -8,7 +8,8 @@ import { InputJournal, type InputCommand } from './journal.ts';
 import { generateCity } from './model/generate.ts';
 import { parseCity } from './model/validate.ts';
 import { Rng } from './rng.ts';
-import { decodeSnapshot, listSnapshotFiles, loadNewestSnapshot, SnapshotRefused, writeSnapshotFile } from './snapshot.ts';
+import { decodeSnapshot, encodeSnapshot, listSnapshotFiles, loadNewestSnapshot, SnapshotRefused, writeSnapshotFile } from './snapshot.ts';
+import { epanetCityDocument } from './water/index.ts';
 
 const SEED = 3;
 const city = parseCity(generateCity({ assets: 600, seed: SEED }), 'generated');
@@ -73,7 +74,7 @@ async function restart(dir: string, untilMs: number, refusals: string[] = []): P
   const engine = await Engine.create({ city, cityHash, behaviours: (i) => createBehaviours(i), seed: SEED, driver: 'nact', journal: await openJournal(dir) });
   const loaded = loadNewestSnapshot(join(dir, 'snapshots'), { cityHash, seed: SEED }, {
     refused: (r) => refusals.push(r.reason),
-    usable: (header) => (engine.journal.locate(header.seq, -1) === undefined ? `the journal holds fewer than ${header.seq} entries` : undefined),
+    usable: (header, state) => (engine.journal.locate(header.seq, state.journal.byte) === undefined ? `the journal holds fewer than ${header.seq} entries` : undefined),
   });
   if (loaded !== undefined) engine.restoreState(loaded.state);
   const result = await engine.recover({ untilMs });
@@ -164,9 +165,66 @@ describe('engine snapshots', () => {
     }
     expect(copy.stream.stateHash()).toBe(live.stream.stateHash());
     expect(copy.stream.stateHash()).not.toBe(hashAtCut);
+    // The copy's journal holds its own tail only, numbered on from the cut.
+    expect(copy.journal.since(0).map((e) => e.seq)).toEqual(live.journal.since(600).map((e) => e.seq));
     await copy.stop();
     await live.stop();
   }, 60_000);
+
+  it('a city whose water layer runs EPANET (tank levels, pressures and flows in the solver state) restores from an encoded snapshot and goes on to the same hash', async () => {
+    const NET1 = 'engine/water/networks/Net1.inp';
+    const document = epanetCityDocument(readFileSync(NET1, 'utf8'), NET1);
+    const water = parseCity({ ...document, assets: [...document.assets, { id: 'plant', layer: 'power', kind: 'generator' }], dependencies: [{ from: 'plant', to: 'pump:9', kind: 'power' }], cohorts: [{ id: 'people-32', district: 'default', population: 1000, reliesOn: ['32'] }] }, NET1);
+    const waterHash = hashCity(water);
+    const HOUR = 3_600_000;
+    const script: { command: InputCommand; at: number }[] = [
+      { command: { type: 'fail', target: 'plant' }, at: 1800 },
+      { command: { type: 'fail', target: '12', severity: 1 }, at: 2 * 3600 },
+      { command: { type: 'repair', target: 'plant' }, at: 5 * 3600 },
+      { command: { type: 'isolate', target: '10' }, at: 7 * 3600 },
+    ];
+    const run = async (engine: Engine, untilMs: number): Promise<void> => {
+      for (const { command, at } of script) {
+        if (at * 1000 <= engine.kernel.settledUntil || at * 1000 > untilMs) continue;
+        await engine.runUntil(at * 1000 - 1);
+        engine.submit(command, { at });
+      }
+      await engine.runUntil(untilMs);
+    };
+    const uninterrupted = await Engine.create({ city: water, cityHash: waterHash, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'direct' });
+    await run(uninterrupted, 3 * HOUR);
+    const bytes = encodeSnapshot(uninterrupted.captureState(), uninterrupted.snapshotIdentity());
+    await run(uninterrupted, 12 * HOUR);
+    const restored = await Engine.create({ city: water, cityHash: waterHash, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'nact' });
+    restored.restoreState(decodeSnapshot(bytes, 'memory', { cityHash: waterHash, seed: 1 }).state);
+    await restored.recover();
+    expect(restored.kernel.settledUntil).toBe(3 * HOUR);
+    await run(restored, 12 * HOUR);
+    expect(restored.stream.stateHash()).toBe(uninterrupted.stream.stateHash());
+    expect(restored.describe(restored.index.actorCount - 1)).toEqual(uninterrupted.describe(uninterrupted.index.actorCount - 1));
+    await restored.stop();
+    await uninterrupted.stop();
+  }, 60_000);
+
+  it('finds where a journal entry starts from a snapshot\'s byte offset, and by scanning when the offset is off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-snap-g-'));
+    const journal = await openJournal(dir);
+    const offsets: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      offsets.push(journal.durable!.appendedBytes);
+      journal.append(i + 1, 'cli', INPUTS[i]!.command);
+    }
+    const end = journal.durable!.appendedBytes;
+    await journal.close();
+    const reopened = await openJournal(dir);
+    expect(reopened.locate(12, offsets[12]!)).toBe(offsets[12]);
+    expect(reopened.locate(30, end)).toBe(end); // the end of the file, right after entry 29
+    expect(reopened.locate(12, offsets[12]! + 3)).toBe(offsets[12]); // off: found by scanning
+    expect(reopened.locate(12, offsets[13]!)).toBe(offsets[12]); // another entry's start: scanned too
+    expect(reopened.locate(0, offsets[0]!)).toBe(offsets[0]);
+    expect(reopened.locate(31, end)).toBeUndefined();
+    await reopened.close();
+  });
 
   it('refuses a snapshot of another city, another seed, or one ahead of the journal, naming why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stratum-snap-e-'));

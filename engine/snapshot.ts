@@ -243,13 +243,13 @@ export function pruneSnapshots(dir: string, keep = DEFAULT_SNAPSHOTS_KEPT): void
 export function loadNewestSnapshot(
   dir: string,
   expected: { cityHash: string; seed: number },
-  options: { refused?: (refusal: SnapshotRefused) => void; usable?: (header: SnapshotHeader, file: string) => string | undefined; preferAtOrBefore?: number } = {},
+  options: { refused?: (refusal: SnapshotRefused) => void; usable?: (header: SnapshotHeader, state: EngineState, file: string) => string | undefined; preferAtOrBefore?: number } = {},
 ): { file: string; header: SnapshotHeader; state: EngineState } | undefined {
   const valid: { file: string; header: SnapshotHeader; state: EngineState }[] = [];
   for (const { file } of listSnapshotFiles(dir)) {
     try {
       const decoded = decodeSnapshot(readFileSync(file), file, expected);
-      const problem = options.usable?.(decoded.header, file);
+      const problem = options.usable?.(decoded.header, decoded.state, file);
       if (problem !== undefined) throw new SnapshotRefused(file, problem);
       valid.push({ file, ...decoded });
       if (options.preferAtOrBefore === undefined || decoded.header.clockMs <= options.preferAtOrBefore) break;

@@ -66,7 +66,8 @@ export function restoreNewestSnapshot(engine: Engine, dataDir: string, checkpoin
   const refused: string[] = [];
   const found = loadNewestSnapshot(snapshotsDir(dataDir), { cityHash: engine.cityHash, seed: engine.kernel.seed }, {
     refused: (r) => refused.push(r.message),
-    usable: (header) => (engine.journal.locate(header.seq, -1) === undefined ? `it is at journal entry ${header.seq}, the journal holds fewer entries` : undefined),
+    // The byte offset the snapshot carries makes this a 64-byte read (a scan of the file only if it is off).
+    usable: (header, state) => (engine.journal.locate(header.seq, state.journal.byte) === undefined ? `it is at journal entry ${header.seq}, the journal holds fewer entries` : undefined),
     ...(checkpoint === undefined ? {} : { preferAtOrBefore: checkpoint.settledUntil }),
   });
   if (found === undefined) return { loaded: undefined, refused };
