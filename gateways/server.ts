@@ -16,6 +16,7 @@ import { AuditLog } from './audit.ts';
 import { bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment } from './auth.ts';
 import { Control, doorLimitsFromEnv } from './control.ts';
 import { ScenarioExpander } from './expander.ts';
+import { WhatIfRunner } from './whatif-runner.ts';
 import { acceptEmptyBodies } from './empty-body.ts';
 import { registerFavicon } from './favicon.ts';
 import { registerHttpApi } from './http.ts';
@@ -218,7 +219,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
-  const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
+  const whatIfRunner = new WhatIfRunner(options.city, engine.kernel.seed, engine.cityHash);
+  const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, whatIf: whatIfRunner, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
@@ -297,6 +299,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       meter.detach();
       stopLoopDelay();
       await expander.close();
+      await whatIfRunner.close();
       await engine.stop();
     })();
     return closing;
