@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../actors/index.ts';
 import { Engine, generateCity, parseCity, Status } from '../engine/index.ts';
 import { cityFromSource, saveRecording, verifyLedgerFile, whatIf } from '../scenarios/index.ts';
+import { jsonCall } from '../test/http-client.ts';
 import { startServerWith, type ServerInternals } from './server.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON replies, checked by the assertions
-type Json = any;
 
 const CITY = { generate: { assets: 300, seed: 7 } } as const;
 const TOKENS = { admin: 'guard-admin-123', trainer: 'guard-trainer-1', op: 'guard-operator-1', op2: 'guard-operator-2', view: 'guard-viewer-12' };
@@ -31,14 +30,7 @@ async function recordDrill(dir: string, id: string): Promise<void> {
 describe('the guard policy in training sessions and what-if', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stratum-session-guard-'));
   let server: ServerInternals;
-  const call = async (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Json }> => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, json: await res.json() };
-  };
+  const call = jsonCall(() => server.url);
 
   beforeAll(async () => {
     await recordDrill(dir, 'drill');
