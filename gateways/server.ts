@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createBehaviours } from '../actors/index.ts';
 import { performance } from 'node:perf_hooks';
-import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
+import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel, type WallClock } from '../engine/index.ts';
 import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState } from './durability.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { AuditLog } from './audit.ts';
@@ -108,6 +108,8 @@ export interface ServerTuning {
   sessionIdleMs?: number;
   /** Wall clock (ms) for session idle closing; tests advance their own. */
   sessionWallClock?: () => number;
+  /** Wall clock of session playback; tests advance a `ManualWallClock`. */
+  sessionPlaybackClock?: WallClock;
   /** Called once the port listens, before the journal is recovered (tests watch `/readyz` say `recovering`). */
   onListening?: (url: string) => void;
 }
@@ -232,6 +234,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     maxSessions: tuning.maxSessions ?? Number(env['STRATUM_MAX_SESSIONS'] ?? 4),
     ...(tuning.sessionIdleMs === undefined ? {} : { idleMs: tuning.sessionIdleMs }),
     ...(tuning.sessionWallClock === undefined ? {} : { wallClock: tuning.sessionWallClock }),
+    ...(tuning.sessionPlaybackClock === undefined ? {} : { playbackClock: tuning.sessionPlaybackClock }),
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
     guard,
   });
