@@ -124,13 +124,15 @@ export class InputJournal {
 
   /**
    * How to read the journal as it stands, without reading it: the durable file (for the entries
-   * before `base`) and the in-memory tail, taken now. Plain data, so another thread can follow it
+   * already synced to it) and the in-memory entries after those, taken now. Plain data, so another thread can follow it
    * (`planEntries`); what-if copies are fed this way in a worker.
    */
   readPlan(): JournalReadPlan {
-    const tail = this.list.slice();
-    const file = this.base === 0 && tail.length === this.count ? undefined : this.durableFile?.path;
-    return { file, base: this.base, tail };
+    if (this.durableFile === undefined) return { file: undefined, base: this.base, tail: this.list.slice() };
+    // Durable: everything already synced is read from the file; only the entries of the group
+    // still being written are copied (a handful, not the whole in-memory window).
+    const from = Math.max(this.base, this.restoredFromFile + this.durableFile.writtenItems);
+    return { file: this.durableFile.path, base: from, tail: this.list.slice(from - this.base) };
   }
 
   get entries(): readonly JournalEntry[] {
