@@ -44,6 +44,21 @@ describe('journal file', () => {
     await out.close();
   });
 
+  it('a durable journal is read lazily from its file: only the entries not yet synced are copied from memory', async () => {
+    const { journal } = await InputJournal.openDurable(join(tmp(), 'journal.ndjson'), HEADER, { retain: 10 });
+    for (let i = 0; i < 100; i++) journal.append(i + 1, 'http:a', { type: 'telemetry', target: 'x', value: i }, i, i);
+    await journal.whenDurable();
+    for (let i = 100; i < 103; i++) journal.append(i + 1, 'http:a', { type: 'telemetry', target: 'x', value: i }, i, i);
+    const plan = journal.readPlan();
+    expect(plan.tail.map((e) => e.seq)).toEqual([100, 101, 102]);
+    expect(plan.base).toBe(100);
+    expect([...journal.iterate()]).toEqual(journal.entries);
+    await journal.whenDurable();
+    expect(journal.readPlan().tail).toEqual([]);
+    expect([...journal.iterate()].map((e) => e.seq)).toEqual(Array.from({ length: 103 }, (_, i) => i));
+    await journal.close();
+  });
+
   it('a durable journal reopens with its entries, refuses another city, and keeps only a window in memory', async () => {
     const file = join(tmp(), 'journal.ndjson');
     const { journal } = await InputJournal.openDurable(file, HEADER, { retain: 10 });

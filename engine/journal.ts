@@ -131,21 +131,20 @@ export class InputJournal {
    * (and older ones dropped from memory) while the caller iterates change nothing.
    */
   iterate(): Iterable<JournalEntry> {
-    const base = this.base;
-    const tail = this.list.slice();
-    const fromFile = !(base === 0 && tail.length === this.count);
-    const readFile = (): Generator<JournalEntry> => this.readFile();
-    return {
-      *[Symbol.iterator]() {
-        if (fromFile) {
-          for (const entry of readFile()) {
-            if (entry.seq >= base) break;
-            yield entry;
-          }
-        }
-        yield* tail;
-      },
-    };
+    return planEntries(this.readPlan());
+  }
+
+  /**
+   * How to read the journal as it stands, without reading it: the durable file (for the entries
+   * already synced to it) and the in-memory entries after those, taken now. Plain data, so another thread can follow it
+   * (`planEntries`); what-if copies are fed this way in a worker.
+   */
+  readPlan(): JournalReadPlan {
+    if (this.durableFile === undefined) return { file: undefined, base: this.base, tail: this.list.slice() };
+    // Durable: everything already synced is read from the file; only the entries of the group
+    // still being written are copied (a handful, not the whole in-memory window).
+    const from = Math.max(this.base, this.restoredFromFile + this.durableFile.writtenItems);
+    return { file: this.durableFile.path, base: from, tail: this.list.slice(from - this.base) };
   }
 
   get entries(): readonly JournalEntry[] {
@@ -243,18 +242,7 @@ export class InputJournal {
   *readFile(from?: { seq: number; byte: number }): Generator<JournalEntry> {
     const file = this.durableFile?.path;
     if (file === undefined) return;
-    for (const [line, n] of ndjsonLines(file, undefined, from === undefined ? { byte: 0, line: 1 } : { byte: from.byte, line: from.seq + 2 })) {
-      if (n === 1) continue;
-      // Telemetry, nearly every line of a long journal, is checked by hand: the schema's generic
-      // walk costs more than the rest of the recovery. Anything else takes the schema.
-      let json: unknown;
-      try {
-        json = JSON.parse(line);
-      } catch {
-        json = undefined;
-      }
-      yield isTelemetryEntry(json) ? json : (parseJournalLine(file, entrySchema, line, n) as JournalEntry);
-    }
+    yield* readJournalEntries(file, from);
   }
 
   /** True when an entry with this (source, sourceSeq) was accepted before. */
@@ -397,4 +385,45 @@ export function readJournalFile(path: string): { header: JournalHeader; entries:
   const header = parseLine(headerSchema, lines[0]!, 0);
   const entries = lines.slice(1).map((line, i) => parseLine(entrySchema, line, i + 1) as JournalEntry);
   return { header, entries };
+}
+
+/** A journal as `InputJournal.readPlan` describes it: the file's entries before `base`, then `tail`. */
+export interface JournalReadPlan {
+  readonly file: string | undefined;
+  readonly base: number;
+  readonly tail: readonly JournalEntry[];
+}
+
+/** The entries of a read plan, read lazily (the file line by line). */
+export function planEntries(plan: JournalReadPlan): Iterable<JournalEntry> {
+  return {
+    *[Symbol.iterator]() {
+      if (plan.file !== undefined) {
+        for (const entry of readJournalEntries(plan.file)) {
+          if (entry.seq >= plan.base) break;
+          yield entry;
+        }
+      }
+      yield* plan.tail;
+    },
+  };
+}
+
+/**
+ * The entries of a durable journal file, one at a time, each validated; with `from` (a position
+ * `InputJournal.locate` checked), only the entries from there on.
+ */
+export function* readJournalEntries(file: string, from?: { seq: number; byte: number }): Generator<JournalEntry> {
+  for (const [line, n] of ndjsonLines(file, undefined, from === undefined ? { byte: 0, line: 1 } : { byte: from.byte, line: from.seq + 2 })) {
+    if (n === 1) continue;
+    // Telemetry, nearly every line of a long journal, is checked by hand: the schema's generic
+    // walk costs more than the rest of the recovery. Anything else takes the schema.
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      json = undefined;
+    }
+    yield isTelemetryEntry(json) ? json : (parseJournalLine(file, entrySchema, line, n) as JournalEntry);
+  }
 }

@@ -191,8 +191,16 @@ describe('live server (real fastify + socket.io + ws on port 0)', () => {
     const first = await api('GET', '/api/summary', TOKENS.viewer);
     expect(first.json.cost.perHour).toBeGreaterThan(before.json.cost.perHour);
     expect(first.json.failed).toBeGreaterThan(before.json.failed);
-    // The server runs at 60× real time: half a wall second is half a simulated minute.
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait for the live clock to have run on (an event: the runner's advance past one more
+    // simulated minute), not for a fixed wall time: a busy machine only makes it come later.
+    const minuteLater = first.json.simulatedSeconds * 1000 + 60_000;
+    await new Promise<void>((resolve) => {
+      const off = server.runner.onAdvance((virtualMs) => {
+        if (virtualMs < minuteLater) return;
+        off();
+        resolve();
+      });
+    });
     const later = await api('GET', '/api/summary', TOKENS.viewer);
     expect(later.json.simulatedSeconds).toBeGreaterThan(first.json.simulatedSeconds);
     expect(later.json.cost.total).toBeGreaterThan(first.json.cost.total);

@@ -9,8 +9,8 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createBehaviours } from '../actors/index.ts';
 import { performance } from 'node:perf_hooks';
-import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel } from '../engine/index.ts';
-import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './door/index.ts';
+import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel, type WallClock } from '../engine/index.ts';
+import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander, WhatIfRunner, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './door/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRoutes, registerTokenRoutes, type TokenReload, summarise, createMetrics, registerEventLoopDelay } from './http/index.ts';
 import type { HistoryHub } from './history/index.ts';
@@ -102,6 +102,8 @@ export interface ServerTuning {
   sessionIdleMs?: number;
   /** Wall clock (ms) for session idle closing; tests advance their own. */
   sessionWallClock?: () => number;
+  /** Wall clock of session playback; tests advance a `ManualWallClock`. */
+  sessionPlaybackClock?: WallClock;
   /** Called once the port listens, before the journal is recovered (tests watch `/readyz` say `recovering`). */
   onListening?: (url: string) => void;
 }
@@ -217,7 +219,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
-  const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
+  const whatIfRunner = new WhatIfRunner(options.city, engine.kernel.seed, engine.cityHash);
+  const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, whatIf: whatIfRunner, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
@@ -229,6 +232,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     maxSessions: tuning.maxSessions ?? Number(env['STRATUM_MAX_SESSIONS'] ?? 4),
     ...(tuning.sessionIdleMs === undefined ? {} : { idleMs: tuning.sessionIdleMs }),
     ...(tuning.sessionWallClock === undefined ? {} : { wallClock: tuning.sessionWallClock }),
+    ...(tuning.sessionPlaybackClock === undefined ? {} : { playbackClock: tuning.sessionPlaybackClock }),
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
     guard,
   });
@@ -316,6 +320,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       meter.detach();
       stopLoopDelay();
       await expander.close();
+      await whatIfRunner.close();
       await engine.stop();
     })();
     return closing;

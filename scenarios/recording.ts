@@ -8,12 +8,15 @@ import {
   loadCityFile,
   parseCity,
   readJournalFile,
+  systemWallClock,
   ValidationError,
   type BehaviourSet,
   type CityIndex,
   type CityModel,
   type DriverName,
   type JournalEntry,
+  type WallClock,
+  type WallTimer,
 } from '../engine/index.ts';
 import { OutcomeMeter, type Outcome } from './economics.ts';
 import { submitScenario } from './expand.ts';
@@ -369,7 +372,9 @@ const TICK_MS = 50;
 export class ReplaySession {
   private engine!: Engine;
   private fed = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: WallTimer | undefined;
+  /** The wall clock of real-time playback (a `ManualWallClock` in tests, which advance it). */
+  private clock: WallClock = systemWallClock;
   private advancing: Promise<void> | undefined;
   private readonly endListeners = new Set<() => void>();
   private speed = 1;
@@ -384,8 +389,9 @@ export class ReplaySession {
     if (hash !== recording.meta.cityHash) throw new ValidationError(`recording ${recording.meta.id}`, [{ path: '$.cityHash', reason: `the city rebuilt from ${JSON.stringify(recording.meta.city)} has hash ${hash.slice(0, 12)}…, the recording ${recording.meta.cityHash.slice(0, 12)}…` }]);
   }
 
-  static async open(recording: Recording, behaviours: Behaviours, options: { driver?: DriverName; city?: CityModel } = {}): Promise<ReplaySession> {
+  static async open(recording: Recording, behaviours: Behaviours, options: { driver?: DriverName; city?: CityModel; clock?: WallClock } = {}): Promise<ReplaySession> {
     const session = new ReplaySession(recording, behaviours, options.driver ?? 'direct', options.city);
+    if (options.clock !== undefined) session.clock = options.clock;
     await session.reset();
     return session;
   }
@@ -475,10 +481,10 @@ export class ReplaySession {
     if (!(speed >= MIN_SPEED && speed <= MAX_SPEED)) throw new ValidationError('replay', [{ path: '$.speed', reason: `must be between ${MIN_SPEED} and ${MAX_SPEED}` }]);
     this.speed = speed;
     if (this.timer !== undefined) return;
-    let wall = performance.now();
+    let wall = this.clock.now();
     let virtual = Math.max(0, this.engine.kernel.settledUntil);
     const tick = (): void => {
-      const now = performance.now();
+      const now = this.clock.now();
       virtual = Math.min(this.recording.meta.untilMs, virtual + (now - wall) * this.speed);
       wall = now;
       this.advancing = this.runTo(Math.floor(virtual)).then(
@@ -488,7 +494,7 @@ export class ReplaySession {
           if (virtual >= this.recording.meta.untilMs) {
             this.timer = undefined;
             for (const l of this.endListeners) l();
-          } else this.timer = setTimeout(tick, TICK_MS);
+          } else this.timer = this.clock.setTimeout(tick, TICK_MS);
         },
         (error: unknown) => {
           // A failed advance stops playback (kept in `error`) instead of an unhandled rejection.
@@ -498,7 +504,7 @@ export class ReplaySession {
         },
       );
     };
-    this.timer = setTimeout(tick, TICK_MS);
+    this.timer = this.clock.setTimeout(tick, TICK_MS);
   }
 
   /** Called when playback reaches the end of the recording. */
@@ -527,7 +533,7 @@ export class ReplaySession {
   }
 
   private async stopRunner(): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     if (this.advancing !== undefined) await this.advancing;
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBehaviours } from '../actors/index.ts';
-import { Engine, parseCity, type CityModel } from '../engine/index.ts';
+import { Engine, ManualWallClock, parseCity, type CityModel } from '../engine/index.ts';
 import {
   ActionGuard,
   cityFromSource,
@@ -74,6 +74,32 @@ describe('recording and replay', () => {
     expect(session.playing).toBe(false);
     session.play(1000);
     await ended;
+    expect(session.current.stream.stateHash()).toBe(rec.meta.stateHash);
+    await session.close();
+  });
+});
+
+describe('real-time playback on a manual wall clock', () => {
+  it('runs exactly wall ms × speed per tick, stands still while paused, and ends at the recorded state', async () => {
+    const rec = await recordRun({ city: CITY, seed: 3, behaviours, scenario: loadLibraryScenario('substation-fire'), untilSeconds: 1200, dir: tmp(), id: 'fire-clock' });
+    const clock = new ManualWallClock();
+    const session = await ReplaySession.open(rec, behaviours, { clock });
+    let ended = false;
+    session.onEnd(() => (ended = true));
+    session.play(1000);
+    await clock.advance(49);
+    expect(session.current.kernel.settledUntil).toBeLessThan(1); // the first tick is 50 ms away
+    await clock.advance(1);
+    expect(session.current.kernel.settledUntil).toBe(50_000);
+    await session.pause();
+    await clock.advance(10_000);
+    expect(session.current.kernel.settledUntil).toBe(50_000);
+    expect(clock.pending).toBe(0);
+    session.play(1000);
+    await clock.advance(1_100);
+    expect(ended).toBe(false);
+    await clock.advance(100);
+    expect(ended).toBe(true);
     expect(session.current.stream.stateHash()).toBe(rec.meta.stateHash);
     await session.close();
   });

@@ -1,4 +1,4 @@
-import { ConflictError, ValidationError, type CityModel, type Engine, type InputCommand, type JournalEntry } from '../engine/index.ts';
+import { ConflictError, ValidationError, type CityModel, type Engine, type InputCommand, type JournalEntry, type WallClock } from '../engine/index.ts';
 import { OutcomeMeter, SERVICE_LAYERS, type CostModel, DEFAULT_COST_MODEL, type Outcome } from './economics.ts';
 import type { Ledger } from './ledger.ts';
 import { ReplaySession, type Behaviours, type Recording } from './recording.ts';
@@ -74,7 +74,7 @@ export class TrainingExercise {
    * time, seek) and control passes to the trainees when the clock reaches `handoverMs`. Up to the
    * handover the stream is the recording's own (the entries withheld all come later).
    */
-  static async open(options: { recording: Recording; behaviours: Behaviours; handoverMs: number; costModel?: CostModel; ledger?: Ledger; trainer?: string; city?: CityModel }): Promise<TrainingExercise> {
+  static async open(options: { recording: Recording; behaviours: Behaviours; handoverMs: number; costModel?: CostModel; ledger?: Ledger; trainer?: string; city?: CityModel; clock?: WallClock }): Promise<TrainingExercise> {
     const { recording, handoverMs } = options;
     if (!(handoverMs >= 0 && handoverMs <= recording.meta.untilMs)) throw new ValidationError('training', [{ path: '$.handover', reason: `must be within the recording (0–${recording.meta.untilMs / 1000} s)` }]);
     const keep = recording.entries.map((e) => !(isDecision(e) && e.time >= handoverMs));
@@ -83,7 +83,7 @@ export class TrainingExercise {
       meta: { ...recording.meta, feedAfter: recording.meta.feedAfter.filter((_, i) => keep[i]), checkpoints: [] },
       entries: recording.entries.filter((_, i) => keep[i]),
     };
-    const session = await ReplaySession.open(incident, options.behaviours, options.city === undefined ? {} : { city: options.city });
+    const session = await ReplaySession.open(incident, options.behaviours, { ...(options.city === undefined ? {} : { city: options.city }), ...(options.clock === undefined ? {} : { clock: options.clock }) });
     return new TrainingExercise(recording, session, handoverMs, options.behaviours, options.costModel ?? DEFAULT_COST_MODEL, options.ledger, options.trainer ?? 'trainer', options.city);
   }
 

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { CityIndex, ValidationError, type CityModel } from '../../engine/index.ts';
+import { CityIndex, type CityModel } from '../../engine/index.ts';
 import { expandScenario, type Scenario } from '../../scenarios/index.ts';
+import { replyOf } from './worker-jobs.ts';
 
 /**
  * The scenario-expansion worker (started by `ScenarioExpander`): holds its own index of the live
@@ -10,11 +11,13 @@ import { expandScenario, type Scenario } from '../../scenarios/index.ts';
 const { city, seed } = workerData as { city: CityModel; seed: number };
 const index = new CityIndex(city);
 parentPort!.on('message', (message: { id: number; scenario: Scenario }) => {
+  let outcome: { result: ReturnType<typeof expandScenario> } | { error: unknown };
   try {
-    parentPort!.postMessage({ id: message.id, events: expandScenario(message.scenario, index, seed) });
+    outcome = { result: expandScenario(message.scenario, index, seed) };
   } catch (error) {
     // A bad scenario (ValidationError) keeps its source and problems, so the reply names the field.
-    parentPort!.postMessage(error instanceof ValidationError ? { id: message.id, invalid: { source: error.source, problems: error.problems } } : { id: message.id, error: (error as Error).message });
+    outcome = { error };
   }
+  parentPort!.postMessage(replyOf(message.id, outcome));
 });
 parentPort!.postMessage({ ready: true });

@@ -11,3 +11,4 @@ export { checkpointWriter, openDataDir, openLedger, registerDurability } from '.
 export type { RecoveryState } from './durability.ts';
 export { DEFAULT_SNAPSHOT_SETTINGS, SnapshotKeeper, restoreNewestSnapshot, snapshotSettings, snapshotsDir } from './snapshots.ts';
 export type { SnapshotSettings, SnapshotStart, SnapshotTaken } from './snapshots.ts';
+export { WhatIfRunner } from './whatif-runner.ts';

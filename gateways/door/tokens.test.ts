@@ -133,13 +133,32 @@ describe('stratum start reloads the tokens file on SIGHUP', () => {
     });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
-    const until = async (what: string, check: () => boolean): Promise<void> => {
-      const deadline = Date.now() + 30_000;
-      while (!check()) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${what}; stderr: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    // Each wait is for an event (a line on stderr), checked as each chunk arrives; the 30 s bound
+    // only turns a hang into a failure naming what never came.
+    const until = (what: string, check: () => boolean): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const cleanup = (): void => {
+          clearTimeout(bound);
+          child.stderr!.off('data', onData);
+          child.off('exit', onExit);
+        };
+        const onData = (): void => {
+          if (!check()) return;
+          cleanup();
+          resolve();
+        };
+        const onExit = (): void => {
+          cleanup();
+          reject(new Error(`no ${what}: the server exited; stderr: ${stderr}`));
+        };
+        const bound = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no ${what} within 30 s; stderr: ${stderr}`));
+        }, 30_000);
+        child.stderr!.on('data', onData);
+        child.once('exit', onExit);
+        onData();
+      });
     try {
       await until('start', () => /serving \d+ assets at (\S+)/.test(stderr));
       const url = /serving \d+ assets at (\S+)/.exec(stderr)![1]!;

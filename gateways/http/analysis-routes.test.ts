@@ -14,17 +14,23 @@ describe('analysis routes over the live engine', () => {
   it('explains a dependency failure back to the injected input', async () => {
     // A hard, certain, immediate dependency (pumping stations now ride through some grid losses on standby power).
     const pump = server.engine.index.city.dependencies.find((d) => d.strength === 1 && d.probability === 1 && d.latencySeconds === 0)!;
+    // Wait for the event (the dependent asset leaving service in the engine's stream), not for time.
+    const dependent = server.engine.index.indexOf(pump.to)!;
+    const leftService = new Promise<void>((resolve) => {
+      const off = server.engine.stream.subscribe((c) => {
+        if (c.actor !== dependent || c.after.status === c.before.status || c.after.status === 0) return;
+        off();
+        resolve();
+      });
+    });
     const inject = await fetch(`${server.url}/api/inject`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'fail', target: pump.from }),
     });
     expect(inject.status).toBe(202);
-    let chain: Array<{ id: string; cause: string; via: string }> = [];
-    for (let i = 0; i < 100 && chain.length < 2; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      chain = ((await (await get(`/api/explain/${pump.to}`)).json()) as { chain: typeof chain }).chain;
-    }
+    await leftService;
+    const chain = ((await (await get(`/api/explain/${pump.to}`)).json()) as { chain: Array<{ id: string; cause: string; via: string }> }).chain;
     expect(chain[0]).toMatchObject({ id: pump.from, cause: 'damage', via: 'input' });
     expect(chain[chain.length - 1]).toMatchObject({ id: pump.to, cause: 'dependency', via: pump.from });
   });

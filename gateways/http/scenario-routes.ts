@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createBehaviours } from '../../actors/index.ts';
-import { ConflictError, inputCommandSchema, type CityModel, type Engine } from '../../engine/index.ts';
+import { ConflictError, inputCommandSchema, type CityModel, type Engine, type InputCommand } from '../../engine/index.ts';
 import {
   ActionGuard,
   defaultRecordingsDir,
@@ -22,8 +22,11 @@ import {
   type Recording,
   type RecordingMeta,
   type Scenario,
+  type WhatIfResult,
 } from '../../scenarios/index.ts';
-import type { AuditLog, Principal, Control, OperatorAction } from '../door/index.ts';
+import type { AuditLog } from '../door/index.ts';
+import type { Principal } from '../door/index.ts';
+import type { Control, OperatorAction } from '../door/index.ts';
 import { errorResponses, GatewayError, NotFoundError } from '../door/index.ts';
 import { actionRequestSchema } from '../protocol.ts';
 
@@ -42,6 +45,8 @@ export interface ScenarioRoutesContext {
    * `GET /api/recordings` lists its recordings beside the files'.
    */
   readonly recordingStore?: { save(recording: Recording, city: CityModel): Promise<void>; list(): Promise<RecordingMeta[]> };
+  /** Runs what-ifs off the event loop (a worker thread); absent: in process, in slices (tests). */
+  readonly whatIf?: { run(engine: Engine, command: InputCommand, horizonSeconds: number): Promise<WhatIfResult> };
 }
 
 /** Where a listed recording lives: the recordings folder, the database, or both. */
@@ -298,7 +303,9 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
       const atMs = Math.max(0, engine.kernel.settledUntil);
       whatIfRunning = true;
       try {
-        const result = await whatIf({ city: ctx.city, index: engine.index, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: engine.journal.iterate(), untilSeq: engine.journal.length, atMs, command, horizonSeconds });
+        const result = ctx.whatIf !== undefined
+          ? await ctx.whatIf.run(engine, command, horizonSeconds)
+          : await whatIf({ city: ctx.city, index: engine.index, cityHash: engine.cityHash, seed: engine.kernel.seed, behaviours: (i) => createBehaviours(i), journal: engine.journal.iterate(), untilSeq: engine.journal.length, atMs, command, horizonSeconds });
         ledger.append('what-if', principal.name, principal.role, { command, atMs, horizonSeconds, delta: result.delta });
         return { ...result, guarded: guard.isGuarded(command) };
       } finally {

@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
 import { Engine, generateCity, parseCity, Status } from '../../engine/index.ts';
 import { cityFromSource, saveRecording, verifyLedgerFile, whatIf } from '../../scenarios/index.ts';
+import { jsonCall } from '../../test/http-client.ts';
 import { startServerWith, type ServerInternals } from '../server.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON replies, checked by the assertions
-type Json = any;
 
 const CITY = { generate: { assets: 300, seed: 7 } } as const;
 const TOKENS = { admin: 'guard-admin-123', trainer: 'guard-trainer-1', op: 'guard-operator-1', op2: 'guard-operator-2', view: 'guard-viewer-12' };
@@ -31,14 +30,7 @@ async function recordDrill(dir: string, id: string): Promise<void> {
 describe('the guard policy in training sessions and what-if', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stratum-session-guard-'));
   let server: ServerInternals;
-  const call = async (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Json }> => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, json: await res.json() };
-  };
+  const call = jsonCall(() => server.url);
 
   beforeAll(async () => {
     await recordDrill(dir, 'drill');
@@ -110,18 +102,29 @@ describe('the guard policy in training sessions and what-if', () => {
     ]));
   }, 60_000);
 
-  it('what-if goes through the door: audited, and says when the action itself is guarded', async () => {
+  it('what-if goes through the door: audited, run in the worker to the in-process result, and says when the action itself is guarded', async () => {
+    expect((await call('POST', '/api/inject', TOKENS.admin, { type: 'fail', target: 'pw-tx-0', hazard: 'fire' })).status).toBe(202);
+    const journal = server.engine.journal.length;
     const body = { command: { type: 'isolate', target: 'pw-dx-1' }, horizonSeconds: 3600 };
     const done = await call('POST', '/api/whatif', TOKENS.op, body);
     expect(done.status).toBe(200);
     expect(done.json.guarded).toBe(true);
+    // The server's what-if ran in its worker thread; in process it gives the same answer.
+    const local = await whatIf({
+      city: server.engine.index.city, seed: server.engine.kernel.seed, cityHash: server.engine.cityHash, behaviours,
+      journal: server.engine.journal.iterate(), untilSeq: journal, atMs: done.json.atMs as number, command: { type: 'isolate', target: 'pw-dx-1' }, horizonSeconds: 3600,
+    });
+    expect(done.json.with.summary.stateHash).toBe(local.with.summary.stateHash);
+    expect(done.json.without.summary.stateHash).toBe(local.without.summary.stateHash);
+    expect(done.json.delta).toEqual(local.delta);
+    expect(done.json.without.summary.failed).toBeGreaterThan(0);
     expect((await call('POST', '/api/whatif', TOKENS.op, { command: { type: 'shed', target: 'pw-dx-1', share: 0.5 } })).json.guarded).toBe(false);
     expect((await call('POST', '/api/whatif', TOKENS.view, body)).status).toBe(403);
     expect((await call('POST', '/api/whatif', TOKENS.op, { command: { type: 'isolate', target: 'pw-nowhere' } })).status).toBe(404);
     expect((await call('POST', '/api/whatif', TOKENS.op, { ...body, horizonSeconds: 8 * 86_400 })).status).toBe(400);
     const audit = server.audit.list(1000).filter((e) => e.action === 'whatif.isolate').map((e) => e.result);
     expect(audit).toEqual(expect.arrayContaining(['ok', 'not-found']));
-    expect(server.engine.journal.length).toBe(0);
+    expect(server.engine.journal.length).toBe(journal);
   }, 60_000);
 });
 

@@ -5,7 +5,7 @@ import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createBehaviours } from '../../actors/index.ts';
-import { Engine, generateCity, hashCity, parseCity, Status } from '../../engine/index.ts';
+import { Engine, generateCity, hashCity, ManualWallClock, parseCity, Status, type WallClock } from '../../engine/index.ts';
 import { cityFromSource, loadRecording, MAX_SPEED, MIN_SPEED, ReplaySession, saveRecording, verifyLedgerFile } from '../../scenarios/index.ts';
 import { bundleParser, FRAMES_BUNDLE } from '../frame-bundle.ts';
 import {
@@ -82,7 +82,7 @@ async function straightHash(dir: string, id: string, ms: number): Promise<string
   return hash;
 }
 
-async function startTestServer(dir: string, tuning: { maxSessions?: number; sessionIdleMs?: number; sessionWallClock?: () => number } = {}): Promise<ServerInternals> {
+async function startTestServer(dir: string, tuning: { maxSessions?: number; sessionIdleMs?: number; sessionWallClock?: () => number; sessionPlaybackClock?: WallClock } = {}): Promise<ServerInternals> {
   return startServerWith(
     { city: parseCity(generateCity({ assets: 300, seed: 7 }), 'gen'), seed: 1, port: 0, quiet: true, adminToken: TOKENS.admin },
     { paused: true, maxSessions: 3, ...tuning, env: { STRATUM_TOKENS: ENV_TOKENS, STRATUM_RECORDINGS: dir, STRATUM_LEDGER_FILE: join(dir, 'ledger.ndjson') } },
@@ -126,9 +126,13 @@ describe('replay and training sessions over the live server', () => {
     return { socket, frames, clocks, moves, closed, ack };
   };
 
+  // Session playback is paced by this clock: the test moves it, so "1000× for 50 ms" is exactly
+  // 50 virtual seconds and a paused session is seen to stand still without waiting.
+  const playback = new ManualWallClock();
+
   beforeAll(async () => {
     await recordIncident(dir, 'incident');
-    server = await startTestServer(dir);
+    server = await startTestServer(dir, { sessionPlaybackClock: playback });
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();
@@ -197,19 +201,20 @@ describe('replay and training sessions over the live server', () => {
     expect((await clock(id, { action: 'speed', speed: 1000 })).json.session.clock.speed).toBe(1000);
     expect((await clock(id, { action: 'resume' })).json.session.clock.paused).toBe(false);
     expect((await clock(id, { action: 'resume' })).status).toBe(409);
-    await waitFor('playback to move the clock', async () => ((await detail(id)).clock.nowMs > 20_000 ? true : undefined));
+    await playback.advance(50); // one 50 ms playback tick at 1000×: 50 virtual seconds
+    expect((await detail(id)).clock.nowMs).toBe(1000 + 50_000);
     const paused = await clock(id, { action: 'pause' });
     expect(paused.json.session.clock.paused).toBe(true);
     const at = paused.json.session.clock.nowMs as number;
-    await new Promise((r) => setTimeout(r, 200));
+    expect(at).toBe(51_000);
+    await playback.advance(10_000); // ten wall seconds later, a paused session has not moved
     expect((await detail(id)).clock.nowMs).toBe(at);
     await waitFor('a session clock showing the pause', () => v.clocks.find((c) => c.paused && c.nowMs === at));
     await clock(id, { action: 'seek', toMs: END_MS - 60_000 });
     await clock(id, { action: 'resume' });
-    const end = await waitFor('the end of the recording', async () => {
-      const d = await detail(id);
-      return d.phase === 'finished' ? d : undefined;
-    });
+    await playback.advance(100); // 60 virtual seconds left: the second tick reaches the end
+    const end = await detail(id);
+    expect(end.phase).toBe('finished');
     expect(end.clock).toMatchObject({ nowMs: END_MS, paused: true });
     expect(end.summary.stateHash).toBe(loadRecording('incident', dir).meta.stateHash);
     expect((await clock(id, { action: 'resume' })).status).toBe(409);

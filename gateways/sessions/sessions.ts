@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, hashCity, RealtimeRunner, Status, type CityModel, type Engine, type JournalEntry } from '../../engine/index.ts';
+import { ConflictError, hashCity, RealtimeRunner, Status, type CityModel, type Engine, type JournalEntry, type WallClock } from '../../engine/index.ts';
 import {
   DEFAULT_COST_MODEL,
   isDecision,
@@ -115,6 +115,8 @@ export interface SessionManagerOptions {
    * second person with another role approves it — session-guard.ts).
    */
   readonly guard?: GuardPolicy;
+  /** The wall clock of session playback (default the system's; tests advance a `ManualWallClock`). */
+  readonly playbackClock?: WallClock;
 }
 
 export interface CreateSessionRequest {
@@ -300,6 +302,10 @@ export class SessionManager {
     this.timer.unref();
   }
 
+  private playbackClock(): { clock?: WallClock } {
+    return this.options.playbackClock === undefined ? {} : { clock: this.options.playbackClock };
+  }
+
   /** Hears clocks, alerts, moved subscriptions and closed sessions (the socket gateway). */
   on(listener: (event: SessionEvent) => void): () => void {
     this.listeners.add(listener);
@@ -390,10 +396,10 @@ export class SessionManager {
         // Default handover: when the recorded operators first acted (else the start).
         const handoverMs = request.handoverMs ?? recording.entries.find(isDecision)?.time ?? 0;
         if (handoverMs > endMs) throw new ConflictError(`handoverMs ${handoverMs} is after the end of the recording (${endMs} ms)`);
-        exercise = await TrainingExercise.open({ recording, behaviours: this.options.behaviours, handoverMs, costModel: this.costModel, trainer: principal.name, ...(this.options.ledger === undefined ? {} : { ledger: this.options.ledger }), ...(city === undefined ? {} : { city }) });
+        exercise = await TrainingExercise.open({ recording, behaviours: this.options.behaviours, handoverMs, costModel: this.costModel, trainer: principal.name, ...(this.options.ledger === undefined ? {} : { ledger: this.options.ledger }), ...(city === undefined ? {} : { city }), ...this.playbackClock() });
         replay = exercise.replay;
       } else {
-        replay = await ReplaySession.open(recording, this.options.behaviours, city === undefined ? {} : { city });
+        replay = await ReplaySession.open(recording, this.options.behaviours, { ...(city === undefined ? {} : { city }), ...this.playbackClock() });
       }
       replay.setSpeed(speed);
       const id = `${request.kind}-${++this.counter}-${randomBytes(3).toString('hex')}`;

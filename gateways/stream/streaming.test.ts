@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
-import { Engine, generateCity, parseCity, Status } from '../../engine/index.ts';
+import { Engine, generateCity, ManualWallClock, parseCity, Status } from '../../engine/index.ts';
 import { applyFrame, createViewState, decodeFrame, FrameKind, type Frame } from '../protocol.ts';
-import { EXPEDITE_BURST, StreamHub, Subscriber, type FrameSink } from './streaming.ts';
+import { EXPEDITE_BURST, EXPEDITED_INTERVAL_MS, StreamHub, Subscriber, type FrameSink } from './streaming.ts';
 
 /** A sink that records frames and can be switched to "backed up". */
 class TestSink implements FrameSink {
@@ -87,8 +87,10 @@ describe('StreamHub (direct driver, frames cut by hand)', () => {
   });
 
   it('sends the frame after an input at once, a few times in a row, then no sooner than the expedited floor', async () => {
-    // No refill, so the test does not depend on how fast this machine runs the engine.
-    const hub = new StreamHub(engine, { expeditePerSecond: 0 });
+    // No refill, and a wall clock that moves only when the test says: nothing depends on how fast
+    // this machine runs the engine.
+    const clock = new ManualWallClock();
+    const hub = new StreamHub(engine, { expeditePerSecond: 0, clock });
     const viewer = new Subscriber('rate', new TestSink());
     const sink = viewer.sink as TestSink;
     // A slow view (1 Hz): without inputs, a second frame within the second would wait for its timer.
@@ -112,7 +114,9 @@ describe('StreamHub (direct driver, frames cut by hand)', () => {
     // Tokens spent: the next input's frame waits for a timer (the expedited floor) instead.
     await applyInput(EXPEDITE_BURST + 1);
     expect(sink.frames.length - before).toBe(1 + EXPEDITE_BURST);
-    await new Promise((r) => setTimeout(r, 80));
+    await clock.advance(EXPEDITED_INTERVAL_MS - 1);
+    expect(sink.frames.length - before).toBe(1 + EXPEDITE_BURST);
+    await clock.advance(1);
     expect(sink.frames.length - before).toBe(2 + EXPEDITE_BURST);
     hub.close();
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Engine, StateChange } from '../../engine/index.ts';
+import { systemWallClock, type Engine, type StateChange, type WallClock, type WallTimer } from '../../engine/index.ts';
 import {
   encodeFrame,
   FrameKind,
@@ -66,6 +66,8 @@ export interface StreamOptions {
   readonly maxAlertsPerFlush?: number;
   /** A view without subscribers is kept this long for reconnecting clients (default 60 s). */
   readonly idleViewMs?: number;
+  /** The wall clock of frame cadence and idle views (default the system's; tests advance a `ManualWallClock`). */
+  readonly clock?: WallClock;
 }
 
 interface StoredFrame {
@@ -134,8 +136,8 @@ export class ViewCoalescer {
   private readonly ring: StoredFrame[] = [];
   private snapshotCache: { frame: number; bytes: Uint8Array } | undefined;
   private catchUpCache = new Map<number, Uint8Array>();
-  timer: NodeJS.Timeout | undefined;
-  /** Wall time (performance.now) the last subscriber left, or undefined while it has some. */
+  timer: WallTimer | undefined;
+  /** Wall time (the hub's clock) the last subscriber left, or undefined while it has some. */
   emptySince: number | undefined;
 
   /** `epoch` names this incarnation of the view: frame numbers are only comparable within it. */
@@ -191,7 +193,7 @@ export class ViewCoalescer {
     this.dirty.push(actor);
     // First change since the last frame: arm the timer now rather than wait for the end of the
     // engine advance (a big advance can take tens of ms; the first changes should not wait for it).
-    if (this.dirty.length === 1) this.maybeCut(performance.now(), true);
+    if (this.dirty.length === 1) this.maybeCut(this.hub.clock.now(), true);
   }
 
   get hasDirty(): boolean {
@@ -210,17 +212,17 @@ export class ViewCoalescer {
       this.cut(nowWall);
       return;
     }
-    this.timer = setTimeout(() => {
+    this.timer = this.hub.clock.setTimeout(() => {
       this.timer = undefined;
-      this.cut(performance.now());
+      this.cut(this.hub.clock.now());
     }, Math.max(0, due - nowWall));
   }
 
   /** Cuts a frame now whatever the rate (tests, replays stepping instant by instant). */
   cutNow(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.hub.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.cut(performance.now());
+    this.cut(this.hub.clock.now());
   }
 
   private cut(nowWall: number): void {
@@ -361,7 +363,7 @@ export class ViewCoalescer {
   }
 
   dispose(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.hub.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 }
@@ -385,8 +387,11 @@ export class StreamHub implements FrameSource {
   private viewList: ViewCoalescer[] = [];
   private incarnations = 0;
   private readonly idleMs: number;
+  /** Wall time for frame cadence (never inside the simulation). */
+  readonly clock: WallClock;
 
   constructor(readonly engine: Engine, options: StreamOptions = {}) {
+    this.clock = options.clock ?? systemWallClock;
     this.ringFrames = options.ringFrames ?? 128;
     this.expediteBurst = options.expediteBurst ?? EXPEDITE_BURST;
     this.expeditePerSecond = options.expeditePerSecond ?? EXPEDITE_PER_SECOND;
@@ -422,11 +427,11 @@ export class StreamHub implements FrameSource {
 
   /** Called after every engine advance (RealtimeRunner.onAdvance) and by timers. */
   flush(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     for (const v of this.viewList) {
       if (v.hasDirty) {
         if (v.timer !== undefined) {
-          clearTimeout(v.timer);
+          this.clock.clearTimeout(v.timer);
           v.timer = undefined;
         }
         v.maybeCut(now);
@@ -504,11 +509,11 @@ export class StreamHub implements FrameSource {
     if (view === undefined) return;
     view.subscribers.delete(s);
     s.view = undefined;
-    if (view.subscribers.size === 0) view.emptySince = performance.now();
+    if (view.subscribers.size === 0) view.emptySince = this.clock.now();
   }
 
   /** Drops views that have had no subscriber for `idleViewMs`. */
-  sweep(now = performance.now()): void {
+  sweep(now = this.clock.now()): void {
     let changed = false;
     for (const view of this.viewList) {
       if (view.emptySince !== undefined && now - view.emptySince >= this.idleMs) {
