@@ -11,8 +11,9 @@ import { startServerWith, type ServerInternals } from '../gateways/server.ts';
  * samples of the same virtual week:
  * - one asset over 24 h at 1-minute buckets → `assetHistoryP99Ms` (target ≤ 50 ms)
  * - one layer over 7 days at 1-hour buckets → `layerHistoryP99Ms` (target ≤ 200 ms)
- * on PostgreSQL (the services' server: plain partitions, or TimescaleDB where it has the extension)
- * and on the embedded store, each beside the same question written by hand in SQL and run with `pg`
+ * on PostgreSQL (the services' server, in a schema of its own with the writers' day partitions:
+ * plain partitions, or TimescaleDB where it has the extension; `historyPgMode` says which) and on
+ * the embedded store, each beside the same question written by hand in SQL and run with `pg`
  * (`historyApiVsSqlRatio` = API p99 ÷ SQL p99, asset and layer). Not here: TimescaleDB in WASM
  * (PGlite) — a server whose adapters open their pool on PGlite's one-connection socket stalls, and
  * the process ends without a word (2026-12-04); the contract suite checks TimescaleDB's answers.

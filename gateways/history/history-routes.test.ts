@@ -165,12 +165,14 @@ const postgres = serviceFromEnv('pg');
 
 describe.skipIf(postgres.skip)(`history API on PostgreSQL (${postgres.reason})`, () => {
   const runId = `hist-${randomUUID().slice(0, 8)}`;
+  // A schema of its own (STRATUM_PG_SCHEMA), dropped afterwards.
+  const schema = `h_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   const servers: ServerInternals[] = [];
   afterAll(async () => {
     for (const s of servers) await s.close();
     const client = new pg.Client({ connectionString: requireUrl(postgres) });
     await client.connect();
-    for (const t of ['series_samples', 'state_changes', 'input_journal', 'history_actors', 'series_1m', 'series_1h']) await client.query(`DELETE FROM stratum.${t} WHERE run_id = $1`, [runId]).catch(() => {});
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.end();
   });
 
@@ -185,7 +187,7 @@ describe.skipIf(postgres.skip)(`history API on PostgreSQL (${postgres.reason})`,
   const fetchJson = async (s: ServerInternals, path: string): Promise<Json> => (await fetch(`${s.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
 
   it('answers from the database exactly as the embedded store does, and lists the run', async () => {
-    const onPg = await start({ STRATUM_ADAPTERS: '1', STRATUM_PG_URL: requireUrl(postgres), STRATUM_RUN_ID: runId });
+    const onPg = await start({ STRATUM_ADAPTERS: '1', STRATUM_PG_URL: requireUrl(postgres), STRATUM_PG_SCHEMA: schema, STRATUM_RUN_ID: runId });
     const embedded = await start({});
     const paths = ['/api/assets/pw-tx-1/history?from=0&to=2h&step=1m', '/api/history?from=0&to=2h&step=5m', '/api/history?layer=power&from=0&to=2h&step=1h', '/api/assets/wt-ps-0/history?from=0&to=2h&step=7m'];
     const strip = (b: Json): Json => ({ ...b, store: undefined });
@@ -207,5 +209,14 @@ describe.skipIf(postgres.skip)(`history API on PostgreSQL (${postgres.reason})`,
     expect(runs.runs.map((r: { runId: string }) => r.runId)).toContain(runId);
     expect((await fetchJson(onPg, `/api/history?run=${runId}&from=0&to=2h&step=1h`)).scope).toBe(`run:${runId}`);
     expect((await fetch(`${onPg.url}/api/history?run=nope`, { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(404);
+    // It was all written to the schema STRATUM_PG_SCHEMA named.
+    const client = new pg.Client({ connectionString: requireUrl(postgres) });
+    await client.connect();
+    try {
+      const rows = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.state_changes WHERE run_id = $1`, [runId]);
+      expect(rows.rows[0]!.n).toBeGreaterThan(0);
+    } finally {
+      await client.end();
+    }
   }, 60_000);
 });
