@@ -10,10 +10,10 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { createBehaviours } from '../actors/index.ts';
 import { performance } from 'node:perf_hooks';
 import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel, type WallClock } from '../engine/index.ts';
-import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander, WhatIfRunner, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './door/index.ts';
+import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander, WhatIfRunner, readSnapshotCompanion, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './door/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
 import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRoutes, registerTokenRoutes, type TokenReload, summarise, createMetrics, registerEventLoopDelay } from './http/index.ts';
-import type { HistoryHub } from './history/index.ts';
+import type { HeldHistory, HistoryHub } from './history/index.ts';
 import { registerHistoryRoutes } from './history/index.ts';
 import { registerSessionRoutes, registerSessionApprovalRoutes, SessionApprovals, fileRecordings, firstOf, SessionManager } from './sessions/index.ts';
 import { registerGridRoutes } from './http/index.ts';
@@ -242,6 +242,14 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const waterReadings = new WaterReadingHistory(engine);
   registerWaterReadingRoutes(app, waterReadings);
   const history = await registerHistoryRoutes(app, { engine, sessions, costModel: options.costModel ?? DEFAULT_COST_MODEL, adapters, env });
+  // Restarted from a snapshot: the history before it comes from the snapshot's companion (the
+  // journal before the snapshot is not replayed); the tail replayed below adds the rest.
+  const loadedSnapshot = snapshotStart?.loaded;
+  if (data !== undefined && loadedSnapshot !== undefined) {
+    const held = readSnapshotCompanion(data.dir, 'history', loadedSnapshot.seq);
+    if ('value' in held) history.live.embedded.importHeld(held.value as HeldHistory);
+    else app.log.warn(`history before the snapshot at entry ${loadedSnapshot.seq} is not restored: ${held.missing}`);
+  }
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
     return { ...diff, disconnected: late.sockets?.dropRevoked() ?? 0, total: tokens.size };
@@ -269,7 +277,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const checkpoints = data === undefined ? undefined : checkpointWriter(engine, data.checkpointFile);
-  const snapshots = data === undefined ? undefined : new SnapshotKeeper(engine, data.dir, snapshotConfig!, { checkpointFile: data.checkpointFile, log: (m) => app.log.error(m) });
+  const snapshots = data === undefined ? undefined : new SnapshotKeeper(engine, data.dir, snapshotConfig!, { checkpointFile: data.checkpointFile, log: (m) => app.log.error(m), companions: [{ name: 'history', capture: () => history.live.embedded.exportHeld() }] });
   const offAdvance = runner.onAdvance(() => {
     hub.flush();
     checkpoints?.afterAdvance();

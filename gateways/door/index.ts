@@ -9,6 +9,6 @@ export type { Principal, Right } from './auth.ts';
 export { ScenarioExpander } from './expander.ts';
 export { checkpointWriter, openDataDir, openLedger, registerDurability } from './durability.ts';
 export type { RecoveryState } from './durability.ts';
-export { DEFAULT_SNAPSHOT_SETTINGS, SnapshotKeeper, restoreNewestSnapshot, snapshotSettings, snapshotsDir } from './snapshots.ts';
-export type { SnapshotSettings, SnapshotStart, SnapshotTaken } from './snapshots.ts';
+export { DEFAULT_SNAPSHOT_SETTINGS, SnapshotKeeper, readSnapshotCompanion, restoreNewestSnapshot, snapshotSettings, snapshotsDir } from './snapshots.ts';
+export type { SnapshotCompanion, SnapshotSettings, SnapshotStart, SnapshotTaken } from './snapshots.ts';
 export { WhatIfRunner } from './whatif-runner.ts';

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assembleSnapshot, loadNewestSnapshot, snapshotFrames, writeSnapshotFile, type Engine } from '../../engine/index.ts';
+import { deserialize, serialize } from 'node:v8';
+import { assembleSnapshot, listSnapshotFiles, loadNewestSnapshot, snapshotFrames, writeSnapshotFile, type Engine } from '../../engine/index.ts';
 import { CHECKPOINT_HASH_FORMAT, writeCheckpointFile, type Checkpoint } from './durability.ts';
 
 /**
@@ -75,6 +78,52 @@ export function restoreNewestSnapshot(engine: Engine, dataDir: string, checkpoin
   return { loaded: { file: found.file, seq: found.header.seq, clockMs: found.header.clockMs, loadMs: performance.now() - started }, refused };
 }
 
+/**
+ * A companion of the snapshots: state a gateway keeps beside the engine (the embedded history) that
+ * a restart from a snapshot would otherwise lose, since the journal before the snapshot is not
+ * replayed. `capture` runs in the same synchronous step as the engine's capture (one consistent
+ * picture); the value (V8-serialisable) is written as `<name>-<seq>.bin` before the snapshot itself,
+ * so a snapshot on disk always has its companions; companions of snapshots no longer kept are removed.
+ */
+export interface SnapshotCompanion {
+  readonly name: string;
+  capture(): unknown;
+}
+
+const companionFile = (dir: string, name: string, seq: number): string => join(dir, `${name}-${seq}.bin`);
+
+/** Written off the event loop (it can be tens of MB), synced, then renamed into place. */
+async function writeFileDurably(file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+}
+
+/** The companion `name` of the snapshot at journal entry `seq`, or undefined (with why) when missing or unreadable. */
+export function readSnapshotCompanion(dataDir: string, name: string, seq: number): { value: unknown } | { missing: string } {
+  const file = companionFile(snapshotsDir(dataDir), name, seq);
+  if (!existsSync(file)) return { missing: `${file} does not exist` };
+  try {
+    return { value: deserialize(readFileSync(file)) };
+  } catch (error) {
+    return { missing: `${file} cannot be read: ${(error as Error).message}` };
+  }
+}
+
+function pruneCompanions(dir: string, names: readonly string[]): void {
+  const kept = new Set(listSnapshotFiles(dir).map((f) => f.seq));
+  for (const file of readdirSync(dir)) {
+    const m = /^([a-z-]+)-(\d+)\.bin(\.tmp)?$/.exec(file);
+    if (m !== null && names.includes(m[1]!) && (m[3] !== undefined || !kept.has(Number(m[2])))) unlinkSync(join(dir, file));
+  }
+}
+
 /** One snapshot taken: where, its journal position, and how long it held the event loop. */
 export interface SnapshotTaken {
   readonly file: string;
@@ -105,7 +154,7 @@ export class SnapshotKeeper {
     private readonly engine: Engine,
     private readonly dataDir: string,
     private readonly settings: SnapshotSettings,
-    private readonly options: { checkpointFile?: string; now?: () => number; log?: (message: string) => void } = {},
+    private readonly options: { checkpointFile?: string; now?: () => number; log?: (message: string) => void; companions?: readonly SnapshotCompanion[] } = {},
   ) {
     this.lastSeq = engine.journal.length;
     this.lastClock = engine.kernel.settledUntil;
@@ -157,6 +206,7 @@ export class SnapshotKeeper {
       const identity = this.engine.snapshotIdentity();
       const seq = state.journal.seq;
       const clockMs = state.kernel.processedUntil;
+      const companions = (this.options.companions ?? []).map((c) => ({ name: c.name, value: c.capture() }));
       const checkpoint: Checkpoint = { hashFormat: CHECKPOINT_HASH_FORMAT, settledUntil: clockMs, inputs: seq, stateHash: identity.streamHash, events: state.stream.count };
       let blockedMs = performance.now() - t0;
       // The encoding, one frame per turn of the event loop: the engine runs on meanwhile.
@@ -179,7 +229,11 @@ export class SnapshotKeeper {
       this.lastAt = this.now();
       // The snapshot stands for the journal up to `seq`: it must not outlive entries a crash could lose.
       await this.engine.journal.whenDurable();
-      const file = await writeSnapshotFile(snapshotsDir(this.dataDir), pieces, seq, this.settings.keep);
+      const dir = snapshotsDir(this.dataDir);
+      if (companions.length > 0) mkdirSync(dir, { recursive: true });
+      for (const c of companions) await writeFileDurably(companionFile(dir, c.name, seq), serialize(c.value));
+      const file = await writeSnapshotFile(dir, pieces, seq, this.settings.keep);
+      if (companions.length > 0) pruneCompanions(dir, companions.map((c) => c.name));
       if (this.options.checkpointFile !== undefined) writeCheckpointFile(this.options.checkpointFile, checkpoint);
       this.last = { file, seq, bytes: size, blockedMs, totalMs: performance.now() - started };
       return this.last;

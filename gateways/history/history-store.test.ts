@@ -45,6 +45,39 @@ describe('EmbeddedHistory', () => {
     }
   });
 
+  it('carries what it holds across a restart: exportHeld then importHeld answers as the original, ahead of what the new store holds, within its own bounds', async () => {
+    const { changes, samples } = contractData();
+    const cut = Math.floor(changes.length * 0.7);
+    const cutSamples = samples.findIndex((x) => x.time > changes[cut]!.time);
+    const original = new EmbeddedHistory({ maxChanges: 150, maxSamples: 200 });
+    original.appendChanges(changes);
+    original.appendSamples(samples);
+    // Before the snapshot: the first part; after the restart the rest arrives first, then the import.
+    const before = new EmbeddedHistory({ maxChanges: 150, maxSamples: 200 });
+    before.appendChanges(changes.slice(0, cut));
+    before.appendSamples(samples.slice(0, cutSamples));
+    const restarted = new EmbeddedHistory({ maxChanges: 150, maxSamples: 200 });
+    restarted.appendChanges(changes.slice(cut));
+    restarted.appendSamples(samples.slice(cutSamples));
+    restarted.importHeld(before.exportHeld());
+    expect([restarted.changeCount, restarted.sampleCount]).toEqual([original.changeCount, original.sampleCount]);
+    expect(await restarted.retainedFromMs()).toBe(await original.retainedFromMs());
+    for (const actor of new Set(changes.map((c) => c.actor))) {
+      expect(await restarted.assetRaw(actor, 0, 1e12, 60_000), `actor ${actor}`).toEqual(await original.assetRaw(actor, 0, 1e12, 60_000));
+      expect(await restarted.statusChanges(actor, 0, 1e12, 1000)).toEqual(await original.statusChanges(actor, 0, 1e12, 1000));
+    }
+    for (const { layer, district } of samples) expect(await restarted.seriesRaw(layer, district, 0, 1e12, 60_000)).toEqual(await original.seriesRaw(layer, district, 0, 1e12, 60_000));
+    // Smaller bounds after the restart: the oldest go, as if it had always had them.
+    const smaller = new EmbeddedHistory({ maxChanges: 40, maxSamples: 30 });
+    smaller.importHeld(original.exportHeld());
+    expect(smaller.changeCount).toBe(40);
+    expect(smaller.sampleCount).toBe(30);
+    const direct = new EmbeddedHistory({ maxChanges: 40, maxSamples: 30 });
+    direct.appendChanges(changes);
+    direct.appendSamples(samples);
+    expect(await smaller.assetRaw(0, 0, 1e12, 60_000)).toEqual(await direct.assetRaw(0, 0, 1e12, 60_000));
+  });
+
   it('refuses a bound that is not a whole number ≥ 1, naming the setting', () => {
     expect(() => new EmbeddedHistory({ maxChanges: 0 })).toThrow(/STRATUM_HISTORY_MAX_CHANGES/);
     expect(() => new EmbeddedHistory({ maxSamples: 1.5 })).toThrow(/STRATUM_HISTORY_MAX_SAMPLES/);

@@ -232,6 +232,25 @@ class OwnerRing {
     this.size++;
     return evicted;
   }
+
+  /** The owners held, oldest first. */
+  *owners(): Generator<number> {
+    for (let k = 0; k < this.size; k++) yield this.ring[(this.start + k) % this.capacity]!;
+  }
+}
+
+/**
+ * Everything an `EmbeddedHistory` holds, as plain data in arrival order (a snapshot's companion:
+ * gateways/door/snapshots.ts). `changeRows`: per change the actor then its `CHANGE_COLUMNS` columns;
+ * `heads`: each actor's state before its oldest held change; `sampleRows`: per sample its series
+ * (an index into `seriesKeys`) then time, seq and the series fields.
+ */
+export interface HeldHistory {
+  readonly changeRows: Float64Array;
+  readonly heads: ReadonlyArray<{ readonly actor: number; readonly before: ActorView }>;
+  readonly seriesKeys: readonly string[];
+  readonly sampleRows: Float64Array;
+  readonly oldest: number | undefined;
 }
 
 const MINUTE_MS = 60_000;
@@ -323,7 +342,8 @@ const viewAt = (log: ColumnLog, i: number): ActorView => ({ status: log.get(i, C
  * History in this process's memory, fed from the state-change stream and the series tracker:
  * per actor and per layer/district series, columnar float64 logs in time order; a global bound per
  * kind evicts the oldest records first (exactly: a ring of owner ids in arrival order says whose
- * head goes). Queries binary-search the range and fold it into buckets. Nothing survives a restart.
+ * head goes). Queries binary-search the range and fold it into buckets. Across a restart it is carried
+ * by the snapshot's companion (`exportHeld`/`importHeld`) and the journal tail replayed after it.
  *
  * @example
  * const store = new EmbeddedHistory({ maxChanges: 1_000_000 });
@@ -336,8 +356,8 @@ export class EmbeddedHistory implements HistoryQueries, HistoryWriter {
   private readonly series = new Map<string, SeriesLog>();
   private readonly seriesIds: string[] = [];
   private readonly seriesIndex = new Map<string, number>();
-  private readonly changeRing: OwnerRing;
-  private readonly sampleRing: OwnerRing;
+  private changeRing: OwnerRing;
+  private sampleRing: OwnerRing;
   private readonly row = new Float64Array(CHANGE_COLUMNS);
   private readonly sampleRow = new Float64Array(2 + SERIES_FIELDS.length);
   private oldest: number | undefined;
@@ -381,8 +401,12 @@ export class EmbeddedHistory implements HistoryQueries, HistoryWriter {
     row[C.CauseFrom] = c.cause?.from ?? -1;
     row[C.CauseSeq] = c.cause?.seq ?? -1;
     row[C.CauseTime] = c.cause?.time ?? -1;
+    this.pushChange(entry, c.actor, row);
+  }
+
+  private pushChange(entry: ActorLog, actor: number, row: ArrayLike<number>): void {
     entry.log.push(row);
-    const evicted = this.changeRing.push(c.actor);
+    const evicted = this.changeRing.push(actor);
     if (evicted >= 0) {
       const victim = this.actors.get(evicted)!;
       victim.headBefore = viewAt(victim.log, victim.log.head);
@@ -394,22 +418,102 @@ export class EmbeddedHistory implements HistoryQueries, HistoryWriter {
   appendSamples(samples: readonly SeriesSample[]): void {
     const row = this.sampleRow;
     for (const s of samples) {
-      const key = `${s.layer}\u0000${s.district}`;
-      let log = this.series.get(key);
-      let id = this.seriesIndex.get(key);
-      if (log === undefined || id === undefined) {
-        log = new SeriesLog();
-        id = this.seriesIds.length;
-        this.series.set(key, log);
-        this.seriesIds.push(key);
-        this.seriesIndex.set(key, id);
-      }
       row[0] = s.time;
       row[1] = s.seq;
       SERIES_FIELDS.forEach((f, i) => void (row[2 + i] = s[f]));
-      log.push(row);
-      const evicted = this.sampleRing.push(id);
-      if (evicted >= 0) this.series.get(this.seriesIds[evicted]!)!.evictOne();
+      this.pushSample(`${s.layer}\u0000${s.district}`, row);
+    }
+  }
+
+  private pushSample(key: string, row: Float64Array): void {
+    let log = this.series.get(key);
+    let id = this.seriesIndex.get(key);
+    if (log === undefined || id === undefined) {
+      log = new SeriesLog();
+      id = this.seriesIds.length;
+      this.series.set(key, log);
+      this.seriesIds.push(key);
+      this.seriesIndex.set(key, id);
+    }
+    log.push(row);
+    const evicted = this.sampleRing.push(id);
+    if (evicted >= 0) this.series.get(this.seriesIds[evicted]!)!.evictOne();
+  }
+
+  /** Everything held, in arrival order (see `HeldHistory`); `importHeld` on an empty store rebuilds it. */
+  exportHeld(): HeldHistory {
+    const width = CHANGE_COLUMNS;
+    const changeRows = new Float64Array(this.changeRing.size * (1 + width));
+    const nextOf = new Map<number, number>();
+    let o = 0;
+    for (const actor of this.changeRing.owners()) {
+      const log = this.actors.get(actor)!.log;
+      const i = nextOf.get(actor) ?? log.head;
+      nextOf.set(actor, i + 1);
+      changeRows[o++] = actor;
+      changeRows.set(log.data.subarray(i * width, (i + 1) * width), o);
+      o += width;
+    }
+    const sampleWidth = 2 + FIELDS;
+    const sampleRows = new Float64Array(this.sampleRing.size * (1 + sampleWidth));
+    const nextSample = new Map<number, number>();
+    o = 0;
+    for (const id of this.sampleRing.owners()) {
+      const raw = this.series.get(this.seriesIds[id]!)!.raw;
+      const i = nextSample.get(id) ?? raw.head;
+      nextSample.set(id, i + 1);
+      sampleRows[o++] = id;
+      sampleRows.set(raw.data.subarray(i * sampleWidth, (i + 1) * sampleWidth), o);
+      o += sampleWidth;
+    }
+    const heads = Array.from(this.actors, ([actor, entry]) => ({ actor, before: entry.headBefore }));
+    return { changeRows, heads, seriesKeys: [...this.seriesIds], sampleRows, oldest: this.oldest };
+  }
+
+  /**
+   * Puts what `exportHeld` gave before everything held now (after a restart from a snapshot: the
+   * history up to the snapshot, ahead of what the restored engine has recorded since), through this
+   * store's own bounds, oldest first.
+   */
+  importHeld(held: HeldHistory): void {
+    const width = CHANGE_COLUMNS;
+    if (held.changeRows.length % (1 + width) !== 0 || held.sampleRows.length % (3 + FIELDS) !== 0) throw new Error('importHeld: rows of the wrong width');
+    const newer = this.exportHeld();
+    this.actors.clear();
+    this.series.clear();
+    this.seriesIds.length = 0;
+    this.seriesIndex.clear();
+    this.changeRing = new OwnerRing(this.changeRing.capacity);
+    this.sampleRing = new OwnerRing(this.sampleRing.capacity);
+    this.oldest = undefined;
+    this.pushHeld(held);
+    this.pushHeld(newer);
+    // Where nothing of the older part is left for an actor, the state before its oldest record is
+    // what the new store knew (it may itself have evicted records of it since the restart).
+    const newerRows = new Map<number, number>();
+    for (let o = 0; o < newer.changeRows.length; o += 1 + CHANGE_COLUMNS) newerRows.set(newer.changeRows[o]!, (newerRows.get(newer.changeRows[o]!) ?? 0) + 1);
+    for (const { actor, before } of newer.heads) {
+      const entry = this.actors.get(actor)!;
+      if (entry.log.length - entry.log.head === (newerRows.get(actor) ?? 0)) entry.headBefore = before;
+    }
+    // The newest record evicted by anyone: before the restart, by the new store, or in this re-push.
+    const evicted = [this.oldest, newer.oldest, held.oldest].filter((t): t is number => t !== undefined);
+    this.oldest = evicted.length === 0 ? undefined : Math.max(...evicted);
+  }
+
+  private pushHeld(held: HeldHistory): void {
+    const width = CHANGE_COLUMNS;
+    for (const { actor, before } of held.heads) if (!this.actors.has(actor)) this.actors.set(actor, { log: new ColumnLog(width), headBefore: before });
+    for (let o = 0; o < held.changeRows.length; o += 1 + width) {
+      const actor = held.changeRows[o]!;
+      const entry = this.actors.get(actor);
+      if (entry === undefined) throw new Error(`importHeld: actor ${actor} has changes but no head state`);
+      this.pushChange(entry, actor, held.changeRows.subarray(o + 1, o + 1 + width));
+    }
+    for (let o = 0; o < held.sampleRows.length; o += 3 + FIELDS) {
+      const key = held.seriesKeys[held.sampleRows[o]!];
+      if (key === undefined) throw new Error(`importHeld: sample of unknown series ${held.sampleRows[o]}`);
+      this.pushSample(key, held.sampleRows.subarray(o + 1, o + 3 + FIELDS));
     }
   }
 

@@ -14,6 +14,9 @@ import { EmbeddedHistory, type EmbeddedHistoryOptions, type HistoryQueries } fro
  * changes (the same ones, at the same virtual times: the engine is deterministic) refill it. The
  * journal is the one durable record; a second store of derived rows could disagree with it after a
  * crash, and would need its own torn-tail repair and retention (gateways/history-restart.test.ts).
+ * Since state snapshots, a restart replays only the journal after the newest snapshot: what the
+ * store held at the snapshot travels with it as a companion file (`EmbeddedHistory.exportHeld`,
+ * written with the snapshot, imported before the tail is replayed), derived at the same cut.
  */
 export class EngineHistory {
   readonly embedded: EmbeddedHistory;
