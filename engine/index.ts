@@ -81,6 +81,8 @@ export {
   screenN1,
   redispatchAfterGeneratorOutage,
   estimateDcState,
+  prepareDcEstimation,
+  measurementValues,
   parseMeasurements,
   measurementSchema,
   syntheticGrid,
@@ -100,5 +102,7 @@ export type {
   ScreeningResult,
   Measurement,
   EstimationResult,
+  DcEstimationModel,
+  IslandEstimate,
 } from './power/index.ts';
 export * from './telemetry/index.ts';
