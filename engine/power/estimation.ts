@@ -320,6 +320,8 @@ class DcEstimator {
   /** The active rows the numeric factor (and G⁻¹ on its pattern) was computed for; null: none yet. */
   private factoredFor: Uint8Array | null = null;
   private replaced: number[] = [];
+  private estimateVarianceCache: Float64Array | null = null;
+  private readonly branchSigmaCache = new Map<number, number>();
   private undetermined: Float64Array;
   private z: Float64Array;
   /** G⁻¹ on the factor's pattern (permuted numbering), from Takahashi's equations. */
@@ -490,6 +492,8 @@ class DcEstimator {
       this.undetermined = undetermined;
       this.invertOnPattern();
       this.factoredFor = Uint8Array.from(active);
+      this.estimateVarianceCache = null;
+      this.branchSigmaCache.clear();
     }
     const angle = chol.solve(rhs);
     const pseudoPivots = new Int32Array(this.islandCount);
@@ -557,20 +561,26 @@ class DcEstimator {
     const values = new Float64Array(this.rows.length);
     const estimateVariance = new Float64Array(this.rows.length);
     const critical: number[] = [];
+    // h·G⁻¹·hᵀ depends on the factor only: kept until the next factorisation.
+    const cached = this.estimateVarianceCache;
     for (let i = 0; i < this.rows.length; i++) {
       const { cols, coefs, variance } = this.rows[i]!;
       let hzh = 0;
-      for (let a = 0; a < cols.length; a++) {
-        hzh += coefs[a]! * coefs[a]! * this.covariance(cols[a]!, cols[a]!);
-        for (let b = a + 1; b < cols.length; b++) hzh += 2 * coefs[a]! * coefs[b]! * this.covariance(cols[a]!, cols[b]!);
+      if (cached !== null) hzh = cached[i]!;
+      else {
+        for (let a = 0; a < cols.length; a++) {
+          hzh += coefs[a]! * coefs[a]! * this.covariance(cols[a]!, cols[a]!);
+          for (let b = a + 1; b < cols.length; b++) hzh += 2 * coefs[a]! * coefs[b]! * this.covariance(cols[a]!, cols[b]!);
+        }
       }
-      estimateVariance[i] = Math.max(0, hzh);
+      estimateVariance[i] = hzh;
       if (!this.active[i]) continue;
       const omega = variance - hzh;
       // A critical measurement's residual is identically zero: nothing to normalise.
       if (omega <= 1e-9 * variance) critical.push(i);
       else values[i] = Math.abs(solution.residual[i]!) / Math.sqrt(omega);
     }
+    this.estimateVarianceCache = estimateVariance;
     return { values, critical, estimateVariance };
   }
 
@@ -623,7 +633,13 @@ class DcEstimator {
       if (Math.abs(undetermined[f]! - undetermined[t]!) > NULL_TOLERANCE) branches.push({ id: net.branchIds[k]!, pFromMw: null, sigmaMw: null });
       else {
         const flow = b * (angle[f]! - angle[t]! - net.shiftDeg[k]! * DEG);
-        branches.push({ id: net.branchIds[k]!, pFromMw: flow, sigmaMw: Math.abs(b) * Math.sqrt(Math.max(0, this.differenceVariance(f, t))) });
+        // Like h·G⁻¹·hᵀ, a flow's σ depends on the factor only: kept until the next factorisation.
+        let sigmaMw = this.branchSigmaCache.get(k);
+        if (sigmaMw === undefined) {
+          sigmaMw = Math.abs(b) * Math.sqrt(Math.max(0, this.differenceVariance(f, t)));
+          this.branchSigmaCache.set(k, sigmaMw);
+        }
+        branches.push({ id: net.branchIds[k]!, pFromMw: flow, sigmaMw });
       }
     }
     return {
@@ -645,7 +661,7 @@ class DcEstimator {
       normalizedResiduals: Array.from(r.normalized, (value, i) => (this.active[i] && !critical.has(i) ? value : null)),
       estimated: this.rows.map((row, i) => {
         for (const c of row.cols) if (undetermined[c] !== 0) return null;
-        return { value: (this.z[i]! - solution.residual[i]!) * row.unit, sigma: Math.sqrt(r.estimateVariance[i]!) * row.unit };
+        return { value: (this.z[i]! - solution.residual[i]!) * row.unit, sigma: Math.sqrt(Math.max(0, r.estimateVariance[i]!)) * row.unit };
       }),
       islands: r.tests.map((t, g) => ({
         reference: net.busIds[this.references[g]!]!,
