@@ -76,8 +76,8 @@ export function attachTelemetryMonitor(
   return { monitor, tick, detach: off };
 }
 
-/** An alert of the live channel about an asset from the telemetry monitor (undefined: not an asset). */
-export function monitorAlert(engine: Engine, asset: string, atS: number, detail: string): Alert | undefined {
+/** An alert of the live channel about an asset from the telemetry monitor, or another telemetry service (undefined: not an asset). */
+export function monitorAlert(engine: Engine, asset: string, atS: number, detail: string, causedBy = 'telemetry-monitor'): Alert | undefined {
   const index = engine.index;
   const actor = index.indexOf(asset);
   if (actor === undefined || actor >= index.assetCount) return undefined;
@@ -88,7 +88,7 @@ export function monitorAlert(engine: Engine, asset: string, atS: number, detail:
     layer: index.layerName(actor),
     status: WIRE_STATUS_NAMES[engine.kernel.statusOf(actor)] ?? 'ok',
     cause: 'telemetry',
-    causedBy: 'telemetry-monitor',
+    causedBy,
     detail,
   };
 }

@@ -241,7 +241,7 @@ export function prepareDcEstimation(net: GridNetwork, measurements: readonly Mea
     let constant = 0;
     let s: number;
     let unit = 1;
-    let island = -1;
+    let island: number;
     if (m.kind === 'flow') {
       const k = branchIndex.get(m.target)!;
       const b = susceptanceMw[k]!;
