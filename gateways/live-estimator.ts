@@ -32,7 +32,7 @@ export type SensorType = keyof typeof LIVE_SENSOR_SIGMA_MW;
 export interface LiveEstimatorSettings {
   /** Virtual seconds between runs while readings arrive (default 10). */
   readonly everyS?: number;
-  /** A run starts as soon as this many readings arrived since the last one (default: half the sensors). */
+  /** A run starts as soon as this many readings arrived since the last one (default: the number of sensors, one scan's worth). */
   readonly burst?: number;
   /** σ per sensor type, MW (default LIVE_SENSOR_SIGMA_MW). */
   readonly sigmaMw?: { readonly flow: number; readonly load: number; readonly generation: number };
@@ -138,7 +138,7 @@ const operable = (status: number): boolean => status === Status.Ok || status ===
  * telemetry monitor). Telemetry on a power asset with electrical fields is a reading of its sensor:
  * a branch (`br-N`) reads |P| at its from end, a bus (`bus-N`) its load, a generator (`gen-N`) its
  * output, each with its type's σ. Every `everyS` virtual seconds while readings arrive, and as soon
- * as `burst` readings arrived, the readings become DC WLS measurements on the live topology (branches
+ * as `burst` readings arrived (a reading waits at most `everyS` for its run), the readings become DC WLS measurements on the live topology (branches
  * and buses whose asset is ok or degraded): a flow per read branch, its sign from the last estimate
  * (the case's DC power flow before any); an injection Σ generation − load − shunt per bus whose load
  * and every generator are read; a virtual zero injection per bus with no load, shunt or generator.
@@ -191,7 +191,8 @@ export function attachLiveEstimator(
   const genSensor = Int32Array.from(net.genIds, (id) => sensorOfAsset.get(id) ?? -1);
   const gensAt: number[][] = net.busIds.map(() => []);
   net.genBus.forEach((v, g) => gensAt[v]!.push(g));
-  const burst = settings.burst ?? Math.max(1, Math.ceil(sensors.length / 2));
+  // One scan's worth: a run on a partial first scan has less redundancy and smears bad data onto its neighbours.
+  const burst = settings.burst ?? Math.max(1, sensors.length);
   if (!(Number.isInteger(burst) && burst > 0)) throw new RangeError(`live estimator: burst must be a positive integer (got ${burst})`);
 
   // The direction of each branch's flow: from the last estimate; before any, the case's DC power flow.
@@ -205,6 +206,8 @@ export function attachLiveEstimator(
 
   let cursor = 0;
   let pendingReadings = 0;
+  /** Virtual time of the first reading taken since the last run: a reading waits at most `everyS` for its run. */
+  let pendingSinceMs = 0;
   let lastRunMs: number | null = null;
   let runs = 0;
   let readingsTaken = 0;
@@ -230,6 +233,7 @@ export function attachLiveEstimator(
     sensor.times.push(atMs);
     const since = atMs - 10 * intervalS * 1000;
     while (sensor.times.length > 0 && sensor.times[0]! < since) sensor.times.shift();
+    if (pendingReadings === 0) pendingSinceMs = atMs;
     pendingReadings++;
     readingsTaken++;
   };
@@ -410,7 +414,7 @@ export function attachLiveEstimator(
     const nowMs = Math.max(engine.now, virtualMs ?? 0);
     take(nowMs);
     if (pendingReadings === 0) return;
-    if (pendingReadings >= burst || lastRunMs === null || nowMs - lastRunMs >= everyMs) run(nowMs);
+    if (pendingReadings >= burst || nowMs - pendingSinceMs >= everyMs) run(nowMs);
   };
 
   const sensorExcluded = (s: number): boolean => lastRows.some((r) => r.sensors.includes(s) && exclusions.has(r.key));
@@ -504,7 +508,7 @@ function busOfMeasurement(m: Measurement, live: GridNetwork): string {
 /**
  * `STRATUM_ESTIMATION=1` attaches the live estimator (opt-in; a city without electrical power
  * assets has nothing to estimate and it stays off). `STRATUM_ESTIMATION_EVERY_S` (default 10) is
- * the cadence in virtual seconds, `STRATUM_ESTIMATION_BURST` (default half the sensors) the readings
+ * the cadence in virtual seconds, `STRATUM_ESTIMATION_BURST` (default the number of sensors) the readings
  * that start a run at once, `STRATUM_ESTIMATION_SIGMA` (`flow=2,load=3,generation=3`, any subset)
  * the σ per sensor type in MW; `STRATUM_TELEMETRY_INTERVAL_S` (default 60) a healthy sensor's
  * interval for its trust.

@@ -31,6 +31,8 @@ import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapter
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
 import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
+import { liveEstimatorFromEnv } from './live-estimator.ts';
+import { registerEstimationRoutes } from './estimation-routes.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
 
 export interface StartServerOptions {
@@ -214,7 +216,13 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   }
   let topologyEtag = '';
   let started = false;
-  registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
+  // The live state estimator (opt-in, STRATUM_ESTIMATION=1; gateways/live-estimator.ts).
+  const estimator = liveEstimatorFromEnv(env, engine, control, runner, (alerts) => hub.raise(alerts));
+  registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined, assetDetails: (id) => {
+    const estimate = estimator?.assetEstimate(id);
+    return estimate === undefined ? undefined : { estimate };
+  } });
+  registerEstimationRoutes(app, estimator, env['STRATUM_ESTIMATION'] === '1' ? 'the city has no electrical power assets' : 'off: set STRATUM_ESTIMATION=1');
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
   const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
@@ -263,7 +271,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     hub.flush();
     checkpoints?.afterAdvance();
   });
-  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
+  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger }, estimator);
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -285,6 +293,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       clearInterval(clockTimer);
       offAdvance();
       offTelemetry();
+      estimator?.detach();
       await runner.stop();
       await sessions.close();
       await gateway.close();

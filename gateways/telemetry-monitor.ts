@@ -2,6 +2,7 @@ import { TelemetryMonitor, type Engine, type MonitorAlert, type MonitorOptions }
 import type { ActionGuard, Ledger } from '../scenarios/index.ts';
 import { autoShed } from './auto-shed.ts';
 import type { Control } from './control.ts';
+import { ESTIMATE_SOURCE, type LiveEstimator } from './live-estimator.ts';
 import { WIRE_STATUS_NAMES, type Alert } from './protocol.ts';
 
 export interface TelemetryMonitorSettings extends Omit<MonitorOptions, 'ratingOf'> {
@@ -33,6 +34,7 @@ export function attachTelemetryMonitor(
   advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
   raise: (alerts: Alert[]) => void,
   settings: TelemetryMonitorSettings = {},
+  estimator?: Pick<LiveEstimator, 'residualOf'>,
 ): AttachedTelemetryMonitor {
   const index = engine.index;
   const { assessEveryS = 10, onAlerts, ...monitorOptions } = settings;
@@ -42,6 +44,7 @@ export function attachTelemetryMonitor(
       const actor = index.indexOf(id);
       return actor === undefined || actor >= index.assetCount ? undefined : index.capacity[actor];
     },
+    ...(estimator === undefined ? {} : { residualOf: (id: string) => estimator.residualOf(id) }),
   });
   let cursor = 0;
   let lastAssessS = Number.NEGATIVE_INFINITY;
@@ -52,8 +55,9 @@ export function attachTelemetryMonitor(
     const nowMs = Math.max(engine.now, virtualMs ?? 0);
     const entries = engine.journal.entries;
     for (; cursor < entries.length; cursor++) {
-      const { command, time, seq } = entries[cursor]!;
-      if (command.type !== 'telemetry') continue;
+      const { command, time, seq, source } = entries[cursor]!;
+      // The live estimator's own values are not readings (it judges the readings: residualOf).
+      if (command.type !== 'telemetry' || source === ESTIMATE_SOURCE) continue;
       const actor = index.indexOf(command.target);
       if (actor !== undefined && actor < index.assetCount) pending.push({ time, seq, target: command.target, value: command.value });
     }
@@ -108,6 +112,7 @@ export function telemetryMonitorFromEnv(
   advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
   raise: (alerts: Alert[]) => void,
   automation?: { readonly control: Control; readonly guard: ActionGuard; readonly ledger: Ledger },
+  estimator?: Pick<LiveEstimator, 'residualOf'>,
 ): () => void {
   if (env['STRATUM_TELEMETRY_MONITOR'] !== '1') return () => undefined;
   const positive = (name: string, fallback: number): number => {
@@ -128,5 +133,5 @@ export function telemetryMonitorFromEnv(
     expectedIntervalS: positive('STRATUM_TELEMETRY_INTERVAL_S', 60),
     horizonS: positive('STRATUM_TELEMETRY_HORIZON_S', 3600),
     ...(shed === undefined ? {} : { onAlerts: (alerts: readonly MonitorAlert[], monitor: TelemetryMonitor, nowS: number) => void shed(alerts, monitor, nowS) }),
-  }).detach;
+  }, estimator).detach;
 }
