@@ -33,6 +33,7 @@ import { SocketGateway } from './sockets.ts';
 import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
 import { liveEstimatorFromEnv } from './live-estimator.ts';
 import { registerEstimationRoutes } from './estimation-routes.ts';
+import { registerHeldActionRoutes } from './held-action-routes.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
 
 export interface StartServerOptions {
@@ -226,6 +227,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
   const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
+  registerHeldActionRoutes(app, { guard, control });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
