@@ -7,7 +7,7 @@ import { DEFAULT_FIELD_SIGMA, matpowerToCity, networkFromCity, parseCity, parseM
 import { sharedDataFile } from '../test/shared-data.ts';
 import { requireUrl, serviceFromEnv, waitFor } from './adapters/testing.ts';
 import { sendField, type FieldTarget } from './field-sender.ts';
-import type { Alert } from './protocol.ts';
+import type { Alert, EstimationEvent } from './protocol.ts';
 import { startServerWith } from './server.ts';
 
 const city118 = (): CityModel => parseCity(matpowerToCity(parseMatpower(readFileSync(sharedDataFile('grids/case118.m'), 'utf8'), 'case118')), 'case118');
@@ -24,6 +24,8 @@ async function spoofCaught(transport: (server: { url: string; adminToken: string
     const alerts: Alert[] = [];
     socket = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: server.adminToken } });
     socket.on('alerts', (a: Alert[]) => alerts.push(...a));
+    const runs: EstimationEvent[] = [];
+    socket.on('estimation', (run: EstimationEvent) => runs.push(run));
     await new Promise<void>((resolve, reject) => {
       socket!.once('connect', resolve);
       socket!.once('connect_error', reject);
@@ -36,6 +38,8 @@ async function spoofCaught(transport: (server: { url: string; adminToken: string
     const flagged = alerts.filter((a) => a.causedBy === 'state-estimator' && /^bad data:/.test(a.detail ?? ''));
     expect(flagged.map((a) => a.id)).toEqual(['br-20']);
     expect(flagged[0]!.detail).toMatch(/normalised residual \d+/);
+    // The stream's estimation event says so too (the UI refreshes σ and trust on it).
+    await waitFor('an estimation event naming br-20 excluded', () => runs.some((r) => r.excluded.includes('br-20') && r.islands === 1), 10_000);
     const get = async (path: string): Promise<Record<string, unknown>> => (await (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as Record<string, unknown>;
     const estimation = (await get('/api/estimation')) as { enabled: boolean; runs: number; islands: Array<{ chi2Threshold: number; degreesOfFreedom: number }>; excluded: Array<{ sensor: string }> };
     expect(estimation.enabled).toBe(true);

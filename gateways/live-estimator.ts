@@ -14,7 +14,7 @@ import {
 } from '../engine/index.ts';
 import type { Control } from './control.ts';
 import { monitorAlert } from './telemetry-monitor.ts';
-import type { Alert } from './protocol.ts';
+import type { Alert, EstimationEvent } from './protocol.ts';
 
 /**
  * σ of each sensor type, MW (documented in the README, "State estimation in the live twin"): a
@@ -97,6 +97,8 @@ export interface LiveEstimator {
   assetEstimate(assetId: string, nowMs?: number): AssetEstimate | undefined;
   /** The estimator's judgement of an asset's reading, for the telemetry monitor's trust (undefined: not judged). */
   residualOf(assetId: string): { readonly normalizedResidual: number | null; readonly removed: boolean } | undefined;
+  /** Hears every run (the server pushes the `estimation` event); returns the unsubscribe. */
+  onRun(listener: (summary: EstimationSummary) => void): () => void;
   detach(): void;
 }
 
@@ -217,6 +219,7 @@ export function attachLiveEstimator(
   let lastRows: Row[] = [];
   let islandSummaries: IslandSummary[] = [];
   const exclusions = new Map<string, Exclusion>();
+  const listeners = new Set<(summary: EstimationSummary) => void>();
   /** Per asset: the estimate shown, its σ, its measurement's |r_N|. */
   const shown = new Map<string, { valueMw: number; sigmaMw: number; atMs: number }>();
   const residualOfSensor = new Map<number, number | null>();
@@ -392,7 +395,9 @@ export function attachLiveEstimator(
       control.submitBatch(commands, { source: ESTIMATE_SOURCE, sourceSeqs: seqs });
     }
     if (alerts.length > 0) raise(alerts);
-    return summary();
+    const done = summary();
+    for (const listener of listeners) listener(done);
+    return done;
   };
 
   const summary = (): EstimationSummary => ({
@@ -467,6 +472,10 @@ export function attachLiveEstimator(
       const excluded = sensorExcluded(s);
       if (!excluded && !residualOfSensor.has(s)) return undefined;
       return { normalizedResidual: residualOfSensor.get(s) ?? null, removed: excluded };
+    },
+    onRun(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     detach: off,
   };
@@ -551,4 +560,16 @@ export function liveEstimatorFromEnv(
     ...(intervalS === undefined ? {} : { expectedIntervalS: intervalS }),
     ...(sigmaMw === undefined ? {} : { sigmaMw }),
   });
+}
+
+/** The `estimation` stream event of a run: its verdicts in a few bytes (the details are `GET /api/estimation`). */
+export function estimationEvent(summary: EstimationSummary): EstimationEvent {
+  return {
+    runs: summary.runs,
+    lastRunMs: summary.lastRunMs,
+    islands: summary.islands.length,
+    consistent: summary.islands.every((i) => i.consistent),
+    unobservable: summary.islands.reduce((n, i) => n + i.unobservable.length, 0),
+    excluded: summary.excluded.map((e) => e.sensor),
+  };
 }

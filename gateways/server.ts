@@ -31,7 +31,7 @@ import { connectAdapters, PgRecordings, registerServiceMetrics } from './adapter
 import { PROTOCOL_VERSION } from './protocol.ts';
 import { SocketGateway } from './sockets.ts';
 import { telemetryMonitorFromEnv } from './telemetry-monitor.ts';
-import { liveEstimatorFromEnv } from './live-estimator.ts';
+import { estimationEvent, liveEstimatorFromEnv } from './live-estimator.ts';
 import { registerEstimationRoutes } from './estimation-routes.ts';
 import { registerHeldActionRoutes } from './held-action-routes.ts';
 import { StreamHub, type StreamStats } from './streaming.ts';
@@ -266,6 +266,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.eventsPerSecond === undefined ? {} : { eventsPerSecond: tuning.eventsPerSecond }),
   });
   late.sockets = gateway;
+  const offEstimation = estimator?.onRun((summary) => gateway.broadcastEstimation(estimationEvent(summary)));
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const checkpoints = data === undefined ? undefined : checkpointWriter(engine, data.checkpointFile);
@@ -296,6 +297,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       offAdvance();
       offTelemetry();
       estimator?.detach();
+      offEstimation?.();
       await runner.stop();
       await sessions.close();
       await gateway.close();
