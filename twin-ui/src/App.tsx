@@ -11,6 +11,7 @@ import { AlertsPanel, CrisisList, LayersPanel, Legend, Notices } from './panels/
 import { Timeline } from './panels/Timeline.tsx';
 import { InjectPanel } from './panels/InjectPanel.tsx';
 import { SignIn } from './panels/SignIn.tsx';
+import { HeldActions, TelemetryAlerts } from './panels/Estimation.tsx';
 import { SourceBanner, SourcePicker, TrainerPanel } from './panels/Sessions.tsx';
 
 const TOKEN_KEY = 'stratum.token';
@@ -95,6 +96,8 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
         <CityScene />
         <aside className="right">
           <Inspector client={client} />
+          {sourceKind === 'live' && <HeldActions client={client} />}
+          <TelemetryAlerts />
           <IncidentChart client={client} />
           <CrisisList />
           <AlertsPanel />

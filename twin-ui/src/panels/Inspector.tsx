@@ -8,6 +8,7 @@ import { formatClock } from '../format.ts';
 import { Sparkline } from './Sparkline.tsx';
 import { AssetTrend } from './HistoryCharts.tsx';
 import { OperatorActions } from './OperatorActions.tsx';
+import { EstimateReadings } from './Estimation.tsx';
 import { ROUTES, type TwinClient } from '../net/client.ts';
 
 function useTicker(ms: number): number {
@@ -188,6 +189,7 @@ export function Inspector({ client }: { client: TwinClient }) {
         <dd>{(f.stress[a]! * 100).toFixed(0)}%</dd>
       </dl>
       {!isCohort && layer === 'water' && <WaterReadings client={client} id={index.ids[a]!} />}
+      {!isCohort && layer === 'power' && <EstimateReadings client={client} id={index.ids[a]!} />}
       <h3>Load</h3>
       <Sparkline values={h.actor === a ? h.load : []} colour="#ffb84d" label="Recent load" />
       <h3>Health (service level)</h3>
