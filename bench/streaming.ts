@@ -18,9 +18,9 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { generateCity, parseCity, Rng, Status } from '../engine/index.ts';
+import { generateCity, parseCity, Rng, Status, type CityModel } from '../engine/index.ts';
 import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type Frame, type ServerToClientEvents } from '../gateways/protocol.ts';
-import { startServerWith } from '../gateways/server.ts';
+import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { bundleParser, FRAME_PACKET_HEADER, FRAMES_BUNDLE } from '../gateways/frame-bundle.ts';
 
 /**
@@ -48,12 +48,24 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export async function runStreamingBench(options: { assets: number; viewers: number; quick: boolean }): Promise<Record<string, number | string>> {
-  const city = parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
+export interface StreamingBenchOptions {
+  readonly assets: number;
+  readonly viewers: number;
+  readonly quick: boolean;
+  /** The city (default: a generated one of `assets` assets) and the server's environment (default none). */
+  readonly city?: CityModel;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Work the server does meanwhile (e.g. telemetry the live estimator takes), started once the viewers are in; returns its stop. */
+  readonly background?: (server: ServerInternals) => () => Promise<void>;
+}
+
+export async function runStreamingBench(options: StreamingBenchOptions): Promise<Record<string, number | string>> {
+  const city = options.city ?? parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
   const server = await startServerWith(
     { city, seed: 11, port: 0, quiet: true, speed: 10 },
-    { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
+    { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: options.env ?? {} },
   );
+  let stopBackground: (() => Promise<void>) | undefined;
   const index = server.engine.index;
   // Socket.io with one-message frames by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws
   // viewers, =socket.io-default the default parser's two-message frames.
@@ -101,6 +113,7 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
 
   try {
     await until('viewers to connect and receive their snapshot', () => connected >= 0, 300_000);
+    stopBackground = options.background?.(server);
     const statsBefore = { ...server.stats };
     const injections = options.quick ? 15 : 60;
     // The first injections warm up the JIT on both sides; they are not measured.
@@ -187,6 +200,7 @@ export async function runStreamingBench(options: { assets: number; viewers: numb
       framesSkippedForSlowViewers: server.stats.framesSkipped - statsBefore.framesSkipped,
     };
   } finally {
+    await stopBackground?.();
     await Promise.all(children.map((child) => {
       if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
       return new Promise<void>((resolve) => {

@@ -193,14 +193,22 @@ export function attachLiveEstimator(
   const genSensor = Int32Array.from(net.genIds, (id) => sensorOfAsset.get(id) ?? -1);
   const gensAt: number[][] = net.busIds.map(() => []);
   net.genBus.forEach((v, g) => gensAt[v]!.push(g));
-  // One scan's worth: a run on a partial first scan has less redundancy and smears bad data onto its neighbours.
-  const burst = settings.burst ?? Math.max(1, sensors.length);
+  // One scan's worth (the sensors of in-service assets that read): a run on a partial first scan has
+  // less redundancy and smears bad data onto its neighbours.
+  const reading = (s: Sensor): boolean =>
+    s.type === 'flow' ? net.branchInService[s.at] !== 0 && net.busType[net.from[s.at]!] !== 4 && net.busType[net.to[s.at]!] !== 4
+    : s.type === 'load' ? net.busType[s.at] !== 4 && net.pdMw[s.at]! > 0
+    : net.genInService[s.at] !== 0 && net.busType[net.genBus[s.at]!] !== 4 && net.pgMw[s.at]! > 0;
+  const burst = settings.burst ?? Math.max(1, sensors.filter(reading).length);
   if (!(Number.isInteger(burst) && burst > 0)) throw new RangeError(`live estimator: burst must be a positive integer (got ${burst})`);
 
-  // The direction of each branch's flow: from the last estimate; before any, the case's DC power flow.
+  // The direction of each branch's flow: from the last estimate; before any, the case's DC power flow
+  // with the generation scaled to the load (the DC model has no losses for the slack to take).
   const sign = new Float64Array(net.branchIds.length).fill(1);
   try {
-    const pf = dcPowerFlow(net);
+    const load = net.pdMw.reduce((sum, x) => sum + x, 0);
+    const generation = net.pgMw.reduce((sum, x, g) => sum + (net.genInService[g] ? x : 0), 0);
+    const pf = dcPowerFlow(net, undefined, generation > 0 ? { pgMw: net.pgMw.map((pg) => (pg * load) / generation) } : {});
     pf.flowMw.forEach((f, k) => (sign[k] = f < 0 ? -1 : 1));
   } catch {
     // A case without a solvable power flow: flows are taken as read (from → to) until the first estimate.
@@ -281,14 +289,23 @@ export function attachLiveEstimator(
         rows.push({ key: `zero:${net.busIds[v]}`, measurement: { kind: 'injection', target: net.busIds[v]!, valueMw: 0, sigmaMw: ZERO_INJECTION_SIGMA_MW }, sensors: [], island: -1 });
         continue;
       }
+      // A bus without load in the case has no load meter: its load is known to be 0. A bus with a
+      // negative case load (embedded generation) cannot report it as telemetry (loads are ≥ 0): unmeasured.
       const s = busSensor[v]!;
-      if (s < 0 || !sensors[s]!.has || gens.some((g) => genSensor[g]! < 0 || !sensors[genSensor[g]!]!.has)) continue;
+      const loadRead = s >= 0 && sensors[s]!.has;
+      if (!loadRead && (net.pdMw[v] !== 0 || gens.length === 0)) continue;
+      if (gens.some((g) => genSensor[g]! < 0 || !sensors[genSensor[g]!]!.has)) continue;
       const generation = gens.reduce((sum, g) => sum + sensors[genSensor[g]!]!.value, 0);
-      const parts = [s, ...gens.map((g) => genSensor[g]!)];
       rows.push({
         key: `injection:${net.busIds[v]}`,
-        measurement: { kind: 'injection', target: net.busIds[v]!, valueMw: generation - sensors[s]!.value - net.gsMw[v]!, sigmaMw: Math.sqrt(sigma.load ** 2 + gens.length * sigma.generation ** 2) },
-        sensors: parts,
+        measurement: {
+          kind: 'injection',
+          target: net.busIds[v]!,
+          valueMw: generation - (loadRead ? sensors[s]!.value : 0) - net.gsMw[v]!,
+          sigmaMw: Math.sqrt((loadRead ? sigma.load ** 2 : 0) + gens.length * sigma.generation ** 2),
+        },
+        // The load sensor first (it names the measurement), then the generators; -1 never: an unread load is not a sensor here.
+        sensors: loadRead ? [s, ...gens.map((g) => genSensor[g]!)] : gens.map((g) => genSensor[g]!),
         island: -1,
       });
     }
@@ -307,7 +324,25 @@ export function attachLiveEstimator(
     if (model?.key !== key) model = { key, model: prepareDcEstimation(live, rows.map((r) => r.measurement)), rows, net: live };
     const values = Float64Array.from(rows, (r) => (r.measurement.kind === 'angle' ? r.measurement.valueDeg : r.measurement.valueMw));
     const excluded = rows.flatMap((r, i) => (exclusions.has(r.key) ? [i] : []));
-    const result = model.model.estimate(values, { perIsland: true, normalizedResidualLimit: limit, excluded });
+    let result = model.model.estimate(values, { perIsland: true, normalizedResidualLimit: limit, excluded });
+    // A flow reading is a magnitude: where the estimate (made without the reading when it was removed)
+    // runs the other way by more than the reading's σ, the sign was wrong — flip it and estimate again
+    // (at most twice: the first run after a start or a topology change is where this happens).
+    for (let pass = 0; pass < 2; pass++) {
+      let flipped = 0;
+      rows.forEach((row, i) => {
+        const estimate = result.estimated[i];
+        if (row.measurement.kind !== 'flow' || estimate === null || estimate === undefined) return;
+        if (Math.sign(estimate.value) !== Math.sign(values[i]!) && Math.abs(estimate.value) > sigma.flow && values[i] !== 0) {
+          values[i] = -values[i]!;
+          sign[sensors[row.sensors[0]!]!.at] = Math.sign(values[i]!);
+          (row.measurement as { valueMw: number }).valueMw = values[i]!;
+          flipped++;
+        }
+      });
+      if (flipped === 0) break;
+      result = model.model.estimate(values, { perIsland: true, normalizedResidualLimit: limit, excluded });
+    }
     lastResult = result;
     lastRows = rows;
     const alerts: Alert[] = [];
@@ -330,7 +365,8 @@ export function attachLiveEstimator(
       }
     });
     // Bad data this run.
-    const islandOfBus = islandsOf(result, live);
+    let islandMap: Map<string, number> | undefined;
+    const islandOfBus = { get: (id: string): number | undefined => (islandMap ??= islandsOf(result, live)).get(id) };
     const removedByIsland = new Map<number, Array<{ sensor: string; normalizedResidual: number }>>();
     for (const r of result.removed) {
       const row = rows[r.index]!;
@@ -386,6 +422,7 @@ export function attachLiveEstimator(
         const estimate = result.estimated[i];
         if (estimate === null || estimate === undefined) return;
         const load = sensors[row.sensors[0]!]!;
+        if (load.type !== 'load') return; // a bus with no load meter: nothing of it is shown
         const generation = row.sensors.slice(1).reduce((sum, s) => sum + sensors[s]!.value, 0);
         show(load, generation - net.gsMw[load.at]! - estimate.value, estimate.sigma);
       }

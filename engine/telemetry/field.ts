@@ -15,7 +15,8 @@
  * - an attacker adds `offset` to every reading of the spoofed flow/injection sensors.
  * With `sensorSet: 'scada'` the sensors are what a SCADA system reads of the twin's assets instead:
  * |MW| at the from end of each branch (`flow`, a transducer does not know the direction the model
- * calls positive), each bus's load (`load`) and each generator's output (`generation`), never below
+ * calls positive), each bus's load (`load`, where the case has a positive load) and each
+ * generator's output (`generation`, where the case dispatches it above 0), never below
  * 0 (noise, with the injection σ for loads and generators, is added before the cut at 0; the
  * attacker's offset after it) — the readings the live twin's estimator takes as telemetry.
  * The snapshot is what a SCADA database holds at the end: each sensor's latest reading that has
@@ -139,14 +140,15 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
   }
   const scada = options.sensorSet === 'scada';
   for (let v = 0; v < net.busIds.length; v++) {
-    if (!busActive(net, v)) continue;
+    // SCADA: a load meter where the case has load (telemetry is ≥ 0: a negative load cannot be reported).
+    if (!busActive(net, v) || (scada && !(net.pdMw[v]! > 0))) continue;
     const id = net.busIds[v]!;
     sensors.push({ kind: scada ? 'load' : 'injection', target: id, sigma: options.sigma.injection, latencyS: latency(), stuck: stuck.has(id), spoofOffset: options.spoof.get(id) ?? 0 });
     sensorOf.push(v);
   }
   if (scada) {
     for (let g = 0; g < net.genIds.length; g++) {
-      if (!net.genInService[g] || !busActive(net, net.genBus[g]!)) continue;
+      if (!net.genInService[g] || !busActive(net, net.genBus[g]!) || !(net.pgMw[g]! > 0)) continue;
       const id = net.genIds[g]!;
       sensors.push({ kind: 'generation', target: id, sigma: options.sigma.injection, latencyS: latency(), stuck: stuck.has(id), spoofOffset: options.spoof.get(id) ?? 0 });
       sensorOf.push(g);
@@ -160,6 +162,10 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
   const phase = Float64Array.from(net.busIds, () => 2 * Math.PI * rng.next());
   const solver = new DcSolver(net);
   const baseLoad = net.pdMw.reduce((s, x) => s + x, 0);
+  // SCADA readings are physical: generation matches the load (the DC model has no losses), else the
+  // slack generator would take the case's AC losses and "produce" a negative output no meter reads.
+  const baseGeneration = net.pgMw.reduce((s, x, g) => s + (net.genInService[g] ? x : 0), 0);
+  const generationBase = scada && baseGeneration > 0 ? baseGeneration : baseLoad;
   const scans = Math.floor(options.seconds * options.rateHz + 1e-9) + 1;
   const first = new Float64Array(sensors.length).fill(Number.NaN);
   const readings: FieldReading[] = [];
@@ -167,7 +173,7 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
   for (let j = 0; j < scans; j++) {
     const t = j / options.rateHz;
     const pdMw = Float64Array.from(net.pdMw, (pd, v) => pd * (1 + swing * Math.sin((2 * Math.PI * t) / period + phase[v]!)));
-    const ratio = baseLoad === 0 ? 1 : pdMw.reduce((s, x) => s + x, 0) / baseLoad;
+    const ratio = generationBase === 0 ? 1 : pdMw.reduce((s, x) => s + x, 0) / generationBase;
     const pf = dcPowerFlow({ ...net, pdMw }, solver, { pgMw: Float64Array.from(net.pgMw, (pg) => pg * ratio) });
     const outflow = new Float64Array(net.busIds.length);
     for (let k = 0; k < pf.flowMw.length; k++) {
