@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../actors/index.ts';
 import { DEFAULT_FIELD_SIGMA, Engine, matpowerToCity, networkFromCity, parseCity, parseMatpower, simulateField, type CityModel, type FieldRun } from '../engine/index.ts';
+import { feedPoints } from '../scenarios/index.ts';
 import { sharedDataFile } from '../test/shared-data.ts';
 import { admitBatch } from './control.ts';
 import { attachLiveEstimator, ESTIMATE_SOURCE, liveEstimatorFromEnv, type LiveEstimator } from './live-estimator.ts';
@@ -108,6 +109,30 @@ describe('the state estimator in the live twin', () => {
     expect(estimator.summary().excluded).toEqual([]);
     expect(alerts.at(-1)!.detail).toMatch(/bad data cleared: br-20 agrees with the estimate again/);
     expect(estimator.residualOf('br-20')!.removed).toBe(false);
+  });
+
+  it('replays identically: the journal (readings and estimates) fed to a fresh engine without an estimator gives the same state stream', async () => {
+    const city = city118();
+    const { engine, estimator } = await twin(city);
+    const run = simulateField(networkFromCity(city), { seconds: 30, rateHz: 0.1, sigma: DEFAULT_FIELD_SIGMA, dropout: 0.05, stuck: ['br-7'], delayS: 0.5, spoof: new Map([['br-20', 60]]), pmu: [], seed: 21, sensorSet: 'scada' });
+    for (let s = 0; s < 30; s += 10) await feed(engine, run, s, s + 10, estimator);
+    await engine.runUntil(engine.now + 1000);
+    expect(engine.journal.entries.some((e) => e.source === ESTIMATE_SOURCE)).toBe(true);
+    const replay = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
+    stop = async () => {
+      await engine.stop();
+      await replay.stop();
+    };
+    const entries = engine.journal.entries;
+    const feeds = feedPoints(entries);
+    for (let i = 0; i < entries.length; i++) {
+      await replay.runUntil(feeds[i]!);
+      replay.replay(entries[i]!);
+    }
+    await replay.runUntil(engine.now);
+    expect(replay.stream.stateHash()).toBe(engine.stream.stateHash());
+    const br20 = engine.index.indexOf('br-20')!;
+    expect(replay.kernel.view(br20).load).toBe(engine.kernel.view(br20).load);
   });
 
   it('keeps the factorisation while the sensors and the topology stay the same', async () => {
