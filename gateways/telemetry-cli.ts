@@ -138,6 +138,11 @@ export function registerTelemetryCommands(program: Command, io: Io): void {
         const report = await sendField(run, target, { pace: flags.pace });
         s = { ...s, transport: target.kind, ...report };
         if (flags.json !== true) io.out(`sent ${report.sent} readings over ${target.kind} in ${report.seconds.toFixed(1)} s${report.refused > 0 ? `; ${report.refused} refused (first: ${report.firstRefusal})` : ''}\n`);
+        // Nothing accepted at all is a failure (a wrong token, a server that is not there): exit 1 after the summary.
+        if (report.sent === 0 && run.readings.length > 0) {
+          if (flags.json === true) io.out(`${JSON.stringify(s)}\n`);
+          throw new RangeError(`no reading was accepted over ${target.kind}: ${report.firstRefusal ?? 'nothing sent'}`);
+        }
       }
       if (flags.json === true) {
         io.out(`${JSON.stringify(s)}\n`);
