@@ -110,7 +110,11 @@ function httpTransport(target: Extract<FieldTarget, { kind: 'http' }>, refuse: (
 
 async function kafkaTransport(target: Extract<FieldTarget, { kind: 'kafka' }>): Promise<Transport> {
   const producer = new Kafka({ brokers: [...target.brokers], clientId: 'stratum-field', logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  try {
+    await producer.connect();
+  } catch (error) {
+    throw new RangeError(`--kafka: cannot connect to ${target.brokers.join(',')}: ${(error as Error).message}`);
+  }
   return {
     async send(readings) {
       await producer.send({ topic: target.topic, messages: readings.map((r) => ({ key: r.target, value: JSON.stringify({ value: r.value }) })) });
