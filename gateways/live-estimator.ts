@@ -428,6 +428,8 @@ export function attachLiveEstimator(
       }
     });
     if (commands.length > 0) {
+      // After a recovery the journal holds earlier estimates: continue after the last one (else they are duplicates).
+      estimateSeq = Math.max(estimateSeq, engine.journal.lastSourceSeq(ESTIMATE_SOURCE) ?? 0);
       const seqs = commands.map(() => ++estimateSeq);
       control.submitBatch(commands, { source: ESTIMATE_SOURCE, sourceSeqs: seqs });
     }
