@@ -498,6 +498,8 @@ describe.skipIf(chromium.skip)(`twin UI in a real browser against a real engine 
       await sendField(run, { kind: 'http', url: own.url, token: ADMIN, concurrency: 8 }, { pace: 0 });
       const alert = await page.waitForSelector('[data-testid=telemetry-alerts] li[data-kind="bad data"]', { timeout: 20_000 });
       expect(await alert.textContent()).toMatch(/br-20.*normalised residual/);
+      // The estimation stream event reached the page (the inspector refetches on it).
+      expect(Number(await page.evaluate('window.__twin.store.getState().estimationRuns'))).toBeGreaterThan(0);
       await page.evaluate(`window.__twin.store.select(window.__twin.store.getState().index.indexOf.get('br-20'))`);
       const value = await page.waitForSelector('[data-testid=inspector][data-actor="br-20"] [data-testid=estimate-value]', { timeout: 10_000 });
       expect(await value.textContent()).toMatch(/^\d+\.\d\d ± \d+\.\d\d MW$/);

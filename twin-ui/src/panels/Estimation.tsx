@@ -51,11 +51,14 @@ function usePolled<T>(fetch: () => Promise<T>, everyMs: number, key: string): T 
 
 /**
  * The state estimator's view of an inspected power asset: the estimated value with its σ (what the
- * twin shows), the raw reading, the normalised residual and the trust score in the gate's colour.
+ * twin shows), the raw reading, the normalised residual and the trust score in the gate's colour,
+ * refreshed by the `estimation` stream event.
  * Nothing shows for an asset the estimator does not read (or with the estimator off).
  */
 export function EstimateReadings({ client, id }: { client: TwinClient; id: string }) {
-  const reply = usePolled(() => client.get<{ details?: { estimate?: AssetEstimate } }>(`/api/assets/${encodeURIComponent(id)}`), 2000, id);
+  // Refetched on every estimator run (the `estimation` stream event), and every 5 s for the trust's freshness.
+  const runs = useTwin((s) => s.estimationRuns);
+  const reply = usePolled(() => client.get<{ details?: { estimate?: AssetEstimate } }>(`/api/assets/${encodeURIComponent(id)}`), 5000, `${id}@${runs}`);
   const e = reply?.details?.estimate;
   if (e === undefined) return null;
   const what = e.sensor === 'flow' ? '|Flow|' : e.sensor === 'load' ? 'Load' : 'Output';
