@@ -309,7 +309,8 @@ export function attachLiveEstimator(
         island: -1,
       });
     }
-    const topology = `${Buffer.from(branchOn).toString('base64')}|${Buffer.from(busType).toString('base64')}`;
+    // Generators in service change an injection's σ (its weight): part of what the model is kept for.
+    const topology = `${Buffer.from(branchOn).toString('base64')}|${Buffer.from(busType).toString('base64')}|${Buffer.from(genOn).toString('base64')}`;
     return { rows, live, topology };
   };
 
