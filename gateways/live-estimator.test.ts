@@ -135,6 +135,27 @@ describe('the state estimator in the live twin', () => {
     expect(replay.kernel.view(br20).load).toBe(engine.kernel.view(br20).load);
   });
 
+  it('follows the live topology: an isolated radial branch leaves its bus de-energised, out of the estimate, and the model is rebuilt', async () => {
+    const city = city118();
+    const { engine, estimator } = await twin(city);
+    stop = () => engine.stop();
+    const net = networkFromCity(city);
+    const radial = net.branchIds.find((_, k) => net.busIds[net.to[k]!] === 'bus-117')!;
+    const run = simulateField(net, { seconds: 20, rateHz: 0.1, sigma: DEFAULT_FIELD_SIGMA, dropout: 0, stuck: [], delayS: 0, spoof: new Map(), pmu: [], seed: 4, sensorSet: 'scada' });
+    await feed(engine, run, 0, 1, estimator);
+    expect(estimator.summary().islands).toHaveLength(1);
+    engine.submit({ type: 'isolate', target: radial }, { source: 'test' });
+    await feed(engine, run, 1, 11, estimator);
+    const summary = estimator.summary();
+    expect(summary.factorisations).toBe(2);
+    // bus-117 hangs on the isolated branch: the twin de-energises it, and the estimate runs without both.
+    expect(engine.kernel.statusOf(engine.index.indexOf('bus-117')!)).not.toBe(0);
+    expect(summary.islands.map((i) => i.buses)).toEqual([117]);
+    expect(summary.islands[0]!.removed).toEqual([]);
+    expect(estimator.assetEstimate(radial)!.estimatedAtMs).toBeLessThan(summary.lastRunMs!);
+    expect(estimator.assetEstimate('br-1')!.estimatedAtMs).toBe(summary.lastRunMs);
+  });
+
   it('keeps the factorisation while the sensors and the topology stay the same', async () => {
     const city = city118();
     const { engine, estimator } = await twin(city);

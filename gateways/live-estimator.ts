@@ -224,6 +224,8 @@ export function attachLiveEstimator(
   let future: Array<{ time: number; seq: number; sensor: number; value: number }> = [];
   let model: { key: string; model: DcEstimationModel; rows: Row[]; net: GridNetwork } | undefined;
   let lastResult: EstimationResult | undefined;
+  /** Factorisations of the models replaced so far (a topology or sensor change builds a new one). */
+  let earlierFactorisations = 0;
   let lastRows: Row[] = [];
   let islandSummaries: IslandSummary[] = [];
   const exclusions = new Map<string, Exclusion>();
@@ -322,7 +324,10 @@ export function attachLiveEstimator(
     lastRunMs = nowMs;
     runs++;
     const key = `${topology}|${rows.map((r) => r.key).join(',')}`;
-    if (model?.key !== key) model = { key, model: prepareDcEstimation(live, rows.map((r) => r.measurement)), rows, net: live };
+    if (model?.key !== key) {
+      earlierFactorisations += model?.model.factorisations ?? 0;
+      model = { key, model: prepareDcEstimation(live, rows.map((r) => r.measurement)), rows, net: live };
+    }
     const values = Float64Array.from(rows, (r) => (r.measurement.kind === 'angle' ? r.measurement.valueDeg : r.measurement.valueMw));
     const excluded = rows.flatMap((r, i) => (exclusions.has(r.key) ? [i] : []));
     let result = model.model.estimate(values, { perIsland: true, normalizedResidualLimit: limit, excluded });
@@ -447,7 +452,7 @@ export function attachLiveEstimator(
     readings: readingsTaken,
     sensors: sensors.length,
     measurements: lastRows.length,
-    factorisations: model?.model.factorisations ?? 0,
+    factorisations: earlierFactorisations + (model?.model.factorisations ?? 0),
     islands: islandSummaries,
     excluded: [...exclusions].map(([key, e]) => {
       const row = lastRows.find((r) => r.key === key);
