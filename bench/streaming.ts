@@ -55,8 +55,8 @@ export interface StreamingBenchOptions {
   /** The city (default: a generated one of `assets` assets) and the server's environment (default none). */
   readonly city?: CityModel;
   readonly env?: NodeJS.ProcessEnv;
-  /** Work the server does meanwhile (e.g. telemetry the live estimator takes), started once the viewers are in; returns its stop. */
-  readonly background?: (server: ServerInternals) => () => Promise<void>;
+  /** Work the server does meanwhile (e.g. telemetry the live estimator takes), started once the viewers are in (awaited: it may prime itself first); returns its stop. */
+  readonly background?: (server: ServerInternals) => Promise<() => Promise<void>>;
 }
 
 export async function runStreamingBench(options: StreamingBenchOptions): Promise<Record<string, number | string>> {
@@ -113,7 +113,7 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
 
   try {
     await until('viewers to connect and receive their snapshot', () => connected >= 0, 300_000);
-    stopBackground = options.background?.(server);
+    stopBackground = await options.background?.(server);
     const statsBefore = { ...server.stats };
     const injections = options.quick ? 15 : 60;
     // The first injections warm up the JIT on both sides; they are not measured.
