@@ -21,7 +21,8 @@ import { sharedDataFile } from '../test/shared-data.ts';
  * estimates back through the door) is timed: readings per second of that work; and
  * `estimationInjectToDeltaP99Ms` — the streaming bench's inject → first delta measurement
  * (bench/streaming.ts, its own code) on a server with STRATUM_ESTIMATION=1 while a scan a second
- * arrives, after three primed runs (the first builds the model: a start-up cost, reported apart). Only on a quiet machine (1-minute load average < 3); otherwise reported as not measured.
+ * arrives, after three primed runs (the first builds the model: a start-up cost, reported apart);
+ * beside it the same with the estimator off and the same telemetry (`estimationOff…`). Only on a quiet machine (1-minute load average < 3); otherwise reported as not measured.
  */
 export async function runEstimationBench(options: { quick: boolean; log: (line: string) => void }): Promise<Record<string, number | string>> {
   const rounds = options.quick ? 2 : 5;
@@ -114,40 +115,47 @@ export async function liveEstimationFigures(text: string, name: string, options:
   await engine.stop();
   options.log(`  live: ${summary.sensors} sensors, ${summary.runs} runs, ${summary.factorisations} factorisations; first run ${firstMs.toFixed(0)} ms (builds the model), then ${(steadyMs / scans).toFixed(1)} ms a scan`);
 
-  // Inject → first delta with the estimator running and a scan arriving every wall second.
-  const streaming = await runStreamingBench({
-    assets: 0,
-    viewers: options.quick ? 10 : 50,
-    quick: options.quick,
-    city,
-    env: { STRATUM_ESTIMATION: '1' },
-    background: async (server) => {
-      let scan = 0;
-      let fed = 0;
-      const feed = (): void => {
-        const commands = scanCommands(run, scan++ % (scans + 1), 1);
-        server.control.submitBatch(commands, { source: 'field-bench', sourceSeqs: commands.map(() => ++fed) });
-      };
-      // Primed: the first run builds the model and removes the spoofed reading (a start-up cost,
-      // estimationFirstRunMs); the injections are measured on the running estimator after it.
-      const runs = async (): Promise<number> => ((await (await fetch(`${server.url}/api/estimation`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as { runs?: number }).runs ?? 0;
-      for (let i = 0; i < 3; i++) {
-        const before = await runs();
-        feed();
-        for (let wait = 0; wait < 600 && (await runs()) === before; wait++) await new Promise((r) => setTimeout(r, 50));
-      }
-      const timer = setInterval(feed, 1000);
-      return async () => clearInterval(timer);
-    },
-  });
+  // Inject → first delta with the estimator running, and the same telemetry without it (side by side).
+  const streamingWith = async (estimator: boolean): Promise<Record<string, number | string>> =>
+    runStreamingBench({
+      assets: 0,
+      viewers: options.quick ? 10 : 50,
+      quick: options.quick,
+      city,
+      env: estimator ? { STRATUM_ESTIMATION: '1' } : {},
+      background: async (server) => {
+        let scan = 0;
+        let fed = 0;
+        const feed = (): void => {
+          const commands = scanCommands(run, scan++ % (scans + 1), 1);
+          server.control.submitBatch(commands, { source: 'field-bench', sourceSeqs: commands.map(() => ++fed) });
+        };
+        // Primed: the first run builds the model and removes the spoofed reading (a start-up cost,
+        // estimationFirstRunMs); the injections are measured on the running estimator after it.
+        const runs = async (): Promise<number> => ((await (await fetch(`${server.url}/api/estimation`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as { runs?: number }).runs ?? 0;
+        for (let i = 0; i < 3; i++) {
+          const before = estimator ? await runs() : 0;
+          feed();
+          if (estimator) for (let wait = 0; wait < 600 && (await runs()) === before; wait++) await new Promise((r) => setTimeout(r, 50));
+          else await new Promise((r) => setTimeout(r, 1000));
+        }
+        const timer = setInterval(feed, 1000);
+        return async () => clearInterval(timer);
+      },
+    });
+  const withEstimator = await streamingWith(true);
+  const without = await streamingWith(false);
   return {
     estimationLiveSensors: summary.sensors,
     estimationFirstRunMs: Math.round(firstMs),
     estimationRunMs: round3(steadyMs / scans),
     estimationReadingsPerSec: Math.round(steadyReadings / (steadyMs / 1000)),
-    estimationInjectToDeltaP50Ms: streaming['injectToDeltaP50Ms'] ?? 'n/a',
-    estimationInjectToDeltaP99Ms: streaming['injectToDeltaP99Ms'] ?? 'n/a',
-    estimationInjectToDeltaViewers: streaming['streamingViewers'] ?? 'n/a',
-    estimationInjectToDeltaSlowestMs: streaming['injectToDeltaSlowestInjectionsMs'] ?? 'n/a',
+    estimationInjectToDeltaP50Ms: withEstimator['injectToDeltaP50Ms'] ?? 'n/a',
+    estimationInjectToDeltaP99Ms: withEstimator['injectToDeltaP99Ms'] ?? 'n/a',
+    estimationInjectToDeltaViewers: withEstimator['streamingViewers'] ?? 'n/a',
+    estimationInjectToDeltaSlowestMs: withEstimator['injectToDeltaSlowestInjectionsMs'] ?? 'n/a',
+    estimationOffInjectToDeltaP50Ms: without['injectToDeltaP50Ms'] ?? 'n/a',
+    estimationOffInjectToDeltaP99Ms: without['injectToDeltaP99Ms'] ?? 'n/a',
+    estimationOffInjectToDeltaSlowestMs: without['injectToDeltaSlowestInjectionsMs'] ?? 'n/a',
   };
 }
