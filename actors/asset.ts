@@ -277,6 +277,9 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           if (m.value > 0) blame.set(CauseCode.Overload, m.from, m.seq);
           break;
         case MessageKind.Telemetry:
+          // A live grid's branch reading is a measurement for the state estimator (it reads the
+          // journal): the branch's load is its computed DC flow, which the estimated injections drive.
+          if (this.liveGrid(index, self) && index.city.assets[self]?.electrical?.kind === 'branch') break;
           s.demandLoad = Math.max(0, m.value);
           blame.set(CauseCode.Telemetry, m.from, m.seq);
           break;

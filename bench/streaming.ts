@@ -20,7 +20,7 @@ import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { generateCity, parseCity, Rng, Status, type CityIndex, type CityModel, type Engine } from '../engine/index.ts';
 import { decodeFrame, peekFrameHeader, type ClientToServerEvents, type Frame, type ServerToClientEvents } from '../gateways/protocol.ts';
-import { startServerWith } from '../gateways/server.ts';
+import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { bundleParser, FRAME_PACKET_HEADER, FRAMES_BUNDLE } from '../gateways/frame-bundle.ts';
 
 /**
@@ -86,8 +86,8 @@ export interface InjectToDeltaSetup {
   readonly injections: number;
   readonly quick: boolean;
   readonly transport?: string;
-  /** Called once every viewer holds its snapshot, before the first injection. */
-  readonly onConnected?: () => void;
+  /** Called (and awaited) once every viewer holds its snapshot, before the first injection. */
+  readonly onConnected?: () => void | Promise<void>;
   /** Seed of the asset choice (the same choice for runs compared side by side). */
   readonly seed?: number;
   /** What each measured input is (default: one random asset fails). */
@@ -155,7 +155,7 @@ export async function measureInjectToDelta(setup: InjectToDeltaSetup): Promise<I
 
   try {
     await until('viewers to connect and receive their snapshot', () => connected >= 0, 300_000);
-    setup.onConnected?.();
+    await setup.onConnected?.();
     // The first injections warm up the JIT on both sides; they are not measured.
     const warmup = 5;
     const rng = new Rng(setup.seed ?? 5);
@@ -225,26 +225,34 @@ export interface StreamingBenchOptions {
   readonly targets?: (index: CityIndex) => readonly number[];
   /** What each measured input is (default: one asset of `targets` fails); the grid bench changes a bus's load. */
   readonly inject?: BenchInjector;
+  /** The server's environment (default none). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Work the server does meanwhile (e.g. telemetry the live estimator takes), started once the viewers are in (awaited: it may prime itself first); returns its stop. */
+  readonly background?: (server: ServerInternals) => Promise<() => Promise<void>>;
 }
 
 export async function runStreamingBench(options: StreamingBenchOptions): Promise<Record<string, number | string>> {
   const city = options.city ?? parseCity(generateCity({ assets: options.assets, seed: 11 }), 'generated');
   const server = await startServerWith(
     { city, seed: 11, port: 0, quiet: true, speed: 10 },
-    { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: {} },
+    { rateLimitPerMinute: 1_000_000, eventsPerSecond: 1_000_000, env: options.env ?? {} },
   );
   const index = server.engine.index;
   // Socket.io with one-message frames by default (the UI's transport); STRATUM_BENCH_VIEWER_TRANSPORT=ws measures raw ws
   // viewers, =socket.io-default the default parser's two-message frames.
   const requested = process.env['STRATUM_BENCH_VIEWER_TRANSPORT'];
   const transport = requested === 'ws' || requested === 'socket.io-default' ? requested : 'socket.io';
+  let stopBackground: (() => Promise<void>) | undefined;
   try {
     let statsBefore = { ...server.stats };
     const injections = options.quick ? 15 : 60;
     const measured = await measureInjectToDelta({
       engine: server.engine, injectUrl: server.url, token: server.adminToken, viewerUrls: [server.url], viewers: options.viewers, injections, quick: options.quick, transport,
       inject: options.inject ?? failOneAsset(options.targets?.(index)),
-      onConnected: () => void (statsBefore = { ...server.stats }),
+      onConnected: async () => {
+        stopBackground = await options.background?.(server);
+        statsBefore = { ...server.stats };
+      },
     });
     // A district-wide event: many updates per frame (the cascade case).
     const district = index.districts[Math.floor(index.districts.length / 2)]!;
@@ -289,6 +297,7 @@ export async function runStreamingBench(options: StreamingBenchOptions): Promise
       framesSkippedForSlowViewers: server.stats.framesSkipped - statsBefore.framesSkipped,
     };
   } finally {
+    await stopBackground?.();
     await server.close();
   }
 }

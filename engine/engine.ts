@@ -477,19 +477,19 @@ export class Engine {
     throw new UnknownTargetError(`reroute: "${to}" is not linked to "${from}" (load can only move over a link of the layer)`);
   }
 
-  /** Per asset: the largest telemetry value it takes (Infinity: any; NaN: none at all). Built on first use. */
+  /** Per asset: the largest telemetry value it takes (Infinity: any). Built on first use. */
   private telemetryLimits: Float64Array | null = null;
 
   /**
-   * Telemetry on an electrical asset sets MW: a generator's output within [0, Pmax]; a branch takes
-   * none (its load is the computed flow). Throws ValidationError naming the asset and the range.
+   * Telemetry on an electrical asset sets MW: a generator's output within [0, Pmax]. On a branch it
+   * is a measurement only (the live state estimator reads it from the journal; the branch's load
+   * stays its computed DC flow). Throws ValidationError naming the asset and the range.
    */
   private checkTelemetry(actor: number, value: number): void {
     if (actor >= this.index.assetCount) return;
     if (this.telemetryLimits === null) {
       this.telemetryLimits = Float64Array.from(this.index.city.assets, (a) => {
         const e = a.electrical;
-        if (e?.kind === 'branch') return Number.NaN;
         if (e?.kind === 'generator' && e.pmaxMw !== null) return e.pmaxMw;
         return Number.POSITIVE_INFINITY;
       });
@@ -497,7 +497,6 @@ export class Engine {
     const limit = this.telemetryLimits[actor]!;
     if (limit === Number.POSITIVE_INFINITY) return;
     const id = this.index.nameOf(actor);
-    if (Number.isNaN(limit)) throw new ValidationError('telemetry', [{ path: '$.target', reason: `"${id}" is an electrical branch: its load is its computed DC flow, telemetry cannot set it` }]);
     if (value > limit) throw new ValidationError('telemetry', [{ path: '$.value', reason: `${value} MW is above the Pmax of generator "${id}" (${limit} MW)` }]);
   }
 

@@ -86,6 +86,8 @@ export {
   screenN1,
   redispatchAfterGeneratorOutage,
   estimateDcState,
+  prepareDcEstimation,
+  measurementValues,
   parseMeasurements,
   measurementSchema,
   syntheticGrid,
@@ -108,5 +110,7 @@ export type {
   Measurement,
   EstimationResult,
   LiveDispatch,
+  DcEstimationModel,
+  IslandEstimate,
 } from './power/index.ts';
 export * from './telemetry/index.ts';

@@ -334,6 +334,18 @@ export interface ServerToClientEvents {
   summary: (summary: LiveSummary) => void;
   /** The replay and training sessions on this server (`GET /api/sessions`), on connect and when the list changes. */
   sessions: (sessions: readonly SessionInfo[]) => void;
+  /** After each run of the live state estimator (STRATUM_ESTIMATION=1): what changed; details at `GET /api/estimation`. */
+  estimation: (run: EstimationEvent) => void;
+}
+
+/** The `estimation` event: one run of the live estimator (virtual ms), its islands' verdicts and the sensors left out as bad data. */
+export interface EstimationEvent {
+  readonly runs: number;
+  readonly lastRunMs: number | null;
+  readonly islands: number;
+  readonly consistent: boolean;
+  readonly unobservable: number;
+  readonly excluded: readonly string[];
 }
 
 /** What every viewer reads of the live run summary; the full object is `GET /api/summary`'s (see the OpenAPI document). */

@@ -23,6 +23,8 @@ import { controlDoor, FramePublisher, SocketGateway, StreamHub, type FanoutSetti
 import { telemetryMonitorFromEnv } from './automation/index.ts';
 import { attachTankAlerts, tankHorizonSeconds } from './automation/index.ts';
 import { registerWaterReadingRoutes, WaterReadingHistory } from './history/index.ts';
+import { estimationEvent, liveEstimatorFromEnv, registerEstimationRoutes } from './automation/index.ts';
+import { registerHeldActionRoutes } from './http/index.ts';
 
 export interface StartServerOptions {
   city: CityModel;
@@ -216,11 +218,18 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   }
   let topologyEtag = '';
   let started = false;
-  registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined });
+  // The live state estimator (opt-in, STRATUM_ESTIMATION=1; gateways/live-estimator.ts).
+  const estimator = liveEstimatorFromEnv(env, engine, control, runner, (alerts) => hub.raise(alerts));
+  registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined, assetDetails: (id) => {
+    const estimate = estimator?.assetEstimate(id);
+    return estimate === undefined ? undefined : { estimate };
+  } });
+  registerEstimationRoutes(app, estimator, env['STRATUM_ESTIMATION'] === '1' ? 'the city has no electrical power assets' : 'off: set STRATUM_ESTIMATION=1');
   // With the PostgreSQL adapter on, recordings go to the database too (and sessions read them from there).
   const pgRecordings = adapters?.history === undefined ? undefined : await PgRecordings.open({ pool: adapters.history.pool, schema: env['STRATUM_RECORDINGS_SCHEMA'] ?? 'stratum' });
   const whatIfRunner = new WhatIfRunner(options.city, engine.kernel.seed, engine.cityHash);
   const { ledger, guard } = registerScenarioRoutes(app, { engine, control, audit, city: options.city, env, ledger: openedLedger, whatIf: whatIfRunner, ...(pgRecordings === undefined ? {} : { recordingStore: pgRecordings }) });
+  registerHeldActionRoutes(app, { guard, control });
   // Replays and training exercises beside the live engine, on recordings of this server's folder.
   const sessions = new SessionManager({
     behaviours: (i) => createBehaviours(i),
@@ -274,6 +283,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     ...(tuning.eventsPerSecond === undefined ? {} : { eventsPerSecond: tuning.eventsPerSecond }),
   });
   late.sockets = gateway;
+  const offEstimation = estimator?.onRun((summary) => gateway.broadcastEstimation(estimationEvent(summary)));
 
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const checkpoints = data === undefined ? undefined : checkpointWriter(engine, data.checkpointFile);
@@ -283,7 +293,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     checkpoints?.afterAdvance();
     snapshots?.afterAdvance();
   });
-  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger });
+  const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger }, estimator);
   const offTankAlerts = attachTankAlerts(engine, runner, (alerts) => hub.raise(alerts), tankHorizonSeconds(env, engine));
   const offWaterReadings = waterReadings.hydraulic ? runner.onAdvance(() => waterReadings.record()) : () => undefined;
   const late2: { fanout?: FramePublisher } = {};
@@ -317,6 +327,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       offTankAlerts();
       offWaterReadings();
       grid?.stop();
+      estimator?.detach();
+      offEstimation?.();
       await runner.stop();
       if (recovery.phase === 'done') await snapshots?.final();
       await sessions.close();

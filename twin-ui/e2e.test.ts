@@ -13,6 +13,9 @@ import { readFileSync } from 'node:fs';
 import { epanetCityDocument, generateCity, matpowerToCity, parseCity, Status, syntheticGrid } from '../engine/index.ts';
 import type { GridReply } from '../gateways/protocol.ts';
 import { loadingColour, TRIPPED_COLOUR } from './src/net/grid.ts';
+import { DEFAULT_FIELD_SIGMA, networkFromCity, parseMatpower, simulateField } from '../engine/index.ts';
+import { sendField } from '../gateways/adapters/field-sender.ts';
+import { sharedDataFile } from '../test/shared-data.ts';
 import { startServerWith, type ServerInternals } from '../gateways/server.ts';
 import { ensureUiBuilt } from './build-ui.ts';
 import { browserAvailability, countScenePixels, launchChromium } from './browser.ts';
@@ -530,6 +533,37 @@ describe.skipIf(chromium.skip)(`twin UI in a real browser against a real engine 
       // A branch taken out of service is drawn in the tripped colour.
       await api(own.url, 'POST', `/api/assets/${cool.id}/isolate`);
       await page.waitForFunction(`(() => { const c = window.__twin.grid.colourOf(${JSON.stringify(cool.id)}); const e = ${JSON.stringify(Array.from(TRIPPED_COLOUR))}; return c !== null && c.every((v, k) => Math.abs(v - e[k]) < 1e-6); })()`, undefined, { timeout: 10_000 });
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  }, 90_000);
+
+  it('live state estimation: a spoofed sensor shows as a bad-data alert, the inspector shows the estimate with σ and a BLOCK trust colour, and a pending action is refused from the operator\'s queue', async () => {
+    const caseFile = sharedDataFile('grids/case118.m');
+    const city = parseCity(matpowerToCity(parseMatpower(readFileSync(caseFile, 'utf8'), 'case118')), 'case118');
+    const own = await startServerWith({ city, seed: 1, port: 0, quiet: true, speed: 1, adminToken: ADMIN, uiDir: UI_DIST }, { rateLimitPerMinute: 1_000_000, env: { STRATUM_ESTIMATION: '1', STRATUM_ESTIMATION_EVERY_S: '2' } });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    try {
+      await openTwin(page, ADMIN, own.url, city.assets.length + city.cohorts.length);
+      const run = simulateField(networkFromCity(city), { seconds: 1, rateHz: 1, sigma: DEFAULT_FIELD_SIGMA, dropout: 0, stuck: [], delayS: 0, spoof: new Map([['br-20', 60]]), pmu: [], seed: 12, sensorSet: 'scada' });
+      await sendField(run, { kind: 'http', url: own.url, token: ADMIN, concurrency: 8 }, { pace: 0 });
+      const alert = await page.waitForSelector('[data-testid=telemetry-alerts] li[data-kind="bad data"]', { timeout: 20_000 });
+      expect(await alert.textContent()).toMatch(/br-20.*normalised residual/);
+      // The estimation stream event reached the page (the inspector refetches on it).
+      expect(Number(await page.evaluate('window.__twin.store.getState().estimationRuns'))).toBeGreaterThan(0);
+      await page.evaluate(`window.__twin.store.select(window.__twin.store.getState().index.indexOf.get('br-20'))`);
+      const value = await page.waitForSelector('[data-testid=inspector][data-actor="br-20"] [data-testid=estimate-value]', { timeout: 10_000 });
+      expect(await value.textContent()).toMatch(/^\d+\.\d\d ± \d+\.\d\d MW$/);
+      expect(Number(await page.getAttribute('[data-testid=estimate-trust]', 'data-score'))).toBeLessThan(40);
+      expect(await page.textContent('[data-testid=estimate-trust]')).toContain('BLOCK');
+      // The operator's queue: a pending action, refused with one click (ledgered server-side as a rejection).
+      const { pending } = await api<{ pending: { id: number } }>(own.url, 'POST', '/api/actions/request', { action: 'isolate', target: 'br-21', reason: 'e2e' });
+      await page.waitForSelector(`[data-testid=held-${pending.id}]`, { timeout: 10_000 });
+      await page.screenshot({ path: join(SHOTS, 'twin-estimation.png') });
+      await page.click(`[data-testid=refuse-${pending.id}]`);
+      await page.waitForSelector(`[data-testid=held-${pending.id}]`, { state: 'detached', timeout: 10_000 });
+      expect((await api<{ pending: unknown[] }>(own.url, 'GET', '/api/actions/guarded')).pending).toEqual([]);
     } finally {
       await page.close();
       await own.close();

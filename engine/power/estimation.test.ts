@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors.ts';
 import { busInjectionsMw, dcPowerFlow } from './dcpf.ts';
-import { estimateDcState, parseMeasurements, type Measurement } from './estimation.ts';
+import { estimateDcState, measurementValues, parseMeasurements, prepareDcEstimation, type Measurement } from './estimation.ts';
 import { parseMatpower } from './matpower.ts';
 import { networkFromCase, type GridNetwork } from './network.ts';
 import { SHIPPED_CASES, sharedDataFile } from '../../test/shared-data.ts';
@@ -111,5 +111,67 @@ describe('DC WLS state estimation', () => {
       expect((error as Error).message).toContain('$[0].target: no branch "br-99999"');
       expect((error as Error).message).toContain('$[1].target: no bus "bus-nope"');
     }
+  });
+
+  it('keeps the factor while the same measurements are in use, and refactors after a removal', () => {
+    const measurements = exact();
+    const model = prepareDcEstimation(net, measurements);
+    const values = measurementValues(measurements);
+    model.estimate(values);
+    expect(model.factorisations).toBe(1);
+    // New readings, same sensors: the factor is reused and the estimate equals a fresh one.
+    const shifted = values.map((x, i) => x + (i % 7) * 0.01);
+    const reused = model.estimate(shifted);
+    expect(model.factorisations).toBe(1);
+    const fresh = estimateDcState(net, measurements.map((m, i) => (m.kind === 'angle' ? m : { ...m, valueMw: shifted[i]! })));
+    reused.branches.forEach((b, k) => expect(Math.abs(b.pFromMw! - fresh.branches[k]!.pFromMw!)).toBeLessThan(1e-9));
+    expect(reused.finalJ).toBeCloseTo(fresh.finalJ, 9);
+    // A gross error: removed, so the next solve refactors.
+    const bad = measurements.findIndex((m) => m.target === 'br-50');
+    shifted[bad] = shifted[bad]! + 60;
+    expect(model.estimate(shifted).removed.map((r) => r.index)).toEqual([bad]);
+    expect(model.factorisations).toBeGreaterThan(1);
+  });
+
+  it('leaves excluded measurements out yet reports their estimated value and sigma', () => {
+    const measurements = exact();
+    const bad = measurements.findIndex((m) => m.target === 'br-50');
+    measurements[bad] = { kind: 'flow', target: 'br-50', valueMw: pf.flowMw[49]! + 60, sigmaMw: 1 };
+    const result = estimateDcState(net, measurements, { excluded: [bad] });
+    expect(result.removed).toEqual([]);
+    expect(result.normalizedResiduals[bad]).toBeNull();
+    expect(result.finalJ).toBeLessThan(1e-9);
+    expect(Math.abs(result.estimated[bad]!.value - pf.flowMw[49]!)).toBeLessThan(1e-8);
+    expect(result.estimated[bad]!.sigma).toBeGreaterThan(0);
+    expect(result.estimated[bad]!.sigma).toBeLessThan(2); // tighter than the injections it comes from
+  });
+
+  it('tests each island on its own: bad data in one island is removed there, the other island keeps its measurements', () => {
+    // Cut the grid in two by taking the branches of bus 117's and another area's cut set out of service.
+    const cut = Uint8Array.from(net.branchInService);
+    const lhs = new Set(net.busIds.filter((_, v) => v < 60).map((id) => id));
+    net.branchIds.forEach((_, k) => {
+      if (lhs.has(net.busIds[net.from[k]!]!) !== lhs.has(net.busIds[net.to[k]!]!)) cut[k] = 0;
+    });
+    const split: GridNetwork = { ...net, branchInService: cut };
+    const splitPf = dcPowerFlow(split);
+    // Injections from the flows themselves (an island without a generator does not balance in a power flow).
+    const inj = new Float64Array(split.busIds.length);
+    split.branchIds.forEach((_, k) => {
+      if (!cut[k]) return;
+      inj[split.from[k]!]! += splitPf.flowMw[k]!;
+      inj[split.to[k]!]! -= splitPf.flowMw[k]!;
+    });
+    const measurements: Measurement[] = [
+      ...split.branchIds.flatMap((id, k): Measurement[] => (cut[k] ? [{ kind: 'flow', target: id, valueMw: splitPf.flowMw[k]!, sigmaMw: 1 }] : [])),
+      ...split.busIds.map((id, v): Measurement => ({ kind: 'injection', target: id, valueMw: inj[v]!, sigmaMw: 2 })),
+    ];
+    const bad = measurements.findIndex((m) => m.kind === 'flow' && lhs.has(split.busIds[split.from[split.branchIds.indexOf(m.target)]!]!));
+    (measurements[bad] as { valueMw: number }).valueMw += 50;
+    const result = estimateDcState(split, measurements, { perIsland: true });
+    expect(result.islands.length).toBeGreaterThanOrEqual(2);
+    expect(result.removed.map((r) => r.index)).toEqual([bad]);
+    expect(result.islands.every((i) => i.consistent)).toBe(true);
+    expect(result.islands.reduce((s, i) => s + i.buses, 0)).toBe(split.busIds.length);
   });
 });

@@ -36,6 +36,29 @@ export interface EstimationOptions {
   readonly normalizedResidualLimit?: number;
   /** At most this many measurements are removed (default: half of them). */
   readonly maxRemovals?: number;
+  /**
+   * Indices of measurements left out from the start (the live twin's bad data still under
+   * suspicion): not estimated with, not counted as removed, but their estimated value is reported.
+   */
+  readonly excluded?: readonly number[];
+  /**
+   * Chi-square test per island (default false: one test over the grid). Islands are independent
+   * blocks of the one factorisation; per island, each pass removes the worst measurement of every
+   * island that fails its own test.
+   */
+  readonly perIsland?: boolean;
+}
+
+/** One island's test: its reference bus, measurements, J against its own chi-square threshold. */
+export interface IslandEstimate {
+  readonly reference: string;
+  readonly buses: number;
+  /** Measurements in use (active) in the final estimate. */
+  readonly measurements: number;
+  readonly j: number;
+  readonly degreesOfFreedom: number;
+  readonly chi2Threshold: number;
+  readonly consistent: boolean;
 }
 
 export interface RemovedMeasurement {
@@ -69,6 +92,14 @@ export interface EstimationResult {
   readonly critical: readonly number[];
   /** |r_N| of each input measurement in the final estimate; null for a removed or a critical one. */
   readonly normalizedResiduals: ReadonlyArray<number | null>;
+  /**
+   * The estimate of each input measurement's quantity, h(θ̂) in its own unit (MW or degrees), and
+   * its σ (√(h·G⁻¹·hᵀ)); null where the measurement touches an unobservable bus. Given for removed
+   * and excluded measurements too: it is what the live twin shows instead of the reading.
+   */
+  readonly estimated: ReadonlyArray<{ readonly value: number; readonly sigma: number } | null>;
+  /** Per island (numbered as engine/power/dcpf.ts `findIslands`): J, degrees of freedom, threshold. */
+  readonly islands: readonly IslandEstimate[];
 }
 
 /** A measurement as a row of the linear model z = h·θ + c + e (θ in radians). */
@@ -77,8 +108,11 @@ interface Row {
   readonly coefs: Float64Array;
   /** Pattern edge of each pair (a < b) of cols, in the order the loops below visit them. */
   readonly pairEdges: Int32Array;
-  readonly z: number;
   readonly constant: number;
+  /** MW per radian for flow/injection rows, 1 for angle rows (values in the input unit = unit · h(θ)). */
+  readonly unit: number;
+  /** Island of the row (-1: it touches no state, e.g. an angle at a reference bus). */
+  readonly island: number;
   readonly weight: number;
   readonly variance: number;
 }
@@ -136,9 +170,30 @@ function branchUsable(net: GridNetwork, k: number): boolean {
  * result.removed; // [{ index: 17, normalizedResidual: 41.2 }, …]
  */
 export function estimateDcState(net: GridNetwork, measurements: readonly Measurement[], options: EstimationOptions = {}): EstimationResult {
-  const confidence = options.confidence ?? 0.99;
-  const limit = options.normalizedResidualLimit ?? 3;
-  const maxRemovals = options.maxRemovals ?? Math.floor(measurements.length / 2);
+  return prepareDcEstimation(net, measurements).estimate(measurementValues(measurements), options);
+}
+
+/** The value of each measurement in its own unit (MW or degrees), as `DcEstimationModel.estimate` takes them. */
+export function measurementValues(measurements: readonly Measurement[]): Float64Array {
+  return Float64Array.from(measurements, (m) => (m.kind === 'angle' ? m.valueDeg : m.valueMw));
+}
+
+/**
+ * A measurement set's model (H, W, the factor's pattern) kept for estimates with new values: the
+ * live twin's estimator keeps one while the set of sensors and the topology stay the same, and the
+ * numeric factor of G = HᵀWH is kept too while the same measurements are in use (a run that
+ * removes nothing refactors nothing: one forward and back substitution per estimate).
+ */
+export interface DcEstimationModel {
+  readonly measurements: number;
+  /** Estimates with `values` (one per measurement, in its unit; e.g. `measurementValues`). */
+  estimate(values: Float64Array, options?: EstimationOptions): EstimationResult;
+  /** Numeric factorisations done so far (for tests and the bench: reuse is visible). */
+  readonly factorisations: number;
+}
+
+/** Builds the model of a measurement set (targets checked by `parseMeasurements`). */
+export function prepareDcEstimation(net: GridNetwork, measurements: readonly Measurement[]): DcEstimationModel {
   const n = net.busIds.length;
 
   const islands = findIslands(net);
@@ -184,16 +239,17 @@ export function estimateDcState(net: GridNetwork, measurements: readonly Measure
       if (!grounded[v]) coef.set(v, (coef.get(v) ?? 0) + c);
     };
     let constant = 0;
-    let z: number;
     let s: number;
+    let unit = 1;
+    let island: number;
     if (m.kind === 'flow') {
       const k = branchIndex.get(m.target)!;
       const b = susceptanceMw[k]!;
       add(net.from[k]!, b);
       add(net.to[k]!, -b);
       constant = -b * net.shiftDeg[k]! * DEG;
-      z = m.valueMw;
       s = m.sigmaMw;
+      island = islands.islandOf[net.from[k]!]!;
     } else if (m.kind === 'injection') {
       const v = net.busIndex.get(m.target)!;
       for (const k of incident[v]!) {
@@ -204,20 +260,35 @@ export function estimateDcState(net: GridNetwork, measurements: readonly Measure
         add(net.to[k]!, -sign * b);
         constant -= sign * b * net.shiftDeg[k]! * DEG;
       }
-      z = m.valueMw;
       s = m.sigmaMw;
+      island = islands.islandOf[v]!;
     } else {
-      add(net.busIndex.get(m.target)!, 1);
-      z = m.valueDeg * DEG;
+      const v = net.busIndex.get(m.target)!;
+      add(v, 1);
       s = m.sigmaDeg * DEG;
+      unit = 1 / DEG;
+      island = islands.islandOf[v]!;
     }
     const entries = [...coef].filter(([, c]) => c !== 0).sort((x, y) => x[0] - y[0]);
     const cols = Int32Array.from(entries, ([v]) => v);
     const pairEdges: number[] = [];
     for (let i = 0; i < cols.length; i++) for (let j = i + 1; j < cols.length; j++) pairEdges.push(edge(cols[i]!, cols[j]!));
-    return { cols, coefs: Float64Array.from(entries, ([, c]) => c), pairEdges: Int32Array.from(pairEdges), z, constant, weight: 1 / (s * s), variance: s * s };
+    return { cols, coefs: Float64Array.from(entries, ([, c]) => c), pairEdges: Int32Array.from(pairEdges), constant, unit, island, weight: 1 / (s * s), variance: s * s };
   });
-  return new DcEstimator(net, rows, grounded, references, statesCount, susceptanceMw, Int32Array.from(edgeFrom), Int32Array.from(edgeTo), edgeOf).run(confidence, limit, maxRemovals);
+  const estimator = new DcEstimator(net, rows, grounded, references, islands.islandOf, statesCount, susceptanceMw, Int32Array.from(edgeFrom), Int32Array.from(edgeTo), edgeOf);
+  return {
+    measurements: measurements.length,
+    get factorisations() {
+      return estimator.factorisations;
+    },
+    estimate(values, options = {}) {
+      if (values.length !== rows.length) throw new RangeError(`estimate: ${values.length} values for ${rows.length} measurements`);
+      const confidence = options.confidence ?? 0.99;
+      const limit = options.normalizedResidualLimit ?? 3;
+      const maxRemovals = options.maxRemovals ?? Math.floor(rows.length / 2);
+      return estimator.run(values, { confidence, limit, maxRemovals, excluded: options.excluded ?? [], perIsland: options.perIsland ?? false });
+    },
+  };
 }
 
 /** One estimate of the state from the active rows: the factor, the angles and what they leave undetermined. */
@@ -225,9 +296,19 @@ interface Solution {
   readonly angle: Float64Array;
   /** Null-space direction of the measurements (0 where determined); all zero when fully observable. */
   readonly undetermined: Float64Array;
-  readonly pseudoPivots: number;
+  /** Pseudo-measured (zero-pivot) states per island. */
+  readonly pseudoPivots: Int32Array;
   readonly residual: Float64Array;
-  readonly j: number;
+  /** J per island. */
+  readonly j: Float64Array;
+}
+
+interface RunSettings {
+  readonly confidence: number;
+  readonly limit: number;
+  readonly maxRemovals: number;
+  readonly excluded: readonly number[];
+  readonly perIsland: boolean;
 }
 
 class DcEstimator {
@@ -236,16 +317,28 @@ class DcEstimator {
   private readonly off: Float64Array;
   private readonly rhs: Float64Array;
   private readonly active: Uint8Array;
+  /** The active rows the numeric factor (and G⁻¹ on its pattern) was computed for; null: none yet. */
+  private factoredFor: Uint8Array | null = null;
+  private replaced: number[] = [];
+  private estimateVarianceCache: Float64Array | null = null;
+  private readonly branchSigmaCache = new Map<number, number>();
+  private undetermined: Float64Array;
+  private z: Float64Array;
   /** G⁻¹ on the factor's pattern (permuted numbering), from Takahashi's equations. */
   private readonly inverseDiagonal: Float64Array;
   private readonly inverseValues: Float64Array;
+  private readonly islandCount: number;
+  /** States (buses not grounded) per island. */
+  private readonly islandStates: Int32Array;
+  factorisations = 0;
 
   constructor(
     private readonly net: GridNetwork,
     private readonly rows: readonly Row[],
     private readonly grounded: Uint8Array,
     private readonly references: Int32Array,
-    private readonly statesCount: number,
+    private readonly islandOf: Int32Array,
+    statesCount: number,
     private readonly susceptanceMw: Float64Array,
     edgeFrom: Int32Array,
     edgeTo: Int32Array,
@@ -257,90 +350,164 @@ class DcEstimator {
     this.off = new Float64Array(edgeFrom.length);
     this.rhs = new Float64Array(n);
     this.active = new Uint8Array(rows.length).fill(1);
+    this.undetermined = new Float64Array(n);
+    this.z = new Float64Array(rows.length);
     this.inverseDiagonal = new Float64Array(n);
     this.inverseValues = new Float64Array(this.chol.nonZeros);
+    this.islandCount = references.length;
+    this.islandStates = new Int32Array(this.islandCount);
+    for (let v = 0; v < n; v++) if (!grounded[v]) this.islandStates[islandOf[v]!]!++;
+    if (statesCount !== this.islandStates.reduce((s, x) => s + x, 0)) throw new Error('internal: states and islands disagree');
   }
 
-  run(confidence: number, limit: number, maxRemovals: number): EstimationResult {
+  run(values: Float64Array, settings: RunSettings): EstimationResult {
+    const { confidence, limit, maxRemovals, perIsland } = settings;
+    this.active.fill(1);
+    for (const i of settings.excluded) {
+      if (!(Number.isInteger(i) && i >= 0 && i < this.rows.length)) throw new RangeError(`excluded: ${i} is not a measurement index`);
+      this.active[i] = 0;
+    }
+    for (let i = 0; i < this.rows.length; i++) this.z[i] = values[i]! / this.rows[i]!.unit;
     const removed: RemovedMeasurement[] = [];
     let solution = this.solve();
-    let dof = this.degreesOfFreedom(solution);
-    const initialJ = solution.j;
-    const initialDof = dof;
-    const initialThreshold = threshold(confidence, dof);
+    let tests = this.tests(solution, confidence);
+    const initial = this.total(tests, confidence, solution);
     let critical: number[];
     let finalNormalized: Float64Array;
+    let estimateVariance: Float64Array;
     for (;;) {
       const normalized = this.normalizedResiduals(solution);
       critical = normalized.critical;
       finalNormalized = normalized.values;
-      if (!(solution.j > threshold(confidence, dof)) || removed.length >= maxRemovals) break;
-      let worst = -1;
-      let worstValue = limit;
+      estimateVariance = normalized.estimateVariance;
+      if (removed.length >= maxRemovals) break;
+      // One test over the grid, or one per island: a group that fails it gives up its worst measurement.
+      const failing = perIsland ? tests.map((t) => t.j > t.threshold) : [this.total(tests, confidence, solution).j > this.total(tests, confidence, solution).threshold];
+      if (!failing.some(Boolean)) break;
+      const worst = new Int32Array(failing.length).fill(-1);
+      const worstValue = new Float64Array(failing.length).fill(limit);
       for (let i = 0; i < this.rows.length; i++) {
+        const group = perIsland ? this.rows[i]!.island : 0;
         const r = normalized.values[i]!;
-        if (this.active[i] && r > worstValue) {
-          worst = i;
-          worstValue = r;
+        if (group >= 0 && failing[group] && this.active[i] && r > worstValue[group]!) {
+          worst[group] = i;
+          worstValue[group] = r;
         }
       }
-      if (worst < 0) break;
-      this.active[worst] = 0;
-      removed.push({ index: worst, normalizedResidual: worstValue });
+      let any = false;
+      for (let g = 0; g < worst.length && removed.length < maxRemovals; g++) {
+        if (worst[g]! < 0) continue;
+        this.active[worst[g]!] = 0;
+        removed.push({ index: worst[g]!, normalizedResidual: worstValue[g]! });
+        any = true;
+      }
+      if (!any) break;
       solution = this.solve();
-      dof = this.degreesOfFreedom(solution);
+      tests = this.tests(solution, confidence);
     }
-    return this.report(solution, { initialJ, initialDof, initialThreshold, removed, dof, finalThreshold: threshold(confidence, dof), critical, normalized: finalNormalized });
+    const final = this.total(tests, confidence, solution);
+    return this.report(solution, {
+      initialJ: initial.j,
+      initialDof: initial.dof,
+      initialThreshold: initial.threshold,
+      removed,
+      finalJ: final.j,
+      dof: final.dof,
+      finalThreshold: final.threshold,
+      critical,
+      normalized: finalNormalized,
+      estimateVariance,
+      tests,
+    });
   }
 
-  private degreesOfFreedom(solution: Solution): number {
-    let m = 0;
-    for (const a of this.active) m += a;
-    return m - (this.statesCount - solution.pseudoPivots);
+  /** The chi-square test of each island: J, m − (states − pseudo-measured states), threshold. */
+  private tests(solution: Solution, confidence: number): Array<{ j: number; dof: number; threshold: number; measurements: number }> {
+    const m = new Int32Array(this.islandCount);
+    for (let i = 0; i < this.rows.length; i++) if (this.active[i] && this.rows[i]!.island >= 0) m[this.rows[i]!.island]!++;
+    return Array.from(m, (count, g) => {
+      const dof = count - (this.islandStates[g]! - solution.pseudoPivots[g]!);
+      return { j: solution.j[g]!, dof, threshold: threshold(confidence, dof), measurements: count };
+    });
   }
 
-  /** Builds G = HᵀWH and HᵀW(z − c) from the active rows, factorises and solves. */
+  /** The grid's test: J and dof summed over islands (rows touching no state count as measurements too). */
+  private total(tests: ReadonlyArray<{ j: number; dof: number }>, confidence: number, solution: Solution): { j: number; dof: number; threshold: number } {
+    let j = 0;
+    let dof = 0;
+    for (const t of tests) {
+      j += t.j;
+      dof += t.dof;
+    }
+    for (let i = 0; i < this.rows.length; i++) {
+      if (!this.active[i] || this.rows[i]!.island >= 0) continue;
+      dof++;
+      j += this.rows[i]!.weight * solution.residual[i]! ** 2;
+    }
+    return { j, dof, threshold: threshold(confidence, dof) };
+  }
+
+  /**
+   * Builds G = HᵀWH from the active rows and factorises it — unless the same rows are active as at
+   * the last factorisation (then the factor and G⁻¹ on its pattern are kept) — then solves with
+   * HᵀW(z − c).
+   */
   private solve(): Solution {
-    const { net, rows, grounded, diag, off, rhs, chol, active } = this;
+    const { net, rows, grounded, diag, off, rhs, chol, active, z } = this;
     const n = net.busIds.length;
-    diag.fill(0);
-    off.fill(0);
+    const refactor = this.factoredFor === null || !sameFlags(this.factoredFor, active);
+    if (refactor) {
+      diag.fill(0);
+      off.fill(0);
+    }
     rhs.fill(0);
     for (let i = 0; i < rows.length; i++) {
       if (!active[i]) continue;
-      const { cols, coefs, pairEdges, z, constant, weight } = rows[i]!;
+      const { cols, coefs, pairEdges, constant, weight } = rows[i]!;
+      const zi = z[i]!;
       let p = 0;
       for (let a = 0; a < cols.length; a++) {
         const ca = coefs[a]!;
+        rhs[cols[a]!]! += weight * ca * (zi - constant);
+        if (!refactor) continue;
         diag[cols[a]!]! += weight * ca * ca;
-        rhs[cols[a]!]! += weight * ca * (z - constant);
         for (let b = a + 1; b < cols.length; b++) off[pairEdges[p++]!]! += weight * ca * coefs[b]!;
       }
     }
-    for (let v = 0; v < n; v++) if (grounded[v]) diag[v] = 1;
-    const replaced: number[] = [];
-    chol.factor(diag, off, { tolerance: PIVOT_TOLERANCE, replaced });
-    const angle = chol.solve(rhs);
-    // Monticelli–Wu: give the pseudo-measured angles distinct values; whatever moves with them is
-    // not determined by the measurements.
-    const undetermined = new Float64Array(n);
-    if (replaced.length > 0) {
-      const pseudo = new Float64Array(n);
-      replaced.forEach((v, k) => (pseudo[v] = 1 + 0.618_033_988_749_895 * k));
-      chol.solve(pseudo, undetermined);
-      for (let v = 0; v < n; v++) if (Math.abs(undetermined[v]!) <= NULL_TOLERANCE) undetermined[v] = 0;
+    if (refactor) {
+      for (let v = 0; v < n; v++) if (grounded[v]) diag[v] = 1;
+      const replaced: number[] = [];
+      chol.factor(diag, off, { tolerance: PIVOT_TOLERANCE, replaced });
+      this.factorisations++;
+      this.replaced = replaced;
+      // Monticelli–Wu: give the pseudo-measured angles distinct values; whatever moves with them is
+      // not determined by the measurements.
+      const undetermined = new Float64Array(n);
+      if (replaced.length > 0) {
+        const pseudo = new Float64Array(n);
+        replaced.forEach((v, k) => (pseudo[v] = 1 + 0.618_033_988_749_895 * k));
+        chol.solve(pseudo, undetermined);
+        for (let v = 0; v < n; v++) if (Math.abs(undetermined[v]!) <= NULL_TOLERANCE) undetermined[v] = 0;
+      }
+      this.undetermined = undetermined;
+      this.invertOnPattern();
+      this.factoredFor = Uint8Array.from(active);
+      this.estimateVarianceCache = null;
+      this.branchSigmaCache.clear();
     }
-    this.invertOnPattern();
+    const angle = chol.solve(rhs);
+    const pseudoPivots = new Int32Array(this.islandCount);
+    for (const v of this.replaced) if (this.islandOf[v]! >= 0) pseudoPivots[this.islandOf[v]!]!++;
     const residual = new Float64Array(rows.length);
-    let j = 0;
+    const j = new Float64Array(this.islandCount);
     for (let i = 0; i < rows.length; i++) {
-      const { cols, coefs, z, constant, weight } = rows[i]!;
+      const { cols, coefs, constant, weight, island } = rows[i]!;
       let h = constant;
       for (let a = 0; a < cols.length; a++) h += coefs[a]! * angle[cols[a]!]!;
-      residual[i] = z - h;
-      if (active[i]) j += weight * residual[i]! * residual[i]!;
+      residual[i] = z[i]! - h;
+      if (active[i] && island >= 0) j[island]! += weight * residual[i]! * residual[i]!;
     }
-    return { angle, undetermined, pseudoPivots: replaced.length, residual, j };
+    return { angle, undetermined: this.undetermined, pseudoPivots, residual, j };
   }
 
   /**
@@ -386,23 +553,35 @@ class DcEstimator {
     return this.inverseAt(Math.max(pa, pb), Math.min(pa, pb));
   }
 
-  private normalizedResiduals(solution: Solution): { values: Float64Array; critical: number[] } {
+  /**
+   * |r_N| of every active row (Ω = R − h·G⁻¹·hᵀ), and for every row the variance of its estimate
+   * h·G⁻¹·hᵀ (inactive rows too: the live twin shows the estimate in place of an excluded reading).
+   */
+  private normalizedResiduals(solution: Solution): { values: Float64Array; critical: number[]; estimateVariance: Float64Array } {
     const values = new Float64Array(this.rows.length);
+    const estimateVariance = new Float64Array(this.rows.length);
     const critical: number[] = [];
+    // h·G⁻¹·hᵀ depends on the factor only: kept until the next factorisation.
+    const cached = this.estimateVarianceCache;
     for (let i = 0; i < this.rows.length; i++) {
-      if (!this.active[i]) continue;
       const { cols, coefs, variance } = this.rows[i]!;
       let hzh = 0;
-      for (let a = 0; a < cols.length; a++) {
-        hzh += coefs[a]! * coefs[a]! * this.covariance(cols[a]!, cols[a]!);
-        for (let b = a + 1; b < cols.length; b++) hzh += 2 * coefs[a]! * coefs[b]! * this.covariance(cols[a]!, cols[b]!);
+      if (cached !== null) hzh = cached[i]!;
+      else {
+        for (let a = 0; a < cols.length; a++) {
+          hzh += coefs[a]! * coefs[a]! * this.covariance(cols[a]!, cols[a]!);
+          for (let b = a + 1; b < cols.length; b++) hzh += 2 * coefs[a]! * coefs[b]! * this.covariance(cols[a]!, cols[b]!);
+        }
       }
+      estimateVariance[i] = hzh;
+      if (!this.active[i]) continue;
       const omega = variance - hzh;
       // A critical measurement's residual is identically zero: nothing to normalise.
       if (omega <= 1e-9 * variance) critical.push(i);
       else values[i] = Math.abs(solution.residual[i]!) / Math.sqrt(omega);
     }
-    return { values, critical };
+    this.estimateVarianceCache = estimateVariance;
+    return { values, critical, estimateVariance };
   }
 
   /** Variance of θ_f − θ_t, from the pattern when the pair is on it, else by one solve. */
@@ -419,7 +598,19 @@ class DcEstimator {
 
   private report(
     solution: Solution,
-    r: { initialJ: number; initialDof: number; initialThreshold: number; removed: RemovedMeasurement[]; dof: number; finalThreshold: number; critical: number[]; normalized: Float64Array },
+    r: {
+      initialJ: number;
+      initialDof: number;
+      initialThreshold: number;
+      removed: RemovedMeasurement[];
+      finalJ: number;
+      dof: number;
+      finalThreshold: number;
+      critical: number[];
+      normalized: Float64Array;
+      estimateVariance: Float64Array;
+      tests: ReadonlyArray<{ j: number; dof: number; threshold: number; measurements: number }>;
+    },
   ): EstimationResult {
     const { net, grounded, susceptanceMw } = this;
     const { angle, undetermined } = solution;
@@ -442,7 +633,13 @@ class DcEstimator {
       if (Math.abs(undetermined[f]! - undetermined[t]!) > NULL_TOLERANCE) branches.push({ id: net.branchIds[k]!, pFromMw: null, sigmaMw: null });
       else {
         const flow = b * (angle[f]! - angle[t]! - net.shiftDeg[k]! * DEG);
-        branches.push({ id: net.branchIds[k]!, pFromMw: flow, sigmaMw: Math.abs(b) * Math.sqrt(Math.max(0, this.differenceVariance(f, t))) });
+        // Like h·G⁻¹·hᵀ, a flow's σ depends on the factor only: kept until the next factorisation.
+        let sigmaMw = this.branchSigmaCache.get(k);
+        if (sigmaMw === undefined) {
+          sigmaMw = Math.abs(b) * Math.sqrt(Math.max(0, this.differenceVariance(f, t)));
+          this.branchSigmaCache.set(k, sigmaMw);
+        }
+        branches.push({ id: net.branchIds[k]!, pFromMw: flow, sigmaMw });
       }
     }
     return {
@@ -452,18 +649,36 @@ class DcEstimator {
       degreesOfFreedom: r.initialDof,
       chi2Threshold: r.initialThreshold,
       removed: r.removed,
-      finalJ: solution.j,
+      finalJ: r.finalJ,
       finalDegreesOfFreedom: r.dof,
       finalChi2Threshold: r.finalThreshold,
-      consistent: !(solution.j > r.finalThreshold),
+      consistent: !(r.finalJ > r.finalThreshold),
       references: [...this.references].map((v) => net.busIds[v]!),
       buses,
       branches,
       unobservable,
       critical: r.critical,
       normalizedResiduals: Array.from(r.normalized, (value, i) => (this.active[i] && !critical.has(i) ? value : null)),
+      estimated: this.rows.map((row, i) => {
+        for (const c of row.cols) if (undetermined[c] !== 0) return null;
+        return { value: (this.z[i]! - solution.residual[i]!) * row.unit, sigma: Math.sqrt(Math.max(0, r.estimateVariance[i]!)) * row.unit };
+      }),
+      islands: r.tests.map((t, g) => ({
+        reference: net.busIds[this.references[g]!]!,
+        buses: this.islandStates[g]! + 1,
+        measurements: t.measurements,
+        j: t.j,
+        degreesOfFreedom: t.dof,
+        chi2Threshold: t.threshold,
+        consistent: !(t.j > t.threshold),
+      })),
     };
   }
+}
+
+function sameFlags(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The chi-square quantile; with no redundancy (dof ≤ 0) there is nothing to test: +∞. */

@@ -80,4 +80,22 @@ describe('field simulator on case118', () => {
     expect(() => parseNoise('flow=-1')).toThrow(/flow=-1/);
     expect(parseNoise('injection=4')).toEqual({ ...DEFAULT_FIELD_SIGMA, injection: 4 });
   });
+
+  it('the scada sensor set reads assets: |flow| per branch, load where the case has load, output of dispatched generators; all ≥ 0, generation matching the load', () => {
+    const run = simulateField(net, options({ sensorSet: 'scada', dropout: 0, delayS: 0, seconds: 2, spoof: new Map([['br-20', 60]]) }));
+    const kinds = new Map<string, number>();
+    for (const s of run.sensors) kinds.set(s.kind, (kinds.get(s.kind) ?? 0) + 1);
+    expect(kinds.get('flow')).toBe(186);
+    expect(kinds.get('load')).toBe(net.pdMw.filter((pd) => pd > 0).length);
+    expect(kinds.get('generation')).toBe(net.pgMw.filter((pg, g) => pg > 0 && net.genInService[g]).length);
+    expect(kinds.has('injection')).toBe(false);
+    expect(run.readings.every((r) => r.value >= 0)).toBe(true);
+    expect(run.snapshot).toEqual([]); // no estimator measurements: the live twin takes these as telemetry
+    const first = run.readings.filter((r) => r.measuredAtS === 0);
+    const sum = (kind: string): number => first.filter((r) => run.sensors[r.sensor]!.kind === kind).reduce((t, r) => t + r.truth, 0);
+    const negativeLoad = net.pdMw.reduce((t, pd) => t + Math.min(0, pd), 0);
+    expect(Math.abs(sum('generation') - sum('load') - negativeLoad - net.gsMw.reduce((t, g) => t + g, 0))).toBeLessThan(1e-6 * sum('load') + 1e-6);
+    const spoofed = first.find((r) => run.sensors[r.sensor]!.target === 'br-20')!;
+    expect(spoofed.value - Math.max(0, spoofed.truth)).toBeGreaterThan(50);
+  });
 });

@@ -13,6 +13,12 @@
  * - a stuck sensor repeats its first reading forever;
  * - each sensor has a fixed latency drawn uniformly from [0, 2·delayS] (mean `delayS`);
  * - an attacker adds `offset` to every reading of the spoofed flow/injection sensors.
+ * With `sensorSet: 'scada'` the sensors are what a SCADA system reads of the twin's assets instead:
+ * |MW| at the from end of each branch (`flow`, a transducer does not know the direction the model
+ * calls positive), each bus's load (`load`, where the case has a positive load) and each
+ * generator's output (`generation`, where the case dispatches it above 0), never below
+ * 0 (noise, with the injection σ for loads and generators, is added before the cut at 0; the
+ * attacker's offset after it) — the readings the live twin's estimator takes as telemetry.
  * The snapshot is what a SCADA database holds at the end: each sensor's latest reading that has
  * arrived. All randomness comes from one seeded stream, so a seed reproduces the run.
  */
@@ -22,7 +28,7 @@ import { DcSolver, dcPowerFlow } from '../power/dcpf.ts';
 import { busActive, type GridNetwork } from '../power/network.ts';
 import { Rng } from '../rng.ts';
 
-export type SensorKind = 'flow' | 'injection' | 'angle';
+export type SensorKind = 'flow' | 'injection' | 'angle' | 'load' | 'generation';
 
 export interface FieldOptions {
   readonly seconds: number;
@@ -41,6 +47,8 @@ export interface FieldOptions {
   /** Relative amplitude of the load swing (default 0.05) and its period (default 900 s). */
   readonly loadSwing?: number;
   readonly loadPeriodS?: number;
+  /** `estimator` (default): flow, injection and angle sensors; `scada`: |flow|, load and generation per asset (see above). */
+  readonly sensorSet?: 'estimator' | 'scada';
 }
 
 export const DEFAULT_FIELD_SIGMA = { flow: 2, injection: 3, angle: 0.05 } as const;
@@ -130,11 +138,21 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
     sensors.push({ kind: 'flow', target: id, sigma: options.sigma.flow, latencyS: latency(), stuck: stuck.has(id), spoofOffset: options.spoof.get(id) ?? 0 });
     sensorOf.push(k);
   }
+  const scada = options.sensorSet === 'scada';
   for (let v = 0; v < net.busIds.length; v++) {
-    if (!busActive(net, v)) continue;
+    // SCADA: a load meter where the case has load (telemetry is ≥ 0: a negative load cannot be reported).
+    if (!busActive(net, v) || (scada && !(net.pdMw[v]! > 0))) continue;
     const id = net.busIds[v]!;
-    sensors.push({ kind: 'injection', target: id, sigma: options.sigma.injection, latencyS: latency(), stuck: stuck.has(id), spoofOffset: options.spoof.get(id) ?? 0 });
+    sensors.push({ kind: scada ? 'load' : 'injection', target: id, sigma: options.sigma.injection, latencyS: latency(), stuck: stuck.has(id), spoofOffset: options.spoof.get(id) ?? 0 });
     sensorOf.push(v);
+  }
+  if (scada) {
+    for (let g = 0; g < net.genIds.length; g++) {
+      if (!net.genInService[g] || !busActive(net, net.genBus[g]!) || !(net.pgMw[g]! > 0)) continue;
+      const id = net.genIds[g]!;
+      sensors.push({ kind: 'generation', target: id, sigma: options.sigma.injection, latencyS: latency(), stuck: stuck.has(id), spoofOffset: options.spoof.get(id) ?? 0 });
+      sensorOf.push(g);
+    }
   }
   for (const id of options.pmu) {
     sensors.push({ kind: 'angle', target: id, sigma: options.sigma.angle, latencyS: latency(), stuck: stuck.has(id), spoofOffset: 0 });
@@ -144,6 +162,10 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
   const phase = Float64Array.from(net.busIds, () => 2 * Math.PI * rng.next());
   const solver = new DcSolver(net);
   const baseLoad = net.pdMw.reduce((s, x) => s + x, 0);
+  // SCADA readings are physical: generation matches the load (the DC model has no losses), else the
+  // slack generator would take the case's AC losses and "produce" a negative output no meter reads.
+  const baseGeneration = net.pgMw.reduce((s, x, g) => s + (net.genInService[g] ? x : 0), 0);
+  const generationBase = scada && baseGeneration > 0 ? baseGeneration : baseLoad;
   const scans = Math.floor(options.seconds * options.rateHz + 1e-9) + 1;
   const first = new Float64Array(sensors.length).fill(Number.NaN);
   const readings: FieldReading[] = [];
@@ -151,7 +173,7 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
   for (let j = 0; j < scans; j++) {
     const t = j / options.rateHz;
     const pdMw = Float64Array.from(net.pdMw, (pd, v) => pd * (1 + swing * Math.sin((2 * Math.PI * t) / period + phase[v]!)));
-    const ratio = baseLoad === 0 ? 1 : pdMw.reduce((s, x) => s + x, 0) / baseLoad;
+    const ratio = generationBase === 0 ? 1 : pdMw.reduce((s, x) => s + x, 0) / generationBase;
     const pf = dcPowerFlow({ ...net, pdMw }, solver, { pgMw: Float64Array.from(net.pgMw, (pg) => pg * ratio) });
     const outflow = new Float64Array(net.busIds.length);
     for (let k = 0; k < pf.flowMw.length; k++) {
@@ -162,8 +184,10 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
       const sensor = sensors[s]!;
       const at = sensorOf[s]!;
       let truth: number;
-      if (sensor.kind === 'flow') truth = pf.flowMw[at]!;
+      if (sensor.kind === 'flow') truth = scada ? Math.abs(pf.flowMw[at]!) : pf.flowMw[at]!;
       else if (sensor.kind === 'injection') truth = outflow[at]!;
+      else if (sensor.kind === 'load') truth = pdMw[at]!;
+      else if (sensor.kind === 'generation') truth = pf.pgMw[at]!;
       else {
         const ref = pf.references[pf.islands.islandOf[at]!] ?? -1;
         truth = ((pf.angleRad[at]! - (ref >= 0 ? pf.angleRad[ref]! : 0)) * 180) / Math.PI;
@@ -172,7 +196,7 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
       // leaves every other sensor's stream unchanged.
       const noise = sensor.sigma * rng.normal();
       const lost = rng.next() < options.dropout;
-      let value = truth + noise + sensor.spoofOffset;
+      let value = scada ? Math.max(0, truth + noise) + sensor.spoofOffset : truth + noise + sensor.spoofOffset;
       if (sensor.stuck) {
         if (Number.isNaN(first[s]!)) first[s] = value;
         value = first[s]!;
@@ -187,14 +211,15 @@ export function simulateField(net: GridNetwork, options: FieldOptions): FieldRun
   readings.sort((a, b) => a.arrivesAtS - b.arrivesAtS || a.sensor - b.sensor);
 
   const latest = new Map<number, FieldReading>();
-  for (const r of readings) if (r.arrivesAtS <= options.seconds) latest.set(r.sensor, r);
+  // The snapshot is the estimator's input: its measurement kinds only (none in the scada set but the flows, whose sign it lacks).
+  for (const r of readings) if (r.arrivesAtS <= options.seconds && !scada) latest.set(r.sensor, r);
   const snapshotSensors = [...latest.keys()].sort((a, b) => a - b);
   const snapshot = snapshotSensors.map((s): Measurement => {
     const sensor = sensors[s]!;
     const value = latest.get(s)!.value;
-    return sensor.kind === 'angle'
-      ? { kind: 'angle', target: sensor.target, valueDeg: value, sigmaDeg: sensor.sigma }
-      : { kind: sensor.kind, target: sensor.target, valueMw: value, sigmaMw: sensor.sigma };
+    if (sensor.kind === 'angle') return { kind: 'angle', target: sensor.target, valueDeg: value, sigmaDeg: sensor.sigma };
+    if (sensor.kind === 'flow' || sensor.kind === 'injection') return { kind: sensor.kind, target: sensor.target, valueMw: value, sigmaMw: sensor.sigma };
+    throw new Error(`internal: a ${sensor.kind} sensor in the estimator snapshot`);
   });
   const indicesWhere = (test: (sensor: FieldSensor) => boolean): number[] => snapshotSensors.flatMap((s, i) => (test(sensors[s]!) ? [i] : []));
   return {
@@ -216,7 +241,7 @@ export function parseNoise(text: string): { flow: number; injection: number; ang
     const match = /^\s*(flow|injection|angle)\s*=\s*([^\s]+)\s*$/.exec(part);
     const value = match ? Number(match[2]) : Number.NaN;
     if (!match || !(Number.isFinite(value) && value > 0)) throw new RangeError(`"${part}" is not kind=sigma with kind flow, injection or angle and a positive sigma`);
-    sigma[match[1] as SensorKind] = value;
+    sigma[match[1] as 'flow' | 'injection' | 'angle'] = value;
   }
   return sigma;
 }

@@ -57,4 +57,16 @@ describe('TelemetryMonitor', () => {
     expect(m.gate('shed', 'f1', 600)).toMatchObject({ verdict: 'BLOCK', outcome: 'refuse', weakestFeed: 'f1' });
     expect(m.gate('shed', 'nothing', 600)).toMatchObject({ verdict: 'BLOCK', reasons: ['no feed measures this asset'] });
   });
+
+  it('takes the state estimator\'s judgement into the trust: a reading removed as bad data blocks the gate, a large residual lowers it, none leaves it out', () => {
+    const judged: Record<string, { normalizedResidual: number | null; removed: boolean }> = { f1: { normalizedResidual: 25, removed: true }, f2: { normalizedResidual: 4, removed: false } };
+    const m = new TelemetryMonitor({ expectedIntervalS: 60, ratingOf: (id) => ratings[id], residualOf: (id) => judged[id] });
+    for (let t = 0; t <= 600; t += 60) for (const id of ['f1', 'f2', 'f3']) m.observe(id, t, 6 + (t % 120 === 0 ? 0.01 : -0.01));
+    expect(m.trust('f1', 600)).toMatchObject({ score: 0, residual: 0 });
+    expect(m.gate('shed', 'f1', 600)).toMatchObject({ verdict: 'BLOCK', outcome: 'refuse' });
+    expect(m.trust('f1', 600)!.reasons.join()).toMatch(/removed by the estimator as bad data \(normalised residual 25\.0\)/);
+    expect(m.trust('f2', 600)!.residual).toBeCloseTo(0.5, 9);
+    expect(m.trust('f2', 600)!.score).toBeLessThan(100);
+    expect(m.trust('f3', 600)).toMatchObject({ residual: null, score: 100 });
+  });
 });

@@ -24,6 +24,11 @@ export interface MonitorOptions {
   readonly k?: number;
   /** Rating of an asset (its capacity); undefined or ∞: no at-risk check. */
   readonly ratingOf: (assetId: string) => number | undefined;
+  /**
+   * The state estimator's judgement of an asset's latest reading (its |r_N|, or removed as bad data),
+   * the trust score's residual component; undefined (or no function): not judged, left out.
+   */
+  readonly residualOf?: (assetId: string) => { readonly normalizedResidual: number | null; readonly removed: boolean } | undefined;
 }
 
 export type MonitorAlert =
@@ -106,6 +111,7 @@ export class TelemetryMonitor {
     const feed = this.feeds.get(asset);
     if (feed === undefined) return undefined;
     const since = nowS - this.window;
+    const judged = this.options.residualOf?.(asset);
     return trustScore({
       id: asset,
       nowS,
@@ -113,9 +119,9 @@ export class TelemetryMonitor {
       expectedIntervalS: this.interval,
       received: feed.times.filter((t) => t > since).length,
       expected: Math.max(1, Math.floor(this.window / this.interval)),
-      // No estimator runs on these feeds yet: the residual component is left out.
-      normalizedResidual: null,
-      removedAsBadData: false,
+      // From the live estimator when one runs on this asset's sensor; else the residual component is left out.
+      normalizedResidual: judged?.normalizedResidual ?? null,
+      removedAsBadData: judged?.removed ?? false,
       recentValues: feed.recent,
       sigma: feed.sigma,
     });

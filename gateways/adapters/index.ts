@@ -17,3 +17,5 @@ export { ServiceUnavailableError, describeError } from './health.ts';
 export type { ServiceHealth, HealthReporter } from './health.ts';
 export { runStudyOnKafka, startStudyWorker, parseTask, parseResult, StudyFailedError, STUDY_PARTITIONS, DEFAULT_STUDY_TOPIC, DEFAULT_WORKER_GROUP } from './study-kafka.ts';
 export type { KafkaStudySettings, StudyWorker, StudyWorkerOptions } from './study-kafka.ts';
+export { sendField } from './field-sender.ts';
+export type { FieldTarget, SendOptions, SendReport } from './field-sender.ts';

@@ -3,6 +3,7 @@ import type { ActionGuard, Ledger } from '../../scenarios/index.ts';
 import { autoShed } from './auto-shed.ts';
 import type { Control } from '../door/index.ts';
 import { WIRE_STATUS_NAMES, type Alert } from '../protocol.ts';
+import { ESTIMATE_SOURCE, type LiveEstimator } from './live-estimator.ts';
 
 export interface TelemetryMonitorSettings extends Omit<MonitorOptions, 'ratingOf'> {
   /** Virtual seconds between assessments (default 10). */
@@ -33,6 +34,7 @@ export function attachTelemetryMonitor(
   advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
   raise: (alerts: Alert[]) => void,
   settings: TelemetryMonitorSettings = {},
+  estimator?: Pick<LiveEstimator, 'residualOf'>,
 ): AttachedTelemetryMonitor {
   const index = engine.index;
   const { assessEveryS = 10, onAlerts, ...monitorOptions } = settings;
@@ -42,6 +44,7 @@ export function attachTelemetryMonitor(
       const actor = index.indexOf(id);
       return actor === undefined || actor >= index.assetCount ? undefined : index.capacity[actor];
     },
+    ...(estimator === undefined ? {} : { residualOf: (id: string) => estimator.residualOf(id) }),
   });
   let cursor = 0;
   let lastAssessS = Number.NEGATIVE_INFINITY;
@@ -56,8 +59,9 @@ export function attachTelemetryMonitor(
     cursor = Math.max(cursor, engine.journal.length - engine.journal.retained);
     const fresh = cursor < engine.journal.length ? engine.journal.since(cursor) : [];
     cursor += fresh.length;
-    for (const { command, time, seq } of fresh) {
-      if (command.type !== 'telemetry') continue;
+    for (const { command, time, seq, source } of fresh) {
+      // The live estimator's own values are not readings (it judges the readings: residualOf).
+      if (command.type !== 'telemetry' || source === ESTIMATE_SOURCE) continue;
       const actor = index.indexOf(command.target);
       if (actor !== undefined && actor < index.assetCount) pending.push({ time, seq, target: command.target, value: command.value });
     }
@@ -80,8 +84,8 @@ export function attachTelemetryMonitor(
   return { monitor, tick, detach: off };
 }
 
-/** An alert of the live channel about an asset from the telemetry monitor (undefined: not an asset). */
-export function monitorAlert(engine: Engine, asset: string, atS: number, detail: string): Alert | undefined {
+/** An alert of the live channel about an asset from the telemetry monitor, or another telemetry service (undefined: not an asset). */
+export function monitorAlert(engine: Engine, asset: string, atS: number, detail: string, causedBy = 'telemetry-monitor'): Alert | undefined {
   const index = engine.index;
   const actor = index.indexOf(asset);
   if (actor === undefined || actor >= index.assetCount) return undefined;
@@ -92,7 +96,7 @@ export function monitorAlert(engine: Engine, asset: string, atS: number, detail:
     layer: index.layerName(actor),
     status: WIRE_STATUS_NAMES[engine.kernel.statusOf(actor)] ?? 'ok',
     cause: 'telemetry',
-    causedBy: 'telemetry-monitor',
+    causedBy,
     detail,
   };
 }
@@ -112,6 +116,7 @@ export function telemetryMonitorFromEnv(
   advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
   raise: (alerts: Alert[]) => void,
   automation?: { readonly control: Control; readonly guard: ActionGuard; readonly ledger: Ledger },
+  estimator?: Pick<LiveEstimator, 'residualOf'>,
 ): () => void {
   if (env['STRATUM_TELEMETRY_MONITOR'] !== '1') return () => undefined;
   const positive = (name: string, fallback: number): number => {
@@ -132,5 +137,5 @@ export function telemetryMonitorFromEnv(
     expectedIntervalS: positive('STRATUM_TELEMETRY_INTERVAL_S', 60),
     horizonS: positive('STRATUM_TELEMETRY_HORIZON_S', 3600),
     ...(shed === undefined ? {} : { onAlerts: (alerts: readonly MonitorAlert[], monitor: TelemetryMonitor, nowS: number) => void shed(alerts, monitor, nowS) }),
-  }).detach;
+  }, estimator).detach;
 }

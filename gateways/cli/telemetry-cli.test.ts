@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedDataFile } from '../../test/shared-data.ts';
+import { matpowerToCity, parseCity, parseMatpower } from '../../engine/index.ts';
+import { startServerWith } from '../server.ts';
 import { main } from './cli.ts';
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -49,4 +51,38 @@ describe('stratum field', () => {
       expect(bad.err).toContain(flag);
     }
   });
+
+  it('--send streams scada telemetry to a running server through its door; bad transport flags exit 2 naming the flag', async () => {
+    const city = parseCity(matpowerToCity(parseMatpower(readFileSync(case118, 'utf8'), 'case118')), 'case118');
+    const server = await startServerWith({ city, seed: 1, port: 0, quiet: true, dataDir: false, uiDir: false }, { paused: true, rateLimitPerMinute: 1_000_000, env: {} });
+    try {
+      const sent = await run('field', '--case', case118, '--seconds', '1', '--rate', '1', '--send', server.url, '--token', server.adminToken, '--pace', '0', '--json');
+      expect(sent.code).toBe(0);
+      const summary = JSON.parse(sent.out) as { transport: string; sent: number; refused: number; readings: number };
+      expect(summary).toMatchObject({ transport: 'http', refused: 0 });
+      expect(summary.sent).toBe(summary.readings);
+      const telemetry = server.engine.journal.entries.filter((e) => e.command.type === 'telemetry');
+      expect(telemetry).toHaveLength(summary.readings);
+      expect(new Set(telemetry.map((e) => e.command.target.split('-')[0]))).toEqual(new Set(['br', 'bus', 'gen']));
+      const refused = await run('field', '--case', case118, '--seconds', '1', '--send', server.url, '--token', 'wrong-token', '--pace', '0', '--json');
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.out)).toMatchObject({ sent: 0, firstRefusal: expect.stringMatching(/HTTP 401/) });
+      expect(refused.err).toMatch(/^stratum: no reading was accepted over http: .*HTTP 401/);
+    } finally {
+      await server.close();
+    }
+    for (const [args, flag] of [
+      [['--send', 'http://127.0.0.1:1'], '--token'],
+      [['--send', 'ftp://x', '--token', 't'], '--send'],
+      [['--send', 'http://127.0.0.1:1', '--token', 't', '--kafka', '127.0.0.1:9092'], '--kafka'],
+      [['--kafka', '127.0.0.1:9092', '--sensors', 'estimator'], '--sensors'],
+      [['--sensors', 'pmu'], '--sensors'],
+      [['--pace', '-1'], '--pace'],
+    ] as const) {
+      const bad = await run('field', '--case', case118, ...args);
+      expect(bad.code, flag).toBe(2);
+      expect(bad.err).toContain(flag);
+      expect(bad.err.trim().split('\n')[0]).toContain(flag); // one line naming it (then the CLI's usage hint)
+    }
+  }, 60_000);
 });

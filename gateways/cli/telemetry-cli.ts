@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_FIELD_SIGMA, parseNoise, parseSpoof, simulateField, ValidationError, type FieldRun } from '../../engine/index.ts';
 import { UsageError } from './analysis-cli.ts';
+import { TELEMETRY_TOPIC } from '../adapters/index.ts';
+import { sendField, type FieldTarget } from '../adapters/index.ts';
 import { gridFromFile } from './power-cli.ts';
 
 interface Io {
@@ -43,6 +45,12 @@ interface FieldFlags {
   out?: string;
   stream?: string;
   json?: boolean;
+  sensors?: 'estimator' | 'scada';
+  send?: string;
+  token?: string;
+  kafka?: string[];
+  topic: string;
+  pace: number;
 }
 
 /** The stdout summary of a field run (also the `--json` object). */
@@ -80,7 +88,22 @@ export function registerTelemetryCommands(program: Command, io: Io): void {
     .option('--out <file>', 'write the measurement file (JSON array the `estimate` command reads)')
     .option('--stream <file>', 'write every delivered reading as NDJSON {t, arrivesAt, kind, target, value, sigma} in arrival order')
     .option('--json', 'print the summary as one JSON object')
-    .action((flags: FieldFlags) => {
+    .option('--sensors <set>', 'estimator (flow, injection, PMU angle; default) or scada (|flow| per branch, load per bus, output per generator: the live twin\'s telemetry; the default with --send/--kafka)', (value: string) => {
+      if (value !== 'estimator' && value !== 'scada') throw new InvalidArgumentError(`--sensors must be estimator or scada (got "${value}")`);
+      return value;
+    })
+    .option('--send <url>', 'send the readings to a running server (POST /api/inject per reading, paced by --pace); needs --token')
+    .option('--token <token>', 'bearer token with the inject right, for --send')
+    .option('--kafka <brokers>', 'send the readings to Kafka (comma-separated host:port) on --topic', ids)
+    .option('--topic <name>', 'Kafka telemetry topic for --kafka', TELEMETRY_TOPIC)
+    .option('--pace <x>', 'wall seconds per simulated second when sending (0: as fast as possible)', numberFlag('--pace', (x) => Number.isFinite(x) && x >= 0, 'a number ≥ 0'), 1)
+    .action(async (flags: FieldFlags) => {
+      const live = flags.send !== undefined || flags.kafka !== undefined;
+      if (flags.send !== undefined && flags.kafka !== undefined) throw new UsageError('--send and --kafka: choose one transport');
+      if (flags.send !== undefined && (flags.token === undefined || flags.token === '')) throw new UsageError('--token: --send needs a bearer token with the inject right');
+      if (flags.send !== undefined && !/^https?:\/\/[^\s]+$/.test(flags.send)) throw new UsageError(`--send must be an http(s) URL (got "${flags.send}")`);
+      if (flags.kafka !== undefined && flags.kafka.length === 0) throw new UsageError('--kafka must list at least one host:port');
+      if (live && flags.sensors === 'estimator') throw new UsageError('--sensors estimator: the live twin takes asset telemetry (scada); injections and angles are not asset readings');
       const net = gridFromFile(flags.case);
       let run: FieldRun;
       try {
@@ -94,6 +117,7 @@ export function registerTelemetryCommands(program: Command, io: Io): void {
           spoof: flags.spoof ?? new Map(),
           pmu: flags.pmu ?? [],
           seed: flags.seed,
+          sensorSet: flags.sensors ?? (live ? 'scada' : 'estimator'),
         });
       } catch (error) {
         // Every option problem names its flag: report them as a usage error (exit 2), one line.
@@ -108,7 +132,18 @@ export function registerTelemetryCommands(program: Command, io: Io): void {
         });
         writeFileSync(flags.stream, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
       }
-      const s = summary(flags, run);
+      let s = summary(flags, run);
+      if (live) {
+        const target: FieldTarget = flags.send !== undefined ? { kind: 'http', url: flags.send, token: flags.token! } : { kind: 'kafka', brokers: flags.kafka!, topic: flags.topic };
+        const report = await sendField(run, target, { pace: flags.pace });
+        s = { ...s, transport: target.kind, ...report };
+        if (flags.json !== true) io.out(`sent ${report.sent} readings over ${target.kind} in ${report.seconds.toFixed(1)} s${report.refused > 0 ? `; ${report.refused} refused (first: ${report.firstRefusal})` : ''}\n`);
+        // Nothing accepted at all is a failure (a wrong token, a server that is not there): exit 1 after the summary.
+        if (report.sent === 0 && run.readings.length > 0) {
+          if (flags.json === true) io.out(`${JSON.stringify(s)}\n`);
+          throw new RangeError(`no reading was accepted over ${target.kind}: ${report.firstRefusal ?? 'nothing sent'}`);
+        }
+      }
       if (flags.json === true) {
         io.out(`${JSON.stringify(s)}\n`);
         return;

@@ -104,6 +104,8 @@ export interface HttpContext {
   readonly ready: () => boolean;
   /** Meters the live engine's outage cost since start (`GET /api/summary`). */
   readonly meter: OutcomeMeter;
+  /** More details of an asset from a gateway service (the live estimator's `estimate`), merged into `GET /api/assets/:id`. */
+  readonly assetDetails?: (id: string) => Record<string, unknown> | undefined;
 }
 
 /**
@@ -296,6 +298,8 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
     } catch {
       details = {};
     }
+    const extra = ctx.assetDetails?.(index.ids[a]!);
+    if (extra !== undefined) details = { ...details, ...extra };
     return { ...stateOf(a), details, providers: edges(index.depsByDependent, index.depFrom), dependents: edges(index.depsByProvider, index.depTo), links };
   });
 

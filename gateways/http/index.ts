@@ -11,3 +11,4 @@ export type { SummaryResponse } from './summary.ts';
 export { createMetrics, registerEventLoopDelay } from './metrics.ts';
 export { GridWatch, registerGridRoutes } from './grid-routes.ts';
 export type { GridWatchOptions } from './grid-routes.ts';
+export { registerHeldActionRoutes } from './held-action-routes.ts';

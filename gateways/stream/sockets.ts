@@ -11,6 +11,7 @@ import {
   type ClientToServerEvents,
   type ClockInfo,
   type ErrorReply,
+  type EstimationEvent,
   type HelloInfo,
   type InterServerEvents,
   type LiveSummary,
@@ -245,6 +246,11 @@ export class SocketGateway {
     // just went out), and an operator must not miss a failure. Pending alerts are bounded (StreamHub).
     this.io.to(LIVE_ROOM).emit('alerts', alerts.alerts);
     this.sendToLiveWs(JSON.stringify(alerts));
+  }
+
+  /** The live estimator's run (`estimation` event) to every live viewer: the UI refreshes σ and trust. */
+  broadcastEstimation(run: EstimationEvent): void {
+    this.io.to(LIVE_ROOM).emit('estimation', run);
   }
 
   broadcastClock(): void {

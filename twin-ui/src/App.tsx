@@ -13,6 +13,7 @@ import { InjectPanel } from './panels/InjectPanel.tsx';
 import { WaterPanel } from './panels/WaterPanel.tsx';
 import { GridLegend, N1Panel } from './panels/N1Panel.tsx';
 import { SignIn } from './panels/SignIn.tsx';
+import { HeldActions, TelemetryAlerts } from './panels/Estimation.tsx';
 import { SourceBanner, SourcePicker, TrainerPanel } from './panels/Sessions.tsx';
 
 const TOKEN_KEY = 'stratum.token';
@@ -99,6 +100,8 @@ function Shell({ client, store }: { client: TwinClient; store: TwinStore }) {
         <CityScene />
         <aside className="right">
           <Inspector client={client} />
+          {sourceKind === 'live' && <HeldActions client={client} />}
+          <TelemetryAlerts />
           <IncidentChart client={client} />
           <N1Panel />
           <CrisisList />

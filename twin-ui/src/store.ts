@@ -270,6 +270,8 @@ export interface TwinState {
   /** Latest alerts (assets entering failed or faulted), newest first. */
   alerts: readonly Alert[];
   alertCount: number;
+  /** Runs of the live state estimator seen (the `estimation` event): estimate panels refetch on a change. */
+  estimationRuns: number;
   selected: number | null;
   /** Actors on the explain chain of the selected failure, trigger last. */
   chain: readonly number[];
@@ -452,6 +454,7 @@ export function createTwinStore(): TwinStore {
     user: null,
     alerts: [],
     alertCount: 0,
+    estimationRuns: 0,
     selected: null,
     chain: [],
     preview: [],

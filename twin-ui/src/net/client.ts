@@ -352,6 +352,7 @@ export function createClient(store: TwinStore, baseUrl = ''): TwinClient {
         // Live alerts go to every socket; a session on screen has its own (sessionAlerts).
         if (store.getState().source === null) onAlerts(alerts);
       });
+      s.on('estimation', (run) => store.setState({ estimationRuns: run.runs }));
       s.on('sessionAlerts', (a) => {
         if (store.getState().source === a.session) onAlerts(a.alerts);
       });

@@ -10,6 +10,7 @@ import { AssetTrend } from './HistoryCharts.tsx';
 import { OperatorActions } from './OperatorActions.tsx';
 import { WaterTrend } from './WaterTrend.tsx';
 import { GridDetails } from './GridDetails.tsx';
+import { EstimateReadings } from './Estimation.tsx';
 import { ROUTES, type TwinClient } from '../net/client.ts';
 
 function useTicker(ms: number): number {
@@ -192,6 +193,7 @@ export function Inspector({ client }: { client: TwinClient }) {
       {!isCohort && layer === 'water' && <WaterReadings client={client} id={index.ids[a]!} />}
       {!isCohort && layer === 'water' && <WaterTrend client={client} id={index.ids[a]!} />}
       {!isCohort && layer === 'power' && <GridDetails index={index} actor={a} />}
+      {!isCohort && layer === 'power' && <EstimateReadings client={client} id={index.ids[a]!} />}
       <h3>Load</h3>
       <Sparkline values={h.actor === a ? h.load : []} colour="#ffb84d" label="Recent load" />
       <h3>Health (service level)</h3>
