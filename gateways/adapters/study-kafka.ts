@@ -172,9 +172,22 @@ async function ensureTopics(admin: Admin, topic: string): Promise<number> {
       ],
     })
     .catch(() => false); // already there (another submitter or worker created it)
-  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-  return metadata.topics[0]?.partitions.length ?? 1;
+  // When another process created the topic a moment ago, this broker may not host it yet (Kafka's
+  // UNKNOWN_TOPIC_OR_PARTITION, a retriable state while the creation propagates): wait for it.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      return metadata.topics[0]?.partitions.length ?? 1;
+    } catch (error) {
+      const { type } = error as { type?: string };
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt >= TOPIC_WAIT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * Math.min(attempt + 1, 10)));
+    }
+  }
 }
+
+/** How often `ensureTopics` asks again for a topic another process is creating (about 30 s in all). */
+const TOPIC_WAIT_ATTEMPTS = 50;
 
 export class StudyFailedError extends StratumError {}
 
