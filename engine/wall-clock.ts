@@ -8,8 +8,8 @@
 export interface WallClock {
   /** Milliseconds, monotonic (only differences mean anything). */
   now(): number;
-  /** Calls `fn` once, `ms` from now. */
-  setTimeout(fn: () => void, ms: number): WallTimer;
+  /** Calls `fn` once, `ms` from now; a `background` timer does not keep the process alive on its own. */
+  setTimeout(fn: () => void, ms: number, background?: boolean): WallTimer;
   clearTimeout(timer: WallTimer): void;
 }
 
@@ -21,7 +21,11 @@ export interface WallTimer {
 /** `performance.now` and Node's timers. */
 export const systemWallClock: WallClock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as WallTimer,
+  setTimeout: (fn, ms, background) => {
+    const timer = setTimeout(fn, ms);
+    if (background === true) timer.unref();
+    return timer as unknown as WallTimer;
+  },
   clearTimeout: (timer) => clearTimeout(timer as unknown as NodeJS.Timeout),
 };
 

@@ -102,9 +102,7 @@ export interface ServerTuning {
   maxSessions?: number;
   /** A session without viewers or requests this long is closed (default 15 min). */
   sessionIdleMs?: number;
-  /** Wall clock (ms) for session idle closing; tests advance their own. */
-  sessionWallClock?: () => number;
-  /** Wall clock of session playback; tests advance a `ManualWallClock`. */
+  /** Wall clock of the sessions (playback, the 1 Hz channel, idle closing); tests advance a `ManualWallClock`. */
   sessionPlaybackClock?: WallClock;
   /** Called once the port listens, before the journal is recovered (tests watch `/readyz` say `recovering`). */
   onListening?: (url: string) => void;
@@ -240,7 +238,6 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     costModel: options.costModel ?? DEFAULT_COST_MODEL,
     maxSessions: tuning.maxSessions ?? Number(env['STRATUM_MAX_SESSIONS'] ?? 4),
     ...(tuning.sessionIdleMs === undefined ? {} : { idleMs: tuning.sessionIdleMs }),
-    ...(tuning.sessionWallClock === undefined ? {} : { wallClock: tuning.sessionWallClock }),
     ...(tuning.sessionPlaybackClock === undefined ? {} : { playbackClock: tuning.sessionPlaybackClock }),
     ...(tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames }),
     guard,

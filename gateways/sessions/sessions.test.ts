@@ -82,7 +82,7 @@ async function straightHash(dir: string, id: string, ms: number): Promise<string
   return hash;
 }
 
-async function startTestServer(dir: string, tuning: { maxSessions?: number; sessionIdleMs?: number; sessionWallClock?: () => number; sessionPlaybackClock?: WallClock } = {}): Promise<ServerInternals> {
+async function startTestServer(dir: string, tuning: { maxSessions?: number; sessionIdleMs?: number; sessionPlaybackClock?: WallClock } = {}): Promise<ServerInternals> {
   return startServerWith(
     { city: parseCity(generateCity({ assets: 300, seed: 7 }), 'gen'), seed: 1, port: 0, quiet: true, adminToken: TOKENS.admin },
     { paused: true, maxSessions: 3, ...tuning, env: { STRATUM_TOKENS: ENV_TOKENS, STRATUM_RECORDINGS: dir, STRATUM_LEDGER_FILE: join(dir, 'ledger.ndjson') } },
@@ -391,15 +391,18 @@ describe('session lifetime', () => {
   it('closes a session nobody watches or drives once it has been idle', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stratum-sessions-idle-'));
     await recordIncident(dir, 'incident');
-    // The idle clock only moves when the test says so: however slow the machine, nothing closes early.
-    let wallMs = 0;
-    const server = await startTestServer(dir, { sessionIdleMs: 300, sessionWallClock: () => wallMs });
+    // The sessions' wall clock (idle time and their 1 Hz channel) moves only when the test says so:
+    // however slow the machine, nothing closes early, and the close needs no real second to pass.
+    const wall = new ManualWallClock();
+    const server = await startTestServer(dir, { sessionIdleMs: 1500, sessionPlaybackClock: wall });
     try {
       const watched = await start(server);
       const idle = await start(server);
       idle.socket.disconnect();
       await waitFor('the idle socket to leave', () => (server.sessions.list().find((s) => s.id === idle.id)?.viewers === 0 ? true : undefined));
-      wallMs += 301;
+      await wall.advance(1000); // a tick: idle for at most 1 s so far, nothing closes
+      expect(server.sessions.size).toBe(2);
+      await wall.advance(1000); // the next tick finds it idle past 1.5 s
       await waitFor('the idle session to close', () => (server.sessions.size === 1 ? true : undefined), 5000);
       expect(server.sessions.list().map((s) => s.id)).toEqual([watched.id]);
       watched.socket.disconnect();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, hashCity, RealtimeRunner, Status, type CityModel, type Engine, type JournalEntry, type WallClock } from '../../engine/index.ts';
+import { ConflictError, hashCity, RealtimeRunner, Status, systemWallClock, type CityModel, type Engine, type JournalEntry, type WallClock, type WallTimer } from '../../engine/index.ts';
 import {
   DEFAULT_COST_MODEL,
   isDecision,
@@ -105,17 +105,16 @@ export interface SessionManagerOptions {
   readonly city?: CityModel;
   readonly ringFrames?: number;
   /**
-   * The wall clock (ms) for idle closing; tests give one they advance, so "idle for 300 ms" never
-   * depends on how busy the machine is. Default `performance.now`.
-   */
-  readonly wallClock?: () => number;
-  /**
    * The live server's guard policy: a guarded operator action is guarded in training too (409 on
    * `POST /api/sessions/:id/actions`; request it at `POST /api/sessions/:id/actions/request`, a
    * second person with another role approves it — session-guard.ts).
    */
   readonly guard?: GuardPolicy;
-  /** The wall clock of session playback (default the system's; tests advance a `ManualWallClock`). */
+  /**
+   * The wall clock of the sessions (default the system's): their playback, the 1 Hz channel (clocks,
+   * alerts) and idle closing. Tests advance a `ManualWallClock`, so "idle for 300 ms" or "50 virtual
+   * seconds per tick at 1000×" never depends on how busy the machine is.
+   */
   readonly playbackClock?: WallClock;
 }
 
@@ -281,7 +280,8 @@ export class SessionManager {
   /** Slots taken by sessions still being built (their engines replay before they are listed). */
   private opening = 0;
   private readonly listeners = new Set<(event: SessionEvent) => void>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: WallTimer | undefined;
+  private readonly wall: WallClock;
   private closing = false;
   private readonly maxSessions: number;
   private readonly idleMs: number;
@@ -295,11 +295,17 @@ export class SessionManager {
     this.maxSessions = options.maxSessions ?? 4;
     if (!(Number.isInteger(this.maxSessions) && this.maxSessions >= 1)) throw new RangeError(`maxSessions (STRATUM_MAX_SESSIONS) must be a whole number ≥ 1 (got ${this.maxSessions})`);
     this.idleMs = options.idleMs ?? 15 * 60_000;
-    this.wallNow = options.wallClock ?? (() => performance.now());
+    this.wall = options.playbackClock ?? systemWallClock;
+    this.wallNow = () => this.wall.now();
     this.cityHash = options.city === undefined ? undefined : hashCity(options.city);
     // Low-rate channel of every session: clocks and alerts at 1 Hz, idle views and sessions dropped.
-    this.timer = setInterval(() => this.tick(), 1000);
-    this.timer.unref();
+    const every = (): void => {
+      this.timer = this.wall.setTimeout(() => {
+        this.tick();
+        if (!this.closing) every();
+      }, 1000, true);
+    };
+    every();
   }
 
   private playbackClock(): { clock?: WallClock } {
@@ -576,7 +582,7 @@ export class SessionManager {
   /** Closes every session (server close). */
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.timer);
+    if (this.timer !== undefined) this.wall.clearTimeout(this.timer);
     await Promise.all([...this.sessions.values()].map((s) => this.close1(s, 'server-closing')));
   }
 }
