@@ -38,7 +38,7 @@ export async function runDoorReliabilityBench(options: { quick: boolean; log: (l
  * `whatIfEventLoopMaxDelayMs`: the event loop's max delay (1 ms resolution) while the largest
  * allowed what-if runs (horizon 7 days, the limit) on a 10,000-asset city whose live journal holds
  * the storm-crossing scenario and 20,000 telemetry readings, run as the server runs it: in the
- * what-if worker thread (gateways/whatif-runner.ts), the loop only posting the journal's read plan.
+ * what-if worker thread (gateways/door/whatif-runner.ts), the loop only posting the journal's read plan.
  * The worker's start (loading modules, indexing the city) is counted: it happens on the first what-if.
  */
 export async function whatIfLoopDelay(assets: number, log: (line: string) => void): Promise<Record<string, number>> {
@@ -52,7 +52,7 @@ export async function whatIfLoopDelay(assets: number, log: (line: string) => voi
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
   const started = performance.now();
-  // As the server runs it: in the what-if worker thread (gateways/whatif-runner.ts).
+  // As the server runs it: in the what-if worker thread (gateways/door/whatif-runner.ts).
   const runner = new WhatIfRunner(city, 12, live.cityHash);
   const result = await runner.run(live, { type: 'isolate', target: ids[0]! }, 7 * 86_400);
   const seconds = (performance.now() - started) / 1000;
