@@ -20,7 +20,7 @@ import {
   type ViewState,
 } from '../protocol.ts';
 import { ALIVE_REFRESH_MS, ALIVE_TTL_MS, connectFanoutRedis, FanoutUnavailableError, fanoutKeys, reachRedis, type FanoutSettings } from './fanout.ts';
-import type { BroadcastGroup, FrameSink, FrameSource, StreamStats, Subscriber } from './streaming.ts';
+import { broadcastFrame, type FrameSource, type StreamStats, type Subscriber } from './streaming.ts';
 
 /** What a gateway learns from the engine's `<p>:meta` hash. */
 export interface EngineMeta {
@@ -197,19 +197,7 @@ class RelayView {
     const stats = this.hub.stats;
     stats.framesCut++;
     stats.frameBytes += bytes.length;
-    const batches = new Map<BroadcastGroup, FrameSink[]>();
-    for (const s of this.subscribers) {
-      const group = s.sink.group;
-      if (group !== undefined && s.lastSent === since && !s.sink.backedUp()) {
-        let list = batches.get(group);
-        if (list === undefined) batches.set(group, (list = []));
-        list.push(s.sink);
-        s.lastSent = this.frame;
-        stats.framesSent++;
-        stats.bytesSent += bytes.length;
-      } else this.deliver(s);
-    }
-    for (const [group, sinks] of batches) group.sendMany(sinks, bytes);
+    broadcastFrame(this.subscribers, since, this.frame, bytes, stats, (sub) => this.deliver(sub));
   }
 
   /** Whether the ring holds every frame after `since` up to the current one. */

@@ -101,6 +101,27 @@ export interface FrameSource {
 }
 
 /** Per-subscriber server state: deliberately O(1). */
+/**
+ * Sends frame `frame` (following `since`): up-to-date subscribers of a broadcast-capable transport
+ * get it in one broadcast per group; everyone else (behind, backed up, plain sinks) goes through
+ * `deliver`. Shared by the engine's view coalescers and a gateway's relay.
+ */
+export function broadcastFrame(subscribers: Iterable<Subscriber>, since: number, frame: number, bytes: Uint8Array, stats: StreamStats, deliver: (s: Subscriber) => void): void {
+  const batches = new Map<BroadcastGroup, FrameSink[]>();
+  for (const s of subscribers) {
+    const group = s.sink.group;
+    if (group !== undefined && s.lastSent === since && !s.sink.backedUp()) {
+      let list = batches.get(group);
+      if (list === undefined) batches.set(group, (list = []));
+      list.push(s.sink);
+      s.lastSent = frame;
+      stats.framesSent++;
+      stats.bytesSent += bytes.length;
+    } else deliver(s);
+  }
+  for (const [group, sinks] of batches) group.sendMany(sinks, bytes);
+}
+
 export class Subscriber {
   /** Last frame sent to this subscriber; -1 = it needs a snapshot. */
   lastSent = -1;
@@ -260,21 +281,7 @@ export class ViewCoalescer {
     stats.frameBytes += bytes.length;
     stats.frameActors += n;
     this.hub.onFrame?.(this.key, bytes.length, n);
-    // Up-to-date subscribers of a broadcast-capable transport get the frame in one broadcast;
-    // everyone else (behind, backed up, plain sinks) goes through `deliver`.
-    const batches = new Map<BroadcastGroup, FrameSink[]>();
-    for (const s of this.subscribers) {
-      const group = s.sink.group;
-      if (group !== undefined && s.lastSent === since && !s.sink.backedUp()) {
-        let list = batches.get(group);
-        if (list === undefined) batches.set(group, (list = []));
-        list.push(s.sink);
-        s.lastSent = this.frame;
-        stats.framesSent++;
-        stats.bytesSent += bytes.length;
-      } else this.deliver(s);
-    }
-    for (const [group, sinks] of batches) group.sendMany(sinks, bytes);
+    broadcastFrame(this.subscribers, since, this.frame, bytes, stats, (sub) => this.deliver(sub));
   }
 
   /** Sends what the subscriber needs to reach the current frame, unless its sink is backed up. */
