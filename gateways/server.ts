@@ -102,6 +102,8 @@ export interface ServerTuning {
   maxSessions?: number;
   /** A session without viewers or requests this long is closed (default 15 min). */
   sessionIdleMs?: number;
+  /** Wall clock that paces the live run (`RealtimeRunner`); tests advance a `ManualWallClock` instead of sleeping. */
+  runnerClock?: WallClock;
   /** Wall clock of the sessions (playback, the 1 Hz channel, idle closing); tests advance a `ManualWallClock`. */
   sessionPlaybackClock?: WallClock;
   /** Called once the port listens, before the journal is recovered (tests watch `/readyz` say `recovering`). */
@@ -150,7 +152,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   // The newest usable snapshot, before anything below subscribes to the stream; recover() replays the journal after it.
   const snapshotStart = data === undefined ? undefined : restoreNewestSnapshot(engine, data.dir, data.checkpoint);
   const recovery: RecoveryState = { phase: data === undefined ? 'done' : 'recovering', inputs: 0 };
-  const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1 });
+  const runner = new RealtimeRunner(engine, { speed: options.speed ?? 1, ...(tuning.runnerClock === undefined ? {} : { clock: tuning.runnerClock }) });
   const meter = OutcomeMeter.attach(engine, options.costModel ?? DEFAULT_COST_MODEL);
   const audit = new AuditLog();
   // Admitted scenarios are expanded in a worker thread (started on the first run), off the event loop.

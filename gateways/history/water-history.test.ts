@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { epanetCityDocument, parseCity, type CityModel } from '../../engine/index.ts';
+import { epanetCityDocument, ManualWallClock, parseCity, type CityModel } from '../../engine/index.ts';
 import { engineFor } from '../../test/fixtures.ts';
 import { startServerWith } from '../server.ts';
 import { WaterReadingHistory, type ReadingBucket } from './water-history.ts';
@@ -38,10 +38,13 @@ describe('history of hydraulic readings', () => {
   });
 
   it('GET /api/assets/:id/readings serves a tank’s level trend from the served twin, and names a bad parameter', async () => {
-    const server = await startServerWith({ city: net1City(), seed: 7, port: 0, quiet: true, adminToken: 'admin-token-water-history-test-012345', speed: 3600 }, { rateLimitPerMinute: 1e6 });
+    // The live run's wall clock moves only when the test says so: 2.5 wall seconds at 3,600× are
+    // exactly 2.5 virtual hours however busy the machine is.
+    const wall = new ManualWallClock();
+    const server = await startServerWith({ city: net1City(), seed: 7, port: 0, quiet: true, adminToken: 'admin-token-water-history-test-012345', speed: 3600 }, { rateLimitPerMinute: 1e6, runnerClock: wall });
     const get = (path: string): Promise<Response> => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2500)); // 2.5 virtual hours at 3,600×
+      await wall.advance(2500, () => server.runner.whenSettled());
       const response = await get('/api/assets/2/readings?from=0&step=30m');
       expect(response.status).toBe(200);
       const body = (await response.json()) as { time: string; stepMs: number; readings: { tankLevelM?: ReadingBucket[]; pressureM?: ReadingBucket[] } };
