@@ -29,6 +29,33 @@ export interface FanoutSettings {
   readonly maxLen: number;
 }
 
+/** One read of a Redis stream after entry `last` (XREAD BLOCK, text or binary fields). */
+type StreamRead<F> = (last: string) => Promise<[unknown, [string | Buffer, F][]][] | null>;
+
+/**
+ * Follows a Redis stream from after entry `from` until `stopped()`, handing each entry's fields to
+ * `onEntry` in order; an unreachable Redis is asked again after 200 ms (the entries wait in the stream).
+ */
+export async function followStream<F>(read: StreamRead<F>, from: string, stopped: () => boolean, onEntry: (fields: F) => void): Promise<void> {
+  let last = from;
+  while (!stopped()) {
+    let result: Awaited<ReturnType<StreamRead<F>>>;
+    try {
+      result = await read(last);
+    } catch {
+      if (stopped()) return;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    for (const [, entries] of result ?? []) {
+      for (const [id, fields] of entries) {
+        last = id.toString();
+        onEntry(fields);
+      }
+    }
+  }
+}
+
 export const DEFAULT_FANOUT_PREFIX = 'stratum:fanout';
 export const DEFAULT_FANOUT_MAXLEN = 1024;
 /** A gateway refreshes its views' alive keys this often; the keys live three times as long. */
@@ -161,26 +188,18 @@ export class FramePublisher {
   }
 
   private async readViews(from: string): Promise<void> {
-    let last = from;
-    while (!this.stopped) {
-      let result: [string, [string, string[]][]][] | null;
-      try {
-        result = (await this.reader.xread('BLOCK', 1000, 'STREAMS', this.keys.views, last)) as [string, [string, string[]][]][] | null;
-      } catch {
-        if (this.stopped) return;
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      for (const [, entries] of result ?? []) {
-        for (const [id, fields] of entries) {
-          last = id;
-          const parsed = viewMessageSchema.safeParse(Object.fromEntries(fieldsOf(fields)));
-          if (!parsed.success) continue; // a malformed request changes nothing (the stream is shared)
-          this.relayFor(parsed.data.view, parsed.data.snapshot === '1');
-        }
-      }
-    }
+    await followStream(
+      (last) => this.reader.xread('BLOCK', 1000, 'STREAMS', this.keys.views, last) as Promise<[string, [string, string[]][]][] | null>,
+      from,
+      () => this.stopped,
+      (fields) => {
+        const parsed = viewMessageSchema.safeParse(Object.fromEntries(fieldsOf(fields)));
+        if (!parsed.success) return; // a malformed request changes nothing (the stream is shared)
+        this.relayFor(parsed.data.view, parsed.data.snapshot === '1');
+      },
+    );
   }
+
 
   /** Views no gateway keeps alive any more stop being published (the hub drops them after its idle time). */
   private async dropUnwatched(): Promise<void> {

@@ -19,7 +19,7 @@ import {
   type ViewRequest,
   type ViewState,
 } from '../protocol.ts';
-import { ALIVE_REFRESH_MS, ALIVE_TTL_MS, connectFanoutRedis, FanoutUnavailableError, fanoutKeys, reachRedis, type FanoutSettings } from './fanout.ts';
+import { ALIVE_REFRESH_MS, ALIVE_TTL_MS, connectFanoutRedis, FanoutUnavailableError, fanoutKeys, followStream, reachRedis, type FanoutSettings } from './fanout.ts';
 import { broadcastFrame, type FrameSource, type StreamStats, type Subscriber } from './streaming.ts';
 
 /** What a gateway learns from the engine's `<p>:meta` hash. */
@@ -110,22 +110,7 @@ class RelayView {
       // Redis unreachable: the loop below retries.
     }
     this.hub.requestView(this.view, true);
-    while (!this.stopped) {
-      let result: [Buffer, StreamEntry[]][] | null;
-      try {
-        result = (await this.reader.xreadBuffer('BLOCK', 1000, 'STREAMS', stream, last)) as [Buffer, StreamEntry[]][] | null;
-      } catch {
-        if (this.stopped) return;
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      for (const [, entries] of result ?? []) {
-        for (const [id, fields] of entries) {
-          last = id.toString();
-          this.onEntry(fields);
-        }
-      }
-    }
+    await followStream((from) => this.reader.xreadBuffer('BLOCK', 1000, 'STREAMS', stream, from) as Promise<[Buffer, StreamEntry[]][] | null>, last, () => this.stopped, (fields) => this.onEntry(fields));
   }
 
   private onEntry(fields: Buffer[]): void {
@@ -409,22 +394,7 @@ export class RelayHub implements FrameSource {
     } catch {
       // unreachable now: the loop retries
     }
-    while (!this.stopped) {
-      let result: [string, [string, string[]][]][] | null;
-      try {
-        result = (await this.liveReader.xread('BLOCK', 1000, 'STREAMS', this.keys.live, last)) as [string, [string, string[]][]][] | null;
-      } catch {
-        if (this.stopped) return;
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      for (const [, entries] of result ?? []) {
-        for (const [id, fields] of entries) {
-          last = id;
-          this.onLive(fields);
-        }
-      }
-    }
+    await followStream((from) => this.liveReader.xread('BLOCK', 1000, 'STREAMS', this.keys.live, from) as Promise<[string, [string, string[]][]][] | null>, last, () => this.stopped, (fields) => this.onLive(fields));
   }
 
   private onLive(fields: string[]): void {
