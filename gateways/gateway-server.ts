@@ -7,7 +7,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { configuredTokens, GatewayError, hashToken, redactTokens, tokensFromEnvironment } from './door/index.ts';
 import { registerFavicon, type TokenReload } from './http/index.ts';
-import { listenError } from './server.ts';
+import { listenOrClose } from './server.ts';
 import { ErrorCode, type ClockInfo, type ErrorReply } from './protocol.ts';
 import { RelayHub, SocketGateway, type FanoutSettings, type SocketDoor } from './stream/index.ts';
 
@@ -186,14 +186,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     })();
     return closing;
   };
-  const host = options.host ?? '127.0.0.1';
-  let address: string;
-  try {
-    address = await app.listen({ port: options.port, host });
-  } catch (error) {
-    await close();
-    throw listenError(error, host, options.port);
-  }
+  const { address } = await listenOrClose(app, options.host, options.port, close);
   const reloadTokens = (): TokenReload => {
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
     return { ...diff, disconnected: sockets.dropRevoked(), total: tokens.size };

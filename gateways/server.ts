@@ -59,7 +59,18 @@ export interface StartServerOptions {
 /** The HTTP port could not be bound (in use, not allowed, no such interface): one line for the operator. */
 export class ListenError extends StratumError {}
 
-export function listenError(error: unknown, host: string, port: number): ListenError {
+/** Listens on `host` (default 127.0.0.1) and `port`; on failure closes what was built and throws one `ListenError` line. */
+export async function listenOrClose(app: { listen(o: { port: number; host: string }): Promise<string> }, host: string | undefined, port: number, close: () => Promise<void>): Promise<{ address: string }> {
+  const on = host ?? '127.0.0.1';
+  try {
+    return { address: await app.listen({ port, host: on }) };
+  } catch (error) {
+    await close();
+    throw listenError(error, on, port);
+  }
+}
+
+function listenError(error: unknown, host: string, port: number): ListenError {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${host}:${port}`;
   const reason =
@@ -344,14 +355,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
     })();
     return closing;
   };
-  const host = options.host ?? '127.0.0.1';
-  let address: string;
-  try {
-    address = await app.listen({ port: options.port, host });
-  } catch (error) {
-    await close();
-    throw listenError(error, host, options.port);
-  }
+  const { address } = await listenOrClose(app, options.host, options.port, close);
   const topology = await app.inject({ method: 'GET', url: '/api/topology', headers: { authorization: `Bearer ${adminToken}` } });
   topologyEtag = String(topology.headers['etag'] ?? '');
   if (options.fanout !== undefined) {
