@@ -1,15 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createBehaviours } from '../actors/index.ts';
-import { decodeSnapshot, Engine, generateCity, hashCity, listSnapshotFiles, parseCity, readJournalFile, Rng, type JournalEntry } from '../engine/index.ts';
+import { decodeSnapshot, generateCity, hashCity, listSnapshotFiles, parseCity, readJournalFile, Rng, type JournalEntry } from '../engine/index.ts';
 import { verifyLedgerFile } from '../scenarios/index.ts';
+import { startStratumChild, uninterruptedHash } from '../test/stratum-child.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '../bin/stratum.mjs');
 const ADMIN = 'admin-token-crash-test';
 const ASSETS = 300;
 const SEED = 4;
@@ -18,26 +15,11 @@ const city = parseCity(generateCity({ assets: ASSETS, seed: SEED, water: 'epanet
 const ids = city.assets.map((a) => a.id);
 
 /** `stratum start` as a child process on a free port, with the data directory `dir`. */
-async function startChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'start', '--assets', String(ASSETS), '--seed', String(SEED), '--port', '0', '--no-ui', '--speed', '600', '--data-dir', dir], {
+function startChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  return startStratumChild(['start', '--assets', String(ASSETS), '--seed', String(SEED), '--port', '0', '--no-ui', '--speed', '600', '--data-dir', dir], {
     // A snapshot every 10 inputs: most kills land after one, some while one is being written.
-    env: { ...process.env, STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_RATE_LIMIT: '10000000', LOG_LEVEL: 'warn', STRATUM_RECORDINGS: join(dir, 'recordings'), STRATUM_SNAPSHOT_EVERY: '10', STRATUM_SNAPSHOT_INTERVAL_S: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_RATE_LIMIT: '10000000', LOG_LEVEL: 'warn', STRATUM_RECORDINGS: join(dir, 'recordings'), STRATUM_SNAPSHOT_EVERY: '10', STRATUM_SNAPSHOT_INTERVAL_S: '0',
   });
-  let text = '';
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line in 30 s: ${text}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const m = /at (http:\/\/\S+)/.exec(text);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolveUrl(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${text}`)));
-  });
-  return { child, url };
 }
 
 interface Ready {
@@ -54,20 +36,6 @@ async function waitReady(url: string): Promise<Ready> {
   throw new Error('not ready in 15 s');
 }
 
-/** Replays a journal on a fresh batch engine (the uninterrupted run over the same inputs) to `untilMs`. */
-async function uninterruptedHash(entries: readonly JournalEntry[], untilMs: number): Promise<string> {
-  const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: SEED, driver: 'direct' });
-  for (const e of entries) {
-    const at = e.feedAfter ?? e.time - 1;
-    if (at > untilMs) break;
-    if (at > engine.kernel.settledUntil) await engine.runUntil(at);
-    engine.replay(e);
-  }
-  await engine.runUntil(untilMs);
-  const hash = engine.stream.stateHash();
-  await engine.stop();
-  return hash;
-}
 
 describe('kill -9 under load (the `stratum start` CLI as a child process, 20 seeded kills)', () => {
   it('after every restart each acknowledged input is in the journal and the state equals an uninterrupted run', async () => {
@@ -127,14 +95,14 @@ describe('kill -9 under load (the `stratum start` CLI as a child process, 20 see
       const cpFile = join(dir, 'checkpoint.json');
       if (existsSync(cpFile)) {
         const cp = JSON.parse(readFileSync(cpFile, 'utf8')) as { settledUntil: number; stateHash: string };
-        expect(await uninterruptedHash(entries, cp.settledUntil), `checkpoint before kill ${round}`).toBe(cp.stateHash);
+        expect(await uninterruptedHash(city, SEED, entries, cp.settledUntil), `checkpoint before kill ${round}`).toBe(cp.stateHash);
       }
       // Every snapshot file the kill left is whole (a torn one is only ever a .tmp, never used) and
       // holds the uninterrupted run's state at its clock.
       for (const { file } of listSnapshotFiles(join(dir, 'snapshots'))) {
         const { header } = decodeSnapshot(readFileSync(file), file, { cityHash: hashCity(city), seed: SEED });
         expect(header.seq, `snapshot ${file} after kill ${round}`).toBeLessThanOrEqual(entries.length);
-        expect(await uninterruptedHash(entries.slice(0, header.seq), header.clockMs), `snapshot ${file} after kill ${round}`).toBe(header.streamHash);
+        expect(await uninterruptedHash(city, SEED, entries.slice(0, header.seq), header.clockMs), `snapshot ${file} after kill ${round}`).toBe(header.streamHash);
       }
     }
     expect(acked.size).toBeGreaterThan(100);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
-import { Engine, generateCity, hashCity, InputJournal, journalHeader, listSnapshotFiles, parseCity, readJournalFile, STATES_PER_FRAME, type JournalEntry } from '../../engine/index.ts';
+import { Engine, generateCity, hashCity, InputJournal, journalHeader, listSnapshotFiles, parseCity, readJournalFile, STATES_PER_FRAME } from '../../engine/index.ts';
+import { uninterruptedHash } from '../../test/stratum-child.ts';
 import { startServerWith } from '../server.ts';
 import { DEFAULT_SNAPSHOT_SETTINGS, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './snapshots.ts';
 
@@ -13,20 +14,6 @@ const city = parseCity(generateCity({ assets: 300, seed: SEED }), 'generated');
 const ids = city.assets.map((a) => a.id);
 const env = { STRATUM_SNAPSHOT_EVERY: '40', STRATUM_SNAPSHOT_INTERVAL_S: '0', STRATUM_SNAPSHOT_KEEP: '2', STRATUM_RATE_LIMIT: '1000000' };
 
-/** The uninterrupted run over a journal's inputs, to `untilMs` (a fresh batch engine). */
-async function uninterruptedHash(entries: readonly JournalEntry[], untilMs: number): Promise<string> {
-  const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: SEED, driver: 'direct' });
-  for (const e of entries) {
-    const at = e.feedAfter ?? e.time - 1;
-    if (at > untilMs) break;
-    if (at > engine.kernel.settledUntil) await engine.runUntil(at);
-    engine.replay(e);
-  }
-  await engine.runUntil(untilMs);
-  const hash = engine.stream.stateHash();
-  await engine.stop();
-  return hash;
-}
 
 async function inject(url: string, count: number, offset: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -85,7 +72,7 @@ describe('periodic snapshots of the live server', () => {
       expect(ready.recovery.replayed).toBe(155 - previous!.seq);
       expect(ready.recovery.checkpoint).toBe('match');
       const entries = readJournalFile(join(dir, 'journal.ndjson')).entries;
-      expect(third.engine.stream.stateHash()).toBe(await uninterruptedHash(entries, third.engine.kernel.settledUntil));
+      expect(third.engine.stream.stateHash()).toBe(await uninterruptedHash(city, SEED, entries, third.engine.kernel.settledUntil));
     } finally {
       await third.close();
     }

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateCity, parseCity } from '../../engine/index.ts';
+import { startStratumChild } from '../../test/stratum-child.ts';
 import { startServerWith, type ServerInternals } from '../server.ts';
 
 /**
@@ -16,8 +16,6 @@ import { startServerWith, type ServerInternals } from '../server.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON replies, checked by the assertions
 type Json = any;
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '../../bin/stratum.mjs');
 const ADMIN = 'admin-token-history-restart';
 const ASSETS = 300;
 const SEED = 9;
@@ -123,22 +121,8 @@ describe('embedded history across restarts on a data directory', () => {
 
 /** `stratum start` as a child process on a free port, with the data directory `dir`. */
 async function startChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'start', '--assets', String(ASSETS), '--seed', String(SEED), '--port', '0', '--no-ui', '--speed', '600', '--data-dir', dir], {
-    env: { ...process.env, STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_RATE_LIMIT: '10000000', LOG_LEVEL: 'warn', STRATUM_RECORDINGS: join(dir, 'recordings') },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let text = '';
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line in 30 s: ${text}`)), 30_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const m = /at (http:\/\/\S+)/.exec(text);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolveUrl(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${text}`)));
+  const { child, url } = await startStratumChild(['start', '--assets', String(ASSETS), '--seed', String(SEED), '--port', '0', '--no-ui', '--speed', '600', '--data-dir', dir], {
+    STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_RATE_LIMIT: '10000000', LOG_LEVEL: 'warn', STRATUM_RECORDINGS: join(dir, 'recordings'),
   });
   for (let i = 0; i < 1_200; i++) {
     const res = await fetch(`${url}/readyz`).catch(() => undefined);
