@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { main } from './cli.ts';
+import { runCli } from '../../test/cli-run.ts';
 
-async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; err: string }> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  let err = '';
-  try {
-    const code = await main(['node', 'stratum', ...args], { out: () => {}, err: (s) => void (err += s) });
-    return { code, err };
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
-}
+const run = runCli;
 
 const NO_SERVICES = { STRATUM_REDIS_URL: undefined, STRATUM_ENGINE_URL: undefined, STRATUM_ROLE: undefined };
 

@@ -1,27 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main, startBanner } from './cli.ts';
+import { startBanner } from './cli.ts';
+import { freshDataDir, runCli } from '../../test/cli-run.ts';
 
-/** Each start gets its own data directory: the default (./data) would carry one test's journal into the next. */
-const freshDataDir = (): string => mkdtempSync(join(tmpdir(), 'stratum-start-cli-'));
 
-async function run(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<{ code: number; err: string }> {
-  const env = { STRATUM_DATA_DIR: freshDataDir(), ...extraEnv };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  let err = '';
-  try {
-    const code = await main(['node', 'stratum', ...args], { out: () => {}, err: (s) => void (err += s) });
-    return { code, err };
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
-}
+const run = runCli;
 
 describe('stratum start: bad ports and busy ports get one clear line', () => {
   let blocker: Server | undefined;
