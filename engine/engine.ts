@@ -94,6 +94,7 @@ export class Engine {
   /** The journal position a restored snapshot left off at (`restoreState`); recovery replays from there. */
   private resumeFrom: { seq: number; byte: number } | undefined;
   private idleWaiters: (() => void)[] = [];
+  private readonly instantListeners = new Set<() => void>();
   /**
    * Inputs accepted while an instant is being processed, in journal order, with their targets (one
    * actor index, or a list). They are scheduled when that instant has settled, before the next one
@@ -146,6 +147,11 @@ export class Engine {
     return this.busy ? Math.max(settled, this.kernel.now + 1) : Math.max(settled, 0);
   }
 
+  /** The virtual time (ms) an input submitted now without `at` is stamped with. */
+  inputTimeNow(): number {
+    return Math.max(this.kernel.now, this.earliestInputTime());
+  }
+
   /**
    * Accepts an input: checks its target, stamps it with a virtual time (the requested one, but never
    * in the settled past), journals it, then schedules its messages. A bad input throws and changes
@@ -163,8 +169,7 @@ export class Engine {
       this.rerouteDestination(command.target, command.to);
     }
     if (command.type === 'telemetry') for (const t of targets) this.checkTelemetry(t, command.value);
-    const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
-    const time = Math.max(requested, this.earliestInputTime());
+    const time = options.at === undefined ? this.inputTimeNow() : Math.max(Math.round(options.at * 1000), this.earliestInputTime());
     const entry = this.journal.append(time, source, command, options.sourceSeq, this.feedPoint());
     if (this.busy) this.defer(entry, targets);
     else this.scheduleEntry(entry, targets);
@@ -187,8 +192,7 @@ export class Engine {
   ): { accepted: number; duplicates: number } {
     const { source, sourceSeqs } = options;
     this.refuseWhileRecovering();
-    const requested = options.at === undefined ? this.kernel.now : Math.round(options.at * 1000);
-    const time = Math.max(requested, this.earliestInputTime());
+    const time = options.at === undefined ? this.inputTimeNow() : Math.max(Math.round(options.at * 1000), this.earliestInputTime());
     const index = this.index;
     let last = this.journal.lastSourceSeq(source) ?? -Infinity;
     let duplicates = 0;
@@ -388,11 +392,26 @@ export class Engine {
     if (this.busy) throw new Error('engine: runUntil is already running');
     this.busy = true;
     try {
-      await this.kernel.runUntil(this.driver, untilMs, this.scheduleDeferred);
+      await this.kernel.runUntil(this.driver, untilMs, this.afterInstant);
     } finally {
       this.becameIdle();
     }
   }
+
+  /**
+   * Calls `listener` after every instant of a `runUntil` settles (between instants, where the
+   * committed state is consistent): the stream hub cuts the frame of an input there instead of at
+   * the end of a long advance. Returns the unsubscribe.
+   */
+  onInstantSettled(listener: () => void): () => void {
+    this.instantListeners.add(listener);
+    return () => this.instantListeners.delete(listener);
+  }
+
+  private readonly afterInstant = (): void => {
+    this.scheduleDeferred();
+    for (const listener of this.instantListeners) listener();
+  };
 
   /** Processes the next instant with work (all its rounds). Returns false when nothing waits. */
   async step(): Promise<boolean> {

@@ -170,8 +170,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const expander = new ScenarioExpander(options.city, engine.kernel.seed);
   const control = new Control(engine, runner, audit, doorLimitsFromEnv(env), expander);
   const hub = new StreamHub(engine, tuning.ringFrames === undefined ? {} : { ringFrames: tuning.ringFrames });
-  control.onAccepted = () => {
-    hub.expedite();
+  control.onAccepted = (atMs) => {
+    hub.expedite(atMs);
     runner.nudge();
   };
   const quiet = options.quiet ?? false;

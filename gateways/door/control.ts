@@ -146,8 +146,8 @@ interface CallerDoor {
  * changes nothing.
  */
 export class Control {
-  /** Called after every accepted input (the server expedites the next frames). */
-  onAccepted: (() => void) | undefined;
+  /** Called after every accepted input with its virtual time (ms; the earliest of several): the server expedites the frame that shows it. */
+  onAccepted: ((atMs: number) => void) | undefined;
   /** Guarded operator actions (set by the scenario routes, which own the ledger-backed guard). */
   guard: GuardPolicy | undefined;
   /** Where a guarded action is requested instead (named in the 409). */
@@ -315,7 +315,7 @@ export class Control {
       const entry = this.engine.submit(event.command, { at: startMs / 1000 + event.at, source });
       if (entry !== undefined) entries.push(entry);
     }
-    if (entries.length > 0) this.onAccepted?.();
+    if (entries.length > 0) this.onAccepted?.(Math.min(...entries.map((e) => e.time)));
     return { events, entries, startMs };
   }
 
@@ -331,7 +331,7 @@ export class Control {
     }
     const entry = this.engine.submit(command, { source });
     if (entry === undefined) throw new ConflictError('duplicate input');
-    this.onAccepted?.();
+    this.onAccepted?.(entry.time);
     return entry;
   }
 
@@ -346,8 +346,9 @@ export class Control {
     options: { source: string; sourceSeqs: readonly number[] },
     rejected?: (position: number, error: unknown) => void,
   ): { accepted: number; duplicates: number } {
+    const atMs = this.engine.inputTimeNow();
     const result = admitBatch(this.engine, this.guard, commands, options, rejected, (command) => this.checkOperatorCommand(command));
-    if (result.accepted > 0) this.onAccepted?.();
+    if (result.accepted > 0) this.onAccepted?.(atMs);
     return result;
   }
 
@@ -477,7 +478,7 @@ export class Control {
   private submit(principal: Principal, command: InputCommand, via: string): JournalEntry {
     const entry = this.engine.submit(command, this.doorOf(principal, via).submitOptions);
     if (entry === undefined) throw new ConflictError('duplicate input (already journalled)');
-    this.onAccepted?.();
+    this.onAccepted?.(entry.time);
     return entry;
   }
 
@@ -493,7 +494,7 @@ export class Control {
       throw error;
     }
     door.telemetry.count(this.engine.now);
-    this.onAccepted?.();
+    this.onAccepted?.(entry.time);
     return entry;
   }
 

@@ -240,7 +240,7 @@ class HostedSession {
       // Control wants a runner for its clock actions; sessions never use those (playback is the
       // ReplaySession's), so this one is never started.
       this.control = new Control(engine, new RealtimeRunner(engine), audit);
-      this.control.onAccepted = () => this.hub.expedite();
+      this.control.onAccepted = (atMs) => this.hub.expedite(atMs);
       this.control.guardRequestAt = `POST /api/sessions/${this.id}/actions/request`;
     }
     this.control.guard = guard;

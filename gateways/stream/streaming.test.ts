@@ -120,4 +120,34 @@ describe('StreamHub (direct driver, frames cut by hand)', () => {
     expect(sink.frames.length - before).toBe(2 + EXPEDITE_BURST);
     hub.close();
   });
+  it("cuts an input's early frame when the input's instant settles, not at acceptance or at the end of the advance", async () => {
+    const clock = new ManualWallClock();
+    const hub = new StreamHub(engine, { clock });
+    const viewer = new Subscriber('settle', new TestSink());
+    const sink = viewer.sink as TestSink;
+    hub.subscribe(viewer, { maxRateHz: 1 });
+    hub.prime(viewer);
+    hub.flush();
+    const ids = engine.index.ids;
+    const target = engine.index.indexOf(ids[200]!)!;
+    const shown = (): boolean => sink.frames.some((f) => f.kind !== FrameKind.Snapshot && f.status[f.actors.indexOf(target)] === Status.Failed);
+    // Background work first: a change one virtual minute from now arms the view's 1 Hz timer.
+    engine.submit({ type: 'fail', target: ids[201]! }, { source: 'test', at: (t + 60_000) / 1000 });
+    const entry = engine.submit({ type: 'fail', target: ids[200]! }, { source: 'test', at: (t + 120_000) / 1000 })!;
+    hub.expedite(entry.time);
+    // An advance that stops short of the input's instant: its frame (the view's first, on time) does
+    // not spend the input's early frame.
+    t += 90_000;
+    await engine.runUntil(t);
+    hub.flush();
+    expect(shown()).toBe(false);
+    const before = sink.frames.length;
+    // The advance that reaches it sends the frame between instants, before the advance returns (no
+    // flush, no wall time passing, though the 1 Hz view just had a frame), showing the failed asset.
+    t += 3_600_000;
+    await engine.runUntil(t);
+    expect(shown()).toBe(true);
+    expect(sink.frames.length).toBe(before + 1);
+    hub.close();
+  });
 });
