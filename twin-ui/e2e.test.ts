@@ -191,8 +191,15 @@ describe.skipIf(chromium.skip)(`twin UI in a real browser against a real engine 
         if (Date.now() > deadline) throw new Error(`${pick.blocked} was not isolated within 10 s`);
         await new Promise((r) => setTimeout(r, 20));
       }
-      // Let what the isolation sets off settle; the refusal must be about the destination, not the source.
-      await new Promise((r) => setTimeout(r, 1_000));
+      // Let what the isolation sets off settle (30 virtual seconds, a second of wall time at 30× on a
+      // quiet machine; counted on the virtual clock, so a busy machine waits longer instead of less);
+      // the refusal must be about the destination, not the source.
+      const isolatedAt = own.engine.now;
+      const settleDeadline = Date.now() + 10_000;
+      while (own.engine.now < isolatedAt + 30_000) {
+        if (Date.now() > settleDeadline) throw new Error('the live run did not advance 30 virtual seconds within 10 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
       expect([statusOf(pick.from), statusOf(pick.to)]).toEqual([Status.Ok, Status.Ok]);
       await page.evaluate(`window.__twin.store.select(${pick.actor})`);
       await page.waitForSelector(`[data-testid=inspector][data-actor="${pick.from}"] [data-testid=reroute]`);

@@ -79,7 +79,10 @@ describe.skipIf(skip)(`PostgreSQL outage under a running twin (${installed ? pos
       expect(metricsDown).toMatch(/stratum_service_up\{service="history",backend="postgres-partitions"\} 0/);
       // Hold the outage until the buffer overflowed its bound.
       await waitFor('changes dropped at the bound', async () => (await history()).dropped > 0, 20_000);
-      await new Promise((r) => setTimeout(r, 1_000));
+      // The readings keep coming: their journal entries are pending beyond the bound of kept changes.
+      await waitFor('journal entries of the outage pending beyond the bound', async () => (await history()).pending > BOUND, 20_000);
+      // The live run keeps advancing through the outage (checked below: ≥ 10 virtual seconds of it).
+      await waitFor('10 virtual seconds of outage', () => engine.now - downAt > 10_000, 20_000);
       const down = await history();
       expect(down.lastError).toBeDefined();
       expect(down.bound).toBe(BOUND);

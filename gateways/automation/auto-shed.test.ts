@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateCity, parseCity, TelemetryMonitor, type CityModel } from '../../engine/index.ts';
+import { generateCity, ManualWallClock, parseCity, TelemetryMonitor, type CityModel } from '../../engine/index.ts';
 import { ActionGuard, Ledger, verifyLedgerFile } from '../../scenarios/index.ts';
 import { autoShed } from './auto-shed.ts';
 import { startServerWith, type ServerInternals } from '../server.ts';
@@ -25,8 +25,9 @@ async function post(server: ServerInternals, target: string, value: number): Pro
   expect(response.status).toBe(202);
 }
 
-const until = async (test: () => boolean, what: string): Promise<void> => {
-  for (let i = 0; i < 100 && !test(); i++) await new Promise((r) => setTimeout(r, 50));
+/** Advances the live run's wall clock in 50 ms steps (1 virtual s each at speed 20) until `test` holds, at most 100 steps. */
+const until = async (wall: ManualWallClock, server: ServerInternals, test: () => boolean, what: string): Promise<void> => {
+  for (let i = 0; i < 100 && !test(); i++) await wall.advance(50, () => server.runner.whenSettled());
   if (!test()) throw new Error(`timed out waiting for ${what}`);
 };
 
@@ -35,9 +36,11 @@ describe('automatic load shedding behind the trust gate (STRATUM_AUTO_SHED=1)', 
     const city = parseCity(generateCity({ assets: 600, seed: 5 }), 'generated');
     const [steady, jumpy] = feeders(city, 2);
     const ledgerFile = join(mkdtempSync(join(tmpdir(), 'stratum-autoshed-')), 'ledger.ndjson');
+    // The live run's wall clock moves only when the test says (readings 1.2 virtual s apart, however busy the machine).
+    const wall = new ManualWallClock();
     const server = await startServerWith(
       { city, seed: 7, port: 0, quiet: true, adminToken: ADMIN, speed: 20 },
-      { env: { STRATUM_TELEMETRY_MONITOR: '1', STRATUM_AUTO_SHED: '1', STRATUM_TELEMETRY_INTERVAL_S: '5', STRATUM_LEDGER_FILE: ledgerFile }, rateLimitPerMinute: 1e6 },
+      { env: { STRATUM_TELEMETRY_MONITOR: '1', STRATUM_AUTO_SHED: '1', STRATUM_TELEMETRY_INTERVAL_S: '5', STRATUM_LEDGER_FILE: ledgerFile }, rateLimitPerMinute: 1e6, runnerClock: wall },
     );
     try {
       // steady: a smooth climb from 76 % to exactly 100 % of capacity (steps of 1 %, well inside the
@@ -46,12 +49,12 @@ describe('automatic load shedding behind the trust gate (STRATUM_AUTO_SHED=1)', 
       for (let i = 0; i <= 24; i++) {
         await post(server, steady!.id, i === 24 ? steady!.capacity : steady!.capacity * (0.76 + 0.01 * i));
         await post(server, jumpy!.id, jumpy!.capacity * (0.5 + (i % 2 === 0 ? 0.004 : -0.004)));
-        await new Promise((r) => setTimeout(r, 60));
+        await wall.advance(60, () => server.runner.whenSettled());
       }
       // The jump lands at the rating, not above it: above it the twin trips the asset and hands its
       // load to its neighbours, which (in the redundant generated grid) overloads the steady one first.
       await post(server, jumpy!.id, jumpy!.capacity);
-      await until(() => verifyLedgerFile(ledgerFile).entries.filter((e) => e.kind === 'gate').length >= 2, 'two gate decisions');
+      await until(wall, server, () => verifyLedgerFile(ledgerFile).entries.filter((e) => e.kind === 'gate').length >= 2, 'two gate decisions');
       const gates = verifyLedgerFile(ledgerFile).entries.filter((e) => e.kind === 'gate').map((e) => e.payload as { target: string; verdict: string; outcome: string });
       expect(gates).toEqual(expect.arrayContaining([
         expect.objectContaining({ target: steady!.id, verdict: 'PASS', outcome: 'act' }),

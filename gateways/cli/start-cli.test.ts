@@ -65,12 +65,12 @@ describe('stratum start: what it prints', () => {
         }
         const url = /serving \d+ assets at (\S+)/.exec(text)![1]!;
         expect((await fetch(`${url}/healthz`)).status).toBe(200);
-        await new Promise((r) => setTimeout(r, 200));
-        return text;
       } finally {
+        // 'close' (not 'exit'): every line the process wrote, the request's log line included, has been read.
         child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
+        await new Promise((r) => child.once('close', r));
       }
+      return text;
     };
     expect(await startAndRequest([])).not.toMatch(/"reqId"/);
     expect(await startAndRequest(['--log-level', 'info'])).toMatch(/"reqId"/);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCity, loadCityFile, parseCity } from '../../engine/index.ts';
+import { generateCity, loadCityFile, ManualWallClock, parseCity } from '../../engine/index.ts';
 import { main, BUNDLED_PLACE } from '../cli/index.ts';
 import { startServerWith, type ServerInternals } from '../server.ts';
 
@@ -78,6 +78,9 @@ function readmeCalls(markdown: string, heading: string, fence = 'sh', extraVars:
 
 describe('the README examples work as written', () => {
   let server: ServerInternals;
+  // The live run's and the sessions' wall clock: the test moves it between two lines as the person
+  // typing them would (the live run moves on, a playing session passes its handover).
+  const wall = new ManualWallClock();
 
   beforeAll(async () => {
     const city = parseCity(generateCity({ assets: 400, seed: 1 }), 'readme');
@@ -86,7 +89,7 @@ describe('the README examples work as written', () => {
       STRATUM_TOKENS: `tr:trainer:${TOKENS.TRAINER_TOKEN},op:operator:${TOKENS.OPERATOR_TOKEN}`,
       STRATUM_RECORDINGS: mkdtempSync(join(tmpdir(), 'stratum-readme-')),
     };
-    server = await startServerWith({ city, seed: 1, port: 0, quiet: true, adminToken: TOKENS.ADMIN_TOKEN, uiDir: false }, { env });
+    server = await startServerWith({ city, seed: 1, port: 0, quiet: true, adminToken: TOKENS.ADMIN_TOKEN, uiDir: false }, { env, runnerClock: wall, sessionPlaybackClock: wall });
   });
   afterAll(async () => server.close());
 
@@ -103,8 +106,8 @@ describe('the README examples work as written', () => {
       const json = JSON.parse(text) as { id?: string; session?: { id: string } };
       if (call.method === 'POST' && path === '/api/recordings') ids['REC'] = json.id!;
       if (call.method === 'POST' && path === '/api/sessions') ids['SESSION'] = json.session!.id;
-      // Let the live run move on a little between calls, as it does for someone typing.
-      await new Promise((r) => setTimeout(r, 100));
+      // A tenth of a wall second between two lines, as for someone typing them.
+      await wall.advance(100, () => server.runner.whenSettled());
     }
     expect(Object.keys(ids).sort()).toEqual(['REC', 'SESSION']);
   }, 60_000);
