@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Engine, hashCity, RealtimeRunner, StratumError, type CityModel, type WallClock } from '../engine/index.ts';
 import { checkpointWriter, openDataDir, openLedger, registerDurability, type RecoveryState, AuditLog, bearer, configuredTokens, hashToken, redactTokens, tokensFromEnvironment, Control, doorLimitsFromEnv, ScenarioExpander, WhatIfRunner, readSnapshotCompanion, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './door/index.ts';
 import { DEFAULT_COST_MODEL, defaultRecordingsDir, OutcomeMeter, type CostModel } from '../scenarios/index.ts';
-import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRoutes, registerTokenRoutes, type TokenReload, summarise, createMetrics, registerEventLoopDelay } from './http/index.ts';
+import { acceptEmptyBodies, registerFavicon, registerHttpApi, registerScenarioRoutes, registerTokenRoutes, type TokenReload, summarise, createMetrics, registerEventLoopDelay, registerSnapshotMetrics } from './http/index.ts';
 import type { HeldHistory, HistoryHub } from './history/index.ts';
 import { registerHistoryRoutes } from './history/index.ts';
 import { registerSessionRoutes, registerSessionApprovalRoutes, SessionApprovals, fileRecordings, firstOf, SessionManager } from './sessions/index.ts';
@@ -298,6 +298,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   // Frames are cut right after each engine advance; alerts at 2 Hz, clock and session list at 1 Hz, summary at 0.5 Hz (the last two only when changed).
   const checkpoints = data === undefined ? undefined : checkpointWriter(engine, data.checkpointFile);
   const snapshots = data === undefined ? undefined : new SnapshotKeeper(engine, data.dir, snapshotConfig!, { checkpointFile: data.checkpointFile, log: (m) => app.log.error(m), companions: [{ name: 'history', capture: () => history.live.embedded.exportHeld() }] });
+  if (snapshots !== undefined) registerSnapshotMetrics(metrics, snapshots);
   const offAdvance = runner.onAdvance(() => {
     hub.flush();
     checkpoints?.afterAdvance();

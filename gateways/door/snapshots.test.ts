@@ -40,6 +40,16 @@ describe('periodic snapshots of the live server', () => {
       const periodic = listSnapshotFiles(join(dir, 'snapshots'));
       expect(periodic.length).toBe(2); // kept: the newest two
       expect(periodic[0]!.seq).toBeGreaterThanOrEqual(80);
+      // /metrics tells the platform engineer what the snapshots cost.
+      const metrics = await (await fetch(`${first.url}/metrics`)).text();
+      const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect(value('stratum_snapshots_written_total')).toBeGreaterThanOrEqual(2);
+      expect(value('stratum_snapshots_failed_total')).toBe(0);
+      // (one more may have been written since the listing above: the metric names a file that is kept)
+      expect(listSnapshotFiles(join(dir, 'snapshots')).map((f) => f.seq)).toContain(value('stratum_snapshot_last_seq'));
+      expect(value('stratum_snapshot_last_bytes')).toBeGreaterThan(0);
+      expect(value('stratum_snapshot_last_blocked_seconds')).toBeGreaterThan(0);
+      expect(value('stratum_snapshot_last_duration_seconds')).toBeGreaterThanOrEqual(value('stratum_snapshot_last_blocked_seconds'));
     } finally {
       await first.close();
     }

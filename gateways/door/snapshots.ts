@@ -147,8 +147,14 @@ export class SnapshotKeeper {
   private lastAt: number;
   private inFlight: Promise<SnapshotTaken | undefined> | undefined;
   private failures = 0;
+  private taken = 0;
   /** The last snapshot taken (for logs and `/metrics`). */
   last: SnapshotTaken | undefined;
+
+  /** Snapshots written and failed since start (`/metrics`). */
+  get counts(): { taken: number; failed: number } {
+    return { taken: this.taken, failed: this.failures };
+  }
 
   constructor(
     private readonly engine: Engine,
@@ -236,6 +242,7 @@ export class SnapshotKeeper {
       if (companions.length > 0) pruneCompanions(dir, companions.map((c) => c.name));
       if (this.options.checkpointFile !== undefined) writeCheckpointFile(this.options.checkpointFile, checkpoint);
       this.last = { file, seq, bytes: size, blockedMs, totalMs: performance.now() - started };
+      this.taken++;
       return this.last;
     } catch (error) {
       this.failures++;

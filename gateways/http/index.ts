@@ -8,7 +8,7 @@ export { registerTokenRoutes } from './token-routes.ts';
 export type { TokenReload } from './token-routes.ts';
 export { summarise, summaryResponse } from './summary.ts';
 export type { SummaryResponse } from './summary.ts';
-export { createMetrics, registerEventLoopDelay } from './metrics.ts';
+export { createMetrics, registerEventLoopDelay, registerSnapshotMetrics } from './metrics.ts';
 export { GridWatch, registerGridRoutes } from './grid-routes.ts';
 export type { GridWatchOptions } from './grid-routes.ts';
 export { registerHeldActionRoutes } from './held-action-routes.ts';

@@ -100,3 +100,26 @@ export function registerEventLoopDelay(registry: Registry): () => void {
   new Gauge({ name: 'stratum_event_loop_delay_max_seconds', help: 'Event-loop delay, maximum since the previous scrape', registers: [registry], collect() { this.set(take().max); } });
   return () => histogram.disable();
 }
+
+/** What `/metrics` shows of the state snapshots (gateways/door/snapshots.ts `SnapshotKeeper`). */
+export interface SnapshotFigures {
+  readonly last: { readonly seq: number; readonly bytes: number; readonly blockedMs: number; readonly totalMs: number } | undefined;
+  readonly counts: { readonly taken: number; readonly failed: number };
+}
+
+/**
+ * Snapshot gauges: how many were written or failed, and of the last one its journal position, size,
+ * the longest it held the event loop at once and its whole duration — what a platform engineer
+ * watches to size `STRATUM_SNAPSHOT_EVERY` (a hold that grows with the city shows here first).
+ */
+export function registerSnapshotMetrics(registry: Registry, keeper: SnapshotFigures): void {
+  const gauge = (name: string, help: string, read: () => number | undefined): void => {
+    new Gauge({ name, help, registers: [registry], collect() { const v = read(); if (v !== undefined) this.set(v); } });
+  };
+  gauge('stratum_snapshots_written_total', 'State snapshots written since start', () => keeper.counts.taken);
+  gauge('stratum_snapshots_failed_total', 'State snapshots that failed since start (the journal still holds everything)', () => keeper.counts.failed);
+  gauge('stratum_snapshot_last_seq', 'Journal position of the last snapshot', () => keeper.last?.seq);
+  gauge('stratum_snapshot_last_bytes', 'Size of the last snapshot file', () => keeper.last?.bytes);
+  gauge('stratum_snapshot_last_blocked_seconds', 'Longest the last snapshot held the event loop at once (capture or one frame)', () => (keeper.last === undefined ? undefined : keeper.last.blockedMs / 1000));
+  gauge('stratum_snapshot_last_duration_seconds', 'From the decision to the renamed file, last snapshot', () => (keeper.last === undefined ? undefined : keeper.last.totalMs / 1000));
+}
