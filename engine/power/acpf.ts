@@ -59,8 +59,11 @@ export interface AcPowerFlowResult {
   readonly unservedLoadMw: number;
 }
 
-/** Newton's method did not reach the tolerance, or its Jacobian was singular: never a wrong answer. */
-export class AcPowerFlowError extends Error {
+/**
+ * Newton's method did not reach the tolerance, or its Jacobian was singular: never a wrong answer.
+ * A RangeError like the other numeric failures here (CONTEXT.md, error model).
+ */
+export class AcPowerFlowError extends RangeError {
   constructor(
     message: string,
     readonly iterations: number,
