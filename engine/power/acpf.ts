@@ -186,9 +186,14 @@ export function acPowerFlow(net: GridNetwork, options: AcPowerFlowOptions = {}):
   // pattern is structurally symmetric.
   const angleAt = new Int32Array(n).fill(-1);
   const magnitudeAt = new Int32Array(n).fill(-1);
+  // A bus's unknowns are numbered together (SparseLu.analyseBlocks orders buses).
+  const blockStart = new Int32Array(n + 1);
   let unknowns = 0;
-  for (let v = 0; v < n; v++) if (energised(v) && !isReference[v]) angleAt[v] = unknowns++;
-  for (let v = 0; v < n; v++) if (energised(v) && !voltageControlled(v)) magnitudeAt[v] = unknowns++;
+  for (let v = 0; v < n; v++) {
+    if (energised(v) && !isReference[v]) angleAt[v] = unknowns++;
+    if (energised(v) && !voltageControlled(v)) magnitudeAt[v] = unknowns++;
+    blockStart[v + 1] = unknowns;
+  }
 
   // Starting point: the case's voltages, generator set points at voltage-controlled buses (the last generator listed wins, as in MATPOWER).
   const vm = new Float64Array(n);
@@ -204,7 +209,7 @@ export function acPowerFlow(net: GridNetwork, options: AcPowerFlowOptions = {}):
   }
 
   const y = admittances(net, branchOn);
-  const { lu, branchSlots, busSlots } = analyseJacobian(net, angleAt, magnitudeAt, unknowns);
+  const { lu, branchSlots, busSlots } = analyseJacobian(net, angleAt, magnitudeAt, blockStart);
   const values = new Float64Array(lu.entries);
   const vRe = new Float64Array(n);
   const vIm = new Float64Array(n);
@@ -312,25 +317,19 @@ function busOfUnknown(unknown: number, angleAt: Int32Array, magnitudeAt: Int32Ar
  * ends' unknowns ([θf,θt], [θf,Vt], [Vf,θt], [Vf,Vt], then t→f likewise), per bus the 4 of its own
  * (θθ, θV, Vθ, VV); -1 where an unknown is absent (a PV bus has no V, a reference neither).
  */
-function analyseJacobian(net: GridNetwork, angleAt: Int32Array, magnitudeAt: Int32Array, unknowns: number): { lu: SparseLu; branchSlots: Int32Array; busSlots: Int32Array } {
+function analyseJacobian(net: GridNetwork, angleAt: Int32Array, magnitudeAt: Int32Array, blockStart: Int32Array): { lu: SparseLu; branchSlots: Int32Array; busSlots: Int32Array } {
   const n = net.busIds.length;
   const m = net.from.length;
+  // The bus graph of the in-service branches between buses with unknowns.
   const from: number[] = [];
   const to: number[] = [];
-  const pair = (a: number, b: number): void => {
-    if (a >= 0 && b >= 0) {
-      from.push(a);
-      to.push(b);
-    }
-  };
+  const hasUnknowns = (v: number): boolean => blockStart[v + 1]! > blockStart[v]!;
   for (let k = 0; k < m; k++) {
-    if (net.branchInService[k] === 0) continue;
-    const f = net.from[k]!;
-    const t = net.to[k]!;
-    for (const a of [angleAt[f]!, magnitudeAt[f]!]) for (const b of [angleAt[t]!, magnitudeAt[t]!]) pair(a, b);
+    if (net.branchInService[k] === 0 || !hasUnknowns(net.from[k]!) || !hasUnknowns(net.to[k]!)) continue;
+    from.push(net.from[k]!);
+    to.push(net.to[k]!);
   }
-  for (let v = 0; v < n; v++) pair(angleAt[v]!, magnitudeAt[v]!);
-  const lu = SparseLu.analyse(unknowns, Int32Array.from(from), Int32Array.from(to));
+  const lu = SparseLu.analyseBlocks(n, Int32Array.from(from), Int32Array.from(to), blockStart);
   const at = (i: number, j: number): number => (i >= 0 && j >= 0 ? lu.entry(i, j) : -1);
   const branchSlots = new Int32Array(8 * m).fill(-1);
   for (let k = 0; k < m; k++) {

@@ -96,6 +96,33 @@ describe('SparseLu', () => {
     }
   });
 
+  it('analyseBlocks: nodes owning 0, 1 or 2 unknowns, coupled densely within a node and with adjacent nodes, agrees with a dense solve', () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 30; trial++) {
+      const nodes = 2 + rng.int(40);
+      const graph = randomSystem(rng, nodes, rng.int(nodes));
+      const blockStart = new Int32Array(nodes + 1);
+      for (let v = 0; v < nodes; v++) blockStart[v + 1] = blockStart[v]! + rng.int(3);
+      const n = blockStart[nodes]!;
+      if (n === 0) continue;
+      const a = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+      const couple = (u: number, w: number): void => {
+        for (let i = blockStart[u]!; i < blockStart[u + 1]!; i++) for (let j = blockStart[w]!; j < blockStart[w + 1]!; j++) if (i !== j) a[i]![j] = rng.range(-1, 1);
+      };
+      for (let v = 0; v < nodes; v++) couple(v, v);
+      for (let e = 0; e < graph.from.length; e++) {
+        couple(graph.from[e]!, graph.to[e]!);
+        couple(graph.to[e]!, graph.from[e]!);
+      }
+      for (let i = 0; i < n; i++) a[i]![i] = a[i]!.reduce((s, x) => s + Math.abs(x), 0) + rng.range(0.1, 2);
+      const lu = SparseLu.analyseBlocks(nodes, graph.from, graph.to, blockStart);
+      lu.factor(load(lu, a));
+      const b = Array.from({ length: n }, () => rng.range(-10, 10));
+      const x = lu.solve(Float64Array.from(b));
+      denseSolve(a, b).forEach((e, i) => expect(Math.abs(x[i]! - e)).toBeLessThan(1e-10 * Math.max(1, Math.abs(e))));
+    }
+  });
+
   it('reuses one analysis for new values, including zeros on the pattern', () => {
     const rng = new Rng(3);
     const { from, to, a } = randomSystem(rng, 30, 40);

@@ -51,11 +51,12 @@ export class SparseLu {
   private readonly workUpper: Float64Array;
   private readonly work: Float64Array;
 
-  private constructor(readonly size: number, symbolic: SparseLdlt) {
-    this.perm = symbolic.perm;
-    this.inverse = symbolic.inverse;
-    this.colPtr = symbolic.colPtr;
-    this.rowIdx = symbolic.rowIdx;
+  private constructor(readonly size: number, perm: Int32Array, colPtr: Int32Array, rowIdx: Int32Array) {
+    this.perm = perm;
+    this.inverse = new Int32Array(size);
+    for (let k = 0; k < size; k++) this.inverse[perm[k]!] = k;
+    this.colPtr = colPtr;
+    this.rowIdx = rowIdx;
     this.lower = new Float64Array(this.rowIdx.length);
     this.upper = new Float64Array(this.rowIdx.length);
     this.pivots = new Float64Array(size);
@@ -70,7 +71,51 @@ export class SparseLu {
    * edgeTo[e]). Parallel pairs and either orientation are fine; self loops are not.
    */
   static analyse(n: number, edgeFrom: Int32Array, edgeTo: Int32Array): SparseLu {
-    return new SparseLu(n, SparseLdlt.analyse(n, edgeFrom, edgeTo));
+    const symbolic = SparseLdlt.analyse(n, edgeFrom, edgeTo);
+    return new SparseLu(n, symbolic.perm, symbolic.colPtr, symbolic.rowIdx);
+  }
+
+  /**
+   * Analyses a matrix made of dense blocks on a graph: node v owns the unknowns
+   * blockStart[v] … blockStart[v + 1] − 1 (any number, none included), which are coupled with one
+   * another and with every unknown of the nodes adjacent to v (edges as in `analyse`). The order is
+   * minimum degree on the node graph, each node's unknowns kept together — for a power flow
+   * Jacobian, a bus's angle and magnitude — and L's pattern is the node pattern expanded block by
+   * block, exactly the fill of scalar elimination in that order. Ordering the bus graph instead of
+   * the larger graph of unknowns is cheaper (on ACTIVSg2000 the ordering took ~40 % of a cold AC
+   * power flow before) and gives the same kind of fill.
+   */
+  static analyseBlocks(nodes: number, edgeFrom: Int32Array, edgeTo: Int32Array, blockStart: Int32Array): SparseLu {
+    if (blockStart.length !== nodes + 1) throw new RangeError(`blockStart must have ${nodes + 1} entries (got ${blockStart.length})`);
+    const symbolic = SparseLdlt.analyse(nodes, edgeFrom, edgeTo);
+    const n = blockStart[nodes]!;
+    const size = (k: number): number => blockStart[symbolic.perm[k]! + 1]! - blockStart[symbolic.perm[k]!]!;
+    // Position in elimination order of the first unknown of the k-th eliminated node.
+    const first = new Int32Array(nodes + 1);
+    const perm = new Int32Array(n);
+    for (let k = 0; k < nodes; k++) {
+      first[k + 1] = first[k]! + size(k);
+      for (let i = 0; i < size(k); i++) perm[first[k]! + i] = blockStart[symbolic.perm[k]!]! + i;
+    }
+    const colPtr = new Int32Array(n + 1);
+    for (let k = 0; k < nodes; k++) {
+      let below = 0;
+      for (let q = symbolic.colPtr[k]!; q < symbolic.colPtr[k + 1]!; q++) below += size(symbolic.rowIdx[q]!);
+      for (let i = 0; i < size(k); i++) colPtr[first[k]! + i + 1] = colPtr[first[k]! + i]! + (size(k) - 1 - i) + below;
+    }
+    const rowIdx = new Int32Array(colPtr[n]!);
+    for (let k = 0; k < nodes; k++) {
+      for (let i = 0; i < size(k); i++) {
+        let at = colPtr[first[k]! + i]!;
+        for (let j = i + 1; j < size(k); j++) rowIdx[at++] = first[k]! + j;
+        // Node rows ascend, and so do their unknowns' positions.
+        for (let q = symbolic.colPtr[k]!; q < symbolic.colPtr[k + 1]!; q++) {
+          const r = symbolic.rowIdx[q]!;
+          for (let j = 0; j < size(r); j++) rowIdx[at++] = first[r]! + j;
+        }
+      }
+    }
+    return new SparseLu(n, perm, colPtr, rowIdx);
   }
 
   /** Length of the values array `factor` takes: n diagonal entries, then L's and U's slots. */
