@@ -6,10 +6,11 @@
  * Why hand-written: no maintained npm package does sparse LU well. `mathjs`'s `slu` (a CSparse
  * port) works on its boxed generic matrices and redoes the symbolic work on every call;
  * `ml-matrix` and friends are dense (O(n³): a 2,000-bus Jacobian of ~3,500 unknowns is ~4·10¹⁰
- * flops per iteration). The symbolic work here is the repo's own (`SparseLdlt.analyse`: minimum
- * degree on the graph of the pattern, which also yields L's pattern); for a structurally
- * symmetric matrix factored without row exchanges, U's pattern is the transpose of L's, so one
- * analysis serves every Newton iteration and U's values sit in the same slots as L's.
+ * flops per iteration); a dense fallback is not provided, small cases take the same path. The
+ * symbolic work here is the repo's own (`SparseLdlt.analyse`: minimum degree on the graph of the
+ * pattern, which also yields L's pattern; `analyseBlocks` orders a node graph instead); for a
+ * structurally symmetric matrix factored without row exchanges, U's pattern is the transpose of
+ * L's, so one analysis serves every Newton iteration and U's values sit in the same slots as L's.
  *
  * Pivoting: none (static pivoting on the diagonal in the fill-reducing order). Row exchanges would
  * break the shared symbolic structure and need a dynamic pattern; the power flow Jacobian has a
