@@ -10,7 +10,8 @@
  * each bus adds its shunt (Gs + jBs)/baseMVA. Buses: the island's reference (chooseReferences
  * 'matpower': the type-3 bus with an in-service generator, else the bus with the largest
  * generation) keeps its case angle and generator set point Vg; other buses with an in-service
- * generator and type 2 or 3 are PV (|V| = Vg); all others PQ. Islands without a generator are
+ * generator and type 2 or 3 are PV (|V| = Vg; a second type-3 bus in an island too, where MATPOWER
+ * would also fix its angle); all others PQ. Islands without a generator are
  * dead (V = 0, their load unserved), isolated (type 4) buses too.
  *
  * The Jacobian is solved with SparseLu (sparse-lu.ts): one minimum-degree analysis per network,
