@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.ts';
 import { SingularMatrixError } from './sparse.ts';
 import { SparseLu } from './sparse-lu.ts';
+import { randomGraph } from '../../test/random-graph.ts';
 
 /** Dense Gaussian elimination with partial pivoting: the independent check. */
 function denseSolve(a: number[][], b: number[]): number[] {
@@ -27,20 +28,7 @@ function denseSolve(a: number[][], b: number[]): number[] {
 
 /** A random connected graph with extra edges, and an unsymmetric, row-diagonally-dominant matrix on its pattern. */
 function randomSystem(rng: Rng, n: number, extra: number): { from: Int32Array; to: Int32Array; a: number[][] } {
-  const from: number[] = [];
-  const to: number[] = [];
-  for (let v = 1; v < n; v++) {
-    from.push(v);
-    to.push(rng.int(v));
-  }
-  for (let e = 0; e < extra; e++) {
-    const x = rng.int(n);
-    const y = rng.int(n);
-    if (x !== y) {
-      from.push(x);
-      to.push(y);
-    }
-  }
+  const { from, to } = randomGraph(rng, n, extra);
   const a = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let e = 0; e < from.length; e++) {
     a[from[e]!]![to[e]!] = rng.range(-1, 1);
@@ -50,7 +38,7 @@ function randomSystem(rng: Rng, n: number, extra: number): { from: Int32Array; t
     const offSum = a[i]!.reduce((s, x, j) => (j === i ? s : s + Math.abs(x)), 0);
     a[i]![i] = (rng.chance(0.5) ? 1 : -1) * (offSum + rng.range(0.1, 2));
   }
-  return { from: Int32Array.from(from), to: Int32Array.from(to), a };
+  return { from, to, a };
 }
 
 function load(lu: SparseLu, a: number[][]): Float64Array {

@@ -9,8 +9,8 @@ voltage magnitude (pu) and angle (degrees) by BUS_I, and every branch row's Pf, 
 (MW/MVAr), all rounded to 1e-9 (full per-element values, not a hash: the file stays well under
 2 MB). For the record it also runs pandapower's runpp on the same ppc (converted with from_ppc)
 and stores the largest |ΔVm| and |ΔVa| against PYPOWER. Needs `pip install pypower pandapower`.
-The .m files are read by bench/peers/matpower_m.py (numeric matrices only), independent of the
-TypeScript reader under test.
+The .m files are read by bench/peers/matpower_m.py (numeric matrices only, through
+dcpf_reference.read_case), independent of the TypeScript reader under test.
 """
 import copy
 import json
@@ -22,25 +22,10 @@ import numpy as np
 import pypower.runpf as pypower_runpf
 from pypower.api import ppoption, runpf
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../bench/peers"))
-from matpower_m import read_base_mva, read_matrix  # noqa: E402
+# The .m reading and the grids folder are the DC reference's (this folder is on sys.path when run).
+from dcpf_reference import read_case, shared_grids  # noqa: E402
 
 CASES = ["case118", "case300", "case1354pegase", "case_ACTIVSg2000"]
-
-
-def read_case(path):
-    text = open(path).read()
-    return {"version": "2", "baseMVA": read_base_mva(text), "bus": read_matrix(text, "bus"), "gen": read_matrix(text, "gen"), "branch": read_matrix(text, "branch")}
-
-
-def shared_grids():
-    """../shared/data/grids beside the repository (CI), or one level further up (a git worktree)."""
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../..")
-    for up in ("..", "../.."):
-        path = os.path.normpath(os.path.join(root, up, "shared/data/grids"))
-        if os.path.isdir(path):
-            return path
-    raise SystemExit("cannot find shared/data/grids beside the repository; pass its path")
 
 
 def pandapower_check(ppc, vm, va):
