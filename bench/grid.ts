@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drawTrigger } from '../actors/index.ts';
-import { DcOverloadGrid, DcSolver, Rng, dcPowerFlow, generateCity, mixSeed, networkFromCase, parseCity, parseMatpower, screenN1, syntheticGrid, toMatpowerText, type Engine, type GridNetwork } from '../engine/index.ts';
+import { DcOverloadGrid, DcSolver, Rng, acPowerFlow, dcPowerFlow, generateCity, mixSeed, networkFromCase, parseCity, parseMatpower, screenN1, syntheticGrid, toMatpowerText, type Engine, type GridNetwork } from '../engine/index.ts';
 import { runStreamingBench, type BenchInjection } from './streaming.ts';
 import { sharedDataFile } from '../test/shared-data.ts';
 
@@ -11,7 +11,8 @@ import { sharedDataFile } from '../test/shared-data.ts';
  * The grid group: DC power flow vs pandapower `rundcpp` (ACTIVSg2000 and a synthetic 10,000-bus
  * grid), full N-1 screening of case1354pegase vs pandapower `rundcpp` in a loop, and N-2
  * dc-overload cascades per second vs the SciPy peer (bench/peers/scipy_dc_cascade.py) on the same
- * triggers. Python peers run live where installed; otherwise their figures are skipped with a note.
+ * triggers, and the AC power flow (Newton–Raphson) on ACTIVSg2000 vs pandapower `runpp` and PYPOWER
+ * `runpf`. Python peers run live where installed; otherwise their figures are skipped with a note.
  * Last, the live twin: injection → first delta p99 with viewers (`gridInjectToDeltaP99Ms`).
  */
 
@@ -122,7 +123,50 @@ export async function runGridBench(options: { quick: boolean; log: (line: string
     out[`dcCascadeSpeedupVsScipy${label}`] = round(theirs / seconds);
     out[`dcCascadeSameResultsAsScipy${label}`] = same ? 'yes' : 'NO';
   }
+  Object.assign(out, measureAcPowerFlow({ quick, log }));
   Object.assign(out, await measureGridInjectToDelta({ quick, log }));
+  return out;
+}
+
+/**
+ * AC power flow of ACTIVSg2000, cold (admittances, the Jacobian's analysis, every Newton
+ * iteration, flows: what one `runpf` call does), against pandapower `runpp` (Newton, tolerance
+ * 1e-8 MVA, converted once with from_ppc; its own Ybus and Jacobian each run) and PYPOWER `runpf`
+ * (MATPOWER's algorithm in Python). Also states how far pandapower's voltages are from ours
+ * (from_ppc models some MATPOWER transformers differently) and that PYPOWER's are not (the tests).
+ */
+export function measureAcPowerFlow(options: { quick: boolean; log: (line: string) => void }): Record<string, number | string> {
+  const { quick, log } = options;
+  const out: Record<string, number | string> = {};
+  const path = sharedDataFile('grids/case_ACTIVSg2000.m');
+  const net = load(path);
+  let iterations = 0;
+  let vmPu: ArrayLike<number> = [];
+  const ours = time(() => {
+    const r = acPowerFlow(net);
+    iterations = r.iterations;
+    vmPu = r.vmPu;
+  }, quick ? 5 : 20);
+  out['acPowerflowMsActivsg2000'] = round(ours * 1000);
+  out['acPowerflowIterationsActivsg2000'] = iterations;
+  log(`  AC power flow ${net.name} (${net.busIds.length} buses): ${round(ours * 1000)} ms, ${iterations} Newton iterations`);
+  const repeats = quick ? '3' : '10';
+  const pp = python([peer('pandapower_ac.py'), 'runpp', path, repeats]);
+  if (pp.ok) {
+    const theirs = pp.json['seconds'] as number;
+    const theirVm = pp.json['vmPu'] as number[];
+    out['pandapowerRunppMsActivsg2000'] = round(theirs * 1000);
+    out['pandapowerRunppNumba'] = pp.json['numba'] === true ? 'yes' : 'no (pip install numba: pandapower is slower without it)';
+    out['acPowerflowSpeedupVsPandapower'] = round(theirs / ours);
+    out['pandapowerRunppMaxAbsVmDifferencePu'] = round(theirVm.reduce((m, v, i) => Math.max(m, Math.abs(v - vmPu[i]!)), 0), 6);
+    log(`  pandapower runpp: ${round(theirs * 1000)} ms (${pp.json['iterations'] as number} iterations); ours is ${round(theirs / ours)}× faster`);
+  } else out['acPowerflowPandapowerSkipped'] = pp.note;
+  const pypower = python([peer('pandapower_ac.py'), 'runpf', path, repeats]);
+  if (pypower.ok) {
+    const theirs = pypower.json['seconds'] as number;
+    out['pypowerRunpfMsActivsg2000'] = round(theirs * 1000);
+    out['acPowerflowSpeedupVsPypower'] = round(theirs / ours);
+  } else out['acPowerflowPypowerSkipped'] = pypower.note;
   return out;
 }
 

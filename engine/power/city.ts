@@ -45,7 +45,7 @@ export function matpowerToCity(mpc: MatpowerCase): PowerCityDocument {
       layer: 'power',
       kind: 'bus',
       district: areaOf.get(b.number)!,
-      electrical: { kind: 'bus', busType: b.type as 1 | 2 | 3 | 4, pdMw: b.pdMw, qdMvar: b.qdMvar, gsMw: b.gsMw, bsMvar: b.bsMvar, vaDeg: b.vaDeg, vmPu: b.vmPu, baseKv: b.baseKv },
+      electrical: { kind: 'bus', busType: b.type as 1 | 2 | 3 | 4, pdMw: b.pdMw, qdMvar: b.qdMvar, gsMw: b.gsMw, bsMvar: b.bsMvar, vaDeg: b.vaDeg, vmPu: b.vmPu, baseKv: b.baseKv, vmaxPu: b.vmaxPu, vminPu: b.vminPu },
     });
   }
   mpc.branches.forEach((br, r) => {
@@ -80,7 +80,7 @@ export function matpowerToCity(mpc: MatpowerCase): PowerCityDocument {
       kind: 'generator',
       district: areaOf.get(g.bus)!,
       source: true,
-      electrical: { kind: 'generator', bus: busId(g.bus), pgMw: g.pgMw, qgMvar: g.qgMvar, pmaxMw: Number.isFinite(g.pmaxMw) ? g.pmaxMw : null, pminMw: Number.isFinite(g.pminMw) ? g.pminMw : null, inService: g.inService },
+      electrical: { kind: 'generator', bus: busId(g.bus), pgMw: g.pgMw, qgMvar: g.qgMvar, vgPu: g.vgPu, pmaxMw: Number.isFinite(g.pmaxMw) ? g.pmaxMw : null, pminMw: Number.isFinite(g.pminMw) ? g.pminMw : null, inService: g.inService },
     });
     links.push({ from: id, to: busId(g.bus), kind: 'terminal' });
   });

@@ -24,3 +24,6 @@ export { syntheticGrid, toMatpowerText } from './synthetic.ts';
 export type { SyntheticGridOptions } from './synthetic.ts';
 export { balanceLive } from './live-balance.ts';
 export type { LiveDispatch } from './live-balance.ts';
+export { acPowerFlow, AcPowerFlowError } from './acpf.ts';
+export type { AcPowerFlowOptions, AcPowerFlowResult } from './acpf.ts';
+export { SparseLu } from './sparse-lu.ts';

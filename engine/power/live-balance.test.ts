@@ -6,7 +6,7 @@ import type { MatpowerCase } from './matpower.ts';
 
 /** Four buses in two islands (1–2 and 3–4), a generator on buses 1, 2 and 3. */
 function twoIslands(): ReturnType<typeof networkFromCase> {
-  const bus = (number: number, pd: number) => ({ number, type: number === 1 ? 3 : 1, pdMw: pd, qdMvar: 0, gsMw: 0, bsMvar: 0, area: 1, vmPu: 1, vaDeg: 0, baseKv: 230, line: 0 });
+  const bus = (number: number, pd: number) => ({ number, type: number === 1 ? 3 : 1, pdMw: pd, qdMvar: 0, gsMw: 0, bsMvar: 0, area: 1, vmPu: 1, vaDeg: 0, baseKv: 230, vmaxPu: 1.1, vminPu: 0.9, line: 0 });
   const gen = (b: number, pg: number, pmax: number) => ({ bus: b, pgMw: pg, qgMvar: 0, vgPu: 1, inService: true, pmaxMw: pmax, pminMw: 0, line: 0 });
   const branch = (from: number, to: number) => ({ from, to, rPu: 0, xPu: 0.1, bPu: 0, rateAMva: 0, rateBMva: 0, rateCMva: 0, tap: 0, shiftDeg: 0, inService: true, line: 0 });
   const mpc: MatpowerCase = { name: 't', baseMva: 100, buses: [bus(1, 0), bus(2, 100), bus(3, 0), bus(4, 50)], gens: [gen(1, 60, 80), gen(2, 20, 100), gen(3, 30, 40)], branches: [branch(1, 2), branch(3, 4)] };

@@ -21,6 +21,9 @@ export interface MatpowerBus {
   readonly vmPu: number;
   readonly vaDeg: number;
   readonly baseKv: number;
+  /** Voltage magnitude limits (pu): outside them a bus is reported as a violation by the AC power flow. */
+  readonly vmaxPu: number;
+  readonly vminPu: number;
   readonly line: number;
 }
 
@@ -200,20 +203,20 @@ export function parseMatpower(text: string, source: string): MatpowerCase {
   const busNumbers = new Map<number, number>();
   const buses: MatpowerBus[] = busRows.map((row, r) => {
     const v = row.values;
-    finiteCheck('bus', BUS_COLUMNS, row, r, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    finiteCheck('bus', BUS_COLUMNS, row, r, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12]);
     const number = v[0]!;
     if (!Number.isInteger(number) || number <= 0) problems.push({ path: at(row.line), reason: `mpc.bus row ${r + 1}, BUS_I: must be a positive whole number (got ${number})` });
     else if (busNumbers.has(number)) problems.push({ path: at(row.line), reason: `mpc.bus row ${r + 1}, BUS_I: bus ${number} is already defined on line ${busNumbers.get(number)}` });
     else busNumbers.set(number, row.line);
     if (![1, 2, 3, 4].includes(v[1]!)) problems.push({ path: at(row.line), reason: `mpc.bus row ${r + 1}, BUS_TYPE: must be 1 (PQ), 2 (PV), 3 (reference) or 4 (isolated) (got ${v[1]})` });
-    return { number, type: v[1]!, pdMw: v[2]!, qdMvar: v[3]!, gsMw: v[4]!, bsMvar: v[5]!, area: v[6]!, vmPu: v[7]!, vaDeg: v[8]!, baseKv: v[9]!, line: row.line };
+    return { number, type: v[1]!, pdMw: v[2]!, qdMvar: v[3]!, gsMw: v[4]!, bsMvar: v[5]!, area: v[6]!, vmPu: v[7]!, vaDeg: v[8]!, baseKv: v[9]!, vmaxPu: v[11]!, vminPu: v[12]!, line: row.line };
   });
   const checkBus = (field: string, column: string, bus: number, row: RawRow, r: number): void => {
     if (busRows.length > 0 && !busNumbers.has(bus)) problems.push({ path: at(row.line), reason: `mpc.${field} row ${r + 1}, ${column}: bus ${bus} is not in mpc.bus` });
   };
   const gens: MatpowerGen[] = genRows.map((row, r) => {
     const v = row.values;
-    finiteCheck('gen', GEN_COLUMNS, row, r, [0, 1, 7]);
+    finiteCheck('gen', GEN_COLUMNS, row, r, [0, 1, 2, 5, 7]);
     checkBus('gen', 'GEN_BUS', v[0]!, row, r);
     return { bus: v[0]!, pgMw: v[1]!, qgMvar: v[2]!, vgPu: v[5]!, inService: v[7]! > 0, pmaxMw: v[8]!, pminMw: v[9]!, line: row.line };
   });

@@ -19,11 +19,23 @@ export interface GridNetwork {
   /** The case's voltage angle: a reference bus keeps it, as in MATPOWER. */
   readonly vaDeg: Float64Array;
   readonly baseKv: Float64Array;
+  // What the AC power flow needs besides (acpf.ts); the DC model ignores these.
+  readonly qdMvar: Float64Array;
+  /** Shunt susceptance as MVAr injected at 1 pu. */
+  readonly bsMvar: Float64Array;
+  /** The case's voltage magnitude (the starting point of Newton's method at PQ buses). */
+  readonly vmPu: Float64Array;
+  /** Voltage limits (pu); NaN when the source gives none (a city without them). */
+  readonly vmaxPu: Float64Array;
+  readonly vminPu: Float64Array;
   // Branches
   readonly branchIds: readonly string[];
   readonly from: Int32Array;
   readonly to: Int32Array;
   readonly xPu: Float64Array;
+  readonly rPu: Float64Array;
+  /** Total line charging susceptance (pu), half at each end. */
+  readonly bPu: Float64Array;
   /** Effective turns ratio (MATPOWER's TAP, with 0 meaning 1). */
   readonly tap: Float64Array;
   readonly shiftDeg: Float64Array;
@@ -34,6 +46,9 @@ export interface GridNetwork {
   readonly genIds: readonly string[];
   readonly genBus: Int32Array;
   readonly pgMw: Float64Array;
+  readonly qgMvar: Float64Array;
+  /** Voltage set point (pu) a generator holds at its bus (PV and reference buses). */
+  readonly vgPu: Float64Array;
   readonly genInService: Uint8Array;
   /** Bus id → bus index. */
   readonly busIndex: ReadonlyMap<string, number>;
@@ -58,10 +73,17 @@ export function networkFromCase(mpc: MatpowerCase): GridNetwork {
     gsMw: Float64Array.from(mpc.buses, (b) => b.gsMw),
     vaDeg: Float64Array.from(mpc.buses, (b) => b.vaDeg),
     baseKv: Float64Array.from(mpc.buses, (b) => b.baseKv),
+    qdMvar: Float64Array.from(mpc.buses, (b) => b.qdMvar),
+    bsMvar: Float64Array.from(mpc.buses, (b) => b.bsMvar),
+    vmPu: Float64Array.from(mpc.buses, (b) => b.vmPu),
+    vmaxPu: Float64Array.from(mpc.buses, (b) => b.vmaxPu),
+    vminPu: Float64Array.from(mpc.buses, (b) => b.vminPu),
     branchIds: mpc.branches.map((_, r) => branchId(r + 1)),
     from: Int32Array.from(mpc.branches, (b) => index(b.from)),
     to: Int32Array.from(mpc.branches, (b) => index(b.to)),
     xPu: Float64Array.from(mpc.branches, (b) => b.xPu),
+    rPu: Float64Array.from(mpc.branches, (b) => b.rPu),
+    bPu: Float64Array.from(mpc.branches, (b) => b.bPu),
     tap: Float64Array.from(mpc.branches, (b) => (b.tap === 0 ? 1 : b.tap)),
     shiftDeg: Float64Array.from(mpc.branches, (b) => b.shiftDeg),
     rateAMw: Float64Array.from(mpc.branches, (b) => b.rateAMva),
@@ -69,6 +91,8 @@ export function networkFromCase(mpc: MatpowerCase): GridNetwork {
     genIds: mpc.gens.map((_, r) => genId(r + 1)),
     genBus: Int32Array.from(mpc.gens, (g) => index(g.bus)),
     pgMw: Float64Array.from(mpc.gens, (g) => g.pgMw),
+    qgMvar: Float64Array.from(mpc.gens, (g) => g.qgMvar),
+    vgPu: Float64Array.from(mpc.gens, (g) => g.vgPu),
     genInService: Uint8Array.from(mpc.gens, (g) => (g.inService ? 1 : 0)),
     busIndex,
   };
@@ -86,6 +110,9 @@ export type Electrical =
       readonly vaDeg: number;
       readonly vmPu: number;
       readonly baseKv: number;
+      /** Voltage limits (pu), for the AC power flow's violations; absent: not checked. */
+      readonly vmaxPu?: number | undefined;
+      readonly vminPu?: number | undefined;
     }
   // A branch carries MATPOWER's branch fields, its ends named by bus id instead of number.
   | (Omit<MatpowerBranch, 'from' | 'to' | 'line'> & { readonly kind: 'branch'; readonly from: string; readonly to: string })
@@ -94,6 +121,8 @@ export type Electrical =
       readonly bus: string;
       readonly pgMw: number;
       readonly qgMvar: number;
+      /** Voltage set point (pu) for the AC power flow; absent: the bus's vmPu. */
+      readonly vgPu?: number | undefined;
       /** null: no limit. */
       readonly pmaxMw: number | null;
       readonly pminMw: number | null;
@@ -132,10 +161,17 @@ export function networkFromCity(city: ElectricalCity): GridNetwork {
     gsMw: Float64Array.from(buses, (b) => b.e.gsMw),
     vaDeg: Float64Array.from(buses, (b) => b.e.vaDeg),
     baseKv: Float64Array.from(buses, (b) => b.e.baseKv),
+    qdMvar: Float64Array.from(buses, (b) => b.e.qdMvar),
+    bsMvar: Float64Array.from(buses, (b) => b.e.bsMvar),
+    vmPu: Float64Array.from(buses, (b) => b.e.vmPu),
+    vmaxPu: Float64Array.from(buses, (b) => b.e.vmaxPu ?? Number.NaN),
+    vminPu: Float64Array.from(buses, (b) => b.e.vminPu ?? Number.NaN),
     branchIds: branches.map((b) => b.id),
     from: Int32Array.from(branches, (b) => busIndex.get(b.e.from)!),
     to: Int32Array.from(branches, (b) => busIndex.get(b.e.to)!),
     xPu: Float64Array.from(branches, (b) => b.e.xPu),
+    rPu: Float64Array.from(branches, (b) => b.e.rPu),
+    bPu: Float64Array.from(branches, (b) => b.e.bPu),
     tap: Float64Array.from(branches, (b) => (b.e.tap === 0 ? 1 : b.e.tap)),
     shiftDeg: Float64Array.from(branches, (b) => b.e.shiftDeg),
     rateAMw: Float64Array.from(branches, (b) => b.e.rateAMva),
@@ -143,6 +179,8 @@ export function networkFromCity(city: ElectricalCity): GridNetwork {
     genIds: gens.map((g) => g.id),
     genBus: Int32Array.from(gens, (g) => busIndex.get(g.e.bus)!),
     pgMw: Float64Array.from(gens, (g) => g.e.pgMw),
+    qgMvar: Float64Array.from(gens, (g) => g.e.qgMvar),
+    vgPu: Float64Array.from(gens, (g) => g.e.vgPu ?? buses[busIndex.get(g.e.bus)!]!.e.vmPu),
     genInService: Uint8Array.from(gens, (g) => (g.e.inService ? 1 : 0)),
     busIndex,
   };

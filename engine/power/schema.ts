@@ -19,6 +19,8 @@ export const electricalSchema = z.discriminatedUnion('kind', [
     vaDeg: finite.default(0),
     vmPu: finite.positive('must be > 0').default(1),
     baseKv: nonNegative.default(0),
+    vmaxPu: finite.positive('must be > 0').optional(),
+    vminPu: nonNegative.optional(),
   }),
   z.strictObject({
     kind: z.literal('branch'),
@@ -39,6 +41,7 @@ export const electricalSchema = z.discriminatedUnion('kind', [
     bus: assetId,
     pgMw: finite,
     qgMvar: finite.default(0),
+    vgPu: finite.positive('must be > 0').optional(),
     /** null: no limit (MATPOWER's Inf, which JSON cannot hold). */
     pmaxMw: finite.nullable().default(null),
     pminMw: finite.nullable().default(null),

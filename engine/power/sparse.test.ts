@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.ts';
 import { SingularMatrixError, SparseLdlt } from './sparse.ts';
+import { randomGraph } from '../../test/random-graph.ts';
 
 /** Dense A = diag + Σ edges, for checking. */
 function dense(n: number, from: Int32Array, to: Int32Array, diag: Float64Array, off: Float64Array): number[][] {
@@ -10,24 +11,6 @@ function dense(n: number, from: Int32Array, to: Int32Array, diag: Float64Array, 
     a[to[e]!]![from[e]!]! += off[e]!;
   }
   return a;
-}
-
-function randomGraph(rng: Rng, n: number, extra: number): { from: Int32Array; to: Int32Array } {
-  const from: number[] = [];
-  const to: number[] = [];
-  for (let v = 1; v < n; v++) {
-    from.push(v);
-    to.push(rng.int(v));
-  }
-  for (let e = 0; e < extra; e++) {
-    const a = rng.int(n);
-    const b = rng.int(n);
-    if (a !== b) {
-      from.push(a);
-      to.push(b);
-    }
-  }
-  return { from: Int32Array.from(from), to: Int32Array.from(to) };
 }
 
 describe('SparseLdlt', () => {

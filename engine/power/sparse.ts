@@ -373,7 +373,7 @@ export class SparseLdlt {
 }
 
 /** The strictly lower part of L by rows: for row r, the columns k < r holding an entry and its slot. */
-function rowsOf(n: number, colPtr: Int32Array, rowIdx: Int32Array): { ptr: Int32Array; col: Int32Array; slot: Int32Array } {
+export function rowsOf(n: number, colPtr: Int32Array, rowIdx: Int32Array): { ptr: Int32Array; col: Int32Array; slot: Int32Array } {
   const ptr = new Int32Array(n + 1);
   for (let q = 0; q < rowIdx.length; q++) ptr[rowIdx[q]! + 1]!++;
   for (let r = 0; r < n; r++) ptr[r + 1]! += ptr[r]!;

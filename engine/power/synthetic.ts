@@ -65,6 +65,8 @@ export function syntheticGrid(options: SyntheticGridOptions): MatpowerCase {
     vmPu: 1,
     vaDeg: 0,
     baseKv: 230,
+    vmaxPu: 1.1,
+    vminPu: 0.9,
     line: 0,
   }));
   const gens: MatpowerGen[] = genBuses.map((bus, g) => ({ bus: bus + 1, pgMw: pg[g]!, qgMvar: 0, vgPu: 1, inService: true, pmaxMw: Math.ceil(pg[g]! * 1.3), pminMw: 0, line: 0 }));
@@ -85,7 +87,7 @@ export function syntheticGrid(options: SyntheticGridOptions): MatpowerCase {
 export function toMatpowerText(mpc: MatpowerCase): string {
   const num = (v: number): string => (Number.isFinite(v) ? String(v) : v > 0 ? 'Inf' : '-Inf');
   const lines = [`function mpc = ${mpc.name.replace(/\W/g, '_')}`, "mpc.version = '2';", `mpc.baseMVA = ${mpc.baseMva};`, '', '%\tbus_i\ttype\tPd\tQd\tGs\tBs\tarea\tVm\tVa\tbaseKV\tzone\tVmax\tVmin', 'mpc.bus = ['];
-  for (const b of mpc.buses) lines.push(`\t${[b.number, b.type, b.pdMw, b.qdMvar, b.gsMw, b.bsMvar, b.area, b.vmPu, b.vaDeg, b.baseKv, 1, 1.1, 0.9].map(num).join('\t')};`);
+  for (const b of mpc.buses) lines.push(`\t${[b.number, b.type, b.pdMw, b.qdMvar, b.gsMw, b.bsMvar, b.area, b.vmPu, b.vaDeg, b.baseKv, 1, b.vmaxPu, b.vminPu].map(num).join('\t')};`);
   lines.push('];', '', '%\tbus\tPg\tQg\tQmax\tQmin\tVg\tmBase\tstatus\tPmax\tPmin', 'mpc.gen = [');
   for (const g of mpc.gens) lines.push(`\t${[g.bus, g.pgMw, g.qgMvar, 9999, -9999, g.vgPu, mpc.baseMva, g.inService ? 1 : 0, g.pmaxMw, g.pminMw].map(num).join('\t')};`);
   lines.push('];', '', '%\tfbus\ttbus\tr\tx\tb\trateA\trateB\trateC\tratio\tangle\tstatus\tangmin\tangmax', 'mpc.branch = [');

@@ -37,6 +37,61 @@ describe('power CLI', () => {
     expect(pf.totalGenerationMw).toBeCloseTo(4242, 6);
   });
 
+  it('powerflow --model ac --json prints voltages, both ends\' P and Q, violations and totals matching PYPOWER runpf', async () => {
+    const acReference = JSON.parse(readFileSync(new URL('../../engine/power/reference/acpf-reference.json', import.meta.url), 'utf8')) as {
+      cases: Record<string, { iterations: number; vmPu: number[]; vaDeg: number[]; pFromMw: number[]; qToMvar: number[] }>;
+    };
+    const r = await run('powerflow', '--case', case118, '--model', 'ac', '--json');
+    expect(r.code).toBe(0);
+    const pf = JSON.parse(r.out) as {
+      model: string;
+      iterations: number;
+      converged: boolean;
+      buses: Array<{ id: string; vmPu: number; angleDeg: number }>;
+      branches: Array<{ id: string; from: string; to: string; pFromMw: number; qFromMvar: number; pToMw: number; qToMvar: number; ratingMw: number | null; loading: number | null }>;
+      voltageViolations: Array<{ id: string; vmPu: number; vminPu: number; vmaxPu: number }>;
+      totalLoadMw: number;
+      totalGenerationMw: number;
+      lossesMw: number;
+    };
+    const ref = acReference.cases['case118']!;
+    expect(pf).toMatchObject({ model: 'ac', iterations: ref.iterations, converged: true });
+    expect(Object.keys(pf.branches[0]!).slice(0, 9)).toEqual(['id', 'from', 'to', 'pFromMw', 'qFromMvar', 'pToMw', 'qToMvar', 'ratingMw', 'loading']);
+    pf.buses.forEach((b, v) => {
+      expect(Math.abs(b.vmPu - ref.vmPu[v]!)).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(b.angleDeg - ref.vaDeg[v]!)).toBeLessThanOrEqual(1e-6);
+    });
+    pf.branches.forEach((b, k) => {
+      expect(Math.abs(b.pFromMw - ref.pFromMw[k]!)).toBeLessThanOrEqual(1e-4);
+      expect(Math.abs(b.qToMvar - ref.qToMvar[k]!)).toBeLessThanOrEqual(1e-4);
+    });
+    // case118's limits are 0.94–1.06 pu; the solved voltages stay inside them.
+    expect(pf.voltageViolations).toEqual([]);
+    expect(pf.totalLoadMw).toBeCloseTo(4242, 6);
+    expect(pf.totalGenerationMw - pf.totalLoadMw).toBeCloseTo(pf.lossesMw, 6);
+    // A tightened limit is reported with the bus's voltage.
+    const tight = join(dir, 'tight118.m');
+    writeFileSync(tight, readFileSync(case118, 'utf8').replace(/^(\s*1\s+2\s+51\s+27\s+0\s+0\s+1\s+0\.955\s+10\.67\s+138\s+1\s+)1\.06(\s+)0\.94;/m, '$11.06$20.96;'));
+    const tightPf = JSON.parse((await run('powerflow', '--case', tight, '--model', 'ac', '--json')).out) as typeof pf;
+    expect(tightPf.voltageViolations).toEqual([{ id: 'bus-1', vmPu: 0.955, vminPu: 0.96, vmaxPu: 1.06, kind: 'under' }]);
+    const text = await run('powerflow', '--case', tight, '--model', 'ac', '--top', '3');
+    expect(text.out).toMatch(/converged in 3 Newton iteration\(s\)/);
+    expect(text.out).toContain('1 bus(es) outside [Vmin, Vmax], worst first:\n  bus-1      0.9550 pu (under [0.96, 1.06])');
+  });
+
+  it('powerflow --model: a bad value or a case that does not converge is a one-line error', async () => {
+    const bad = await run('powerflow', '--case', case118, '--model', 'acdc');
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim().split('\n')[0]).toContain('--model must be dc or ac (got "acdc")');
+    const heavy = join(dir, 'heavy.m');
+    writeFileSync(heavy, 'function mpc = heavy\nmpc.baseMVA = 100;\nmpc.bus = [\n 1 3 0 0 0 0 1 1 0 230 1 1.1 0.9;\n 2 1 5000 0 0 0 1 1 0 230 1 1.1 0.9;\n];\nmpc.gen = [\n 1 0 0 0 0 1 100 1 9999 0;\n];\nmpc.branch = [\n 1 2 0.01 0.1 0 0 0 0 0 0 1 -360 360;\n];\n');
+    const diverged = await run('powerflow', '--case', heavy, '--model', 'ac');
+    expect(diverged.code).toBe(1);
+    expect(diverged.err).toMatch(/^stratum: AC power flow of heavy did not converge in 10 Newton iteration\(s\): largest mismatch \S+ pu \([PQ]\) at bus-2, tolerance 1e-8\n$/);
+    // DC stays the default.
+    expect((JSON.parse((await run('powerflow', '--case', heavy, '--json')).out) as { model: string }).model).toBe('dc');
+  });
+
   it('import matpower writes a city that validate, powerflow and cascade read like the .m', async () => {
     const city = join(dir, 'case118.json');
     const imported = await run('import', 'matpower', '--in', case118, '--out', city);

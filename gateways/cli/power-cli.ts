@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DC_OVERLOAD_RULES, runDcOverloadStudy, tripDelayTable, type DcOverloadStudyResult, type DcTrigger } from '../../actors/index.ts';
 import {
+  acPowerFlow,
   dcPowerFlow,
   loadCityFile,
   matpowerToCity,
@@ -94,6 +95,80 @@ export function runDcOverloadCommand(
   io.out(`trip most often: ${result.tripMostOften.slice(0, 5).map((b) => `${b.id} (${(b.share * 100).toFixed(0)}%)`).join(', ') || '—'}\n`);
 }
 
+type PowerflowModel = 'dc' | 'ac';
+
+function parseModel(value: string): PowerflowModel {
+  if (value === 'dc' || value === 'ac') return value;
+  throw new InvalidArgumentError(`--model must be dc or ac (got "${value}")`);
+}
+
+/**
+ * `powerflow --model ac`: the AC power flow's voltages and flows. A branch's loading is the larger
+ * apparent power of its two ends over RATE_A (MVA, reported as ratingMw like the DC output); a bus
+ * violates its limits when |V| is outside [Vmin, Vmax] (cities without limits are not checked).
+ */
+function printAcPowerFlow(net: GridNetwork, opts: { json?: boolean; top: number }, io: Io): void {
+  const r = acPowerFlow(net);
+  const branches = net.branchIds.map((id, k) => {
+    const rating = net.rateAMw[k]! > 0 ? net.rateAMw[k]! : null;
+    const apparent = Math.max(Math.hypot(r.pFromMw[k]!, r.qFromMvar[k]!), Math.hypot(r.pToMw[k]!, r.qToMvar[k]!));
+    return {
+      id,
+      from: net.busIds[net.from[k]!]!,
+      to: net.busIds[net.to[k]!]!,
+      pFromMw: r.pFromMw[k]!,
+      qFromMvar: r.qFromMvar[k]!,
+      pToMw: r.pToMw[k]!,
+      qToMvar: r.qToMvar[k]!,
+      ratingMw: rating,
+      loading: rating === null ? null : apparent / rating,
+      inService: net.branchInService[k] !== 0,
+    };
+  });
+  const voltageViolations: Array<{ id: string; vmPu: number; vminPu: number; vmaxPu: number; kind: 'under' | 'over' }> = [];
+  net.busIds.forEach((id, v) => {
+    const vm = r.vmPu[v]!;
+    const energised = r.islands.islandOf[v]! >= 0 && r.references[r.islands.islandOf[v]!]! >= 0;
+    const [lo, hi] = [net.vminPu[v]!, net.vmaxPu[v]!];
+    if (!energised) return;
+    if (vm < lo) voltageViolations.push({ id, vmPu: vm, vminPu: lo, vmaxPu: hi, kind: 'under' });
+    else if (vm > hi) voltageViolations.push({ id, vmPu: vm, vminPu: lo, vmaxPu: hi, kind: 'over' });
+  });
+  if (opts.json) {
+    io.out(
+      `${JSON.stringify({
+        model: 'ac',
+        case: net.name,
+        baseMva: net.baseMva,
+        iterations: r.iterations,
+        converged: r.converged,
+        maxMismatchPu: r.maxMismatchPu,
+        buses: net.busIds.map((id, v) => ({ id, vmPu: r.vmPu[v]!, angleDeg: r.vaDeg[v]! })),
+        branches,
+        generators: net.genIds.map((id, g) => ({ id, bus: net.busIds[net.genBus[g]!]!, pgMw: r.pgMw[g]!, inService: net.genInService[g] !== 0 })),
+        voltageViolations,
+        totalLoadMw: r.totalLoadMw,
+        totalGenerationMw: r.totalGenerationMw,
+        lossesMw: r.lossesMw,
+        shuntMw: r.shuntMw,
+        unservedLoadMw: r.unservedLoadMw,
+      })}\n`,
+    );
+    return;
+  }
+  io.out(`AC power flow of ${net.name}: ${net.busIds.length} buses, ${net.branchIds.length} branches, ${net.genIds.length} generators, ${r.islands.count} island(s); converged in ${r.iterations} Newton iteration(s), largest mismatch ${r.maxMismatchPu.toExponential(2)} pu\n`);
+  io.out(`load ${round(r.totalLoadMw, 3)} MW, generation ${round(r.totalGenerationMw, 3)} MW, losses ${round(r.lossesMw, 3)} MW${r.shuntMw !== 0 ? `, shunts ${round(r.shuntMw, 3)} MW` : ''}${r.unservedLoadMw > 0 ? `, unserved (islands without generation) ${round(r.unservedLoadMw, 3)} MW` : ''}\n`);
+  io.out(`${voltageViolations.length} bus(es) outside [Vmin, Vmax]${voltageViolations.length > 0 ? ', worst first:' : ''}\n`);
+  const excess = (x: (typeof voltageViolations)[number]): number => (x.kind === 'under' ? x.vminPu - x.vmPu : x.vmPu - x.vmaxPu);
+  for (const x of [...voltageViolations].sort((a, b) => excess(b) - excess(a)).slice(0, opts.top)) io.out(`  ${x.id.padEnd(10)} ${x.vmPu.toFixed(4)} pu (${x.kind} [${x.vminPu}, ${x.vmaxPu}])\n`);
+  const rated = branches.filter((b) => b.loading !== null).sort((a, b) => b.loading! - a.loading!);
+  if (rated.length === 0) io.out('no branch has a rating (RATE_A = 0 everywhere)\n');
+  else {
+    io.out(`${rated.filter((b) => b.loading! > 1).length} of ${rated.length} rated branches over RATE_A (apparent power); most loaded:\n`);
+    for (const b of rated.slice(0, opts.top)) io.out(`  ${b.id.padEnd(10)} ${b.from.padEnd(10)} → ${b.to.padEnd(10)} ${b.pFromMw.toFixed(2).padStart(10)} MW ${b.qFromMvar.toFixed(2).padStart(9)} MVAr  ${(b.loading! * 100).toFixed(1).padStart(6)} % of ${b.ratingMw} MVA\n`);
+  }
+}
+
 /** Adds `import matpower` (creating the `import` parent when no one has yet), `powerflow` and `contingency`. */
 export function registerPowerCommands(program: Command, io: Io): void {
   const parent = program.commands.find((c) => c.name() === 'import') ?? program.command('import').description('Convert a network file to a city model');
@@ -104,16 +179,23 @@ export function registerPowerCommands(program: Command, io: Io): void {
 
   program
     .command('powerflow')
-    .description("DC power flow, exactly MATPOWER's rundcpf: B with tap ratio and phase shift, bus shunt conductance as load, in-service generators at Pg, each island's reference bus (type 3, else the bus with the largest generation) taking the mismatch")
+    .description(
+      "Power flow of a grid. --model dc (default): exactly MATPOWER's rundcpf: B with tap ratio and phase shift, bus shunt conductance as load, in-service generators at Pg, each island's reference bus (type 3, else the bus with the largest generation) taking the mismatch. --model ac: MATPOWER's runpf with its defaults: Newton–Raphson on the full AC model (r, x, line charging, taps, phase shifts, bus shunts, Qd), PV buses at Vg, tolerance 1e-8 pu, at most 10 iterations, generator Q limits not enforced; buses outside [Vmin, Vmax] listed",
+    )
     .requiredOption('--case <file>', 'MATPOWER case (.m) or a city file with electrical power assets')
-    .option('--json', 'print one JSON object: model, buses [{id, angleDeg}], branches [{id, from, to, pFromMw, ratingMw, loading}], generators, islands, totalLoadMw, totalGenerationMw')
-    .option('--top <k>', 'text output: how many most loaded branches to list', (v: string) => {
+    .option('--model <model>', 'dc (DC power flow, rundcpf) or ac (AC power flow, Newton–Raphson, runpf)', parseModel, 'dc' as PowerflowModel)
+    .option(
+      '--json',
+      'print one JSON object. dc: model, buses [{id, angleDeg}], branches [{id, from, to, pFromMw, ratingMw, loading}], generators, islands, totalLoadMw, totalGenerationMw. ac: model, iterations, converged, buses [{id, vmPu, angleDeg}], branches [{id, from, to, pFromMw, qFromMvar, pToMw, qToMvar, ratingMw, loading}], voltageViolations, totalLoadMw, totalGenerationMw, lossesMw',
+    )
+    .option('--top <k>', 'text output: how many most loaded branches (and, ac, voltage violations) to list', (v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--top must be a whole number ≥ 0 (got "${v}")`);
       return n;
     }, 10)
-    .action((opts: { case: string; json?: boolean; top: number }) => {
+    .action((opts: { case: string; model: PowerflowModel; json?: boolean; top: number }) => {
       const net = gridFromFile(opts.case);
+      if (opts.model === 'ac') return printAcPowerFlow(net, opts, io);
       const r = dcPowerFlow(net);
       const branches = net.branchIds.map((id, k) => {
         const rating = net.rateAMw[k]! > 0 ? net.rateAMw[k]! : null;
