@@ -12,3 +12,4 @@ export { createMetrics, registerEventLoopDelay } from './metrics.ts';
 export { GridWatch, registerGridRoutes } from './grid-routes.ts';
 export type { GridWatchOptions } from './grid-routes.ts';
 export { registerHeldActionRoutes } from './held-action-routes.ts';
+export { validationRefusal } from './validation-reply.ts';
