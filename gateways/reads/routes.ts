@@ -74,7 +74,8 @@ export async function registerGatewayReads(parent: FastifyInstance, ctx: Gateway
       return reply.header('content-type', 'application/json; charset=utf-8').send(t.body);
     }));
     // Who the caller is needs only the tokens (the gateway holds the engine's).
-    app.get('/api/whoami', { onRequest: authorise }, (request) => {
+    app.get('/api/whoami', { onRequest: authorise }, (request, reply) => {
+      void reply.header('x-stratum-served-by', 'gateway');
       const principal = ctx.tokens.verify(bearer(request.headers.authorization))!;
       return { name: principal.name, role: principal.role };
     });

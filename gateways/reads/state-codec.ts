@@ -96,7 +96,7 @@ export function parseEntryHeader(fields: ReadonlyMap<string, Buffer>): { epoch: 
   try {
     json = JSON.parse(text('j'));
   } catch (error) {
-    throw new Error(`state entry: j is not JSON (${(error as Error).message})`);
+    throw new Error(`state entry: j is not JSON (${(error as Error).message})`, { cause: error });
   }
   const context = stateContextSchema.safeParse(json);
   if (!context.success) throw new Error(`state entry: j: ${context.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

@@ -54,7 +54,8 @@ export class StatePublisher {
     const index = source.engine.index;
     this.dirtyMask = new Uint8Array(index.assetCount + index.cohortCount);
     this.offChanges = source.engine.stream.subscribe((c) => {
-      if (this.dirtyMask[c.actor] === 1) return;
+      // Actors past the assets and cohorts are the engine's own (no read shows them), as in the StreamHub.
+      if (c.actor >= this.dirtyMask.length || this.dirtyMask[c.actor] === 1) return;
       this.dirtyMask[c.actor] = 1;
       this.dirty.push(c.actor);
     });
