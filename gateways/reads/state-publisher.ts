@@ -10,6 +10,11 @@ import { readsKeys } from './keys.ts';
 export const STATE_PUBLISH_MS = 100;
 /** While paused and quiet: one entry this often (the clock and summary a gateway serves stay this fresh). */
 export const STATE_HEARTBEAT_MS = 1_000;
+/**
+ * Snapshots (29 B per actor: 2.9 MB at 100,000) at most this often, however many gateways ask: the
+ * stream then holds a few of them among its small deltas, and a flood of requests costs one a second.
+ */
+export const STATE_SNAPSHOT_MIN_MS = 1_000;
 /** Entries kept in `<p>:state` (a gateway that falls further behind asks for a snapshot). */
 export const STATE_MAXLEN = 256;
 
@@ -40,6 +45,7 @@ export class StatePublisher {
   private dirty: number[] = [];
   private n = 0;
   private lastPublished = -Infinity;
+  private lastSnapshot = -Infinity;
   private snapshotWanted = true;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
@@ -86,12 +92,15 @@ export class StatePublisher {
     if (this.stopped) return;
     const now = performance.now();
     const clock = this.source.clock();
-    const quiet = clock.paused && this.dirty.length === 0 && !this.snapshotWanted;
+    const snapshot = this.snapshotWanted && now - this.lastSnapshot >= STATE_SNAPSHOT_MIN_MS;
+    const quiet = clock.paused && this.dirty.length === 0 && !snapshot;
     if (quiet && now - this.lastPublished < STATE_HEARTBEAT_MS) return;
     this.lastPublished = now;
     const kernel = this.source.engine.kernel;
-    const snapshot = this.snapshotWanted;
-    this.snapshotWanted = false;
+    if (snapshot) {
+      this.snapshotWanted = false;
+      this.lastSnapshot = now;
+    }
     const actors = snapshot ? Uint32Array.from({ length: this.dirtyMask.length }, (_, a) => a) : Uint32Array.from(this.dirty).sort();
     for (const a of this.dirty) this.dirtyMask[a] = 0;
     this.dirty = [];
