@@ -148,6 +148,22 @@ describe.skipIf(redis.skip)('a gateway answers the live-state reads from the sta
     expect(eb.headers.get('x-stratum-served-by')).toBe('gateway');
     expect(eb.json).toEqual(ea.json);
 
+    // The gateway's own reads are rate-limited as the engine's are: per token, and per address without a valid token
+    // (counted before the 401, so guessing tokens buys no allowance).
+    const strict = await startGateway({ engineUrl: engine.url, fanout, port: 0, quiet: true, uiDir: false, env: { ...env, STRATUM_RATE_LIMIT: '3', STRATUM_ANON_RATE_LIMIT: '2' } });
+    try {
+      await waitFor('the strict gateway ready', () => strict.reads.ready, 5_000);
+      const anonymous = [];
+      for (let i = 0; i < 3; i++) anonymous.push((await get(strict.url, '/api/summary', `guess-${i}-xxxxxxxx`)).status);
+      expect(anonymous).toEqual([401, 401, 429]);
+      const admin = [];
+      for (let i = 0; i < 4; i++) admin.push((await get(strict.url, '/api/assets')).status);
+      expect(admin).toEqual([200, 200, 200, 429]);
+      expect(((await get(strict.url, '/api/assets')).json as { code: string }).code).toBe('rate-limited');
+    } finally {
+      await strict.close();
+    }
+
     // A change after the pause reaches the gateway's reads too (an input forwarded through the gateway).
     const isolate = await fetch(`${gateway.url}/api/assets/${encodeURIComponent(ids[500]!)}/isolate`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(isolate.status).toBe(202);

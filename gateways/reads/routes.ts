@@ -49,12 +49,18 @@ export async function registerGatewayReads(parent: FastifyInstance, ctx: Gateway
       const { status, reply: body } = toReply(error);
       return reply.status(status).send(body);
     });
-    // As on the engine: the right is checked before the query is validated (a caller without it gets 401/403 whatever it asked).
+    // As on the engine: the right is checked before the query is validated (a caller without it gets 401/403
+    // whatever it asked), as each route's last onRequest hook, after the rate limiter's: callers without a valid
+    // token are limited per address before they are refused.
     const authorise = async (request: FastifyRequest): Promise<void> => {
       const principal = ctx.tokens.verify(bearer(request.headers.authorization));
       if (principal === undefined) throw new UnauthorizedError();
       if (!can(principal, 'read')) throw new ForbiddenError(principal.name, principal.role, 'read');
     };
+    scope.addHook('onRoute', (route) => {
+      const existing = route.onRequest;
+      route.onRequest = existing === undefined ? [authorise] : [...(Array.isArray(existing) ? existing : [existing]), authorise];
+    });
     /** Answers from the model when it is ready, else forwards. */
     const served = <T>(answer: (request: FastifyRequest, reply: FastifyReply) => T) => async (request: FastifyRequest, reply: FastifyReply): Promise<T | undefined> => {
       if (!ctx.model.ready) {
@@ -64,17 +70,17 @@ export async function registerGatewayReads(parent: FastifyInstance, ctx: Gateway
       void reply.header('x-stratum-served-by', 'gateway').header('x-stratum-state-age-ms', String(ctx.model.ageMs));
       return answer(request, reply);
     };
-    app.get('/api/assets', { onRequest: authorise, schema: { querystring: assetsQuerySchema, response: { 200: assetsReplySchema } } }, served((request) => ctx.model.assets(assetsQuerySchema.parse(request.query))));
-    app.get('/api/summary', { onRequest: authorise, schema: { response: { 200: summaryResponse } } }, served(() => ctx.model.summary()));
-    app.get('/api/clock', { onRequest: authorise, schema: { response: { 200: clockInfoSchema } } }, served(() => ctx.model.clock()));
-    app.get('/api/topology', { onRequest: authorise }, served((request, reply) => {
+    app.get('/api/assets', { schema: { querystring: assetsQuerySchema, response: { 200: assetsReplySchema } } }, served((request) => ctx.model.assets(assetsQuerySchema.parse(request.query))));
+    app.get('/api/summary', { schema: { response: { 200: summaryResponse } } }, served(() => ctx.model.summary()));
+    app.get('/api/clock', { schema: { response: { 200: clockInfoSchema } } }, served(() => ctx.model.clock()));
+    app.get('/api/topology', served((request, reply) => {
       const t = ctx.model.topologyDocument();
       void reply.header('etag', t.etag).header('cache-control', 'private, max-age=3600, must-revalidate');
       if (request.headers['if-none-match'] === t.etag) return reply.status(304).send();
       return reply.header('content-type', 'application/json; charset=utf-8').send(t.body);
     }));
     // Who the caller is needs only the tokens (the gateway holds the engine's).
-    app.get('/api/whoami', { onRequest: authorise }, (request, reply) => {
+    app.get('/api/whoami', (request, reply) => {
       void reply.header('x-stratum-served-by', 'gateway');
       const principal = ctx.tokens.verify(bearer(request.headers.authorization))!;
       return { name: principal.name, role: principal.role };
