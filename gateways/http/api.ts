@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { inputCommandSchema, STATUS_NAMES, type Engine } from '../../engine/index.ts';
 import { registerAnalysisRoutes } from './analysis-routes.ts';
 import { validationRefusal } from './validation-reply.ts';
+import { selectAssets, type ActorTable } from './assets-query.ts';
 import type { AuditLog, Control } from '../door/index.ts';
 import { bearer, can, type Principal, type Right, type TokenStore, errorResponses, ForbiddenError, NotFoundError, toReply, UnauthorizedError } from '../door/index.ts';
 import { closure, MAX_GRAPH_RESULTS, neighbours, shortestPath, type Reached } from './graph.ts';
@@ -214,6 +215,17 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
   };
 
   // ---- live state ----
+  const liveTable: ActorTable = {
+    assetCount: index.assetCount,
+    actorCount: index.assetCount + index.cohortCount,
+    layers: index.layers,
+    districts: index.districts,
+    layerOf: (a) => index.layerOf[a]!,
+    districtOf: (a) => index.districtOf[a]!,
+    kindOf: (a) => (a < index.assetCount ? index.city.assets[a]!.kind : 'cohort'),
+    statusOf: (a) => engine.kernel.statusOf(a),
+    stateOf,
+  };
   app.get('/api/assets', {
     config: { right: 'read' },
     schema: {
@@ -223,26 +235,7 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
       querystring: assetsQuerySchema,
       response: { 200: assetsReplySchema, ...errors },
     },
-  }, (request) => {
-    const q = request.query;
-    const layer = q.layer === undefined ? undefined : index.layers.indexOf(q.layer);
-    const district = q.district === undefined ? undefined : index.districts.indexOf(q.district);
-    const status = q.status === undefined ? undefined : STATUS_NAMES.indexOf(q.status);
-    const start = q.role === 'cohort' ? index.assetCount : 0;
-    const end = q.role === 'asset' ? index.assetCount : index.assetCount + index.cohortCount;
-    const items: ActorState[] = [];
-    let total = 0;
-    for (let a = start; a < end; a++) {
-      const isAsset = a < index.assetCount;
-      if (layer !== undefined && (!isAsset || index.layerOf[a] !== layer)) continue;
-      if (district !== undefined && index.districtOf[a] !== district) continue;
-      if (status !== undefined && engine.kernel.statusOf(a) !== status) continue;
-      if (q.kind !== undefined && (isAsset ? index.city.assets[a]!.kind : 'cohort') !== q.kind) continue;
-      if (total >= q.offset && items.length < q.limit) items.push(stateOf(a));
-      total++;
-    }
-    return { total, offset: q.offset, items };
-  });
+  }, (request) => selectAssets(request.query, liveTable));
 
   const edge = z.object({ id: z.string(), kind: z.string(), strength: z.number(), probability: z.number(), status: z.string() });
   app.get('/api/assets/:id', {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { SummaryResponse } from '../http/index.ts';
+import { selectAssets, type SummaryResponse } from '../http/index.ts';
 import { WIRE_STATUS_NAMES, type ActorState, type AssetsQuery, type ClockInfo, type Topology } from '../protocol.ts';
 import { connectFanoutRedis, followStream, reachRedis, type FanoutSettings } from '../stream/index.ts';
 import { decodeColumns, parseEntryHeader, type StateContext } from './state-codec.ts';
@@ -243,27 +243,21 @@ export class LiveReadModel {
     };
   }
 
-  /** `GET /api/assets`: the same filters, order and paging as the engine's route (http/api.ts). */
+  /** `GET /api/assets`: the engine's selection (http/assets-query.ts) over this copy. */
   assets(q: AssetsQuery): { total: number; offset: number; items: ActorState[] } {
     const { state, topology } = this.readyParts();
     const doc = topology.doc;
-    const layer = q.layer === undefined ? undefined : doc.layers.indexOf(q.layer);
-    const district = q.district === undefined ? undefined : doc.districts.indexOf(q.district);
-    const status = q.status === undefined ? undefined : (WIRE_STATUS_NAMES as readonly string[]).indexOf(q.status);
-    const start = q.role === 'cohort' ? doc.assetCount : 0;
-    const end = q.role === 'asset' ? doc.assetCount : topology.actorCount;
-    const items: ActorState[] = [];
-    let total = 0;
-    for (let a = start; a < end; a++) {
-      const isAsset = a < doc.assetCount;
-      if (layer !== undefined && (!isAsset || doc.layer[a] !== layer)) continue;
-      if (district !== undefined && doc.district[a] !== district) continue;
-      if (status !== undefined && state.status[a] !== status) continue;
-      if (q.kind !== undefined && (isAsset ? doc.kinds[doc.kind[a]!] : 'cohort') !== q.kind) continue;
-      if (total >= q.offset && items.length < q.limit) items.push(this.stateOf(state, doc, a));
-      total++;
-    }
-    return { total, offset: q.offset, items };
+    return selectAssets(q, {
+      assetCount: doc.assetCount,
+      actorCount: topology.actorCount,
+      layers: doc.layers,
+      districts: doc.districts,
+      layerOf: (a) => doc.layer[a]!,
+      districtOf: (a) => doc.district[a]!,
+      kindOf: (a) => (a < doc.assetCount ? doc.kinds[doc.kind[a]!]! : 'cohort'),
+      statusOf: (a) => state.status[a]!,
+      stateOf: (a) => this.stateOf(state, doc, a),
+    });
   }
 
   async close(): Promise<void> {
