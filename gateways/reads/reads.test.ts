@@ -41,10 +41,11 @@ describe.skipIf(redis.skip)('a gateway answers the live-state reads from the sta
   let engine: ServerInternals;
   let gateway: RunningGateway;
   let fanout: FanoutSettings;
+  let restarted: ServerInternals | undefined;
+  const city = parseCity(generateCity({ assets: 1500, seed: 11 }), 'generated');
 
   beforeAll(async () => {
     fanout = { redisUrl: requireUrl(redis), prefix: `stratum-test:reads:${randomBytes(4).toString('hex')}`, maxLen: 256 };
-    const city = parseCity(generateCity({ assets: 1500, seed: 11 }), 'generated');
     engine = await startServerWith({ city, seed: 11, port: 0, quiet: true, uiDir: false, dataDir: false, fanout }, { env, rateLimitPerMinute: 100_000 });
     gateway = await startGateway({ engineUrl: engine.url, fanout, port: 0, quiet: true, uiDir: false, env: { ...env, STRATUM_RATE_LIMIT: '100000' } });
   }, 60_000);
@@ -52,6 +53,7 @@ describe.skipIf(redis.skip)('a gateway answers the live-state reads from the sta
   afterAll(async () => {
     await gateway?.close();
     await engine?.close();
+    await restarted?.close();
     if (redis.url !== undefined && fanout !== undefined) {
       const r = new Redis(redis.url);
       const keys = await r.keys(`${fanout.prefix}:*`);
@@ -203,5 +205,18 @@ describe.skipIf(redis.skip)('a gateway answers the live-state reads from the sta
     expect(gateway.reads.lastRejection).toMatch(/actor 2147483647 at position 0|bytes for/);
     expect(gateway.reads.entry).toBe(entry);
     expect(gateway.reads.ready).toBe(true);
+  });
+
+  it('follows an engine started again on the same Redis: the new engine\'s state, not the old one\'s', async () => {
+    const old = gateway.reads.epoch;
+    restarted = await startServerWith({ city, seed: 11, port: 0, quiet: true, uiDir: false, dataDir: false, fanout }, { env, paused: true });
+    await waitFor('the gateway on the new engine', () => gateway.reads.epoch === restarted!.hub.epoch && gateway.reads.ready, 10_000, 50);
+    expect(gateway.reads.epoch).not.toBe(old);
+    const everyActor = '/api/assets?role=all&limit=10000';
+    await waitFor('the same summary', async () => JSON.stringify((await get(restarted!.url, '/api/summary')).json) === JSON.stringify((await get(gateway.url, '/api/summary')).json), 5_000, 100);
+    const [a, b] = await Promise.all([get(restarted.url, everyActor), get(gateway.url, everyActor)]);
+    expect(b.headers.get('x-stratum-served-by')).toBe('gateway');
+    expect(b.json).toEqual(a.json);
+    expect(((b.json as { items: { status: string }[] }).items.filter((x) => x.status === 'failed')).length).toBe(0); // the old engine's failures are gone
   });
 });
