@@ -7,8 +7,8 @@ import { runPropagationBench } from './propagation.ts';
  * measured side by side in one run. Human-readable lines go to stderr; with --json the last line of
  * stdout is one JSON object with every figure.
  */
-type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'grid' | 'estimation' | 'telemetry' | 'water' | 'places' | 'history' | 'reliability' | 'fanout';
-const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'grid', 'estimation', 'telemetry', 'water', 'places', 'history', 'reliability', 'fanout'];
+type Group = 'propagation' | 'physics' | 'streaming' | 'infra' | 'ui' | 'grid' | 'estimation' | 'telemetry' | 'water' | 'places' | 'history' | 'reliability' | 'fanout' | 'reads';
+const GROUPS: readonly Group[] = ['propagation', 'physics', 'streaming', 'infra', 'ui', 'grid', 'estimation', 'telemetry', 'water', 'places', 'history', 'reliability', 'fanout', 'reads'];
 
 const program = new Command()
   .name('bench')
@@ -34,6 +34,7 @@ const groups: Record<Group, () => Promise<Record<string, number | string>>> = {
   grid: async () => optional('./grid.ts', 'runGridBench', { quick: opts.quick ?? false, log }),
   water: async () => optional('./water.ts', 'runWaterBench', { quick: opts.quick ?? false, log }),
   fanout: async () => optional('./fanout.ts', 'runFanoutBench', { quick: opts.quick ?? false, log }),
+  reads: async () => optional('./reads.ts', 'runReadsBench', { quick: opts.quick ?? false, log }),
   estimation: async () => optional('./estimation.ts', 'runEstimationBench', { quick: opts.quick ?? false, log }),
   // Issue 12: the door figures (bench/reliability-door.ts), then the journal and recovery figures (bench/reliability-durable.ts).
   reliability: async () => ({

@@ -10,12 +10,15 @@ import { registerFavicon, type TokenReload } from './http/index.ts';
 import { listenOrClose } from './server.ts';
 import { ErrorCode, type ClockInfo, type ErrorReply } from './protocol.ts';
 import { RelayHub, SocketGateway, type FanoutSettings, type SocketDoor } from './stream/index.ts';
+import { LiveReadModel, registerGatewayReads } from './reads/index.ts';
 
 /**
  * The gateway role (`stratum start --role gateway`): no engine here. Viewers (Socket.io, raw ws)
- * are served from the frames the engine process publishes on Redis Streams (`RelayHub`); every
- * HTTP request under /api (reads and inputs), /docs and /openapi.json is forwarded to the engine,
- * whose one door checks, journals and audits inputs; socket inputs (`command`, `clock`) are
+ * are served from the frames the engine process publishes on Redis Streams (`RelayHub`); the
+ * live-state reads (`GATEWAY_READS`: assets, summary, clock, topology, whoami) are answered from
+ * the state the engine publishes beside them (`LiveReadModel`, gateways/reads/); every other HTTP
+ * request under /api (inputs, and reads that need the engine), /docs and /openapi.json is forwarded
+ * to the engine, whose one door checks, journals and audits inputs; socket inputs (`command`, `clock`) are
  * forwarded the same way with the socket's own token. Any number of gateways can run: they hold
  * no state a viewer depends on (frames, numbers and the catch-up ring all come from Redis).
  */
@@ -39,6 +42,8 @@ export interface GatewayOptions {
 export interface RunningGateway {
   url: string;
   hub: RelayHub;
+  /** The live state the gateway answers reads from. */
+  reads: LiveReadModel;
   sockets: SocketGateway;
   /** Re-reads STRATUM_TOKENS / STRATUM_TOKENS_FILE (SIGHUP), as the engine does. */
   reloadTokens(): TokenReload;
@@ -103,6 +108,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   const { store: tokens, adminToken } = tokensFromEnvironment(undefined, env);
   const hub = await RelayHub.connect(options.fanout, { ...(options.engineWaitMs === undefined ? {} : { timeoutMs: options.engineWaitMs }) });
+  const reads = await LiveReadModel.connect(options.fanout).catch(async (error: unknown) => {
+    await hub.close();
+    throw error;
+  });
 
   const app = Fastify({
     logger: options.quiet === true ? false : { level: options.logLevel ?? env['STRATUM_LOG_LEVEL'] ?? 'warn', serializers: { req: (r: { method: string; url: string }) => ({ method: r.method, url: redactTokens(r.url) }) } },
@@ -125,14 +134,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   });
 
+  new Gauge({ name: 'stratum_gateway_state_age_seconds', help: 'Age of the live state this gateway answers reads from (since the engine published it)', registers: [registry], collect(): void {
+    this.set(Number.isFinite(reads.ageMs) ? reads.ageMs / 1000 : -1);
+  } });
+
+  /** Whether this gateway answers the live-state reads itself, and how old its state is. */
+  const readsStatus = () => ({ ready: reads.ready, ...(reads.ready ? { ageMs: reads.ageMs } : { reason: reads.notReadyReason }) });
   app.get('/healthz', () => ({ ok: true, role: 'gateway' }));
   app.get('/readyz', async (_request, reply) => {
     try {
       const response = await fetch(`${engineUrl}/readyz`);
       const engine = (await response.json()) as { ok?: boolean };
-      return reply.status(response.ok && engine.ok === true ? 200 : 503).send({ ok: response.ok && engine.ok === true, role: 'gateway', engine });
+      return reply.status(response.ok && engine.ok === true ? 200 : 503).send({ ok: response.ok && engine.ok === true, role: 'gateway', engine, reads: readsStatus() });
     } catch (error) {
-      return reply.status(503).send({ ok: false, role: 'gateway', reason: `engine at ${engineUrl} unreachable: ${(error as Error).message}` });
+      return reply.status(503).send({ ok: false, role: 'gateway', reason: `engine at ${engineUrl} unreachable: ${(error as Error).message}`, reads: readsStatus() });
     }
   });
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
@@ -158,6 +173,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
     return reply.send(Buffer.from(await response.arrayBuffer()));
   };
+  // The live-state reads are answered here (forwarded while this gateway holds no state yet); the rest goes to the engine.
+  await registerGatewayReads(app, { model: reads, tokens, forward, rateLimitPerMinute: Number(env['STRATUM_RATE_LIMIT'] ?? 1200), anonymousRateLimitPerMinute: Number(env['STRATUM_ANON_RATE_LIMIT'] ?? 120) });
   for (const path of ['/api/*', '/docs', '/docs/*', '/openapi.json']) app.all(path, forward);
   registerFavicon(app);
   const uiDir = options.uiDir ?? resolve(here, '../twin-ui/dist');
@@ -182,6 +199,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     closing ??= (async () => {
       await sockets.close();
       await hub.close();
+      await reads.close();
       await app.close();
     })();
     return closing;
@@ -191,5 +209,5 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const diff = tokens.replaceWith(configuredTokens(hashToken(adminToken), env));
     return { ...diff, disconnected: sockets.dropRevoked(), total: tokens.size };
   };
-  return { url: address.replace('://[::1]', '://localhost'), hub, sockets, reloadTokens, close };
+  return { url: address.replace('://[::1]', '://localhost'), hub, reads, sockets, reloadTokens, close };
 }

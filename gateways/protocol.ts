@@ -191,6 +191,37 @@ export const clockRequestSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('resume') }),
   z.strictObject({ action: z.literal('speed'), speed: z.number().min(MIN_LIVE_SPEED).max(MAX_LIVE_SPEED).describe(`virtual seconds per wall second, ${MIN_LIVE_SPEED}–${MAX_LIVE_SPEED}`) }),
 ]);
+/**
+ * `GET /api/assets` (the engine's route and a gateway's, one contract): filters, paging, and the
+ * reply. Statuses are the wire names (the engine's `STATUS_NAMES`, same order).
+ */
+export const assetsQuerySchema = z.object({
+  layer: z.string().optional(),
+  district: z.string().optional(),
+  status: z.enum(WIRE_STATUS_NAMES).optional(),
+  kind: z.string().optional(),
+  role: z.enum(['asset', 'cohort', 'all']).default('asset'),
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(500),
+});
+export type AssetsQuery = z.infer<typeof assetsQuerySchema>;
+/** One actor's live state in `GET /api/assets` and `GET /api/assets/:id`. */
+export const actorStateSchema = z.object({
+  id: z.string(),
+  index: z.number().int(),
+  role: z.enum(['asset', 'cohort']),
+  kind: z.string(),
+  layer: z.string().nullable(),
+  district: z.string(),
+  status: z.string(),
+  level: z.number(),
+  load: z.number(),
+  stress: z.number(),
+});
+export type ActorState = z.infer<typeof actorStateSchema>;
+export const assetsReplySchema = z.object({ total: z.number().int(), offset: z.number().int(), items: z.array(actorStateSchema) });
+/** `GET /api/clock` and `POST /api/clock`'s reply (`ClockInfo`). */
+export const clockInfoSchema = z.object({ virtualMs: z.number(), speed: z.number(), paused: z.boolean(), wallMs: z.number() });
 /** `POST /api/assets/:id/shed`. */
 export const shedBodySchema = z.strictObject({ share: shareSchema });
 /** `POST /api/assets/:id/reroute`. */

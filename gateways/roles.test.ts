@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Producer } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
@@ -13,11 +14,17 @@ import { bundleParser, FRAMES_BUNDLE } from './frame-bundle.ts';
 import { FrameKind, peekFrameHeader, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from './protocol.ts';
 
 const redis = serviceFromEnv('redis');
+const kafka = serviceFromEnv('kafka');
 if (redis.skip) console.log(`gateways/roles.test.ts: ${redis.reason}`);
+if (kafka.skip) console.log(`gateways/roles.test.ts: ${kafka.reason}`);
 
 const CLI = fileURLToPath(new URL('../bin/stratum.mjs', import.meta.url));
 const ADMIN = `roles-admin-${randomBytes(6).toString('hex')}`;
-const PREFIX = `stratum-test:roles:${randomBytes(4).toString('hex')}`;
+const TAG = randomBytes(4).toString('hex');
+const PREFIX = `stratum-test:roles:${TAG}`;
+/** The engine's Kafka ingest reads these (topics and group of this run only). */
+const TELEMETRY_TOPIC = `roles-telemetry-${TAG}`;
+const COMMANDS_TOPIC = `roles-commands-${TAG}`;
 
 interface Proc {
   child: ChildProcess;
@@ -96,23 +103,36 @@ class Viewer {
   }
 }
 
-describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateways, frames fanned out over Redis Streams', () => {
+describe.skipIf(redis.skip || kafka.skip)('engine and gateway roles: Redis, Kafka, one engine and three gateways as processes', () => {
   let engine: Proc;
   const gateways: Proc[] = [];
   let dataDir: string;
+  let producer: Producer | undefined;
   const alive = (): string[] => gateways.filter((g) => g.child.exitCode === null && g.child.signalCode === null).map((g) => g.url);
 
   beforeAll(async () => {
     const url = requireUrl(redis);
     dataDir = mkdtempSync(join(tmpdir(), 'stratum-roles-'));
     const env = { STRATUM_REDIS_URL: url, STRATUM_FANOUT_PREFIX: PREFIX, STRATUM_ADMIN_TOKEN: ADMIN, STRATUM_RATE_LIMIT: '100000' };
-    engine = await startProcess(['--role', 'engine', '--assets', '2000', '--seed', '7', '--port', '0', '--no-ui', '--data-dir', dataDir], env, /serving \d+ assets at (http:\/\/\S+)/);
+    // The engine takes telemetry and commands from Kafka too (its ingest, STRATUM_ADAPTERS=1); no PostgreSQL here.
+    const engineEnv = { ...env, STRATUM_ADAPTERS: '1', STRATUM_KAFKA_BROKERS: requireUrl(kafka), STRATUM_KAFKA_TELEMETRY_TOPIC: TELEMETRY_TOPIC, STRATUM_KAFKA_COMMANDS_TOPIC: COMMANDS_TOPIC, STRATUM_KAFKA_GROUP: `roles-${TAG}`, STRATUM_PG_URL: '' };
+    engine = await startProcess(['--role', 'engine', '--assets', '2000', '--seed', '7', '--port', '0', '--no-ui', '--data-dir', dataDir], engineEnv, /serving \d+ assets at (http:\/\/\S+)/);
+    const client = new Kafka({ brokers: requireUrl(kafka).split(','), clientId: `roles-${TAG}`, logLevel: KafkaLogLevel.NOTHING });
+    producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
     for (let i = 0; i < 3; i++) {
       gateways.push(await startProcess(['--role', 'gateway', '--engine-url', engine.url, '--port', '0', '--no-ui'], env, /gateway at (http:\/\/[^\s:]+:\d+)/));
     }
   }, 90_000);
 
   afterAll(async () => {
+    await producer?.disconnect();
+    if (kafka.url !== undefined) {
+      const admin = new Kafka({ brokers: kafka.url.split(','), logLevel: KafkaLogLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [TELEMETRY_TOPIC, COMMANDS_TOPIC] }).catch(() => undefined);
+      await admin.disconnect();
+    }
     for (const p of [...gateways, engine]) if (p !== undefined && p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.all([...gateways, engine].filter((p) => p !== undefined).map((p) => (p.child.exitCode !== null || p.child.signalCode !== null ? undefined : new Promise((r) => p.child.once('exit', r)))));
     if (redis.url !== undefined) {
@@ -124,14 +144,17 @@ describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateway
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('viewers on every gateway get the same frames; a gateway killed mid-storm loses no frame for its viewers', async () => {
+  it('viewers on every gateway get the same frames through a storm from Kafka and HTTP; a gateway killed mid-storm loses no frame for its viewers; the gateways\' own reads equal the engine\'s', async () => {
     const api = async (base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
       const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       return { status: res.status, json: await res.json() };
     };
-    // HTTP reads through a gateway are the engine's answers.
+    // The topology is answered by the gateway itself (from what the engine published), the engine's document.
+    await waitFor('gateway 0 answering reads itself', async () => (await fetch(`${gateways[0]!.url}/api/topology`, { headers: { authorization: `Bearer ${ADMIN}` } })).headers.get('x-stratum-served-by') === 'gateway', 10_000, 100);
     const topology = (await api(gateways[0]!.url, 'GET', '/api/topology')).json as { ids: string[]; assetCount?: number };
+    expect(topology).toEqual((await api(engine.url, 'GET', '/api/topology')).json);
     expect(topology.ids.length).toBeGreaterThan(2000);
+    const inputsBefore = ((await api(engine.url, 'GET', '/api/summary')).json as { inputs: number }).inputs;
 
     const urls = gateways.map((g) => g.url);
     const viewers = Array.from({ length: 9 }, (_, i) => new Viewer(`viewer${i}`, () => alive(), i));
@@ -163,16 +186,26 @@ describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateway
     expect(refused.message).toContain('severity');
     commander.close();
 
-    // The storm: failures injected through every gateway (forwarded to the engine's door) and one socket command.
+    // The storm: failures from Kafka (the engine's commands topic) and through two gateways (forwarded to the
+    // engine's door), telemetry from Kafka; one gateway SIGKILLed in the middle of it.
     const victims = topology.ids.slice(0, 60);
+    const fromKafka = victims.filter((_, i) => i % 3 === 0);
+    const readings = topology.ids.slice(300, 340);
     const doomed = gateways[2]!;
     for (let i = 0; i < victims.length; i++) {
-      const via = urls[i % 2]!;
-      const res = await api(via, 'POST', '/api/inject', { type: 'fail', target: victims[i] });
-      expect(res.status, JSON.stringify(res.json)).toBe(202);
+      if (i % 3 === 0) {
+        await producer!.send({ topic: COMMANDS_TOPIC, messages: [{ key: victims[i]!, value: JSON.stringify({ type: 'fail', target: victims[i] }) }] });
+        await producer!.send({ topic: TELEMETRY_TOPIC, messages: readings.slice((i / 3) * 2, (i / 3) * 2 + 2).map((id) => ({ key: id, value: JSON.stringify({ value: 0.25 }) })) });
+      } else {
+        const res = await api(urls[i % 2]!, 'POST', '/api/inject', { type: 'fail', target: victims[i] });
+        expect(res.status, JSON.stringify(res.json)).toBe(202);
+      }
       if (i === 25) doomed.child.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 40));
     }
+    // Every input reached the one door and its journal: 60 failures (20 of them from Kafka) and 40 readings from Kafka.
+    // (+1: the commander's accepted socket command above.)
+    await waitFor('every Kafka and HTTP input journalled', async () => ((await api(engine.url, 'GET', '/api/summary')).json as { inputs: number }).inputs === inputsBefore + 1 + victims.length + readings.length, 20_000, 100);
     // Everyone settles on the same last frame.
     await waitFor('every viewer at the engine viewer\'s frame', () => {
       const target = direct.last;
@@ -208,6 +241,25 @@ describe.skipIf(redis.skip)('engine and gateway roles: one engine, three gateway
     expect(moved.length).toBe(3);
     for (const v of moved) expect(v.resumedWith, v.name).toEqual(['catch-up']);
     expect(direct.last).toBeGreaterThan(10);
+
+    // The gateways that stayed up answer the live-state reads themselves, with the engine's replies for the same
+    // state: pause (through a gateway), let the state settle, compare every actor.
+    expect((await api(urls[0]!, 'POST', '/api/clock', { action: 'pause' })).status).toBe(200);
+    const engineSummary = async (): Promise<string> => JSON.stringify((await api(engine.url, 'GET', '/api/summary')).json);
+    for (const url of urls.slice(0, 2)) {
+      await waitFor(`${url} at the engine's state`, async () => JSON.stringify((await api(url, 'GET', '/api/summary')).json) === (await engineSummary()), 10_000, 100);
+    }
+    const everyActor = '/api/assets?role=all&limit=10000';
+    const [onEngine, ...onGateways] = await Promise.all([engine.url, urls[0]!, urls[1]!].map(async (base) => {
+      const res = await fetch(`${base}${everyActor}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      return { servedBy: res.headers.get('x-stratum-served-by'), json: (await res.json()) as { total: number; items: { id: string; status: string }[] } };
+    }));
+    for (const g of onGateways) {
+      expect(g.servedBy).toBe('gateway');
+      expect(g.json).toEqual(onEngine!.json);
+    }
+    const failedNow = new Set(onEngine!.json.items.filter((x) => x.status === 'failed').map((x) => x.id));
+    for (const id of fromKafka) expect(failedNow.has(id), `${id} failed through Kafka`).toBe(true);
     for (const v of [...viewers, direct]) v.close();
     ws.close();
   }, 60_000);

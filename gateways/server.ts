@@ -25,6 +25,7 @@ import { attachTankAlerts, tankHorizonSeconds } from './automation/index.ts';
 import { registerWaterReadingRoutes, WaterReadingHistory } from './history/index.ts';
 import { estimationEvent, liveEstimatorFromEnv, registerEstimationRoutes } from './automation/index.ts';
 import { registerHeldActionRoutes } from './http/index.ts';
+import { StatePublisher } from './reads/index.ts';
 
 export interface StartServerOptions {
   city: CityModel;
@@ -307,7 +308,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   const offTelemetry = telemetryMonitorFromEnv(env, engine, runner, (alerts) => hub.raise(alerts), { control, guard, ledger }, estimator);
   const offTankAlerts = attachTankAlerts(engine, runner, (alerts) => hub.raise(alerts), tankHorizonSeconds(env, engine));
   const offWaterReadings = waterReadings.hydraulic ? runner.onAdvance(() => waterReadings.record()) : () => undefined;
-  const late2: { fanout?: FramePublisher } = {};
+  const late2: { fanout?: FramePublisher; state?: StatePublisher } = {};
   const alertTimer = setInterval(() => {
     const { alerts } = hub.takeAlerts();
     gateway.broadcastAlerts({ type: 'alerts', alerts });
@@ -344,6 +345,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       if (recovery.phase === 'done') await snapshots?.final();
       await sessions.close();
       await late2.fanout?.close();
+      await late2.state?.close();
       await gateway.close();
       hub.close();
       await app.close();
@@ -362,6 +364,8 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   if (options.fanout !== undefined) {
     try {
       late2.fanout = await FramePublisher.start(hub, options.fanout, { topologyEtag });
+      // The live state, clock, summary and topology for the gateways' own reads (gateways/reads/).
+      late2.state = await StatePublisher.start(options.fanout, { engine, epoch: hub.epoch, clock: () => control.clockInfo(), summary: () => summarise(engine, meter), topology: { etag: topologyEtag, body: topology.body } });
     } catch (error) {
       await close();
       throw error;

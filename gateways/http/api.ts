@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { inputCommandSchema, STATUS_NAMES, type Engine } from '../../engine/index.ts';
 import { registerAnalysisRoutes } from './analysis-routes.ts';
+import { validationRefusal } from './validation-reply.ts';
+import { selectAssets, type ActorTable } from './assets-query.ts';
 import type { AuditLog, Control } from '../door/index.ts';
 import { bearer, can, type Principal, type Right, type TokenStore, errorResponses, ForbiddenError, NotFoundError, toReply, UnauthorizedError } from '../door/index.ts';
 import { closure, MAX_GRAPH_RESULTS, neighbours, shortestPath, type Reached } from './graph.ts';
 import { topologyGeography } from './geography.ts';
-import { clockRequestSchema, PROTOCOL_VERSION, rerouteBodySchema, shedBodySchema, type Topology } from '../protocol.ts';
+import { actorStateSchema, assetsQuerySchema, assetsReplySchema, clockInfoSchema, clockRequestSchema, PROTOCOL_VERSION, rerouteBodySchema, shedBodySchema, type ActorState, type Topology } from '../protocol.ts';
 import { summarise, summaryResponse } from './summary.ts';
 import type { OutcomeMeter } from '../../scenarios/index.ts';
 
@@ -76,22 +78,11 @@ export function buildTopology(engine: Engine): Topology {
 
 const errors = errorResponses;
 
-const actorState = z.object({
-  id: z.string(),
-  index: z.number().int(),
-  role: z.enum(['asset', 'cohort']),
-  kind: z.string(),
-  layer: z.string().nullable(),
-  district: z.string(),
-  status: z.string(),
-  level: z.number(),
-  load: z.number(),
-  stress: z.number(),
-});
-type ActorState = z.infer<typeof actorState>;
+// The live-state shapes are the protocol's: a gateway serves the same routes from the published state.
+const actorState = actorStateSchema;
 
 const journalAck = z.object({ ok: z.literal(true), seq: z.number().int(), time: z.number() });
-const clockInfo = z.object({ virtualMs: z.number(), speed: z.number(), paused: z.boolean(), wallMs: z.number() });
+const clockInfo = clockInfoSchema;
 const idParams = z.object({ id: z.string().min(1).describe('asset or cohort id') });
 const reachedList = z.object({ from: z.string(), count: z.number().int(), truncated: z.boolean(), assets: z.array(z.object({ id: z.string(), depth: z.number().int(), status: z.string() })) });
 
@@ -145,14 +136,9 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
   });
 
   app.setErrorHandler((error, request, reply) => {
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const problems = error.validation.map((v) => {
-        const path = `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, '');
-        // A missing body reaches validation as null: say what is missing, not "received null".
-        const missing = path === 'body' && /received null/.test(v.message ?? '');
-        return { path, reason: missing ? 'a JSON body is required (content-type: application/json)' : (v.message ?? 'invalid') };
-      });
-      const message = `invalid request: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`;
+    const refusal = validationRefusal(error);
+    if (refusal !== undefined) {
+      const { message, problems } = refusal;
       if (request.method !== 'GET') {
         ctx.audit.record({ virtualMs: engine.now, who: request.principal?.name ?? 'anonymous', role: request.principal?.role ?? 'none', via: 'http', action: `${request.method} ${request.routeOptions.url ?? request.url}`, target: null, result: 'invalid', status: 400, detail: message });
       }
@@ -229,43 +215,27 @@ export function registerHttpApi(fastify: FastifyInstance, ctx: HttpContext): voi
   };
 
   // ---- live state ----
+  const liveTable: ActorTable = {
+    assetCount: index.assetCount,
+    actorCount: index.assetCount + index.cohortCount,
+    layers: index.layers,
+    districts: index.districts,
+    layerOf: (a) => index.layerOf[a]!,
+    districtOf: (a) => index.districtOf[a]!,
+    kindOf: (a) => (a < index.assetCount ? index.city.assets[a]!.kind : 'cohort'),
+    statusOf: (a) => engine.kernel.statusOf(a),
+    stateOf,
+  };
   app.get('/api/assets', {
     config: { right: 'read' },
     schema: {
       tags: ['live'],
       summary: 'Assets (and cohorts) with live state, filtered',
       security: [{ bearer: [] }],
-      querystring: z.object({
-        layer: z.string().optional(),
-        district: z.string().optional(),
-        status: z.enum(STATUS_NAMES as [string, ...string[]]).optional(),
-        kind: z.string().optional(),
-        role: z.enum(['asset', 'cohort', 'all']).default('asset'),
-        offset: z.coerce.number().int().min(0).default(0),
-        limit: z.coerce.number().int().min(1).max(10_000).default(500),
-      }),
-      response: { 200: z.object({ total: z.number().int(), offset: z.number().int(), items: z.array(actorState) }), ...errors },
+      querystring: assetsQuerySchema,
+      response: { 200: assetsReplySchema, ...errors },
     },
-  }, (request) => {
-    const q = request.query;
-    const layer = q.layer === undefined ? undefined : index.layers.indexOf(q.layer);
-    const district = q.district === undefined ? undefined : index.districts.indexOf(q.district);
-    const status = q.status === undefined ? undefined : STATUS_NAMES.indexOf(q.status);
-    const start = q.role === 'cohort' ? index.assetCount : 0;
-    const end = q.role === 'asset' ? index.assetCount : index.assetCount + index.cohortCount;
-    const items: ActorState[] = [];
-    let total = 0;
-    for (let a = start; a < end; a++) {
-      const isAsset = a < index.assetCount;
-      if (layer !== undefined && (!isAsset || index.layerOf[a] !== layer)) continue;
-      if (district !== undefined && index.districtOf[a] !== district) continue;
-      if (status !== undefined && engine.kernel.statusOf(a) !== status) continue;
-      if (q.kind !== undefined && (isAsset ? index.city.assets[a]!.kind : 'cohort') !== q.kind) continue;
-      if (total >= q.offset && items.length < q.limit) items.push(stateOf(a));
-      total++;
-    }
-    return { total, offset: q.offset, items };
-  });
+  }, (request) => selectAssets(request.query, liveTable));
 
   const edge = z.object({ id: z.string(), kind: z.string(), strength: z.number(), probability: z.number(), status: z.string() });
   app.get('/api/assets/:id', {

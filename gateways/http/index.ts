@@ -12,3 +12,6 @@ export { createMetrics, registerEventLoopDelay, registerSnapshotMetrics } from '
 export { GridWatch, registerGridRoutes } from './grid-routes.ts';
 export type { GridWatchOptions } from './grid-routes.ts';
 export { registerHeldActionRoutes } from './held-action-routes.ts';
+export { validationRefusal } from './validation-reply.ts';
+export { selectAssets } from './assets-query.ts';
+export type { ActorTable } from './assets-query.ts';

@@ -5,6 +5,6 @@ export type { FrameSink, StreamStats } from './streaming.ts';
 export { controlDoor } from './socket-door.ts';
 export type { SocketDoor } from './socket-door.ts';
 export type { FrameSource } from './streaming.ts';
-export { FramePublisher, fanoutFromEnv, fanoutKeys, DEFAULT_FANOUT_PREFIX, DEFAULT_FANOUT_MAXLEN } from './fanout.ts';
+export { FramePublisher, fanoutFromEnv, fanoutKeys, DEFAULT_FANOUT_PREFIX, DEFAULT_FANOUT_MAXLEN, connectFanoutRedis, followStream, reachRedis, FanoutUnavailableError } from './fanout.ts';
 export type { FanoutSettings } from './fanout.ts';
 export { RelayHub } from './relay-hub.ts';
