@@ -835,16 +835,32 @@ export function createViewState(actorCount: number): ViewState {
   return { frame: 0, clock: 0, status: new Uint8Array(actorCount), level: new Float32Array(actorCount), load: new Float32Array(actorCount), stress: new Float32Array(actorCount) };
 }
 
+/** Per-actor columns (status, level, load, stress) in any numeric precision. */
+export interface ActorColumns {
+  readonly status: { [i: number]: number; readonly length: number };
+  readonly level: { [i: number]: number };
+  readonly load: { [i: number]: number };
+  readonly stress: { [i: number]: number };
+}
+
+/**
+ * Writes the rows of `changes` (row i is actor `actors[i]`) into the per-actor `state` columns,
+ * skipping actors beyond them: a frame into a view, a gateway's exact state entry into its held state.
+ */
+export function applyActorColumns(state: ActorColumns, actors: ArrayLike<number>, changes: ActorColumns): void {
+  for (let i = 0; i < actors.length; i++) {
+    const a = actors[i]!;
+    if (a >= state.status.length) continue;
+    state.status[a] = changes.status[i]!;
+    state.level[a] = changes.level[i]!;
+    state.load[a] = changes.load[i]!;
+    state.stress[a] = changes.stress[i]!;
+  }
+}
+
 export function applyFrame(state: ViewState, frame: Frame): boolean {
   if (frame.kind === FrameKind.Delta && frame.since !== state.frame) return false;
-  for (let i = 0; i < frame.actors.length; i++) {
-    const a = frame.actors[i]!;
-    if (a >= state.status.length) continue;
-    state.status[a] = frame.status[i]!;
-    state.level[a] = frame.level[i]!;
-    state.load[a] = frame.load[i]!;
-    state.stress[a] = frame.stress[i]!;
-  }
+  applyActorColumns(state, frame.actors, frame);
   state.frame = frame.frame;
   state.clock = frame.clock;
   return true;

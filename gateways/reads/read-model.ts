@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { selectAssets, type SummaryResponse } from '../http/index.ts';
-import { WIRE_STATUS_NAMES, type ActorState, type AssetsQuery, type ClockInfo, type Topology } from '../protocol.ts';
+import { applyActorColumns, WIRE_STATUS_NAMES, type ActorState, type AssetsQuery, type ClockInfo, type Topology } from '../protocol.ts';
 import { connectFanoutRedis, followStream, reachRedis, type FanoutSettings } from '../stream/index.ts';
 import { decodeColumns, parseEntryHeader, type StateContext } from './state-codec.ts';
 import { readsKeys } from './keys.ts';
@@ -195,13 +195,7 @@ export class LiveReadModel {
       this.reject((error as Error).message);
       return;
     }
-    for (let k = 0; k < columns.actors.length; k++) {
-      const a = columns.actors[k]!;
-      held.status[a] = columns.status[k]!;
-      held.level[a] = columns.level[k]!;
-      held.load[a] = columns.load[k]!;
-      held.stress[a] = columns.stress[k]!;
-    }
+    applyActorColumns(held, columns.actors, columns);
     held.n = header.n;
     held.context = header.context;
     held.receivedAt = Date.now();
