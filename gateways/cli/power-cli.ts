@@ -182,7 +182,7 @@ export function registerPowerCommands(program: Command, io: Io): void {
     .description(
       "Power flow of a grid. --model dc (default): exactly MATPOWER's rundcpf: B with tap ratio and phase shift, bus shunt conductance as load, in-service generators at Pg, each island's reference bus (type 3, else the bus with the largest generation) taking the mismatch. --model ac: MATPOWER's runpf with its defaults: Newton–Raphson on the full AC model (r, x, line charging, taps, phase shifts, bus shunts, Qd), PV buses at Vg, tolerance 1e-8 pu, at most 10 iterations, generator Q limits not enforced; buses outside [Vmin, Vmax] listed",
     )
-    .requiredOption('--case <file>', 'MATPOWER case (.m) or a city file with electrical power assets')
+    .requiredOption('--case <file>', 'MATPOWER case (.m), pandapower network (.json from pandapower.to_json) or a city file with electrical power assets')
     .option('--model <model>', 'dc (DC power flow, rundcpf) or ac (AC power flow, Newton–Raphson, runpf)', parseModel, 'dc' as PowerflowModel)
     .option(
       '--json',
@@ -231,7 +231,7 @@ export function registerPowerCommands(program: Command, io: Io): void {
   program
     .command('contingency')
     .description('N-1 screening on the DC model: every single branch and generator outage, post-contingency flows by LODF/PTDF (bridges and lost islands handled exactly), branches over RATE_A; worst first')
-    .requiredOption('--case <file>', 'MATPOWER case (.m) or a city file with electrical power assets')
+    .requiredOption('--case <file>', 'MATPOWER case (.m), pandapower network (.json from pandapower.to_json) or a city file with electrical power assets')
     .option('--json', 'print one JSON object: screened, baseOverloads, contingencies [{outage, kind, resolved, lostLoadMw, maxLoading, newOverloads, overloads [{id, flowMw, ratingMw, loading}]}] (only those with overloads or lost load), worst first')
     .option('--all', 'list every contingency, also those without overloads')
     .action((opts: { case: string; json?: boolean; all?: boolean }) => {

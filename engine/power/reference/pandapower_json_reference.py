@@ -10,10 +10,11 @@ p_from_mw / q_from_mvar, trafo p_hv_mw / q_hv_mvar, impedance p_from_mw / q_from
 model always applies phase shifts, as MATPOWER does) and otherwise pandapower's defaults
 (trafo_model "t", Newton-Raphson, tolerance 1e-8 MVA, no Q limits). Values rounded to 1e-10;
 null where pandapower reports NaN (a bus pandapower leaves unsupplied). For networks with open line
-switches, `ac_open_lines_out` is runpp on the same network with those lines out of service instead
-(our reader's model of an open line switch; pandapower keeps such a line charged from its closed end).
+switches or lines to an out-of-service bus, `ac_open_lines_out` is runpp on the same network with
+those lines out of service instead (our reader's model; pandapower keeps such a line charged from
+its live end).
 
-Networks: pandapower's examples that need no download (example_simple, case9, case30, the CIGRE MV
+Networks: a small network exercising every conversion (feature_mix), pandapower's examples that need no download (example_simple, case9, case30, the CIGRE MV
 network with PV and wind, mv_oberrhein) and the shipped MATPOWER case118 converted with
 `from_ppc`. Needs `pip install pandapower` (3.x); the .m file is read by bench/peers/matpower_m.py.
 """
@@ -49,6 +50,48 @@ def case118(grids):
     return from_ppc(copy.deepcopy(ppc), f_hz=60, validate_conversion=False)
 
 
+def feature_mix():
+    """A small network that exercises every conversion the reader does, with values large enough
+    that a wrong formula shows: off-nominal bus voltages, taps on either side (ratio, symmetrical
+    with an angle, ideal phase shifter), strong magnetising branches with an uneven leakage split,
+    parallel elements, line conductance, scaled loads and sgens, a shunt rated at another voltage,
+    a slack generator beside an external grid in another island, out-of-service elements."""
+    net = pp.create_empty_network(name="feature_mix", f_hz=60, sn_mva=10)
+    b = [pp.create_bus(net, vn_kv=kv, max_vm_pu=1.1, min_vm_pu=0.9) for kv in (110, 110, 21, 20, 20, 20, 10, 110, 110)]
+    dead = pp.create_bus(net, vn_kv=20, in_service=False)
+    pp.create_ext_grid(net, b[0], vm_pu=1.02, va_degree=12.5)
+    pp.create_line_from_parameters(net, b[0], b[1], length_km=30, r_ohm_per_km=0.06, x_ohm_per_km=0.4, c_nf_per_km=11, max_i_ka=0.6, g_us_per_km=0.5, parallel=2)
+    # Magnetising branch exaggerated (i0 8 %, pfe 400 kW) so that the T model's asymmetry shows.
+    pp.create_transformer_from_parameters(net, b[1], b[2], sn_mva=40, vn_hv_kv=110, vn_lv_kv=20, vk_percent=12, vkr_percent=0.5, pfe_kw=400, i0_percent=8, shift_degree=150,
+                                               tap_side="hv", tap_neutral=0, tap_min=-9, tap_max=9, tap_step_percent=1.5, tap_pos=-3, tap_changer_type="Ratio",
+                                               leakage_resistance_ratio_hv=0.3, leakage_reactance_ratio_hv=0.7)
+    pp.create_transformer_from_parameters(net, b[1], b[2], sn_mva=25, vn_hv_kv=115, vn_lv_kv=21, vk_percent=10, vkr_percent=0.4, pfe_kw=30, i0_percent=0.5, shift_degree=150,
+                                          tap_side="lv", tap_neutral=0, tap_min=-9, tap_max=9, tap_step_percent=2, tap_step_degree=5, tap_pos=2, tap_changer_type="Symmetrical", parallel=2, df=0.9,
+                                          leakage_resistance_ratio_hv=0.5, leakage_reactance_ratio_hv=0.5)
+    pp.create_line_from_parameters(net, b[2], b[3], length_km=4, r_ohm_per_km=0.2, x_ohm_per_km=0.12, c_nf_per_km=300, max_i_ka=0.3)
+    pp.create_line_from_parameters(net, b[3], b[4], length_km=3, r_ohm_per_km=0.2, x_ohm_per_km=0.12, c_nf_per_km=300, max_i_ka=0.3)
+    pp.create_line_from_parameters(net, b[2], b[4], length_km=5, r_ohm_per_km=0.2, x_ohm_per_km=0.12, c_nf_per_km=300, max_i_ka=0.3, in_service=False)
+    pp.create_line_from_parameters(net, b[4], dead, length_km=1, r_ohm_per_km=0.2, x_ohm_per_km=0.12, c_nf_per_km=300, max_i_ka=0.3)
+    pp.create_transformer_from_parameters(net, b[4], b[6], sn_mva=6, vn_hv_kv=20, vn_lv_kv=10.5, vk_percent=6, vkr_percent=0.8, pfe_kw=8, i0_percent=1, shift_degree=0,
+                                          tap_side="hv", tap_neutral=0, tap_min=-5, tap_max=5, tap_step_degree=3, tap_pos=2, tap_changer_type="Ideal",
+                                          leakage_resistance_ratio_hv=0.5, leakage_reactance_ratio_hv=0.5)
+    pp.create_switch(net, b[4], b[5], et="b", closed=True)
+    pp.create_load(net, b[3], p_mw=6, q_mvar=2, scaling=0.8)
+    pp.create_load(net, b[5], p_mw=3, q_mvar=1)
+    pp.create_load(net, b[6], p_mw=2, q_mvar=0.5)
+    pp.create_load(net, b[6], p_mw=50, q_mvar=50, in_service=False)
+    pp.create_load(net, dead, p_mw=1, q_mvar=0.2)
+    pp.create_sgen(net, b[5], p_mw=2.5, q_mvar=-0.4, scaling=0.9)
+    pp.create_gen(net, b[3], p_mw=1.5, vm_pu=1.01)
+    pp.create_shunt(net, b[6], q_mvar=-0.8, p_mw=0.01, vn_kv=11, step=2)
+    pp.create_shunt(net, b[2], q_mvar=0.3, p_mw=0.0)
+    # A second island with its own slack generator.
+    pp.create_gen(net, b[7], p_mw=20, vm_pu=1.0, slack=True)
+    pp.create_line_from_parameters(net, b[7], b[8], length_km=20, r_ohm_per_km=0.1, x_ohm_per_km=0.38, c_nf_per_km=9, max_i_ka=0.5)
+    pp.create_load(net, b[8], p_mw=15, q_mvar=4)
+    return net
+
+
 def rounded(values):
     return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else round(float(v), 10) for v in values]
 
@@ -80,6 +123,7 @@ def main():
         "cigre_mv_pv_wind": lambda: pn.create_cigre_network_mv(with_der="pv_wind"),
         "mv_oberrhein": pn.mv_oberrhein,
         "case118_from_ppc": lambda: case118(grids),
+        "feature_mix": feature_mix,
     }
     os.makedirs(os.path.join(HERE, "pandapower"), exist_ok=True)
     out = {"tool": f"pandapower {pp.__version__} rundcpp / runpp (calculate_voltage_angles=True)", "networks": {}}
@@ -101,13 +145,15 @@ def main():
             dc = {"bus_va_degree": by_index(net.res_bus, "va_degree"), "line_p_from_mw": by_index(net.res_line, "p_from_mw"), "trafo_p_hv_mw": by_index(net.res_trafo, "p_hv_mw"), "impedance_p_from_mw": by_index(net.res_impedance, "p_from_mw")}
             pp.runpp(net, calculate_voltage_angles=True)
             ac = ac_results(net)
-            # Our reader takes a line with an open switch out of service; pandapower keeps it
-            # energised from its closed end (an auxiliary bus), with its charging. The same network
-            # with those lines out of service is our model exactly.
+            # Our reader takes a line with an open switch, or with an out-of-service bus at one end,
+            # out of service; pandapower keeps it energised from its live end (an auxiliary bus), with
+            # its charging. The same network with those lines out of service is our model exactly.
             opened = net.switch[(net.switch.et == "l") & (~net.switch.closed)]
+            dead_end = net.line.index[net.line.in_service & ~(net.bus.in_service.loc[net.line.from_bus].values & net.bus.in_service.loc[net.line.to_bus].values)]
             ac_open_lines_out = None
-            if len(opened) > 0:
+            if len(opened) > 0 or len(dead_end) > 0:
                 net.line.loc[opened.element.values, "in_service"] = False
+                net.line.loc[dead_end, "in_service"] = False
                 net.switch.loc[opened.index, "closed"] = True
                 pp.runpp(net, calculate_voltage_angles=True)
                 ac_open_lines_out = ac_results(net)
