@@ -354,6 +354,13 @@ export function parsePandapower(document: unknown, source: string): MatpowerCase
     genList.push({ id: `sgen-${s.index}`, bus: root(s.bus), pgMw: s.p_mw * scaling, qgMvar: s.q_mvar * scaling, vgPu: 1, inService: s.in_service && busOn(s.bus), pmaxMw: Number.POSITIVE_INFINITY, pminMw: Number.NEGATIVE_INFINITY, line: 0 });
   }
 
+  // Every generator at a voltage-controlled bus carries that bus's set point (the external grid's, else
+  // the first gen's): the AC model reads Vg from each in-service generator at the bus, sgens included.
+  for (let i = 0; i < genList.length; i++) {
+    const setPoint = vmOf.get(genList[i]!.bus);
+    if (setPoint !== undefined) genList[i] = { ...genList[i]!, vgPu: setPoint };
+  }
+
   // Branches: lines, then transformers.
   const branches: MatpowerBranch[] = [];
   const branchEnds = (table: string, idx: number, fromField: string, from: number, toField: string, to: number): boolean => {

@@ -83,6 +83,7 @@ def feature_mix():
     pp.create_load(net, dead, p_mw=1, q_mvar=0.2)
     pp.create_sgen(net, b[5], p_mw=2.5, q_mvar=-0.4, scaling=0.9)
     pp.create_gen(net, b[3], p_mw=1.5, vm_pu=1.01)
+    pp.create_sgen(net, b[3], p_mw=0.7, q_mvar=0.1)  # beside a gen: its bus stays at the gen's set point
     pp.create_shunt(net, b[6], q_mvar=-0.8, p_mw=0.01, vn_kv=11, step=2)
     pp.create_shunt(net, b[2], q_mvar=0.3, p_mw=0.0)
     # A second island with its own slack generator.
