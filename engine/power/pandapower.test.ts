@@ -168,6 +168,19 @@ describe('pandapower JSON networks: what the reader builds', () => {
     expect(net.branchInService[net.branchIds.indexOf('line-4')]).toBe(0);
   });
 
+  it('a pandapower 2.x file (tap_phase_shifter instead of tap_changer_type) gives the same transformers', () => {
+    const legacy = edited('feature_mix', 'trafo', (f) => {
+      const type = f.columns.indexOf('tap_changer_type');
+      f.columns[type] = 'tap_phase_shifter';
+      for (const row of f.data) row[type] = row[type] === 'Ideal';
+    });
+    const now = gridOf('feature_mix');
+    const before = networkFromCase(parsePandapower(legacy, 'legacy.json'));
+    expect(Array.from(before.tap)).toEqual(Array.from(now.tap));
+    expect(Array.from(before.shiftDeg)).toEqual(Array.from(now.shiftDeg));
+    expect(Array.from(before.xPu)).toEqual(Array.from(now.xPu));
+  });
+
   it('a city imported from a pandapower network validates and gives the same power flows', () => {
     const mpc = parsePandapower(documentOf('mv_oberrhein'), 'mv_oberrhein');
     const city = parseCity(matpowerToCity(mpc), 'mv_oberrhein.json');

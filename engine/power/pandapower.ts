@@ -62,6 +62,8 @@ const trafoRow = z.object({
   tap_step_degree: optionalNumber,
   tap_changer_type: z.union([z.enum(['Ratio', 'Symmetrical', 'Ideal', 'Tabular']), z.null()]).optional(),
   tap_dependency_table: z.boolean().nullable().optional(),
+  // pandapower 2.x (before tap_changer_type): true = ideal phase shifter.
+  tap_phase_shifter: z.boolean().nullable().optional(),
   tap2_pos: optionalNumber,
   tap2_changer_type: z.string().nullable().optional(),
   leakage_resistance_ratio_hv: optionalNumber,
@@ -476,10 +478,11 @@ export function parsePandapower(document: unknown, source: string): MatpowerCase
     const b = islandRoot(br.to);
     if (a !== b) islandParent.set(Math.max(a, b), Math.min(a, b));
   }
+  const slackGens = new Set(gens.filter((g) => g.slack === true).map((g) => `gen-${g.index}`));
   const slackOf = new Map<number, string>();
   for (const g of genList) {
     if (!g.inService || type.get(g.bus) !== BusType.Reference) continue;
-    if (!g.id!.startsWith('ext-') && !gens.some((x) => `gen-${x.index}` === g.id && x.slack === true)) continue;
+    if (!g.id!.startsWith('ext-') && !slackGens.has(g.id!)) continue;
     const island = islandRoot(g.bus);
     const other = slackOf.get(island);
     if (other !== undefined) problems.push({ path: `$.${g.id!.startsWith('ext-') ? 'ext_grid' : 'gen'}[index ${g.id!.replace(/^\w+-/, '')}]`, reason: `a second slack (${g.id}) in the part of the grid where ${other} already is the slack; one reference per island is supported` });
@@ -530,7 +533,10 @@ function trafoBranch(t: TrafoRow, hvBusKv: number, lvBusKv: number, snMva: numbe
   let vnHv = t.vn_hv_kv;
   let vnLv = t.vn_lv_kv;
   let shift = t.shift_degree ?? 0;
-  const type = t.tap_changer_type ?? null;
+  // pandapower 3 reads a 2.x file (no tap_changer_type column) as: tap_phase_shifter → ideal, else a
+  // ratio tap changer where tap_step_percent and tap_pos are given.
+  const legacy = t.tap_changer_type === undefined ? (t.tap_phase_shifter === true ? 'Ideal' : t.tap_step_percent !== null && t.tap_step_percent !== undefined ? 'Ratio' : null) : null;
+  const type = t.tap_changer_type ?? legacy;
   if (type !== null && t.tap_pos !== null && t.tap_pos !== undefined) {
     const side = t.tap_side ?? null;
     if (side === null) return 'tap_side must be "hv" or "lv" when a tap changer is given';
