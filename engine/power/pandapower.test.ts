@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors.ts';
-import { parseCity } from '../model/validate.ts';
+import { loadCityFile, parseCity } from '../model/validate.ts';
 import { acPowerFlow } from './acpf.ts';
 import { matpowerToCity } from './city.ts';
 import { dcPowerFlow } from './dcpf.ts';
@@ -191,6 +191,12 @@ describe('pandapower JSON networks: what the reader builds', () => {
     expect(Array.from(acPowerFlow(viaCity).vmPu)).toEqual(Array.from(acPowerFlow(direct).vmPu));
     const kinds = new Set(city.assets.map((a) => a.kind));
     expect(kinds).toEqual(new Set(['bus', 'line', 'transformer', 'generator']));
+  });
+
+  it('loadCityFile (every --city) reads a pandapower file as a city with its power assets', () => {
+    const city = loadCityFile(new URL('./reference/pandapower/example_simple.json', import.meta.url).pathname);
+    expect(city.assets.map((a) => a.id)).toEqual(['bus-0', 'bus-1', 'bus-3', 'bus-5', 'bus-6', 'line-0', 'line-1', 'line-2', 'line-3', 'trafo-0', 'ext-0', 'gen-0', 'sgen-0']);
+    expect(city.assets.every((a) => a.layer === 'power')).toBe(true);
   });
 
   it('tells a pandapower document from a city document', () => {
