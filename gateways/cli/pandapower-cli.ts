@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { matpowerToCity, parsePandapower, readJsonFile } from '../../engine/index.ts';
+import { writePowerCity } from './power-cli.ts';
 
 /**
  * `stratum import pandapower --in net.json --out city.json`: a pandapower network saved with
@@ -22,14 +22,5 @@ export function registerPandapowerCommands(program: Command, io: Io): void {
     )
     .requiredOption('--in <file>', 'pandapower network (.json written by pandapower.to_json)')
     .option('--out <file>', 'write the city here instead of stdout')
-    .action((opts: { in: string; out?: string }) => {
-      const doc = matpowerToCity(parsePandapower(readJsonFile(opts.in), opts.in));
-      const text = JSON.stringify(doc);
-      if (opts.out === undefined) io.out(`${text}\n`);
-      else {
-        writeFileSync(opts.out, text);
-        const count = (kind: string): number => doc.assets.filter((a) => a.electrical.kind === kind).length;
-        io.err(`wrote ${opts.out}: ${count('bus')} buses, ${count('branch')} branches, ${count('generator')} generators (${doc.assets.length} assets, ${doc.links.length} links)\n`);
-      }
-    });
+    .action((opts: { in: string; out?: string }) => writePowerCity(matpowerToCity(parsePandapower(readJsonFile(opts.in), opts.in)), opts.out, io));
 }

@@ -12,6 +12,7 @@ import {
   readTextFile,
   screenN1,
   type GridNetwork,
+  type PowerCityDocument,
 } from '../../engine/index.ts';
 import { powerStudyReportHtml } from './power-report.ts';
 
@@ -40,16 +41,18 @@ export function registerMatpowerImport(parent: Command, io: Io): void {
     .description('Convert a MATPOWER case (.m) to a city model: buses bus-<BUS_I>, branches br-<row>, generators gen-<row>, with their electrical fields')
     .requiredOption('--in <file>', 'MATPOWER case file (.m)')
     .option('--out <file>', 'write the city here instead of stdout')
-    .action((opts: { in: string; out?: string }) => {
-      const doc = matpowerToCity(parseMatpower(readTextFile(opts.in), opts.in));
-      const text = JSON.stringify(doc);
-      if (opts.out === undefined) io.out(`${text}\n`);
-      else {
-        writeFileSync(opts.out, text);
-        const count = (kind: string): number => doc.assets.filter((a) => a.electrical.kind === kind).length;
-        io.err(`wrote ${opts.out}: ${count('bus')} buses, ${count('branch')} branches, ${count('generator')} generators (${doc.assets.length} assets, ${doc.links.length} links)\n`);
-      }
-    });
+    .action((opts: { in: string; out?: string }) => writePowerCity(matpowerToCity(parseMatpower(readTextFile(opts.in), opts.in)), opts.out, io));
+}
+
+/** Writes an imported power city to `out` (with a one-line summary on stderr), or to stdout. */
+export function writePowerCity(doc: PowerCityDocument, out: string | undefined, io: Io): void {
+  const text = JSON.stringify(doc);
+  if (out === undefined) io.out(`${text}\n`);
+  else {
+    writeFileSync(out, text);
+    const count = (kind: string): number => doc.assets.filter((a) => a.electrical.kind === kind).length;
+    io.err(`wrote ${out}: ${count('bus')} buses, ${count('branch')} branches, ${count('generator')} generators (${doc.assets.length} assets, ${doc.links.length} links)\n`);
+  }
 }
 
 /** `ids:br-12,br-345 | random-pairs | random-singles` (dc-overload) — ids alone for the other models. */
