@@ -66,6 +66,8 @@ export type { Csr } from './graph/index.ts';
 export * from './water/index.ts';
 export {
   parseMatpower,
+  parsePandapower,
+  isPandapowerDocument,
   BusType,
   networkFromCase,
   networkFromCity,

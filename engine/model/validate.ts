@@ -12,7 +12,7 @@ import {
 import { epanetCityDocument } from '../water/city.ts';
 import { geographySchema, lonLatProjector } from './geography.ts';
 import type { Asset, CityModel, Cohort, Dependency, Link, Position } from './types.ts';
-import { checkElectricalReferences, electricalSchema, gridSchema, matpowerCityDocument } from '../power/city-model.ts';
+import { checkElectricalReferences, electricalSchema, gridSchema, isPandapowerDocument, matpowerCityDocument, pandapowerCityDocument } from '../power/city-model.ts';
 
 const id = z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters');
 const share = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
@@ -286,7 +286,9 @@ export function loadCityFile(path: string): CityModel {
   if (isOsmPath(path)) return parseCity(importOsmFile(path), path); // OpenStreetMap: a real place
   if (/\.inp$/i.test(path)) return parseCity(epanetCityDocument(readTextFile(path), path), path); // EPANET: the water layer
   if (path.endsWith('.m')) return parseCity(matpowerCityDocument(readTextFile(path), path), path); // MATPOWER: the power layer
-  return parseCityDocument(readJsonFile(path), path);
+  const document = readJsonFile(path);
+  if (isPandapowerDocument(document)) return parseCity(pandapowerCityDocument(document, path), path); // pandapower (pp.to_json): the power layer
+  return parseCityDocument(document, path);
 }
 
 /** A city file's parsed JSON (the engine's format or GeoJSON), validated as `loadCityFile` does. */

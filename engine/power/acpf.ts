@@ -124,9 +124,11 @@ function admittances(net: GridNetwork, branchOn: Uint8Array): Admittances {
     const nIm = tau * Math.sin(phi);
     const n2 = tau * tau;
     const half = net.bPu[k]! / 2;
-    y.ttRe[k] = ysRe;
-    y.ttIm[k] = ysIm + half;
-    y.ffRe[k] = ysRe / n2;
+    // pandapower's branch conductance and T-model asymmetry (makeYbus's BR_G, BR_G_ASYM, BR_B_ASYM); 0 for MATPOWER cases.
+    const gHalf = (net.gPu?.[k] ?? 0) / 2;
+    y.ttRe[k] = ysRe + gHalf + (net.gAsymPu?.[k] ?? 0) / 2;
+    y.ttIm[k] = ysIm + half + (net.bAsymPu?.[k] ?? 0) / 2;
+    y.ffRe[k] = (ysRe + gHalf) / n2;
     y.ffIm[k] = (ysIm + half) / n2;
     // −y_s / conj(N) = −y_s·N / τ², and −y_s / N = −y_s·conj(N) / τ².
     y.ftRe[k] = -(ysRe * nRe - ysIm * nIm) / n2;

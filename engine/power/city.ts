@@ -45,15 +45,28 @@ export function matpowerToCity(mpc: MatpowerCase): PowerCityDocument {
       layer: 'power',
       kind: 'bus',
       district: areaOf.get(b.number)!,
-      electrical: { kind: 'bus', busType: b.type as 1 | 2 | 3 | 4, pdMw: b.pdMw, qdMvar: b.qdMvar, gsMw: b.gsMw, bsMvar: b.bsMvar, vaDeg: b.vaDeg, vmPu: b.vmPu, baseKv: b.baseKv, vmaxPu: b.vmaxPu, vminPu: b.vminPu },
+      electrical: {
+        kind: 'bus',
+        busType: b.type as 1 | 2 | 3 | 4,
+        pdMw: b.pdMw,
+        qdMvar: b.qdMvar,
+        gsMw: b.gsMw,
+        bsMvar: b.bsMvar,
+        vaDeg: b.vaDeg,
+        vmPu: b.vmPu,
+        baseKv: b.baseKv,
+        // A pandapower bus may give no limits (NaN): the city then leaves them out.
+        ...(Number.isFinite(b.vmaxPu) ? { vmaxPu: b.vmaxPu } : {}),
+        ...(Number.isFinite(b.vminPu) ? { vminPu: b.vminPu } : {}),
+      },
     });
   }
   mpc.branches.forEach((br, r) => {
-    const id = branchId(r + 1);
+    const id = br.id ?? branchId(r + 1);
     assets.push({
       id,
       layer: 'power',
-      kind: branchKind(br.tap, br.shiftDeg),
+      kind: br.kind ?? branchKind(br.tap, br.shiftDeg),
       district: areaOf.get(br.from)!,
       electrical: {
         kind: 'branch',
@@ -68,12 +81,15 @@ export function matpowerToCity(mpc: MatpowerCase): PowerCityDocument {
         tap: br.tap,
         shiftDeg: br.shiftDeg,
         inService: br.inService,
+        ...(br.gPu !== undefined && br.gPu !== 0 ? { gPu: br.gPu } : {}),
+        ...(br.gAsymPu !== undefined && br.gAsymPu !== 0 ? { gAsymPu: br.gAsymPu } : {}),
+        ...(br.bAsymPu !== undefined && br.bAsymPu !== 0 ? { bAsymPu: br.bAsymPu } : {}),
       },
     });
     links.push({ from: busId(br.from), to: id, kind: 'terminal' }, { from: id, to: busId(br.to), kind: 'terminal' });
   });
   mpc.gens.forEach((g, r) => {
-    const id = genId(r + 1);
+    const id = g.id ?? genId(r + 1);
     assets.push({
       id,
       layer: 'power',

@@ -5,6 +5,7 @@
  */
 export { parseMatpower, BusType } from './matpower.ts';
 export type { MatpowerCase, MatpowerBus, MatpowerBranch, MatpowerGen } from './matpower.ts';
+export { parsePandapower, isPandapowerDocument } from './pandapower.ts';
 export { networkFromCase, networkFromCity, checkElectricalReferences, busId, branchId, genId, busActive } from './network.ts';
 export type { GridNetwork, Electrical, ElectricalCity } from './network.ts';
 export { SparseLdlt, SingularMatrixError } from './sparse.ts';

@@ -36,6 +36,8 @@ export interface MatpowerGen {
   readonly pmaxMw: number;
   readonly pminMw: number;
   readonly line: number;
+  /** The city id when the source names its generators (pandapower: `ext-<i>`, `gen-<i>`, `sgen-<i>`); absent: `gen-<row>`. */
+  readonly id?: string;
 }
 
 export interface MatpowerBranch {
@@ -54,6 +56,18 @@ export interface MatpowerBranch {
   readonly shiftDeg: number;
   readonly inService: boolean;
   readonly line: number;
+  /** The city id when the source names its branches (pandapower: `line-<i>`, `trafo-<i>`); absent: `br-<row>`. */
+  readonly id?: string;
+  /** The asset kind when the source says it; absent: from TAP and SHIFT (`branchKind`). */
+  readonly kind?: 'line' | 'transformer';
+  /**
+   * pandapower's branch shunt conductance (BR_G, total, half at each end like bPu) and the extra
+   * to-end shunt of its T-model transformers (BR_G_ASYM, BR_B_ASYM: the to end gets
+   * (g + gAsym)/2 + j(b + bAsym)/2). AC only; absent: 0, as in MATPOWER.
+   */
+  readonly gPu?: number;
+  readonly gAsymPu?: number;
+  readonly bAsymPu?: number;
 }
 
 export interface MatpowerCase {

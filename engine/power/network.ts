@@ -39,6 +39,10 @@ export interface GridNetwork {
   /** Effective turns ratio (MATPOWER's TAP, with 0 meaning 1). */
   readonly tap: Float64Array;
   readonly shiftDeg: Float64Array;
+  /** pandapower's branch shunt conductance and T-model transformer asymmetry (MatpowerBranch.gPu …); AC only, absent: all 0. */
+  readonly gPu?: Float64Array;
+  readonly gAsymPu?: Float64Array;
+  readonly bAsymPu?: Float64Array;
   /** RATE_A in MW (MVA taken as MW in the DC model); 0 = unlimited. */
   readonly rateAMw: Float64Array;
   readonly branchInService: Uint8Array;
@@ -59,6 +63,16 @@ export const busId = (number: number): string => `bus-${number}`;
 export const branchId = (row: number): string => `br-${row}`;
 export const genId = (row: number): string => `gen-${row}`;
 
+/** The optional AC branch shunt arrays, present only when some branch has one (MATPOWER cases have none). */
+function branchShunts(branches: ReadonlyArray<Pick<MatpowerBranch, 'gPu' | 'gAsymPu' | 'bAsymPu'>>): Pick<GridNetwork, 'gPu' | 'gAsymPu' | 'bAsymPu'> {
+  if (!branches.some((b) => (b.gPu ?? 0) !== 0 || (b.gAsymPu ?? 0) !== 0 || (b.bAsymPu ?? 0) !== 0)) return {};
+  return {
+    gPu: Float64Array.from(branches, (b) => b.gPu ?? 0),
+    gAsymPu: Float64Array.from(branches, (b) => b.gAsymPu ?? 0),
+    bAsymPu: Float64Array.from(branches, (b) => b.bAsymPu ?? 0),
+  };
+}
+
 /** Builds the numeric network of a parsed MATPOWER case. */
 export function networkFromCase(mpc: MatpowerCase): GridNetwork {
   const busIds = mpc.buses.map((b) => busId(b.number));
@@ -78,7 +92,7 @@ export function networkFromCase(mpc: MatpowerCase): GridNetwork {
     vmPu: Float64Array.from(mpc.buses, (b) => b.vmPu),
     vmaxPu: Float64Array.from(mpc.buses, (b) => b.vmaxPu),
     vminPu: Float64Array.from(mpc.buses, (b) => b.vminPu),
-    branchIds: mpc.branches.map((_, r) => branchId(r + 1)),
+    branchIds: mpc.branches.map((b, r) => b.id ?? branchId(r + 1)),
     from: Int32Array.from(mpc.branches, (b) => index(b.from)),
     to: Int32Array.from(mpc.branches, (b) => index(b.to)),
     xPu: Float64Array.from(mpc.branches, (b) => b.xPu),
@@ -86,9 +100,10 @@ export function networkFromCase(mpc: MatpowerCase): GridNetwork {
     bPu: Float64Array.from(mpc.branches, (b) => b.bPu),
     tap: Float64Array.from(mpc.branches, (b) => (b.tap === 0 ? 1 : b.tap)),
     shiftDeg: Float64Array.from(mpc.branches, (b) => b.shiftDeg),
+    ...branchShunts(mpc.branches),
     rateAMw: Float64Array.from(mpc.branches, (b) => b.rateAMva),
     branchInService: Uint8Array.from(mpc.branches, (b) => (b.inService ? 1 : 0)),
-    genIds: mpc.gens.map((_, r) => genId(r + 1)),
+    genIds: mpc.gens.map((g, r) => g.id ?? genId(r + 1)),
     genBus: Int32Array.from(mpc.gens, (g) => index(g.bus)),
     pgMw: Float64Array.from(mpc.gens, (g) => g.pgMw),
     qgMvar: Float64Array.from(mpc.gens, (g) => g.qgMvar),
@@ -115,7 +130,7 @@ export type Electrical =
       readonly vminPu?: number | undefined;
     }
   // A branch carries MATPOWER's branch fields, its ends named by bus id instead of number.
-  | (Omit<MatpowerBranch, 'from' | 'to' | 'line'> & { readonly kind: 'branch'; readonly from: string; readonly to: string })
+  | (Omit<MatpowerBranch, 'from' | 'to' | 'line' | 'id' | 'kind'> & { readonly kind: 'branch'; readonly from: string; readonly to: string })
   | {
       readonly kind: 'generator';
       readonly bus: string;
@@ -174,6 +189,7 @@ export function networkFromCity(city: ElectricalCity): GridNetwork {
     bPu: Float64Array.from(branches, (b) => b.e.bPu),
     tap: Float64Array.from(branches, (b) => (b.e.tap === 0 ? 1 : b.e.tap)),
     shiftDeg: Float64Array.from(branches, (b) => b.e.shiftDeg),
+    ...branchShunts(branches.map((b) => b.e)),
     rateAMw: Float64Array.from(branches, (b) => b.e.rateAMva),
     branchInService: Uint8Array.from(branches, (b) => (b.e.inService ? 1 : 0)),
     genIds: gens.map((g) => g.id),

@@ -35,6 +35,10 @@ export const electricalSchema = z.discriminatedUnion('kind', [
     tap: nonNegative.default(0),
     shiftDeg: finite.default(0),
     inService: z.boolean().default(true),
+    // pandapower's branch shunt conductance and T-model transformer asymmetry (AC only; absent: 0).
+    gPu: finite.optional(),
+    gAsymPu: finite.optional(),
+    bAsymPu: finite.optional(),
   }),
   z.strictObject({
     kind: z.literal('generator'),

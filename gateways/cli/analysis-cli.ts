@@ -85,7 +85,7 @@ export function registerAnalysisCommands(program: Command, io: Io): void {
   program
     .command('cascade')
     .description('Monte Carlo cascade study on the engine (batch mode, the live twin\'s own actors)')
-    .requiredOption('--city <file>', 'city file (JSON or GeoJSON; generic graphs welcome; a MATPOWER .m for dc-overload)')
+    .requiredOption('--city <file>', 'city file (JSON or GeoJSON; generic graphs welcome; a MATPOWER .m or pandapower .json for dc-overload)')
     .addOption(new Option('--model <model>', `motter-lai: ${MODEL_RULES['motter-lai']} | interdependent: ${MODEL_RULES.interdependent} | stochastic: ${MODEL_RULES.stochastic} | ${DC_OVERLOAD_HELP}`).choices(['motter-lai', 'interdependent', 'stochastic', 'dc-overload']).makeOptionMandatory())
     .option('--alpha <a>', 'Motter–Lai tolerance (capacity = (1 + alpha) × initial load)', number('--alpha', 0), 0.25)
     .option('--attack <attack>', 'motter-lai attack: highest-load | highest-degree | random | ids:X,Y', parseAttack)

@@ -13,6 +13,7 @@ import { registerWaterCommands, waterModelOption } from './water-cli.ts';
 import { registerHistoryCommands } from './history-cli.ts';
 import { registerWorkerCommands } from './worker-cli.ts';
 import { registerPowerCommands } from './power-cli.ts';
+import { registerPandapowerCommands } from './pandapower-cli.ts';
 import { registerEstimationCommands } from './estimation-cli.ts';
 import { registerTelemetryCommands } from './telemetry-cli.ts';
 
@@ -313,8 +314,9 @@ export async function main(argv: readonly string[], io: { out: (s: string) => vo
   registerAnalysisCommands(program, io);
   registerScenarioCommands(program, io);
   // One `import` parent; each format adds its subcommand (matpower, epanet, osm).
-  const importCommand = program.command('import').description('Convert another format (MATPOWER, EPANET, OpenStreetMap) into a city file');
+  const importCommand = program.command('import').description('Convert another format (MATPOWER, pandapower, EPANET, OpenStreetMap) into a city file');
   registerPowerCommands(program, io);
+  registerPandapowerCommands(program, io);
   registerEstimationCommands(program, io);
   registerTelemetryCommands(program, io);
   registerWaterCommands(program, io, importCommand);

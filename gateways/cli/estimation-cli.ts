@@ -30,7 +30,7 @@ export function registerEstimationCommands(program: Command, io: Io): void {
     .description(
       'DC weighted-least-squares state estimation: angles and flows from measurements (flow = MW at the from end of a branch, injection = net MW into the network at a bus, angle = PMU degrees), reference bus at 0; chi-square test, then removal of the largest normalised residual above the limit, one at a time; unobservable buses are reported, not fatal',
     )
-    .requiredOption('--case <file>', 'MATPOWER case (.m) or a city file with electrical power assets')
+    .requiredOption('--case <file>', 'MATPOWER case (.m), pandapower network (.json from pandapower.to_json) or a city file with electrical power assets')
     .requiredOption('--measurements <file>', 'JSON array of { kind: flow|injection|angle, target: br-N|bus-N, valueMw|valueDeg, sigmaMw|sigmaDeg }')
     .option('--confidence <p>', 'confidence of the chi-square test', probability('--confidence'), 0.99)
     .option('--residual-limit <x>', 'remove a measurement only while its normalised residual exceeds this', positive('--residual-limit'), 3)

@@ -12,6 +12,7 @@ import {
   readTextFile,
   screenN1,
   type GridNetwork,
+  type PowerCityDocument,
 } from '../../engine/index.ts';
 import { powerStudyReportHtml } from './power-report.ts';
 
@@ -40,16 +41,18 @@ export function registerMatpowerImport(parent: Command, io: Io): void {
     .description('Convert a MATPOWER case (.m) to a city model: buses bus-<BUS_I>, branches br-<row>, generators gen-<row>, with their electrical fields')
     .requiredOption('--in <file>', 'MATPOWER case file (.m)')
     .option('--out <file>', 'write the city here instead of stdout')
-    .action((opts: { in: string; out?: string }) => {
-      const doc = matpowerToCity(parseMatpower(readTextFile(opts.in), opts.in));
-      const text = JSON.stringify(doc);
-      if (opts.out === undefined) io.out(`${text}\n`);
-      else {
-        writeFileSync(opts.out, text);
-        const count = (kind: string): number => doc.assets.filter((a) => a.electrical.kind === kind).length;
-        io.err(`wrote ${opts.out}: ${count('bus')} buses, ${count('branch')} branches, ${count('generator')} generators (${doc.assets.length} assets, ${doc.links.length} links)\n`);
-      }
-    });
+    .action((opts: { in: string; out?: string }) => writePowerCity(matpowerToCity(parseMatpower(readTextFile(opts.in), opts.in)), opts.out, io));
+}
+
+/** Writes an imported power city to `out` (with a one-line summary on stderr), or to stdout. */
+export function writePowerCity(doc: PowerCityDocument, out: string | undefined, io: Io): void {
+  const text = JSON.stringify(doc);
+  if (out === undefined) io.out(`${text}\n`);
+  else {
+    writeFileSync(out, text);
+    const count = (kind: string): number => doc.assets.filter((a) => a.electrical.kind === kind).length;
+    io.err(`wrote ${out}: ${count('bus')} buses, ${count('branch')} branches, ${count('generator')} generators (${doc.assets.length} assets, ${doc.links.length} links)\n`);
+  }
 }
 
 /** `ids:br-12,br-345 | random-pairs | random-singles` (dc-overload) — ids alone for the other models. */
@@ -182,7 +185,7 @@ export function registerPowerCommands(program: Command, io: Io): void {
     .description(
       "Power flow of a grid. --model dc (default): exactly MATPOWER's rundcpf: B with tap ratio and phase shift, bus shunt conductance as load, in-service generators at Pg, each island's reference bus (type 3, else the bus with the largest generation) taking the mismatch. --model ac: MATPOWER's runpf with its defaults: Newton–Raphson on the full AC model (r, x, line charging, taps, phase shifts, bus shunts, Qd), PV buses at Vg, tolerance 1e-8 pu, at most 10 iterations, generator Q limits not enforced; buses outside [Vmin, Vmax] listed",
     )
-    .requiredOption('--case <file>', 'MATPOWER case (.m) or a city file with electrical power assets')
+    .requiredOption('--case <file>', 'MATPOWER case (.m), pandapower network (.json from pandapower.to_json) or a city file with electrical power assets')
     .option('--model <model>', 'dc (DC power flow, rundcpf) or ac (AC power flow, Newton–Raphson, runpf)', parseModel, 'dc' as PowerflowModel)
     .option(
       '--json',
@@ -231,7 +234,7 @@ export function registerPowerCommands(program: Command, io: Io): void {
   program
     .command('contingency')
     .description('N-1 screening on the DC model: every single branch and generator outage, post-contingency flows by LODF/PTDF (bridges and lost islands handled exactly), branches over RATE_A; worst first')
-    .requiredOption('--case <file>', 'MATPOWER case (.m) or a city file with electrical power assets')
+    .requiredOption('--case <file>', 'MATPOWER case (.m), pandapower network (.json from pandapower.to_json) or a city file with electrical power assets')
     .option('--json', 'print one JSON object: screened, baseOverloads, contingencies [{outage, kind, resolved, lostLoadMw, maxLoading, newOverloads, overloads [{id, flowMw, ratingMw, loading}]}] (only those with overloads or lost load), worst first')
     .option('--all', 'list every contingency, also those without overloads')
     .action((opts: { case: string; json?: boolean; all?: boolean }) => {

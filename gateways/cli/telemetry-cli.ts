@@ -75,7 +75,7 @@ export function registerTelemetryCommands(program: Command, io: Io): void {
     .description(
       'Field simulator: measurement streams from the true DC power flow of a grid (flow sensors on every branch, injection sensors on every bus, PMUs where asked) with noise per sensor type, dropouts, stuck sensors, delays and an attacker who spoofs readings; writes the estimator\'s measurement file (each sensor\'s latest arrived reading)',
     )
-    .requiredOption('--case <file>', 'MATPOWER case (.m) or a city file with electrical power assets')
+    .requiredOption('--case <file>', 'MATPOWER case (.m), pandapower network (.json from pandapower.to_json) or a city file with electrical power assets')
     .option('--seconds <n>', 'simulated seconds', numberFlag('--seconds', (x) => Number.isFinite(x) && x > 0, 'a positive number of seconds'), 60)
     .option('--rate <hz>', 'scans per second', numberFlag('--rate', (x) => Number.isFinite(x) && x > 0, 'a positive number of scans per second'), 1)
     .option('--noise <list>', 'sensor σ per type: flow=MW,injection=MW,angle=deg (defaults flow=2,injection=3,angle=0.05)', parsed('--noise', parseNoise))
