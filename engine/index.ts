@@ -96,6 +96,11 @@ export {
   toMatpowerText,
   balanceLive,
   branchKind,
+  voltageServiceLevel,
+  voltageOutside,
+  busVoltageLimits,
+  UNDERVOLTAGE_FLOOR,
+  OVERVOLTAGE_CEILING,
 } from './power/index.ts';
 export type {
   MatpowerCase,
