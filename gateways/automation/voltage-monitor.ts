@@ -182,7 +182,8 @@ export class VoltageMonitor {
     const sent = (this.sent ??= Float64Array.from(this.busActor, (a) => (a < 0 ? Number.NaN : (this.engine.kernel.states[a] as AssetState).vmPu)));
     const collapsed = new Uint8Array(n);
     if (answer.collapse !== undefined) for (const v of answer.collapse.buses) collapsed[v] = 1;
-    const vmPu = answer.vmPu ?? new Float64Array(n);
+    // Kept to a millionth of a pu: what is sent, shown and journalled is the same number.
+    const vmPu = answer.vmPu === undefined ? new Float64Array(n) : answer.vmPu.map((x) => Math.round(x * 1e6) / 1e6);
     const vaDeg = answer.vaDeg ?? new Float64Array(n);
     const violation: Last['violation'] = [];
     const commands: InputCommand[] = [];
@@ -195,7 +196,7 @@ export class VoltageMonitor {
     for (let v = 0; v < n; v++) {
       const vmin = net.vminPu[v]!;
       const vmax = net.vmaxPu[v]!;
-      const vm = collapsed[v] === 1 ? 0 : Math.round(vmPu[v]! * 1e6) / 1e6;
+      const vm = collapsed[v] === 1 ? 0 : vmPu[v]!;
       const dead = vm === 0 && collapsed[v] === 0;
       const outside = !dead && voltageOutside(vm, vmin, vmax);
       violation.push(dead || !outside ? null : collapsed[v] === 1 ? 'collapse' : vm < vmin ? 'under' : 'over');
