@@ -99,6 +99,9 @@ export {
   voltageServiceLevel,
   voltageOutside,
   busVoltageLimits,
+  voltageLimits,
+  DEFAULT_VMIN_PU,
+  DEFAULT_VMAX_PU,
   UNDERVOLTAGE_FLOOR,
   OVERVOLTAGE_CEILING,
 } from './power/index.ts';

@@ -880,7 +880,7 @@ export interface VoltageMonitorSummary {
   readonly seconds: number;
   readonly collapse: { readonly message: string; readonly maxMismatchPu: number; readonly bus: string | null; readonly buses: number } | null;
   /** Buses outside their limits at the last run; `limitPu` the limit crossed (Vmin for under and collapse). */
-  readonly violations: ReadonlyArray<{ readonly bus: string; readonly vmPu: number; readonly kind: 'under' | 'over' | 'collapse'; readonly limitPu: number | null }>;
+  readonly violations: ReadonlyArray<{ readonly bus: string; readonly vmPu: number; readonly kind: 'under' | 'over' | 'collapse'; readonly limitPu: number }>;
 }
 
 export interface ContingencyRow {

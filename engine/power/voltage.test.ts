@@ -5,7 +5,7 @@ import { UnknownTargetError, ValidationError } from '../errors.ts';
 import { parseCity } from '../model/validate.ts';
 import { parseMatpower } from './matpower.ts';
 import { matpowerToCity } from './city.ts';
-import { OVERVOLTAGE_CEILING, UNDERVOLTAGE_FLOOR, voltageOutside, voltageServiceLevel, voltageTarget } from './voltage.ts';
+import { DEFAULT_VMAX_PU, DEFAULT_VMIN_PU, OVERVOLTAGE_CEILING, UNDERVOLTAGE_FLOOR, voltageLimits, voltageOutside, voltageServiceLevel, voltageTarget } from './voltage.ts';
 
 describe('the voltage service rule', () => {
   it('serves fully inside [Vmin, Vmax], limits included', () => {
@@ -68,5 +68,14 @@ mpc.branch = [1 2 0.01 0.1 0 0 0 0 0 0 1 -360 360];
     expect(() => voltageTarget(index, 'layer:power')).toThrow(UnknownTargetError);
     expect(() => voltageTarget(index, 'br-1')).toThrow(ValidationError);
     expect(() => voltageTarget(index, 'gen-1')).toThrow(/"gen-1" is not a bus with electrical fields/);
+  });
+});
+
+describe('the limits a bus is held to', () => {
+  it('are its own where the city gives them, else 0.9–1.1 pu (a generated grid carries none)', () => {
+    expect(voltageLimits(0.94, 1.06)).toEqual({ vminPu: 0.94, vmaxPu: 1.06 });
+    expect(voltageLimits(undefined, undefined)).toEqual({ vminPu: DEFAULT_VMIN_PU, vmaxPu: DEFAULT_VMAX_PU });
+    expect(voltageLimits(0, 1.05)).toEqual({ vminPu: 0.9, vmaxPu: 1.05 });
+    expect(voltageLimits(Number.NaN, Number.NaN)).toEqual({ vminPu: 0.9, vmaxPu: 1.1 });
   });
 });

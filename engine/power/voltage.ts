@@ -9,7 +9,8 @@
  * - Vm > Vmax → falls linearly from 1 at Vmax to 0 at OVERVOLTAGE_CEILING × Vmax (overvoltage
  *   protection disconnects equipment), 0 above it;
  * - Vm = 0 → 0: the monitor's mark of a voltage collapse (its AC power flow did not converge).
- * A missing limit (a city without VMIN/VMAX) bounds nothing on its side.
+ * A bus without limits in its city is held to DEFAULT_VMIN_PU–DEFAULT_VMAX_PU (`voltageLimits`);
+ * `voltageServiceLevel` itself reads a NaN limit as no bound on its side.
  */
 import type { CityIndex } from '../city-index.ts';
 import { UnknownTargetError, ValidationError } from '../errors.ts';
@@ -52,8 +53,20 @@ export function voltageTarget(index: CityIndex, target: string): number {
   return actor;
 }
 
-/** The limits of bus actor `actor` (NaN where the city gives none). */
+/**
+ * Limits of a bus whose city gives none (a generated grid; a case with VMIN/VMAX 0): 0.9–1.1 pu, the
+ * wide band (ANSI C84.1 range B is 0.917–1.058 at the service entrance) that planning studies use.
+ */
+export const DEFAULT_VMIN_PU = 0.9;
+export const DEFAULT_VMAX_PU = 1.1;
+
+/** The limits a bus is held to: its own where given (> 0), else the defaults. */
+export function voltageLimits(vminPu: number | undefined, vmaxPu: number | undefined): { readonly vminPu: number; readonly vmaxPu: number } {
+  return { vminPu: vminPu !== undefined && vminPu > 0 ? vminPu : DEFAULT_VMIN_PU, vmaxPu: vmaxPu !== undefined && vmaxPu > 0 ? vmaxPu : DEFAULT_VMAX_PU };
+}
+
+/** The limits bus actor `actor` is held to (`voltageLimits` of its electrical fields). */
 export function busVoltageLimits(index: CityIndex, actor: number): { readonly vminPu: number; readonly vmaxPu: number } {
   const e = index.city.assets[actor]?.electrical;
-  return e?.kind === 'bus' ? { vminPu: e.vminPu ?? Number.NaN, vmaxPu: e.vmaxPu ?? Number.NaN } : { vminPu: Number.NaN, vmaxPu: Number.NaN };
+  return e?.kind === 'bus' ? voltageLimits(e.vminPu, e.vmaxPu) : voltageLimits(undefined, undefined);
 }

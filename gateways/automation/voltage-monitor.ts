@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { dcLayerFor, type AssetState, type DcLayer, type SolverState } from '../../actors/index.ts';
-import { voltageOutside, voltageServiceLevel, type Engine, type InputCommand, type StateChange } from '../../engine/index.ts';
+import { voltageLimits, voltageOutside, voltageServiceLevel, type Engine, type InputCommand, type StateChange } from '../../engine/index.ts';
 import type { Control } from '../door/index.ts';
 import type { Alert, BusVoltageRow, VoltageMonitorSummary } from '../protocol.ts';
 import { monitorAlert } from './telemetry-monitor.ts';
@@ -65,6 +65,8 @@ export class VoltageMonitor {
   private inputs = 0;
   private lastSummary: Omit<VoltageMonitorSummary, 'enabled' | 'runs' | 'collapses' | 'inputs' | 'violations'> | null = null;
   private readonly busActor: Int32Array;
+  /** Per bus: the limits it is held to (the city's, else the defaults: engine/power/voltage.ts). */
+  private readonly limits: ReadonlyArray<{ readonly vminPu: number; readonly vmaxPu: number }>;
 
   /** The monitor of an engine whose power layer is electrical, or null. */
   static attach(engine: Engine, control: Pick<Control, 'submitBatch'>, raise: (alerts: Alert[]) => void, options: VoltageMonitorOptions = {}): VoltageMonitor | null {
@@ -91,6 +93,8 @@ export class VoltageMonitor {
     }
     const index = engine.index;
     this.busActor = Int32Array.from(layer.grid.net.busIds, (id) => index.indexOf(id) ?? -1);
+    const net = layer.grid.net;
+    this.limits = net.busIds.map((_, v) => voltageLimits(net.vminPu[v], net.vmaxPu[v]));
     this.seq = engine.journal.lastSourceSeq(VOLTAGE_SOURCE) ?? 0;
     this.unsubscribe = engine.stream.subscribe((c: StateChange) => {
       if (c.actor < index.assetCount && index.layerOf[c.actor] === powerLayer) this.schedule();
@@ -194,8 +198,7 @@ export class VoltageMonitor {
       if (a !== undefined) alerts.push(a);
     };
     for (let v = 0; v < n; v++) {
-      const vmin = net.vminPu[v]!;
-      const vmax = net.vmaxPu[v]!;
+      const { vminPu: vmin, vmaxPu: vmax } = this.limits[v]!;
       const vm = collapsed[v] === 1 ? 0 : vmPu[v]!;
       const dead = vm === 0 && collapsed[v] === 0;
       const outside = !dead && voltageOutside(vm, vmin, vmax);
@@ -271,8 +274,8 @@ export class VoltageMonitor {
     const violations: Array<VoltageMonitorSummary['violations'][number]> = [];
     this.last?.violation.forEach((kind, v) => {
       if (kind === null) return;
-      const limit = kind === 'over' ? net.vmaxPu[v]! : net.vminPu[v]!;
-      violations.push({ bus: net.busIds[v]!, vmPu: kind === 'collapse' ? 0 : this.last!.vmPu[v]!, kind, limitPu: Number.isFinite(limit) ? limit : null });
+      const limits = this.limits[v]!;
+      violations.push({ bus: net.busIds[v]!, vmPu: kind === 'collapse' ? 0 : this.last!.vmPu[v]!, kind, limitPu: kind === 'over' ? limits.vmaxPu : limits.vminPu });
     });
     return {
       enabled: true,
