@@ -142,6 +142,28 @@ describe('the live voltage monitor', () => {
     expect(engine.describe(engine.index.indexOf('co-21')!)['served']).toEqual([0]);
   });
 
+  it('hears a voltage sent by hand from the journal: it holds until the next run after a change of the grid, which sends the computed voltage back', async () => {
+    const { engine, monitor, alerts } = await twin(city118());
+    stop = async () => {
+      monitor.stop();
+      await engine.stop();
+    };
+    await settle(engine, monitor);
+    engine.submit({ type: 'voltage', target: 'bus-50', vmPu: 0.9 }, { source: 'trainer' });
+    await settle(engine, monitor);
+    const bus50 = engine.index.indexOf('bus-50')!;
+    // The bus's status changed, the DC state did not: no run, the hand value holds.
+    expect(engine.kernel.statusOf(bus50)).toBe(Status.Degraded);
+    expect(voltageEntries(engine)).toEqual([]);
+    engine.submit({ type: 'telemetry', target: 'bus-21', value: PD21 + 1 }, { source: 'field' });
+    await settle(engine, monitor);
+    const back = voltageEntries(engine).filter((e) => e.command.target === 'bus-50');
+    expect(back).toHaveLength(1);
+    expect((back[0]!.command as { vmPu: number }).vmPu).toBeGreaterThanOrEqual(0.94);
+    expect(engine.kernel.statusOf(bus50)).toBe(Status.Ok);
+    expect(alerts.some((a) => a.id === 'bus-50' && a.detail!.startsWith('voltage back within limits'))).toBe(true);
+  });
+
   it('is off unless STRATUM_VOLTAGE_MONITOR=1 and refuses malformed settings naming the variable', async () => {
     const engine = await Engine.create({ city: city118(), behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
     stop = () => engine.stop();

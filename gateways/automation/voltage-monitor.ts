@@ -58,6 +58,8 @@ export class VoltageMonitor {
   private solvedLive: object | null = null;
   /** Per bus: the Vm last sent (NaN: none); read from the buses' states before the first run (recovery). */
   private sent: Float64Array | null = null;
+  /** Journal entries already read into `sent`. */
+  private cursor = 0;
   private seq: number;
   private last: Last | null = null;
   private runCount = 0;
@@ -178,12 +180,35 @@ export class VoltageMonitor {
     return this.running;
   }
 
+  /**
+   * Per bus: the Vm of the last `voltage` input, whoever sent it (a trainer may send one by hand):
+   * read from the buses' states at the first run (after a recovery they hold the journal's), then
+   * kept up with the journal's new entries.
+   */
+  private lastSent(): Float64Array {
+    const journal = this.engine.journal;
+    if (this.sent === null) {
+      this.sent = Float64Array.from(this.busActor, (a) => (a < 0 ? Number.NaN : (this.engine.kernel.states[a] as AssetState).vmPu));
+      this.cursor = journal.length;
+    }
+    if (this.cursor < journal.length) {
+      const busIndex = this.layer.grid.net.busIndex;
+      for (const { command } of journal.since(this.cursor)) {
+        if (command.type !== 'voltage') continue;
+        const v = busIndex.get(command.target);
+        if (v !== undefined) this.sent[v] = command.vmPu;
+      }
+      this.cursor = journal.length;
+    }
+    return this.sent;
+  }
+
   /** Violations, inputs and alerts of one run. */
   private act(answer: VoltageAnswer, clock: number): void {
     const net = this.layer.grid.net;
     const n = net.busIds.length;
     this.runCount++;
-    const sent = (this.sent ??= Float64Array.from(this.busActor, (a) => (a < 0 ? Number.NaN : (this.engine.kernel.states[a] as AssetState).vmPu)));
+    const sent = this.lastSent();
     const collapsed = new Uint8Array(n);
     if (answer.collapse !== undefined) for (const v of answer.collapse.buses) collapsed[v] = 1;
     // Kept to a millionth of a pu: what is sent, shown and journalled is the same number.

@@ -6,7 +6,7 @@ import { Engine, matpowerToCity, parseCity, parseMatpower, voltageServiceLevel }
 import { feedPoints } from '../../scenarios/index.ts';
 import { sharedDataFile } from '../../test/shared-data.ts';
 import { VOLTAGE_SOURCE } from '../automation/index.ts';
-import type { Alert, GridReply } from '../protocol.ts';
+import type { Alert, ErrorReply, GridReply } from '../protocol.ts';
 import { startServerWith } from '../server.ts';
 
 const mpc = parseMatpower(readFileSync(sharedDataFile('grids/case118.m'), 'utf8'), 'case118');
@@ -109,6 +109,29 @@ describe('the live voltage monitor in the served twin (STRATUM_VOLTAGE_MONITOR=1
     const range = await inject({ type: 'voltage', target: 'bus-5', vmPu: 3 }, TOKENS.injector);
     expect(range.status).toBe(400);
     expect(JSON.stringify(await range.json())).toMatch(/vmPu/);
+    const journal = server.engine.journal.length;
     expect((await inject({ type: 'voltage', target: 'bus-5', vmPu: 0.97 }, TOKENS.injector)).status).toBe(202);
+    expect(server.engine.journal.entries.slice(journal).map((e) => e.command)).toContainEqual({ type: 'voltage', target: 'bus-5', vmPu: 0.97 });
+    // The same checks through Socket.io.
+    const socket = async (token: string) => {
+      const s = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token } });
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', resolve);
+        s.once('connect_error', reject);
+      });
+      return s;
+    };
+    const [viewer, injector] = [await socket(TOKENS.viewer), await socket(TOKENS.injector)];
+    try {
+      expect(((await viewer.emitWithAck('command', { type: 'voltage', target: 'bus-5', vmPu: 0.97 })) as ErrorReply).code).toBe('forbidden');
+      const bad = (await injector.emitWithAck('command', { type: 'voltage', target: 'bus-5', vmPu: Number.MAX_VALUE })) as ErrorReply;
+      expect(bad.code).toBe('invalid');
+      expect(bad.message).toContain('vmPu');
+      expect(((await injector.emitWithAck('command', { type: 'voltage', target: 'gen-1', vmPu: 1 })) as ErrorReply).code).toBe('invalid');
+      expect(((await injector.emitWithAck('command', { type: 'voltage', target: 'bus-5', vmPu: 1 })) as { ok: boolean }).ok).toBe(true);
+    } finally {
+      viewer.close();
+      injector.close();
+    }
   });
 });
