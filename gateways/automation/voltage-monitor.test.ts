@@ -72,6 +72,7 @@ describe('the live voltage monitor', () => {
     expect(sent[0]!.command).toEqual({ type: 'voltage', target: 'bus-21', vmPu: violation.vmPu });
     const alert = alerts.find((a) => a.id === 'bus-21')!;
     expect(alert.causedBy).toBe('voltage-monitor');
+    expect(alert.status).toBe('degraded');
     expect(alert.detail).toMatch(/^undervoltage: bus-21 at 0\.\d{4} pu, below its Vmin 0\.94 pu \(service \d+ %\)$/);
     // The rule: the bus's level, and so what its cohort is served.
     const level = Math.round(voltageServiceLevel(violation.vmPu, 0.94, 1.06) * 1e6) / 1e6;

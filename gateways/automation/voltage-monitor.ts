@@ -218,9 +218,10 @@ export class VoltageMonitor {
     const commands: InputCommand[] = [];
     const alerts: Alert[] = [];
     const atS = this.engine.now / 1000;
-    const alert = (bus: string, detail: string): void => {
+    // The alert carries the status the input is about to give the bus (its state still has the old one).
+    const alert = (bus: string, detail: string, level: number): void => {
       const a = monitorAlert(this.engine, bus, atS, detail, 'voltage-monitor');
-      if (a !== undefined) alerts.push(a);
+      if (a !== undefined) alerts.push({ ...a, status: level >= 1 ? a.status : level > 0 ? 'degraded' : 'failed' });
     };
     for (let v = 0; v < n; v++) {
       const { vminPu: vmin, vmaxPu: vmax } = this.limits[v]!;
@@ -235,13 +236,14 @@ export class VoltageMonitor {
       const id = net.busIds[v]!;
       if (outside && (!wasOutside || Math.abs(vm - last) > VOLTAGE_DEADBAND_PU || (vm === 0) !== (last === 0))) {
         commands.push({ type: 'voltage', target: id, vmPu: vm });
-        const service = `service ${(voltageServiceLevel(vm, vmin, vmax) * 100).toFixed(0)} %`;
+        const level = voltageServiceLevel(vm, vmin, vmax);
+        const service = `service ${(level * 100).toFixed(0)} %`;
         if (!wasOutside && vm > 0) {
-          alert(id, vm < vmin ? `undervoltage: ${id} at ${vm.toFixed(4)} pu, below its Vmin ${vmin} pu (${service})` : `overvoltage: ${id} at ${vm.toFixed(4)} pu, above its Vmax ${vmax} pu (${service})`);
+          alert(id, vm < vmin ? `undervoltage: ${id} at ${vm.toFixed(4)} pu, below its Vmin ${vmin} pu (${service})` : `overvoltage: ${id} at ${vm.toFixed(4)} pu, above its Vmax ${vmax} pu (${service})`, level);
         }
       } else if (!outside && wasOutside) {
         commands.push({ type: 'voltage', target: id, vmPu: vm });
-        alert(id, `voltage back within limits: ${id} at ${vm.toFixed(4)} pu (${vmin}–${vmax} pu)`);
+        alert(id, `voltage back within limits: ${id} at ${vm.toFixed(4)} pu (${vmin}–${vmax} pu)`, 1);
       }
     }
     if (answer.collapse !== undefined) {
@@ -249,7 +251,7 @@ export class VoltageMonitor {
       const c = answer.collapse;
       const named = c.bus ?? net.busIds[c.buses[0] ?? 0]!;
       if (this.lastSummary?.collapse === null || this.lastSummary === null) {
-        alert(named, `voltage collapse: the AC power flow did not converge (largest mismatch ${c.maxMismatchPu.toExponential(3)} pu at ${c.bus ?? 'an unknown bus'}); the ${c.buses.length} buses of its island are marked collapsed (service 0)`);
+        alert(named, `voltage collapse: the AC power flow did not converge (largest mismatch ${c.maxMismatchPu.toExponential(3)} pu at ${c.bus ?? 'an unknown bus'}); the ${c.buses.length} buses of its island are marked collapsed (service 0)`, 0);
       }
     }
     if (commands.length > 0) {
