@@ -99,6 +99,42 @@ describe('the live voltage monitor in the served twin (STRATUM_VOLTAGE_MONITOR=1
     }
   });
 
+  it('reads a load the grid cannot carry as a voltage collapse: GET /api/grid names the mismatch and marks every bus of the island, an alert says so', async () => {
+    const clock = (action: string): Promise<Response> =>
+      fetch(`${server.url}/api/clock`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ action }) });
+    expect((await clock('resume')).status).toBeLessThan(300);
+    const socket = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: server.adminToken } });
+    try {
+      const alert = new Promise<Alert>((resolve) => {
+        socket.on('alerts', (alerts: Alert[]) => {
+          const hit = alerts.find((a) => a.causedBy === 'voltage-monitor' && a.detail?.startsWith('voltage collapse'));
+          if (hit) resolve(hit);
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', reject);
+      });
+      expect((await inject({ type: 'telemetry', target: 'bus-21', value: PD21 + 1500 })).status).toBe(202);
+      const grid = await until(async () => {
+        const g = await get<GridReply>('/api/grid');
+        return g.voltage!.converged === false ? g : undefined;
+      });
+      expect(grid.voltage!.collapse!.message).toMatch(/did not converge|singular/);
+      expect(grid.voltage!.collapse!.buses).toBe(118);
+      expect(grid.buses.every((b) => b.violation === 'collapse')).toBe(true);
+      expect((await alert).detail).toMatch(/^voltage collapse: the AC power flow did not converge \(largest mismatch .* pu at bus-\d+\); the 118 buses of its island are marked collapsed \(service 0\)$/);
+      const asset = await until(async () => {
+        const a = await get<{ status: string }>('/api/assets/bus-21');
+        return a.status === 'failed' ? a : undefined;
+      });
+      expect(asset.status).toBe('failed');
+    } finally {
+      socket.close();
+      await clock('pause');
+    }
+  });
+
   it('takes a voltage input by hand from the inject right only, for a bus, with vmPu finite in 0..2', async () => {
     expect((await inject({ type: 'voltage', target: 'bus-5', vmPu: 0.97 }, TOKENS.viewer)).status).toBe(403);
     const branch = await inject({ type: 'voltage', target: 'br-1', vmPu: 0.9 }, TOKENS.injector);
