@@ -24,7 +24,7 @@ export function measureVoltageMonitorRun(options: { quick: boolean; log: (line: 
   const job = (i: number): VoltageJob => {
     const loadMw = Float64Array.from(dispatch.loadMw);
     loadMw[biggest]! *= 1 + 0.002 * i;
-    return { id: i, branchOn: net.branchInService, genOn: net.genInService, loadMw, pgMw: dispatch.pgMw };
+    return { branchOn: net.branchInService, genOn: net.genInService, loadMw, pgMw: dispatch.pgMw };
   };
   const measure = (warm: boolean): { ms: number; iterations: number } => {
     const last = {};

@@ -1,7 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import { dcLayerFor, type AssetState, type DcLayer, type SolverState } from '../../actors/index.ts';
 import { voltageLimits, voltageOutside, voltageServiceLevel, type Engine, type InputCommand, type StateChange } from '../../engine/index.ts';
-import type { Control } from '../door/index.ts';
+import { WorkerJobs, type Control } from '../door/index.ts';
 import type { Alert, BusVoltageRow, VoltageMonitorSummary } from '../protocol.ts';
 import { monitorAlert } from './telemetry-monitor.ts';
 import type { VoltageAnswer, VoltageJob } from './voltage-worker.ts';
@@ -44,9 +43,8 @@ interface Last {
  * limit, each bus back within its limits, and each collapse with its mismatch.
  */
 export class VoltageMonitor {
-  private worker: Worker | undefined;
+  private readonly worker: WorkerJobs<VoltageJob, VoltageAnswer>;
   private running: Promise<void> | undefined;
-  private jobs = 0;
   private readonly unsubscribe: () => void;
   private readonly debounceMs: number;
   private readonly minIntervalMs: number;
@@ -98,6 +96,7 @@ export class VoltageMonitor {
     const net = layer.grid.net;
     this.limits = net.busIds.map((_, v) => voltageLimits(net.vminPu[v], net.vmaxPu[v]));
     this.seq = engine.journal.lastSourceSeq(VOLTAGE_SOURCE) ?? 0;
+    this.worker = new WorkerJobs(new URL('./voltage-worker.mjs', import.meta.url), { voltage: true, net }, 'live voltage monitor');
     this.unsubscribe = engine.stream.subscribe((c: StateChange) => {
       if (c.actor < index.assetCount && index.layerOf[c.actor] === powerLayer) this.schedule();
     });
@@ -123,19 +122,6 @@ export class VoltageMonitor {
     this.timer.unref?.();
   }
 
-  private workerFor(): Worker {
-    if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(new URL('./voltage-worker.mjs', import.meta.url), { workerData: { voltage: true, net: this.layer.grid.net } });
-    worker.unref();
-    const gone = (): void => {
-      if (this.worker === worker) this.worker = undefined;
-    };
-    worker.on('error', gone);
-    worker.on('exit', gone);
-    this.worker = worker;
-    return worker;
-  }
-
   /**
    * Solves the live state now (in the worker) and acts on the result; one run at a time (a call
    * meanwhile gets the running one, and a change meanwhile a later run). Resolves at once when the
@@ -150,33 +136,20 @@ export class VoltageMonitor {
       return Promise.resolve();
     }
     if (live === null || live === this.solvedLive || this.stopped) return Promise.resolve();
-    const job: VoltageJob = { id: ++this.jobs, branchOn: live.branchOn, genOn: live.genOn, loadMw: live.loadMw, pgMw: live.pgMw };
+    const job: VoltageJob = { branchOn: live.branchOn, genOn: live.genOn, loadMw: live.loadMw, pgMw: live.pgMw };
     const clock = this.engine.now;
-    const worker = this.workerFor();
     this.pending = false;
-    this.running = new Promise<void>((resolve, reject) => {
-      const onMessage = (answer: VoltageAnswer): void => {
-        if (answer.id !== job.id) return;
-        worker.off('message', onMessage);
-        worker.off('exit', onExit);
-        if (answer.error !== undefined) return reject(new Error(`live voltage monitor: the AC power flow failed: ${answer.error}`));
+    this.running = this.worker
+      .run(job)
+      .then((answer) => {
         this.solvedLive = live;
         this.lastRecompute = Date.now();
-        try {
-          this.act(answer, clock);
-        } catch (error) {
-          return reject(error as Error);
-        }
-        resolve();
-      };
-      const onExit = (): void => reject(new Error('the live voltage monitor worker stopped'));
-      worker.on('message', onMessage);
-      worker.once('exit', onExit);
-      worker.postMessage(job);
-    }).finally(() => {
-      this.running = undefined;
-      if (this.pending) this.schedule();
-    });
+        this.act(answer, clock);
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.pending) this.schedule();
+      });
     return this.running;
   }
 
@@ -278,8 +251,8 @@ export class VoltageMonitor {
     this.lastSummary = {
       lastRunClock: clock,
       converged: answer.collapse === undefined,
-      iterations: answer.iterations ?? 0,
-      seconds: answer.seconds ?? 0,
+      iterations: answer.iterations,
+      seconds: answer.seconds,
       collapse: answer.collapse === undefined ? null : { message: answer.collapse.message, maxMismatchPu: answer.collapse.maxMismatchPu, bus: answer.collapse.bus, buses: answer.collapse.buses.length },
     };
   }
@@ -318,8 +291,7 @@ export class VoltageMonitor {
     this.stopped = true;
     this.unsubscribe();
     if (this.timer !== undefined) clearTimeout(this.timer);
-    void this.worker?.terminate();
-    this.worker = undefined;
+    void this.worker.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AcPowerFlowError, acPowerFlow, findIslands, type GridNetwork } from '../../engine/index.ts';
+import { replyOf } from '../door/index.ts';
 
 /**
  * The live voltage monitor's worker (started by `VoltageMonitor`): the AC power flow of the grid as
@@ -9,7 +10,6 @@ import { AcPowerFlowError, acPowerFlow, findIslands, type GridNetwork } from '..
  * approached from its last solution rather than from the case's).
  */
 export interface VoltageJob {
-  readonly id: number;
   readonly branchOn: Uint8Array;
   readonly genOn: Uint8Array;
   /** Load served per bus (MW), as the live DC state has it (the case's Pd + Gs at the start). */
@@ -19,15 +19,13 @@ export interface VoltageJob {
 }
 
 export interface VoltageAnswer {
-  readonly id: number;
   /** Per bus: |V| (pu) and angle (degrees); 0 on dead buses (islands without a generator). */
   readonly vmPu?: Float64Array;
   readonly vaDeg?: Float64Array;
   /** Newton did not converge (or its Jacobian was singular): the reason with the largest mismatch. */
   readonly collapse?: { readonly message: string; readonly maxMismatchPu: number; readonly bus: string | null; readonly buses: Int32Array };
-  readonly iterations?: number;
-  readonly seconds?: number;
-  readonly error?: string;
+  readonly iterations: number;
+  readonly seconds: number;
 }
 
 /** Newton iterations the monitor allows (MATPOWER's default is 10; a warm start rarely needs 4). */
@@ -39,7 +37,7 @@ export const MONITOR_MAX_ITERATIONS = 20;
  * proportions (Pd : Gs), Q scaled with P (Qd × P/Pd; the case's Qd where Pd is 0), generators at
  * their dispatched outputs and the case's voltage set points; starting voltages `start` (else the case's).
  */
-export function liveAcNetwork(net: GridNetwork, job: Omit<VoltageJob, 'id'>, start?: { vmPu: Float64Array; vaDeg: Float64Array }): GridNetwork {
+export function liveAcNetwork(net: GridNetwork, job: VoltageJob, start?: { vmPu: Float64Array; vaDeg: Float64Array }): GridNetwork {
   const n = net.busIds.length;
   const pd = new Float64Array(n);
   const qd = new Float64Array(n);
@@ -85,7 +83,7 @@ export function solveLive(net: GridNetwork, job: VoltageJob, last: { start?: { v
       result = acPowerFlow(liveAcNetwork(net, job), { maxIterations: MONITOR_MAX_ITERATIONS });
     }
     last.start = { vmPu: result.vmPu, vaDeg: result.vaDeg };
-    return { id: job.id, vmPu: result.vmPu, vaDeg: result.vaDeg, iterations: result.iterations, seconds: (performance.now() - started) / 1000 };
+    return { vmPu: result.vmPu, vaDeg: result.vaDeg, iterations: result.iterations, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     if (!(error instanceof AcPowerFlowError)) throw error;
     // The island of the bus with the largest mismatch collapsed (every energised bus when none is named).
@@ -105,7 +103,6 @@ export function solveLive(net: GridNetwork, job: VoltageJob, last: { start?: { v
     // The next run starts from the case again: the failed iterate is no start.
     delete last.start;
     return {
-      id: job.id,
       collapse: { message: error.message, maxMismatchPu: error.maxMismatchPu, bus: error.busId, buses: Int32Array.from(buses) },
       iterations: error.iterations,
       seconds: (performance.now() - started) / 1000,
@@ -116,13 +113,15 @@ export function solveLive(net: GridNetwork, job: VoltageJob, last: { start?: { v
 if (parentPort !== null && (workerData as { voltage?: boolean } | null)?.voltage === true) {
   const net = (workerData as { net: GridNetwork }).net;
   const last: { start?: { vmPu: Float64Array; vaDeg: Float64Array } } = {};
-  parentPort.on('message', (job: VoltageJob) => {
-    let answer: VoltageAnswer;
+  // A WorkerJobs worker (gateways/door/worker-jobs.ts): jobs with their id, replies by replyOf.
+  parentPort.on('message', (job: VoltageJob & { id: number }) => {
+    let outcome: { result: VoltageAnswer } | { error: unknown };
     try {
-      answer = solveLive(net, job, last);
+      outcome = { result: solveLive(net, job, last) };
     } catch (error) {
-      answer = { id: job.id, error: (error as Error).message };
+      outcome = { error };
     }
-    parentPort!.postMessage(answer);
+    parentPort!.postMessage(replyOf(job.id, outcome));
   });
+  parentPort.postMessage({ ready: true });
 }
