@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
 import { Engine, Status, matpowerToCity, parseCity, parseMatpower, voltageServiceLevel, type CityModel, type JournalEntry } from '../../engine/index.ts';
-import { feedPoints } from '../../scenarios/index.ts';
+import { replayedStateHash } from '../../test/replay.ts';
 import { sharedDataFile } from '../../test/shared-data.ts';
 import { admitBatch } from '../door/index.ts';
 import type { Alert } from '../protocol.ts';
@@ -17,12 +17,22 @@ const city118 = (): CityModel => {
 };
 const PD21 = mpc118.buses[20]!.pdMw;
 
+let stop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+});
+
 /** A live engine (direct driver), the monitor over it (no debounce), and the door's batch step as its way in. */
 async function twin(city: CityModel) {
   const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
   const alerts: Alert[] = [];
   const door = { submitBatch: (commands: Parameters<typeof admitBatch>[2], options: { source: string; sourceSeqs: readonly number[] }) => admitBatch(engine, undefined, commands, options) };
   const monitor = VoltageMonitor.attach(engine, door, (a) => alerts.push(...a), { debounceMs: 0, minIntervalMs: 0 })!;
+  stop = async () => {
+    monitor.stop();
+    await engine.stop();
+  };
   return { engine, monitor, alerts };
 }
 
@@ -36,19 +46,10 @@ async function settle(engine: Engine, monitor: VoltageMonitor): Promise<void> {
 
 const voltageEntries = (engine: Engine): JournalEntry[] => engine.journal.entries.filter((e) => e.source === VOLTAGE_SOURCE);
 
-let stop: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await stop?.();
-  stop = undefined;
-});
 
 describe('the live voltage monitor', () => {
   it('finds the intact case inside its limits and sends nothing; more load at bus 21 takes it below Vmin: an alert, a journalled voltage input, the bus and its cohort degraded; back to Pd: back within limits', async () => {
     const { engine, monitor, alerts } = await twin(city118());
-    stop = async () => {
-      monitor.stop();
-      await engine.stop();
-    };
     await settle(engine, monitor);
     let summary = monitor.summary();
     expect(summary.converged).toBe(true);
@@ -101,28 +102,11 @@ describe('the live voltage monitor', () => {
     expect(engine.describe(cohort)['served']).toEqual([1]);
 
     // The journal replayed on a fresh engine without the monitor gives the same state stream.
-    const replay = await Engine.create({ city: city118(), behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
-    const previous = stop;
-    stop = async () => {
-      await previous();
-      await replay.stop();
-    };
-    const entries = engine.journal.entries;
-    const feeds = feedPoints(entries);
-    for (let i = 0; i < entries.length; i++) {
-      await replay.runUntil(feeds[i]!);
-      replay.replay(entries[i]!);
-    }
-    await replay.runUntil(engine.now);
-    expect(replay.stream.stateHash()).toBe(engine.stream.stateHash());
+    expect(await replayedStateHash(city118(), 3, engine.journal.entries, engine.now)).toBe(engine.stream.stateHash());
   });
 
   it('reads a run that does not converge as a voltage collapse: an alert naming the mismatch, every bus of the island marked and sent 0 pu (no service)', async () => {
     const { engine, monitor, alerts } = await twin(city118());
-    stop = async () => {
-      monitor.stop();
-      await engine.stop();
-    };
     await settle(engine, monitor);
     engine.submit({ type: 'telemetry', target: 'bus-21', value: PD21 + COLLAPSE_EXTRA_MW }, { source: 'field' });
     await settle(engine, monitor);
@@ -145,10 +129,6 @@ describe('the live voltage monitor', () => {
 
   it('hears a voltage sent by hand from the journal: it holds until the next run after a change of the grid, which sends the computed voltage back', async () => {
     const { engine, monitor, alerts } = await twin(city118());
-    stop = async () => {
-      monitor.stop();
-      await engine.stop();
-    };
     await settle(engine, monitor);
     engine.submit({ type: 'voltage', target: 'bus-50', vmPu: 0.9 }, { source: 'trainer' });
     await settle(engine, monitor);

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBehaviours } from '../../actors/index.ts';
-import { Engine, matpowerToCity, parseCity, parseMatpower, voltageServiceLevel } from '../../engine/index.ts';
-import { feedPoints } from '../../scenarios/index.ts';
+import { matpowerToCity, parseCity, parseMatpower, voltageServiceLevel } from '../../engine/index.ts';
+import { replayedStateHash } from '../../test/replay.ts';
 import { sharedDataFile } from '../../test/shared-data.ts';
 import { VOLTAGE_SOURCE } from '../automation/index.ts';
 import type { Alert, ErrorReply, GridReply } from '../protocol.ts';
@@ -13,6 +12,26 @@ const mpc = parseMatpower(readFileSync(sharedDataFile('grids/case118.m'), 'utf8'
 const city = parseCity(matpowerToCity(mpc), 'case118');
 const PD21 = mpc.buses[20]!.pdMw;
 const TOKENS = { viewer: 'voltage-viewer-token-0123456789', injector: 'voltage-injector-token-0123456789' };
+
+/** A Socket.io client of `url` with `token`, connected. */
+async function connected(url: string, token: string): Promise<ReturnType<typeof ioClient>> {
+  const socket = ioClient(url, { transports: ['websocket'], reconnection: false, auth: { token } });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+/** The first alert `pick` accepts that reaches `socket`. */
+function alertOn(socket: ReturnType<typeof ioClient>, pick: (alert: Alert) => boolean): Promise<Alert> {
+  return new Promise<Alert>((resolve) => {
+    socket.on('alerts', (alerts: Alert[]) => {
+      const hit = alerts.find(pick);
+      if (hit) resolve(hit);
+    });
+  });
+}
 
 /** Polls `read` every 50 ms until it returns something, for at most 15 s. */
 async function until<T>(read: () => Promise<T | undefined>): Promise<T> {
@@ -49,18 +68,9 @@ describe('the live voltage monitor in the served twin (STRATUM_VOLTAGE_MONITOR=1
     expect(intact.buses[0]!.vmPu).toBeCloseTo(0.955, 6);
     expect(intact.buses.every((b) => b.violation === null)).toBe(true);
 
-    const socket = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: server.adminToken } });
+    const socket = await connected(server.url, server.adminToken);
     try {
-      const alert = new Promise<Alert>((resolve) => {
-        socket.on('alerts', (alerts: Alert[]) => {
-          const hit = alerts.find((a) => a.causedBy === 'voltage-monitor' && a.id === 'bus-21');
-          if (hit) resolve(hit);
-        });
-      });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('connect_error', reject);
-      });
+      const alert = alertOn(socket, (a) => a.causedBy === 'voltage-monitor' && a.id === 'bus-21');
       expect((await inject({ type: 'telemetry', target: 'bus-21', value: PD21 + 50 })).status).toBe(202);
       const grid = await until(async () => {
         const g = await get<GridReply>('/api/grid');
@@ -84,37 +94,16 @@ describe('the live voltage monitor in the served twin (STRATUM_VOLTAGE_MONITOR=1
     // Paused and settled, the journal (telemetry and the monitor's inputs) fed to a fresh engine without a monitor.
     expect((await fetch(`${server.url}/api/clock`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'pause' }) })).status).toBeLessThan(300);
     await server.runner.whenSettled();
-    const entries = [...server.engine.journal.entries];
-    const replay = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 1, driver: 'direct' });
-    try {
-      const feeds = feedPoints(entries);
-      for (let i = 0; i < entries.length; i++) {
-        await replay.runUntil(feeds[i]!);
-        replay.replay(entries[i]!);
-      }
-      await replay.runUntil(server.engine.now);
-      expect(replay.stream.stateHash()).toBe(server.engine.stream.stateHash());
-    } finally {
-      await replay.stop();
-    }
+    expect(await replayedStateHash(city, 1, [...server.engine.journal.entries], server.engine.now)).toBe(server.engine.stream.stateHash());
   });
 
   it('reads a load the grid cannot carry as a voltage collapse: GET /api/grid names the mismatch and marks every bus of the island, an alert says so', async () => {
     const clock = (action: string): Promise<Response> =>
       fetch(`${server.url}/api/clock`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ action }) });
     expect((await clock('resume')).status).toBeLessThan(300);
-    const socket = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token: server.adminToken } });
+    const socket = await connected(server.url, server.adminToken);
     try {
-      const alert = new Promise<Alert>((resolve) => {
-        socket.on('alerts', (alerts: Alert[]) => {
-          const hit = alerts.find((a) => a.causedBy === 'voltage-monitor' && a.detail?.startsWith('voltage collapse'));
-          if (hit) resolve(hit);
-        });
-      });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('connect_error', reject);
-      });
+      const alert = alertOn(socket, (a) => a.causedBy === 'voltage-monitor' && a.detail?.startsWith('voltage collapse') === true);
       expect((await inject({ type: 'telemetry', target: 'bus-21', value: PD21 + 1500 })).status).toBe(202);
       const grid = await until(async () => {
         const g = await get<GridReply>('/api/grid');
@@ -149,15 +138,7 @@ describe('the live voltage monitor in the served twin (STRATUM_VOLTAGE_MONITOR=1
     expect((await inject({ type: 'voltage', target: 'bus-5', vmPu: 0.97 }, TOKENS.injector)).status).toBe(202);
     expect(server.engine.journal.entries.slice(journal).map((e) => e.command)).toContainEqual({ type: 'voltage', target: 'bus-5', vmPu: 0.97 });
     // The same checks through Socket.io.
-    const socket = async (token: string) => {
-      const s = ioClient(server.url, { transports: ['websocket'], reconnection: false, auth: { token } });
-      await new Promise<void>((resolve, reject) => {
-        s.once('connect', resolve);
-        s.once('connect_error', reject);
-      });
-      return s;
-    };
-    const [viewer, injector] = [await socket(TOKENS.viewer), await socket(TOKENS.injector)];
+    const [viewer, injector] = [await connected(server.url, TOKENS.viewer), await connected(server.url, TOKENS.injector)];
     try {
       expect(((await viewer.emitWithAck('command', { type: 'voltage', target: 'bus-5', vmPu: 0.97 })) as ErrorReply).code).toBe('forbidden');
       const bad = (await injector.emitWithAck('command', { type: 'voltage', target: 'bus-5', vmPu: Number.MAX_VALUE })) as ErrorReply;
