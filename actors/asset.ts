@@ -9,6 +9,8 @@ import {
   type CityIndex,
   type SimMessage,
   type StepContext,
+  busVoltageLimits,
+  voltageServiceLevel,
 } from '../engine/index.ts';
 import type { BehaviourOptions } from './options.ts';
 import { gridMembership, initialDemandMw, tripDelayMs } from './trip-delay.ts';
@@ -37,6 +39,10 @@ export interface AssetState {
   /** The hydraulic solver's last reading here (WaterReadingCode `waterReadingKind`; NaN: none). */
   readonly waterReading: number;
   readonly waterReadingKind: number;
+  /** Electrical buses: the service share the bus's AC voltage allows (engine/power/voltage.ts; 1 without a `voltage` input). */
+  readonly voltage: number;
+  /** Electrical buses: the last voltage magnitude a `voltage` input gave, pu (NaN: none; 0: collapsed). */
+  readonly vmPu: number;
   readonly isolated: boolean;
   /** Taken out of service by its supervisor after repeated crashes; an operator restore clears it. */
   readonly faulted: boolean;
@@ -80,7 +86,7 @@ const LEVEL_QUANTUM = 1e6;
 
 export function serviceLevel(s: AssetState): number {
   if (!operable(s) || !s.connected) return 0;
-  return Math.round(s.health * s.supply * (1 - s.cyber) * s.hydraulic * LEVEL_QUANTUM) / LEVEL_QUANTUM;
+  return Math.round(s.health * s.supply * (1 - s.cyber) * s.hydraulic * s.voltage * LEVEL_QUANTUM) / LEVEL_QUANTUM;
 }
 
 function statusOf(s: AssetState): Status {
@@ -159,6 +165,8 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       hydraulic: 1,
       waterReading: Number.NaN,
       waterReadingKind: 0,
+      voltage: 1,
+      vmPu: Number.NaN,
       isolated: false,
       faulted: false,
       tripped: false,
@@ -261,6 +269,15 @@ export class AssetBehaviour implements Behaviour<AssetState> {
           if (m.value < s.hydraulic) blame.set(CauseCode.Disconnected, m.aux, m.seq);
           s.hydraulic = m.value;
           break;
+        case MessageKind.Voltage: {
+          // The live voltage monitor's AC result for this bus (only a bus takes the input: engine/power/voltage.ts).
+          const limits = busVoltageLimits(index, self);
+          const voltage = voltageServiceLevel(m.value, limits.vminPu, limits.vmaxPu);
+          if (voltage < s.voltage) blame.set(CauseCode.Telemetry, m.from, m.seq);
+          s.vmPu = m.value;
+          s.voltage = voltage;
+          break;
+        }
         case MessageKind.WaterReading:
           s.waterReading = m.value;
           s.waterReadingKind = m.aux;
@@ -443,6 +460,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
       connected: s.connected,
       ...(s.hydraulic === 1 ? {} : { waterSatisfaction: s.hydraulic }),
       ...(Number.isNaN(s.waterReading) ? {} : { [WATER_READING_NAMES[s.waterReadingKind] ?? 'waterReading']: s.waterReading }),
+      ...(Number.isNaN(s.vmPu) ? {} : { vmPu: s.vmPu, voltageService: s.voltage }),
       isolated: s.isolated,
       faulted: s.faulted,
       tripped: s.tripped,

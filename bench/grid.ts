@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { drawTrigger } from '../actors/index.ts';
 import { DcOverloadGrid, DcSolver, Rng, acPowerFlow, dcPowerFlow, generateCity, mixSeed, networkFromCase, parseCity, parseMatpower, screenN1, syntheticGrid, toMatpowerText, type Engine, type GridNetwork } from '../engine/index.ts';
 import { runStreamingBench, type BenchInjection } from './streaming.ts';
+import { measureVoltageMonitorRun } from './voltage.ts';
 import { sharedDataFile } from '../test/shared-data.ts';
 
 /**
@@ -124,6 +125,7 @@ export async function runGridBench(options: { quick: boolean; log: (line: string
     out[`dcCascadeSameResultsAsScipy${label}`] = same ? 'yes' : 'NO';
   }
   Object.assign(out, measureAcPowerFlow({ quick, log }));
+  Object.assign(out, measureVoltageMonitorRun({ quick, log }));
   Object.assign(out, await measureGridInjectToDelta({ quick, log }));
   return out;
 }

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The largest voltage magnitude a `voltage` input may carry (pu): well above any real bus, a bound against nonsense. */
+export const MAX_VOLTAGE_PU = 2;
+
 /**
  * Inputs from outside, the only door into the simulation. Scenario events, telemetry and operator
  * actions all become one of these, get a virtual time and a sequence number in the journal, and
@@ -31,6 +34,9 @@ export const inputCommandSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('secure'), target: z.string().min(1) }),
   z.strictObject({ type: z.literal('order'), target: z.string().min(1), order: z.enum(['shelter', 'evacuate', 'save-water', 'all-clear']) }),
+  // A bus's AC voltage magnitude (pu), as the live voltage monitor computed it (0: collapsed, no
+  // converged voltage): the bus's service follows the voltage rule (engine/power/voltage.ts).
+  z.strictObject({ type: z.literal('voltage'), target: z.string().min(1), vmPu: z.number().finite().min(0).max(MAX_VOLTAGE_PU) }),
 ]);
 
 export type InputCommand = z.infer<typeof inputCommandSchema>;

@@ -8,6 +8,7 @@ import { InputJournal, type InputCommand, type JournalEntry, type JournalHeader 
 import { Kernel, type Driver, type SupervisionPolicy } from './kernel.ts';
 import type { CityModel } from './model/types.ts';
 import { CyberCode, HazardCode, MessageKind, OrderCode, Status } from './protocol.ts';
+import { voltageTarget } from './power/voltage.ts';
 import { encodeSnapshot, type EngineState } from './snapshot.ts';
 import { StateChangeStream } from './stream.ts';
 import { epanetWorkspace } from './water/hydraulics.ts';
@@ -523,6 +524,7 @@ export class Engine {
   targetsOf(command: InputCommand): number[] {
     const target = command.target;
     const index = this.index;
+    if (command.type === 'voltage') return [voltageTarget(index, target)];
     const wantCohorts = command.type === 'order' || command.type === 'ambient';
     const wantAssets = command.type !== 'order';
     const single = index.indexOf(target);
@@ -609,5 +611,7 @@ function toMessage(command: InputCommand): { kind: MessageKind; value: number; a
       return { kind: MessageKind.Secure, value: 1, aux: 0 };
     case 'order':
       return { kind: MessageKind.Order, value: 1, aux: ORDERS[command.order]! };
+    case 'voltage':
+      return { kind: MessageKind.Voltage, value: command.vmPu, aux: 0 };
   }
 }

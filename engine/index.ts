@@ -98,6 +98,14 @@ export {
   toMatpowerText,
   balanceLive,
   branchKind,
+  voltageServiceLevel,
+  voltageOutside,
+  busVoltageLimits,
+  voltageLimits,
+  DEFAULT_VMIN_PU,
+  DEFAULT_VMAX_PU,
+  UNDERVOLTAGE_FLOOR,
+  OVERVOLTAGE_CEILING,
 } from './power/index.ts';
 export type {
   MatpowerCase,

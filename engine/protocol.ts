@@ -55,6 +55,8 @@ export const MessageKind = {
   WaterReading: 22,
   /** A water asset → the hydraulic water solver: its physical condition changed. value: health 0..1 (damaged but standing: it leaks). */
   Condition: 23,
+  /** A bus's AC voltage magnitude from the live voltage monitor (a `voltage` input). value: Vm in pu (0: collapsed). */
+  Voltage: 24,
 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 

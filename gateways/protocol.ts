@@ -894,11 +894,40 @@ export interface GridReply {
   readonly version: number;
   readonly clock: number;
   readonly branches: GridBranchRow[];
-  readonly buses: Array<{ id: string; loadMw: number; generationMw: number }>;
+  /** With the live voltage monitor on: each bus's last AC voltage (`vmPu`, `vaDeg`) and `violation`. */
+  readonly buses: Array<{ id: string; loadMw: number; generationMw: number } & Partial<BusVoltageRow>>;
   readonly generators: Array<{ id: string; bus: string; outputMw: number; scheduleMw: number; inService: boolean }>;
   readonly totalLoadMw: number;
   readonly totalGenerationMw: number;
   readonly shedMw: number;
+  /** The live voltage monitor's last run (absent when it is off: STRATUM_VOLTAGE_MONITOR). */
+  readonly voltage?: VoltageMonitorSummary;
+}
+
+/** A bus's voltage from the live voltage monitor's last AC run. */
+export interface BusVoltageRow {
+  /** |V| in pu and angle in degrees; 0 on a dead bus (an island without generation) and after a collapse. */
+  readonly vmPu: number;
+  readonly vaDeg: number;
+  /** Outside [Vmin, Vmax] (`under`, `over`), or in the island of a run that did not converge (`collapse`); null inside or dead. */
+  readonly violation: 'under' | 'over' | 'collapse' | null;
+}
+
+export interface VoltageMonitorSummary {
+  readonly enabled: true;
+  readonly runs: number;
+  /** Runs that did not converge (read as voltage collapse). */
+  readonly collapses: number;
+  /** `voltage` inputs sent through the door. */
+  readonly inputs: number;
+  /** Virtual ms of the state of the last run (null: none yet). */
+  readonly lastRunClock: number | null;
+  readonly converged: boolean | null;
+  readonly iterations: number;
+  readonly seconds: number;
+  readonly collapse: { readonly message: string; readonly maxMismatchPu: number; readonly bus: string | null; readonly buses: number } | null;
+  /** Buses outside their limits at the last run; `limitPu` the limit crossed (Vmin for under and collapse). */
+  readonly violations: ReadonlyArray<{ readonly bus: string; readonly vmPu: number; readonly kind: 'under' | 'over' | 'collapse'; readonly limitPu: number }>;
 }
 
 export interface ContingencyRow {

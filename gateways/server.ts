@@ -23,7 +23,7 @@ import { controlDoor, FramePublisher, SocketGateway, StreamHub, type FanoutSetti
 import { telemetryMonitorFromEnv } from './automation/index.ts';
 import { attachTankAlerts, tankHorizonSeconds } from './automation/index.ts';
 import { registerWaterReadingRoutes, WaterReadingHistory } from './history/index.ts';
-import { estimationEvent, liveEstimatorFromEnv, registerEstimationRoutes } from './automation/index.ts';
+import { estimationEvent, liveEstimatorFromEnv, registerEstimationRoutes, voltageMonitorFromEnv } from './automation/index.ts';
 import { registerHeldActionRoutes } from './http/index.ts';
 import { StatePublisher } from './reads/index.ts';
 
@@ -276,6 +276,9 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   };
   registerTokenRoutes(app, { tokens, control, reload: reloadTokens });
   const grid = registerGridRoutes(app, { engine });
+  // The live voltage monitor (opt-in, STRATUM_VOLTAGE_MONITOR=1; gateways/automation/voltage-monitor.ts).
+  const voltages = voltageMonitorFromEnv(env, engine, control, (alerts) => hub.raise(alerts));
+  if (grid !== null && voltages !== null) grid.voltages = voltages;
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   registerFavicon(app);
 
@@ -339,6 +342,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
       offTankAlerts();
       offWaterReadings();
       grid?.stop();
+      voltages?.stop();
       estimator?.detach();
       offEstimation?.();
       await runner.stop();

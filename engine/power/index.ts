@@ -28,3 +28,4 @@ export type { LiveDispatch } from './live-balance.ts';
 export { acPowerFlow, AcPowerFlowError } from './acpf.ts';
 export type { AcPowerFlowOptions, AcPowerFlowResult } from './acpf.ts';
 export { SparseLu } from './sparse-lu.ts';
+export { voltageServiceLevel, voltageOutside, voltageTarget, voltageLimits, busVoltageLimits, UNDERVOLTAGE_FLOOR, OVERVOLTAGE_CEILING, DEFAULT_VMIN_PU, DEFAULT_VMAX_PU } from './voltage.ts';

@@ -4,3 +4,4 @@ export { TANK_HORIZON_ENV, attachTankAlerts, tankHorizonSeconds } from './water-
 export { ESTIMATE_SOURCE, attachLiveEstimator, estimationEvent, liveEstimatorFromEnv } from './live-estimator.ts';
 export type { LiveEstimator } from './live-estimator.ts';
 export { registerEstimationRoutes } from './estimation-routes.ts';
+export { VOLTAGE_SOURCE, VOLTAGE_DEADBAND_PU, VoltageMonitor, voltageMonitorFromEnv } from './voltage-monitor.ts';

@@ -69,7 +69,7 @@ function arbitraries(ids: readonly string[], cohortIds: readonly string[], layer
     { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 5 }), fc.constant(null), fc.boolean(), fc.constant([0.5]), fc.constant({})) },
   );
   const number = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), fc.constantFrom(0, 1, -1, 1e308, 5e-324, 70, -60, 71), fc.string({ maxLength: 3 }), fc.constant(null));
-  const type = fc.constantFrom('fail', 'repair', 'restore', 'isolate', 'telemetry', 'shed', 'reroute', 'ambient', 'cyber', 'secure', 'order', 'explode', '');
+  const type = fc.constantFrom('fail', 'repair', 'restore', 'isolate', 'telemetry', 'shed', 'reroute', 'ambient', 'cyber', 'secure', 'order', 'voltage', 'explode', '');
   const command = fc.record(
     {
       type,
@@ -82,6 +82,7 @@ function arbitraries(ids: readonly string[], cohortIds: readonly string[], layer
       celsius: number,
       attack: fc.constantFrom('compromise', 'ddos', 'ransomware', 'rootkit'),
       order: fc.constantFrom('shelter', 'evacuate', 'save-water', 'all-clear', 'panic'),
+      vmPu: number,
       extra: fc.string({ maxLength: 4 }),
     },
     { requiredKeys: ['type'] },
@@ -107,6 +108,7 @@ function arbitraries(ids: readonly string[], cohortIds: readonly string[], layer
     fc.record({ type: fc.constant('ambient'), target, celsius: fc.double({ min: -60, max: 70, noNaN: true }) }),
     fc.record({ type: fc.constant('cyber'), target, attack: fc.constantFrom('compromise', 'ddos', 'ransomware'), severity: unit }, { requiredKeys: ['type', 'target', 'attack'] }),
     fc.record({ type: fc.constant('order'), target, order: fc.constantFrom('shelter', 'evacuate', 'save-water', 'all-clear') }),
+    fc.record({ type: fc.constant('voltage'), target, vmPu: fc.double({ min: 0, max: 2, noNaN: true }) }),
   );
   const junk = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.integer()));
   return fc.oneof(

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { ConflictError, type Engine, type StateChange } from '../../engine/index.ts';
 import type { N1Answer, N1Job } from './n1-worker.ts';
 import { NotFoundError } from '../door/index.ts';
-import type { ContingencyReply, ContingencyRow, GridBranchRow, GridReply } from '../protocol.ts';
+import type { BusVoltageRow, ContingencyReply, ContingencyRow, GridBranchRow, GridReply, VoltageMonitorSummary } from '../protocol.ts';
 
 export type { ContingencyReply, ContingencyRow, GridBranchRow, GridReply } from '../protocol.ts';
 
@@ -50,6 +50,8 @@ export class GridWatch {
   private watchedUntil = Number.NEGATIVE_INFINITY;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private result: Omit<ContingencyReply, 'stale' | 'rows'> & { rows: ContingencyRow[] } | null = null;
+  /** The live voltage monitor, when on (gateways/automation/voltage-monitor.ts): each bus's last AC voltage in `state()`. */
+  voltages: { busVoltage(v: number): BusVoltageRow | undefined; summary(): VoltageMonitorSummary; readonly runs: number } | undefined;
 
   /** The watch of an engine whose power layer is electrical, or null. */
   static attach(engine: Engine, options: GridWatchOptions = {}): GridWatch | null {
@@ -196,7 +198,8 @@ export class GridWatch {
       generation[net.genBus[g]!]! += output;
       return { id, bus: net.busIds[net.genBus[g]!]!, outputMw: output, scheduleMw: live?.demandMw[this.layer.memberOfGen[g]!] ?? net.pgMw[g]!, inService: live?.genOn[g] !== 0 };
     });
-    const buses = net.busIds.map((id, v) => ({ id, loadMw: live?.loadMw[v] ?? 0, generationMw: generation[v]! }));
+    const voltages = this.voltages;
+    const buses = net.busIds.map((id, v) => ({ id, loadMw: live?.loadMw[v] ?? 0, generationMw: generation[v]!, ...voltages?.busVoltage(v) }));
     return {
       version: this.changes,
       clock: this.engine.now,
@@ -206,6 +209,7 @@ export class GridWatch {
       totalLoadMw: buses.reduce((s, b) => s + b.loadMw, 0),
       totalGenerationMw: generators.reduce((s, g) => s + g.outputMw, 0),
       shedMw: live?.shedMw ?? 0,
+      ...(voltages === undefined ? {} : { voltage: voltages.summary() }),
     };
   }
 
@@ -235,7 +239,7 @@ export function registerGridRoutes(fastify: FastifyInstance, ctx: { readonly eng
     schema: { tags: ['grid'], summary: 'Live DC flows: every branch (signed MW from → to, rating, loading %, tripped) and bus (load, generation). ETag; 304 on If-None-Match.', security: [{ bearer: [] }] },
   }, (request, reply) => {
     const w = need();
-    const etag = `"grid-${w.version}"`;
+    const etag = `"grid-${w.version}-${w.voltages?.runs ?? 0}"`;
     reply.header('etag', etag).header('cache-control', 'private, no-cache');
     if (request.headers['if-none-match'] === etag) return reply.status(304).send();
     return w.state();

@@ -20,12 +20,20 @@ export interface GridBranchUi {
   readonly tripped: boolean;
 }
 
+export interface GridBusUi {
+  readonly loadMw: number;
+  readonly generationMw: number;
+  /** The live voltage monitor's last AC run (absent when it is off). */
+  readonly vmPu?: number;
+  readonly violation?: 'under' | 'over' | 'collapse' | null;
+}
+
 export interface GridUiState {
   /** null until the first answer; false when the city has no electrical power layer. */
   readonly available: boolean | null;
   readonly branches: readonly GridBranchUi[];
-  /** Per bus and generator actor: load and generation (MW) of the last poll. */
-  readonly buses: ReadonlyMap<number, { readonly loadMw: number; readonly generationMw: number }>;
+  /** Per bus and generator actor: load and generation (MW) of the last poll; with the voltage monitor on, the bus's AC voltage. */
+  readonly buses: ReadonlyMap<number, GridBusUi>;
   readonly generators: ReadonlyMap<number, { readonly outputMw: number; readonly scheduleMw: number }>;
   /** Bumped whenever `branches` changes (the scene redraws its arrows then). */
   readonly version: number;
@@ -53,10 +61,10 @@ export function gridFromReply(reply: GridReply, indexOf: ReadonlyMap<string, num
     if (actor === undefined || fromActor === undefined || toActor === undefined) continue;
     branches.push({ actor, fromActor, toActor, direction: Math.sign(b.flowMw), flowMw: b.flowMw, ratingMw: b.ratingMw, loadingPct: b.loadingPct, tripped: b.tripped });
   }
-  const buses = new Map<number, { loadMw: number; generationMw: number }>();
+  const buses = new Map<number, GridBusUi>();
   for (const b of reply.buses) {
     const a = indexOf.get(b.id);
-    if (a !== undefined) buses.set(a, { loadMw: b.loadMw, generationMw: b.generationMw });
+    if (a !== undefined) buses.set(a, { loadMw: b.loadMw, generationMw: b.generationMw, ...(b.vmPu === undefined ? {} : { vmPu: b.vmPu, violation: b.violation ?? null }) });
   }
   const generators = new Map<number, { outputMw: number; scheduleMw: number }>();
   for (const g of reply.generators) {

@@ -1,7 +1,8 @@
 /**
  * The inspector's electrical section (cities whose power layer is electrical): a branch's flow (MW
  * and direction), rating and loading % with its recent loading; a bus's load and generation; a
- * generator's output and schedule. Loading and MW follow the frames (load = |MW|, stress =
+ * generator's output and schedule; with the live voltage monitor on, a bus's AC voltage (pu) and
+ * whether it is outside its limits. Loading and MW follow the frames (load = |MW|, stress =
  * loading); direction, rating and bus figures come from the `/api/grid` poll.
  */
 import { useStore } from 'zustand';
@@ -49,6 +50,15 @@ export function GridDetails({ index, actor }: { index: CityIndexUi; actor: numbe
               <dd>{bus.loadMw.toFixed(1)} MW</dd>
               <dt>Generation</dt>
               <dd>{bus.generationMw.toFixed(1)} MW</dd>
+              {bus.vmPu !== undefined && (
+                <>
+                  <dt>Voltage (AC)</dt>
+                  <dd data-testid="grid-bus-vm" className={bus.violation ? 'warn' : undefined}>
+                    {bus.violation === 'collapse' ? 'collapsed (no AC solution)' : `${bus.vmPu.toFixed(3)} pu`}
+                    {bus.violation === 'under' ? ' · below Vmin' : bus.violation === 'over' ? ' · above Vmax' : ''}
+                  </dd>
+                </>
+              )}
             </>
           )}
           {generator !== undefined && (
