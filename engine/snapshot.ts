@@ -28,7 +28,12 @@ import type { StreamSnapshot } from './stream.ts';
  * structured serialisation keeps −0, NaN, typed arrays and shared references exactly). A snapshot is
  * a cache of the journal — a file another Node.js cannot read only costs a longer replay.
  */
-export const SNAPSHOT_FORMAT = 1;
+/**
+ * Bumped whenever an actor's state gains or changes a field (2: a bus's `voltage`/`vmPu` of the
+ * live voltage monitor): a snapshot of an older build is then refused and the journal replayed,
+ * instead of restoring states without the field (a bus's service level would come out NaN).
+ */
+export const SNAPSHOT_FORMAT = 2;
 const MAGIC = 'STRATUM-SNAPSHOT\n';
 /** Actor states per body frame: one frame is what one turn of the event loop encodes. */
 export const STATES_PER_FRAME = 1024;
