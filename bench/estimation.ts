@@ -94,7 +94,8 @@ export async function liveEstimationFigures(text: string, name: string, options:
   const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
   let seq = 0;
   const door = { submitBatch: (commands: Parameters<typeof admitBatch>[2], o: { source: string; sourceSeqs: readonly number[] }) => admitBatch(engine, undefined, commands, o) };
-  const estimator = attachLiveEstimator(engine, door, undefined, () => undefined)!;
+  // Inline: the estimator's work timed directly on this thread (the server runs the same compute in its worker).
+  const estimator = attachLiveEstimator(engine, door, undefined, () => undefined, { compute: 'inline' })!;
   let firstMs = 0;
   let steadyMs = 0;
   let steadyReadings = 0;

@@ -10,16 +10,20 @@ import type { Alert } from '../protocol.ts';
 
 const city118 = (): CityModel => parseCity(matpowerToCity(parseMatpower(readFileSync(sharedDataFile('grids/case118.m'), 'utf8'), 'case118')), 'case118');
 
-/** A live engine (direct driver), the estimator over it, and the door's batch step as the estimator's way in. */
+/** Estimators to detach after each test (a worker-mode estimator holds a worker thread). */
+const attached: LiveEstimator[] = [];
+
+/** A live engine (direct driver), the estimator over it (its worker unless `compute: 'inline'`), and the door's batch step as the estimator's way in. */
 async function twin(city: CityModel, settings: Parameters<typeof attachLiveEstimator>[4] = {}) {
   const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
   const alerts: Alert[] = [];
   const door = { submitBatch: (commands: Parameters<typeof admitBatch>[2], options: { source: string; sourceSeqs: readonly number[] }) => admitBatch(engine, undefined, commands, options) };
   const estimator = attachLiveEstimator(engine, door, undefined, (a) => alerts.push(...a), { everyS: 10, ...settings })!;
+  attached.push(estimator);
   return { engine, estimator, alerts };
 }
 
-/** Feeds a field run's readings as telemetry at their arrival times, up to `untilS`, and runs the engine there. */
+/** Feeds a field run's readings as telemetry at their arrival times, up to `untilS`, runs the engine there, and waits for the run it starts. */
 async function feed(engine: Engine, run: FieldRun, fromS: number, untilS: number, estimator: LiveEstimator): Promise<void> {
   for (const r of run.readings) {
     if (r.arrivesAtS < fromS || r.arrivesAtS >= untilS) continue;
@@ -27,10 +31,12 @@ async function feed(engine: Engine, run: FieldRun, fromS: number, untilS: number
   }
   await engine.runUntil((1 + untilS) * 1000);
   estimator.tick();
+  await estimator.settled();
 }
 
 let stop: (() => Promise<void>) | undefined;
 afterEach(async () => {
+  for (const estimator of attached.splice(0)) estimator.detach();
   await stop?.();
   stop = undefined;
 });

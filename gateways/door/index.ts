@@ -12,3 +12,5 @@ export type { RecoveryState } from './durability.ts';
 export { DEFAULT_SNAPSHOT_SETTINGS, SnapshotKeeper, readSnapshotCompanion, restoreNewestSnapshot, snapshotSettings, snapshotsDir } from './snapshots.ts';
 export type { SnapshotCompanion, SnapshotSettings, SnapshotStart, SnapshotTaken } from './snapshots.ts';
 export { WhatIfRunner } from './whatif-runner.ts';
+export { WorkerJobs } from './worker-jobs.ts';
+export type { WorkerReply } from './worker-jobs.ts';
