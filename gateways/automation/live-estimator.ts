@@ -10,6 +10,7 @@ import {
   type Measurement,
   type TrustScore,
 } from '../../engine/index.ts';
+import { telemetrySetsLoad } from '../../actors/index.ts';
 import { WorkerJobs, type Control } from '../door/index.ts';
 import { EstimationCompute, jobBuffers, type EstimationJob, type EstimationOutcome } from './estimation-compute.ts';
 import { monitorAlert } from './telemetry-monitor.ts';
@@ -128,6 +129,8 @@ interface Sensor {
   readonly type: SensorType;
   /** Branch index (flow), bus index (load) or generator index (generation). */
   readonly at: number;
+  /** A telemetry input sets the asset's load (false: a live grid's branch, whose load is the DC flow of the injections; its estimate is shown, not sent). */
+  readonly setsLoad: boolean;
   value: number;
   atMs: number;
   firstAtMs: number;
@@ -229,7 +232,7 @@ export function attachLiveEstimator(
     const actor = index.indexOf(asset);
     if (actor === undefined || actor >= index.assetCount) return;
     sensorOfAsset.set(asset, sensors.length);
-    sensors.push({ asset, actor, type, at, value: 0, atMs: 0, firstAtMs: 0, has: false, recent: [], times: [] });
+    sensors.push({ asset, actor, type, at, setsLoad: telemetrySetsLoad(index, actor), value: 0, atMs: 0, firstAtMs: 0, has: false, recent: [], times: [] });
   };
   net.branchIds.forEach((id, k) => add(id, 'flow', k));
   net.busIds.forEach((id, v) => add(id, 'load', v));
@@ -490,7 +493,7 @@ export function attachLiveEstimator(
     const show = (sensor: Sensor, valueMw: number, sigmaMw: number): void => {
       const value = Math.max(0, Math.round(valueMw * 1e6) / 1e6);
       shown.set(sensor.asset, { valueMw: value, sigmaMw, atMs: nowMs });
-      if (Math.abs(engine.kernel.view(sensor.actor).load - value) > Math.max(1e-6, deadband * sigmaMw)) commands.push({ type: 'telemetry', target: sensor.asset, value });
+      if (sensor.setsLoad && Math.abs(engine.kernel.view(sensor.actor).load - value) > Math.max(1e-6, deadband * sigmaMw)) commands.push({ type: 'telemetry', target: sensor.asset, value });
     };
     rows.forEach((row, i) => {
       const residual = outcome.normalizedResiduals[i]!;
@@ -677,8 +680,10 @@ function busOfMeasurement(m: Measurement, live: GridNetwork): string {
  * assets has nothing to estimate and it stays off). `STRATUM_ESTIMATION_EVERY_S` (default 10) is
  * the cadence in virtual seconds, `STRATUM_ESTIMATION_BURST` (default the number of sensors) the readings
  * that start a run at once, `STRATUM_ESTIMATION_SIGMA` (`flow=2,load=3,generation=3`, any subset)
- * the σ per sensor type in MW; `STRATUM_TELEMETRY_INTERVAL_S` (default 60) a healthy sensor's
- * interval for its trust.
+ * the σ per sensor type in MW; `STRATUM_ESTIMATION_DEADBAND_SIGMA` (default 1; 0 sends every
+ * change) the deadband, in the estimate's σ, outside which an estimate is sent to the twin;
+ * `STRATUM_TELEMETRY_INTERVAL_S` (default 60) a healthy sensor's interval for its trust. The runs
+ * compute in a worker thread; `onError` hears one that failed there.
  *
  * @throws RangeError naming the variable when a value is malformed.
  */
@@ -688,6 +693,7 @@ export function liveEstimatorFromEnv(
   control: Pick<Control, 'submitBatch'>,
   advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
   raise: (alerts: Alert[]) => void,
+  onError?: (error: Error) => void,
 ): LiveEstimator | undefined {
   if (env['STRATUM_ESTIMATION'] !== '1') return undefined;
   const positive = (name: string): number | undefined => {
@@ -701,6 +707,9 @@ export function liveEstimatorFromEnv(
   const burst = positive('STRATUM_ESTIMATION_BURST');
   if (burst !== undefined && !Number.isInteger(burst)) throw new RangeError(`STRATUM_ESTIMATION_BURST must be a positive integer (got "${env['STRATUM_ESTIMATION_BURST']}")`);
   const intervalS = positive('STRATUM_TELEMETRY_INTERVAL_S');
+  const deadbandText = env['STRATUM_ESTIMATION_DEADBAND_SIGMA'];
+  const deadbandSigma = deadbandText === undefined || deadbandText === '' ? undefined : Number(deadbandText);
+  if (deadbandSigma !== undefined && !(Number.isFinite(deadbandSigma) && deadbandSigma >= 0)) throw new RangeError(`STRATUM_ESTIMATION_DEADBAND_SIGMA must be a number ≥ 0 (got "${deadbandText}")`);
   let sigmaMw: { flow: number; load: number; generation: number } | undefined;
   const sigmaText = env['STRATUM_ESTIMATION_SIGMA'];
   if (sigmaText !== undefined && sigmaText !== '') {
@@ -717,6 +726,8 @@ export function liveEstimatorFromEnv(
     ...(burst === undefined ? {} : { burst }),
     ...(intervalS === undefined ? {} : { expectedIntervalS: intervalS }),
     ...(sigmaMw === undefined ? {} : { sigmaMw }),
+    ...(deadbandSigma === undefined ? {} : { deadbandSigma }),
+    ...(onError === undefined ? {} : { onError }),
   });
 }
 
