@@ -11,9 +11,15 @@ export interface EstimationModelSpec {
   readonly busType: Uint8Array;
   readonly branchInService: Uint8Array;
   readonly genInService: Uint8Array;
-  /** Kind, target and σ of each measurement (their values are ignored: each run brings its own). */
-  readonly measurements: readonly Measurement[];
+  /** Per measurement (in typed arrays: cheap to post): its kind, its target (a branch index for a flow, a bus index for an injection) and its σ, MW. */
+  readonly kinds: Uint8Array;
+  readonly targets: Int32Array;
+  readonly sigmaMw: Float64Array;
 }
+
+/** `EstimationModelSpec.kinds` codes. */
+export const SPEC_FLOW = 0;
+export const SPEC_INJECTION = 1;
 
 /** One run: the readings as measurement values, in the order of the model's measurements. */
 export interface EstimationJob {
@@ -56,7 +62,7 @@ export const outcomeBuffers = (o: EstimationOutcome): ArrayBuffer[] =>
 
 /** The typed arrays of a job (posted as transferables: the main side builds them fresh per run). */
 export const jobBuffers = (job: EstimationJob): ArrayBuffer[] =>
-  [job.values, job.excluded, ...(job.spec === undefined ? [] : [job.spec.busType, job.spec.branchInService, job.spec.genInService])].map((a) => a.buffer as ArrayBuffer);
+  [job.values, job.excluded, ...(job.spec === undefined ? [] : [job.spec.busType, job.spec.branchInService, job.spec.genInService, job.spec.kinds, job.spec.targets, job.spec.sigmaMw])].map((a) => a.buffer as ArrayBuffer);
 
 /**
  * The live estimator's computation (gateways/automation/live-estimator.ts): the prepared DC WLS
@@ -78,11 +84,16 @@ export class EstimationCompute {
     const started = performance.now();
     let prepared = false;
     if (job.spec !== undefined && job.spec.version === job.model && this.model?.version !== job.model) {
-      const live: GridNetwork = { ...this.net, busType: job.spec.busType, branchInService: job.spec.branchInService, genInService: job.spec.genInService };
+      const spec = job.spec;
+      const live: GridNetwork = { ...this.net, busType: spec.busType, branchInService: spec.branchInService, genInService: spec.genInService };
+      const measurements = Array.from(spec.kinds, (kind, i): Measurement =>
+        kind === SPEC_FLOW
+          ? { kind: 'flow', target: this.net.branchIds[spec.targets[i]!]!, valueMw: 0, sigmaMw: spec.sigmaMw[i]! }
+          : { kind: 'injection', target: this.net.busIds[spec.targets[i]!]!, valueMw: 0, sigmaMw: spec.sigmaMw[i]! });
       this.model = {
         version: job.model,
-        model: prepareDcEstimation(live, job.spec.measurements),
-        flows: Uint8Array.from(job.spec.measurements, (m) => (m.kind === 'flow' ? 1 : 0)),
+        model: prepareDcEstimation(live, measurements),
+        flows: Uint8Array.from(spec.kinds, (kind) => (kind === SPEC_FLOW ? 1 : 0)),
       };
       prepared = true;
     }

@@ -12,7 +12,7 @@ import {
 } from '../../engine/index.ts';
 import { telemetrySetsLoad } from '../../actors/index.ts';
 import { WorkerJobs, type Control } from '../door/index.ts';
-import { EstimationCompute, jobBuffers, type EstimationJob, type EstimationOutcome } from './estimation-compute.ts';
+import { EstimationCompute, jobBuffers, SPEC_FLOW, SPEC_INJECTION, type EstimationJob, type EstimationOutcome } from './estimation-compute.ts';
 import { monitorAlert } from './telemetry-monitor.ts';
 import type { Alert, EstimationEvent } from '../protocol.ts';
 
@@ -160,6 +160,8 @@ interface Structure {
   readonly version: number;
   readonly rows: Row[];
   readonly live: GridNetwork;
+  /** Row by key (built on first use: the summary's excluded sensors). */
+  rowByKey?: Map<string, Row>;
 }
 
 /** A run between its start (values taken) and its outcome. */
@@ -278,13 +280,19 @@ export function attachLiveEstimator(
   let computeHolds: number | undefined;
   let factorisations = 0;
   let lastOutcome: EstimationOutcome | undefined;
-  let lastRows: Row[] = [];
+  let lastStructure: Structure | undefined;
   let islandSummaries: IslandSummary[] = [];
   const exclusions = new Map<string, Exclusion>();
   const listeners = new Set<(summary: EstimationSummary) => void>();
-  /** Per asset: the estimate shown, its σ, its measurement's |r_N|. */
-  const shown = new Map<string, { valueMw: number; sigmaMw: number; atMs: number }>();
-  const residualOfSensor = new Map<number, number | null>();
+  // Per sensor, in typed arrays (no objects per run): the estimate shown, its σ and the virtual time
+  // of its run (NaN: none yet); its measurement's |r_N| in the last run (NaN: null) and whether the
+  // last run judged it at all.
+  const shownMw = new Float64Array(sensors.length).fill(Number.NaN);
+  const shownSigmaMw = new Float64Array(sensors.length).fill(Number.NaN);
+  const shownAtMs = new Float64Array(sensors.length).fill(Number.NaN);
+  const residualOfSensor = new Float64Array(sensors.length).fill(Number.NaN);
+  const judged = new Uint8Array(sensors.length);
+  const nullable = (x: number): number | null => (Number.isNaN(x) ? null : x);
   let estimateSeq = engine.journal.lastSourceSeq(ESTIMATE_SOURCE) ?? 0;
 
   const observe = (s: number, value: number, atMs: number): void => {
@@ -417,7 +425,19 @@ export function attachLiveEstimator(
       excluded: Int32Array.from(excluded),
       normalizedResidualLimit: limit,
       flowSigmaMw: sigma.flow,
-      ...(computeHolds === current.version ? {} : { spec: { version: current.version, busType: live.busType.slice(), branchInService: live.branchInService.slice(), genInService: live.genInService.slice(), measurements: rows.map((r) => r.measurement) } }),
+      ...(computeHolds === current.version
+        ? {}
+        : {
+            spec: {
+              version: current.version,
+              busType: live.busType.slice(),
+              branchInService: live.branchInService.slice(),
+              genInService: live.genInService.slice(),
+              kinds: Uint8Array.from(rows, (r) => (r.measurement.kind === 'flow' ? SPEC_FLOW : SPEC_INJECTION)),
+              targets: Int32Array.from(rows, (r) => r.at),
+              sigmaMw: Float64Array.from(rows, (r) => (r.measurement as { sigmaMw: number }).sigmaMw),
+            },
+          }),
     };
     computeHolds = current.version;
     return { nowMs, structure: current, values, generationMw, job };
@@ -430,7 +450,7 @@ export function attachLiveEstimator(
     lastRunMs = nowMs;
     factorisations += outcome.factorisations;
     lastOutcome = outcome;
-    lastRows = rows;
+    lastStructure = pending.structure;
     // The flows whose sign the compute corrected.
     for (let i = 0; i < rows.length; i++) if (outcome.values[i] !== values[i] && rows[i]!.measurement.kind === 'flow') sign[rows[i]!.at] = Math.sign(outcome.values[i]!);
     const alerts: Alert[] = [];
@@ -488,27 +508,34 @@ export function attachLiveEstimator(
 
     // What the twin shows: each read branch's |flow| and each read bus's load, as estimated; what goes
     // through the door is the estimates outside the deadband of the asset's value in the twin.
-    residualOfSensor.clear();
+    residualOfSensor.fill(Number.NaN);
+    judged.fill(0);
     const commands: InputCommand[] = [];
-    const show = (sensor: Sensor, valueMw: number, sigmaMw: number): void => {
+    const show = (s: number, valueMw: number, sigmaMw: number): void => {
+      const sensor = sensors[s]!;
       const value = Math.max(0, Math.round(valueMw * 1e6) / 1e6);
-      shown.set(sensor.asset, { valueMw: value, sigmaMw, atMs: nowMs });
-      if (sensor.setsLoad && Math.abs(engine.kernel.view(sensor.actor).load - value) > Math.max(1e-6, deadband * sigmaMw)) commands.push({ type: 'telemetry', target: sensor.asset, value });
+      shownMw[s] = value;
+      shownSigmaMw[s] = sigmaMw;
+      shownAtMs[s] = nowMs;
+      if (sensor.setsLoad && Math.abs(engine.kernel.view(sensor.actor).load - value) > (Number.isFinite(sigmaMw) ? Math.max(1e-6, deadband * sigmaMw) : 1e-6)) commands.push({ type: 'telemetry', target: sensor.asset, value });
     };
     rows.forEach((row, i) => {
       const residual = outcome.normalizedResiduals[i]!;
-      for (const s of row.sensors) residualOfSensor.set(s, Number.isNaN(residual) ? null : residual);
+      for (const s of row.sensors) {
+        residualOfSensor[s] = residual;
+        judged[s] = 1;
+      }
       const m = row.measurement;
       if (m.kind === 'flow') {
         const flow = outcome.branchFlowMw[row.at]!;
         if (Number.isNaN(flow)) return;
         if (Math.abs(flow) > 1e-9) sign[row.at] = flow < 0 ? -1 : 1;
-        show(sensors[row.sensors[0]!]!, Math.abs(flow), outcome.branchSigmaMw[row.at]!);
+        show(row.sensors[0]!, Math.abs(flow), outcome.branchSigmaMw[row.at]!);
       } else if (m.kind === 'injection' && row.loadRead) {
         // A bus with no load meter: nothing of it is shown.
         const estimate = outcome.estimatedMw[i]!;
         if (Number.isNaN(estimate)) return;
-        show(sensors[row.sensors[0]!]!, generationMw[i]! - net.gsMw[row.at]! - estimate, outcome.estimatedSigmaMw[i]!);
+        show(row.sensors[0]!, generationMw[i]! - net.gsMw[row.at]! - estimate, outcome.estimatedSigmaMw[i]!);
       }
     });
     if (commands.length > 0) {
@@ -529,11 +556,11 @@ export function attachLiveEstimator(
     lastRunMs,
     readings: readingsTaken,
     sensors: sensors.length,
-    measurements: lastRows.length,
+    measurements: lastStructure?.rows.length ?? 0,
     factorisations,
     islands: islandSummaries,
     excluded: [...exclusions].map(([key, e]) => {
-      const row = lastRows.find((r) => r.key === key);
+      const row = lastStructure === undefined ? undefined : (lastStructure.rowByKey ??= new Map(lastStructure.rows.map((r) => [r.key, r]))).get(key);
       return { sensor: row === undefined ? key : sensorNames(row), sinceMs: e.sinceMs, normalizedResidual: e.normalizedResidual, agreeingRuns: e.agreeing };
     }),
   });
@@ -573,7 +600,7 @@ export function attachLiveEstimator(
     if (pendingReadings >= burst || nowMs - pendingSinceMs >= everyMs) start(nowMs);
   };
 
-  const sensorExcluded = (s: number): boolean => lastRows.some((r) => r.sensors.includes(s) && exclusions.has(r.key));
+  const sensorExcluded = (s: number): boolean => exclusions.size > 0 && (lastStructure?.rows.some((r) => r.sensors.includes(s) && exclusions.has(r.key)) ?? false);
 
   const off = advances?.onAdvance(tick) ?? (() => undefined);
   return {
@@ -594,9 +621,8 @@ export function attachLiveEstimator(
       const s = sensorOfAsset.get(assetId);
       if (s === undefined) return undefined;
       const sensor = sensors[s]!;
-      const estimate = shown.get(assetId);
       const excluded = sensorExcluded(s);
-      const residual = residualOfSensor.get(s) ?? null;
+      const residual = nullable(residualOfSensor[s]!);
       const trust = trustScore({
         id: assetId,
         nowS: nowMs / 1000,
@@ -613,22 +639,22 @@ export function attachLiveEstimator(
       return {
         asset: assetId,
         sensor: sensor.type,
-        valueMw: estimate?.valueMw ?? null,
-        sigmaMw: estimate?.sigmaMw ?? null,
+        valueMw: nullable(shownMw[s]!),
+        sigmaMw: nullable(shownSigmaMw[s]!),
         readingMw: sensor.has ? sensor.value : null,
         readingAtMs: sensor.has ? sensor.atMs : null,
         normalizedResidual: residual,
         excluded,
         trust,
-        estimatedAtMs: estimate?.atMs ?? null,
+        estimatedAtMs: nullable(shownAtMs[s]!),
       };
     },
     residualOf(assetId) {
       const s = sensorOfAsset.get(assetId);
       if (s === undefined || lastOutcome === undefined) return undefined;
       const excluded = sensorExcluded(s);
-      if (!excluded && !residualOfSensor.has(s)) return undefined;
-      return { normalizedResidual: residualOfSensor.get(s) ?? null, removed: excluded };
+      if (!excluded && !judged[s]) return undefined;
+      return { normalizedResidual: nullable(residualOfSensor[s]!), removed: excluded };
     },
     onRun(listener) {
       listeners.add(listener);
