@@ -17,6 +17,9 @@ export interface EstimationModelSpec {
   readonly sigmaMw: Float64Array;
 }
 
+/** Nice value of the estimation worker thread on Linux (background work: the event loop comes first). */
+export const ESTIMATION_WORKER_NICE = 10;
+
 /** `EstimationModelSpec.kinds` codes. */
 export const SPEC_FLOW = 0;
 export const SPEC_INJECTION = 1;

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBehaviours, telemetrySetsLoad } from '../../actors/index.ts';
 import { DEFAULT_FIELD_SIGMA, Engine, matpowerToCity, networkFromCity, parseCity, parseMatpower, simulateField, type CityModel, type FieldRun } from '../../engine/index.ts';
 import { feedPoints } from '../../scenarios/index.ts';
 import { sharedDataFile } from '../../test/shared-data.ts';
 import { admitBatch } from '../door/index.ts';
+import { ESTIMATION_WORKER_NICE } from './estimation-compute.ts';
 import { attachLiveEstimator, ESTIMATE_SOURCE, liveEstimatorFromEnv, type LiveEstimator } from './live-estimator.ts';
 import type { Alert } from '../protocol.ts';
 
@@ -150,6 +151,11 @@ describe('the state estimator in the live twin', () => {
     estimator.tick(); // the readings that waited start the next run
     await estimator.settled();
     expect(estimator.summary()).toMatchObject({ runs: 2, lastRunMs: 12_000 });
+    // On Linux the worker thread runs at a lower priority than the event loop (nice 10).
+    if (process.platform === 'linux') {
+      const nice = readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+      expect(nice).toContain(ESTIMATION_WORKER_NICE);
+    }
   });
 
   it('catches a spoofed sensor: an alert names it with its residual, it stays out while it disagrees and comes back once it agrees', async () => {
