@@ -156,7 +156,6 @@ interface Row {
 interface Structure {
   readonly topology: string;
   readonly read: number;
-  readonly key: string;
   readonly version: number;
   readonly rows: Row[];
   readonly live: GridNetwork;
@@ -346,18 +345,26 @@ export function attachLiveEstimator(
   };
 
   /** The measurement set of the live topology and the sensors that have read: a flow per read branch, an injection per bus whose readings make one, a zero injection per bus with nothing on it. */
+  // Rows are made once per branch or bus and kept (an injection's while its sensors stay the same):
+  // a rebuilt structure (a topology change) then allocates no rows, and two structures with the same
+  // rows hold the same objects.
+  const flowRows: Array<Row | undefined> = [];
+  const busRows: Array<Row | undefined> = [];
+  const sameSensors = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
   const buildRows = (busType: Uint8Array, branchOn: Uint8Array, genOn: Uint8Array): Row[] => {
     const rows: Row[] = [];
     for (let k = 0; k < branchOn.length; k++) {
       const s = branchSensor[k]!;
       if (!branchOn[k] || s < 0 || !sensors[s]!.has) continue;
-      rows.push({ key: `flow:${net.branchIds[k]}`, measurement: { kind: 'flow', target: net.branchIds[k]!, valueMw: sign[k]! * sensors[s]!.value, sigmaMw: sigma.flow }, sensors: [s], at: k, loadRead: false });
+      // The value is set per run (valuesOf), as for every row.
+      rows.push((flowRows[k] ??= { key: `flow:${net.branchIds[k]}`, measurement: { kind: 'flow', target: net.branchIds[k]!, valueMw: 0, sigmaMw: sigma.flow }, sensors: [s], at: k, loadRead: false }));
     }
     for (let v = 0; v < net.busIds.length; v++) {
       if (busType[v] === 4) continue;
       const gens = gensAt[v]!.filter((g) => genOn[g]);
       if (gens.length === 0 && net.pdMw[v] === 0 && net.gsMw[v] === 0) {
-        rows.push({ key: `zero:${net.busIds[v]}`, measurement: { kind: 'injection', target: net.busIds[v]!, valueMw: 0, sigmaMw: ZERO_INJECTION_SIGMA_MW }, sensors: [], at: v, loadRead: false });
+        const zero = busRows[v]?.sensors.length === 0 ? busRows[v]! : { key: `zero:${net.busIds[v]}`, measurement: { kind: 'injection' as const, target: net.busIds[v]!, valueMw: 0, sigmaMw: ZERO_INJECTION_SIGMA_MW }, sensors: [], at: v, loadRead: false };
+        rows.push((busRows[v] = zero));
         continue;
       }
       // A bus without load in the case has no load meter: its load is known to be 0. A bus with a
@@ -366,15 +373,13 @@ export function attachLiveEstimator(
       const loadRead = s >= 0 && sensors[s]!.has;
       if (!loadRead && (net.pdMw[v] !== 0 || gens.length === 0)) continue;
       if (gens.some((g) => genSensor[g]! < 0 || !sensors[genSensor[g]!]!.has)) continue;
-      rows.push({
-        key: `injection:${net.busIds[v]}`,
-        // The value is set per run (valuesOf).
-        measurement: { kind: 'injection', target: net.busIds[v]!, valueMw: 0, sigmaMw: Math.sqrt((loadRead ? sigma.load ** 2 : 0) + gens.length * sigma.generation ** 2) },
-        // The load sensor first (it names the measurement), then the generators; -1 never: an unread load is not a sensor here.
-        sensors: loadRead ? [s, ...gens.map((g) => genSensor[g]!)] : gens.map((g) => genSensor[g]!),
-        at: v,
-        loadRead,
-      });
+      // The load sensor first (it names the measurement), then the generators; -1 never: an unread load is not a sensor here.
+      const read = loadRead ? [s, ...gens.map((g) => genSensor[g]!)] : gens.map((g) => genSensor[g]!);
+      const kept = busRows[v];
+      const row: Row = kept !== undefined && kept.sensors.length > 0 && kept.loadRead === loadRead && sameSensors(kept.sensors, read)
+        ? kept
+        : { key: `injection:${net.busIds[v]}`, measurement: { kind: 'injection', target: net.busIds[v]!, valueMw: 0, sigmaMw: Math.sqrt((loadRead ? sigma.load ** 2 : 0) + gens.length * sigma.generation ** 2) }, sensors: read, at: v, loadRead };
+      rows.push((busRows[v] = row));
     }
     return rows;
   };
@@ -384,10 +389,11 @@ export function attachLiveEstimator(
     const { busType, branchOn, genOn, topology } = liveTopology();
     if (structure !== undefined && structure.topology === topology && structure.read === sensorsRead) return structure;
     const rows = buildRows(busType, branchOn, genOn);
-    const key = `${topology}|${rows.map((r) => r.key).join(',')}`;
     const live: GridNetwork = { ...net, busType, branchInService: branchOn, genInService: genOn };
-    const version = structure === undefined ? 1 : structure.key === key ? structure.version : structure.version + 1;
-    structure = { topology, read: sensorsRead, key, version, rows, live };
+    // The same model while the topology and the rows (the same objects, in order) are the same.
+    const same = structure !== undefined && structure.topology === topology && structure.rows.length === rows.length && rows.every((r, i) => r === structure!.rows[i]);
+    const version = structure === undefined ? 1 : same ? structure.version : structure.version + 1;
+    structure = { topology, read: sensorsRead, version, rows, live };
     return structure;
   };
 
