@@ -17,8 +17,9 @@ import { sharedDataFile } from '../test/shared-data.ts';
  * untimed round of ours. Then the live twin's estimator (gateways/automation/live-estimator.ts) on the same grid
  * as a city: `estimationReadingsPerSec` — field scans (scada sensors: every branch, bus and
  * generator) go through the door's batch step into a direct-driver engine, and the estimator's work
- * per scan (taking the readings from the journal, one run with the model and factor kept, the
- * estimates back through the door) is timed: readings per second of that work; and
+ * per scan (taking the readings from the journal, one run with the model and factor kept — inline,
+ * the same `EstimationCompute` the server runs in its worker thread —, the estimates back through
+ * the door) is timed: readings per second of that work; and
  * `estimationInjectToDeltaP99Ms` — the streaming bench's inject → first delta measurement
  * (bench/streaming.ts, its own code) on a server with STRATUM_ESTIMATION=1 while a scan a second
  * arrives, after three primed runs (the first builds the model: a start-up cost, reported apart);
