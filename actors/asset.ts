@@ -12,7 +12,7 @@ import {
   busVoltageLimits,
   voltageServiceLevel,
 } from '../engine/index.ts';
-import type { BehaviourOptions } from './options.ts';
+import { LIVE_OPTIONS, type BehaviourOptions } from './options.ts';
 import { gridMembership, initialDemandMw, tripDelayMs } from './trip-delay.ts';
 
 /** Names of the hydraulic readings in an asset's description (by WaterReadingCode). */
@@ -198,7 +198,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
 
   /** The live twin (load model `local`) runs DC flows in a layer whose members carry electrical buses. */
   private liveGrid(index: CityIndex, actor: number): boolean {
-    return this.options.loadModel === 'local' && this.grid(index).electricalLayer[actor] === 1;
+    return liveGridMember(this.options, this.grid(index), actor);
   }
 
   step(state: AssetState, batch: readonly SimMessage[], ctx: StepContext): AssetState {
@@ -296,7 +296,7 @@ export class AssetBehaviour implements Behaviour<AssetState> {
         case MessageKind.Telemetry:
           // A live grid's branch reading is a measurement for the state estimator (it reads the
           // journal): the branch's load is its computed DC flow, which the estimated injections drive.
-          if (this.liveGrid(index, self) && index.city.assets[self]?.electrical?.kind === 'branch') break;
+          if (!readingSetsLoad(this.liveGrid(index, self), index, self)) break;
           s.demandLoad = Math.max(0, m.value);
           blame.set(CauseCode.Telemetry, m.from, m.seq);
           break;
@@ -496,4 +496,18 @@ function announce(self: number, level: number, index: CityIndex, ctx: StepContex
     const row = served.items[k]!;
     ctx.send(index.assetCount + index.relianceCohort[row]!, MessageKind.ServiceLevel, level, index.relianceSlot[row]!, 0);
   }
+}
+
+const liveGridMember = (options: BehaviourOptions, grid: ReturnType<typeof gridMembership>, actor: number): boolean => options.loadModel === 'local' && grid.electricalLayer[actor] === 1;
+/** A live grid's branch reading is a measurement, not its load (its load is the DC flow the injections drive). */
+const readingSetsLoad = (liveGrid: boolean, index: CityIndex, actor: number): boolean => !(liveGrid && index.city.assets[actor]?.electrical?.kind === 'branch');
+
+/**
+ * Whether a `telemetry` input sets the asset's load under these options (the live twin's by
+ * default): false for a branch of a live grid, whose load is its computed DC flow — its reading is
+ * a measurement for the state estimator (gateways/automation/live-estimator.ts), which therefore
+ * sends no branch estimates there.
+ */
+export function telemetrySetsLoad(index: CityIndex, actor: number, options: BehaviourOptions = LIVE_OPTIONS): boolean {
+  return readingSetsLoad(actor < index.assetCount && liveGridMember(options, gridMembership(index), actor), index, actor);
 }

@@ -2,7 +2,7 @@
  * Behaviours: one module per actor role. Pure transitions driven by the engine.
  */
 export { createBehaviours } from './behaviours.ts';
-export { AssetBehaviour, load as assetLoad, operable as assetOperable, serviceLevel } from './asset.ts';
+export { AssetBehaviour, load as assetLoad, operable as assetOperable, serviceLevel, telemetrySetsLoad } from './asset.ts';
 export type { AssetState } from './asset.ts';
 export { CohortBehaviour, cohortLackByLayer, POWER_MW_PER_PERSON } from './cohort.ts';
 export type { CohortState } from './cohort.ts';

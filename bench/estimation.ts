@@ -17,8 +17,9 @@ import { sharedDataFile } from '../test/shared-data.ts';
  * untimed round of ours. Then the live twin's estimator (gateways/automation/live-estimator.ts) on the same grid
  * as a city: `estimationReadingsPerSec` — field scans (scada sensors: every branch, bus and
  * generator) go through the door's batch step into a direct-driver engine, and the estimator's work
- * per scan (taking the readings from the journal, one run with the model and factor kept, the
- * estimates back through the door) is timed: readings per second of that work; and
+ * per scan (taking the readings from the journal, one run with the model and factor kept — inline,
+ * the same `EstimationCompute` the server runs in its worker thread —, the estimates back through
+ * the door) is timed: readings per second of that work; and
  * `estimationInjectToDeltaP99Ms` — the streaming bench's inject → first delta measurement
  * (bench/streaming.ts, its own code) on a server with STRATUM_ESTIMATION=1 while a scan a second
  * arrives, after three primed runs (the first builds the model: a start-up cost, reported apart);
@@ -94,7 +95,8 @@ export async function liveEstimationFigures(text: string, name: string, options:
   const engine = await Engine.create({ city, behaviours: (i) => createBehaviours(i), seed: 3, driver: 'direct' });
   let seq = 0;
   const door = { submitBatch: (commands: Parameters<typeof admitBatch>[2], o: { source: string; sourceSeqs: readonly number[] }) => admitBatch(engine, undefined, commands, o) };
-  const estimator = attachLiveEstimator(engine, door, undefined, () => undefined)!;
+  // Inline: the estimator's work timed directly on this thread (the server runs the same compute in its worker).
+  const estimator = attachLiveEstimator(engine, door, undefined, () => undefined, { compute: 'inline' })!;
   let firstMs = 0;
   let steadyMs = 0;
   let steadyReadings = 0;

@@ -231,7 +231,7 @@ export async function startServerWith(options: StartServerOptions, tuning: Serve
   let topologyEtag = '';
   let started = false;
   // The live state estimator (opt-in, STRATUM_ESTIMATION=1; gateways/live-estimator.ts).
-  const estimator = liveEstimatorFromEnv(env, engine, control, runner, (alerts) => hub.raise(alerts));
+  const estimator = liveEstimatorFromEnv(env, engine, control, runner, (alerts) => hub.raise(alerts), (error) => app.log.error(`state estimation run failed: ${error.message}`));
   registerHttpApi(app, { engine, control, tokens, audit, metrics, meter, ready: () => started && runner.error === undefined, assetDetails: (id) => {
     const estimate = estimator?.assetEstimate(id);
     return estimate === undefined ? undefined : { estimate };

@@ -1,18 +1,18 @@
 import {
   networkFromCity,
-  prepareDcEstimation,
   dcPowerFlow,
   Status,
   trustScore,
-  type DcEstimationModel,
   type Engine,
-  type EstimationResult,
   type GridNetwork,
   type InputCommand,
+  type IslandEstimate,
   type Measurement,
   type TrustScore,
 } from '../../engine/index.ts';
-import type { Control } from '../door/index.ts';
+import { telemetrySetsLoad } from '../../actors/index.ts';
+import { WorkerJobs, type Control } from '../door/index.ts';
+import { EstimationCompute, jobBuffers, SPEC_FLOW, SPEC_INJECTION, type EstimationJob, type EstimationOutcome } from './estimation-compute.ts';
 import { monitorAlert } from './telemetry-monitor.ts';
 import type { Alert, EstimationEvent } from '../protocol.ts';
 
@@ -42,6 +42,21 @@ export interface LiveEstimatorSettings {
   readonly agreeRuns?: number;
   /** A healthy sensor's reading interval, seconds (trust freshness and completeness; default 60). */
   readonly expectedIntervalS?: number;
+  /**
+   * An estimate goes to the twin only when the asset's value there differs from it by more than this
+   * many of the estimate's σ (default 1; 0: every change). A SCADA-like deadband: the twin's value
+   * stays within the estimate's uncertainty, and a run does not resubmit thousands of values that
+   * moved by noise alone (one big instant on the event loop).
+   */
+  readonly deadbandSigma?: number;
+  /**
+   * Where a run's computation happens: `worker` (default; a worker thread keeps the prepared model
+   * and its factor, the event loop only builds the values and applies the outcome) or `inline` (on
+   * the caller's thread, synchronously inside `tick`: tests, the bench's readings/s figure).
+   */
+  readonly compute?: 'worker' | 'inline';
+  /** Hears a run that failed in the worker (the next run starts afresh); default: ignored. */
+  readonly onError?: (error: Error) => void;
 }
 
 /** One island of the last run (`GET /api/estimation`). */
@@ -88,10 +103,15 @@ export interface AssetEstimate {
 }
 
 export interface LiveEstimator {
-  /** Takes the telemetry journalled and due by `virtualMs` (default: the engine's clock) and runs when due. */
+  /**
+   * Takes the telemetry journalled and due by `virtualMs` (default: the engine's clock) and starts a
+   * run when due and none is running (inline: the run is done when this returns).
+   */
   tick(virtualMs?: number): void;
-  /** Runs now on the readings taken so far (tests, the bench). */
-  runNow(virtualMs?: number): EstimationSummary;
+  /** Runs now on the readings taken so far, after the run in progress (tests, the bench). */
+  runNow(virtualMs?: number): Promise<EstimationSummary>;
+  /** Resolves when no run is in progress (a worker run has been applied). */
+  settled(): Promise<void>;
   summary(): EstimationSummary;
   /** undefined: the asset carries no sensor the estimator reads. */
   assetEstimate(assetId: string, nowMs?: number): AssetEstimate | undefined;
@@ -109,6 +129,8 @@ interface Sensor {
   readonly type: SensorType;
   /** Branch index (flow), bus index (load) or generator index (generation). */
   readonly at: number;
+  /** A telemetry input sets the asset's load (false: a live grid's branch, whose load is the DC flow of the injections; its estimate is shown, not sent). */
+  readonly setsLoad: boolean;
   value: number;
   atMs: number;
   firstAtMs: number;
@@ -117,13 +139,38 @@ interface Sensor {
   readonly times: number[];
 }
 
-/** A measurement of one run: the estimator's row and the sensors it was made of. */
+/** A measurement of the live model: the estimator's row and the sensors it is made of (its value is taken per run). */
 interface Row {
   readonly key: string;
+  /** Kind, target and σ (the value is the one of the run that built the row; each run has its own values). */
   readonly measurement: Measurement;
-  /** Sensors whose readings make the measurement (empty: a virtual zero injection). */
+  /** Sensors whose readings make the measurement (empty: a virtual zero injection); a bus's load sensor first. */
   readonly sensors: readonly number[];
-  readonly island: number;
+  /** Branch index (flow) or bus index (injection). */
+  readonly at: number;
+  /** An injection's load is read (else known to be 0). */
+  readonly loadRead: boolean;
+}
+
+/** The measurement set on one live topology, kept while the topology and the set of sensors that have read stay the same. */
+interface Structure {
+  readonly topology: string;
+  readonly read: number;
+  readonly version: number;
+  readonly rows: Row[];
+  readonly live: GridNetwork;
+  /** Row by key (built on first use: the summary's excluded sensors). */
+  rowByKey?: Map<string, Row>;
+}
+
+/** A run between its start (values taken) and its outcome. */
+interface PendingRun {
+  readonly nowMs: number;
+  readonly structure: Structure;
+  /** The values sent (flows signed as guessed), and each injection's generation read (for the load shown). */
+  readonly values: Float64Array;
+  readonly generationMw: Float64Array;
+  readonly job: EstimationJob;
 }
 
 interface Exclusion {
@@ -173,6 +220,9 @@ export function attachLiveEstimator(
   const limit = settings.normalizedResidualLimit ?? 3;
   const agreeRuns = settings.agreeRuns ?? 3;
   const intervalS = settings.expectedIntervalS ?? 60;
+  const deadband = settings.deadbandSigma ?? 1;
+  const mode = settings.compute ?? 'worker';
+  if (!(Number.isFinite(deadband) && deadband >= 0)) throw new RangeError(`live estimator: deadbandSigma must be a number ≥ 0 (got ${deadband})`);
   for (const [name, x] of Object.entries({ everyS: everyMs / 1000, 'sigmaMw.flow': sigma.flow, 'sigmaMw.load': sigma.load, 'sigmaMw.generation': sigma.generation, normalizedResidualLimit: limit, agreeRuns, expectedIntervalS: intervalS })) {
     if (!(Number.isFinite(x) && x > 0)) throw new RangeError(`live estimator: ${name} must be a positive number (got ${x})`);
   }
@@ -183,7 +233,7 @@ export function attachLiveEstimator(
     const actor = index.indexOf(asset);
     if (actor === undefined || actor >= index.assetCount) return;
     sensorOfAsset.set(asset, sensors.length);
-    sensors.push({ asset, actor, type, at, value: 0, atMs: 0, firstAtMs: 0, has: false, recent: [], times: [] });
+    sensors.push({ asset, actor, type, at, setsLoad: telemetrySetsLoad(index, actor), value: 0, atMs: 0, firstAtMs: 0, has: false, recent: [], times: [] });
   };
   net.branchIds.forEach((id, k) => add(id, 'flow', k));
   net.busIds.forEach((id, v) => add(id, 'load', v));
@@ -221,23 +271,35 @@ export function attachLiveEstimator(
   let lastRunMs: number | null = null;
   let runs = 0;
   let readingsTaken = 0;
+  /** Sensors that have read at least once (never decreases: with the topology, it fixes the measurement set). */
+  let sensorsRead = 0;
   let future: Array<{ time: number; seq: number; sensor: number; value: number }> = [];
-  let model: { key: string; model: DcEstimationModel; rows: Row[]; net: GridNetwork } | undefined;
-  let lastResult: EstimationResult | undefined;
-  /** Factorisations of the models replaced so far (a topology or sensor change builds a new one). */
-  let earlierFactorisations = 0;
-  let lastRows: Row[] = [];
+  let structure: Structure | undefined;
+  /** The model version the compute side holds (undefined: send the spec with the next job). */
+  let computeHolds: number | undefined;
+  let factorisations = 0;
+  let lastOutcome: EstimationOutcome | undefined;
+  let lastStructure: Structure | undefined;
   let islandSummaries: IslandSummary[] = [];
   const exclusions = new Map<string, Exclusion>();
   const listeners = new Set<(summary: EstimationSummary) => void>();
-  /** Per asset: the estimate shown, its σ, its measurement's |r_N|. */
-  const shown = new Map<string, { valueMw: number; sigmaMw: number; atMs: number }>();
-  const residualOfSensor = new Map<number, number | null>();
+  // Per sensor, in typed arrays (no objects per run): the estimate shown, its σ and the virtual time
+  // of its run (NaN: none yet); its measurement's |r_N| in the last run (NaN: null) and whether the
+  // last run judged it at all.
+  const shownMw = new Float64Array(sensors.length).fill(Number.NaN);
+  const shownSigmaMw = new Float64Array(sensors.length).fill(Number.NaN);
+  const shownAtMs = new Float64Array(sensors.length).fill(Number.NaN);
+  const residualOfSensor = new Float64Array(sensors.length).fill(Number.NaN);
+  const judged = new Uint8Array(sensors.length);
+  const nullable = (x: number): number | null => (Number.isNaN(x) ? null : x);
   let estimateSeq = engine.journal.lastSourceSeq(ESTIMATE_SOURCE) ?? 0;
 
   const observe = (s: number, value: number, atMs: number): void => {
     const sensor = sensors[s]!;
-    if (!sensor.has) sensor.firstAtMs = atMs;
+    if (!sensor.has) {
+      sensor.firstAtMs = atMs;
+      sensorsRead++;
+    }
     sensor.value = value;
     sensor.atMs = atMs;
     sensor.has = true;
@@ -266,8 +328,8 @@ export function attachLiveEstimator(
     for (const p of due) observe(p.sensor, p.value, p.time);
   };
 
-  /** The measurements of the live topology from the readings held now. */
-  const buildRows = (): { rows: Row[]; live: GridNetwork; topology: string } => {
+  /** The live topology (assets ok or degraded) as the network's in-service arrays, and a short key of it. */
+  const liveTopology = (): { busType: Uint8Array; branchOn: Uint8Array; genOn: Uint8Array; topology: string } => {
     const busType = Uint8Array.from(net.busType);
     for (let v = 0; v < net.busIds.length; v++) if (busSensor[v]! >= 0 && !operable(engine.kernel.statusOf(sensors[busSensor[v]!]!.actor))) busType[v] = 4;
     const branchOn = Uint8Array.from(net.branchInService);
@@ -277,18 +339,32 @@ export function attachLiveEstimator(
     }
     const genOn = Uint8Array.from(net.genInService);
     for (let g = 0; g < genOn.length; g++) if (genSensor[g]! >= 0 && !operable(engine.kernel.statusOf(sensors[genSensor[g]!]!.actor))) genOn[g] = 0;
-    const live: GridNetwork = { ...net, busType, branchInService: branchOn, genInService: genOn };
+    // Generators in service change an injection's σ (its weight): part of what the model is kept for.
+    const topology = `${Buffer.from(branchOn).toString('base64')}|${Buffer.from(busType).toString('base64')}|${Buffer.from(genOn).toString('base64')}`;
+    return { busType, branchOn, genOn, topology };
+  };
+
+  /** The measurement set of the live topology and the sensors that have read: a flow per read branch, an injection per bus whose readings make one, a zero injection per bus with nothing on it. */
+  // Rows are made once per branch or bus and kept (an injection's while its sensors stay the same):
+  // a rebuilt structure (a topology change) then allocates no rows, and two structures with the same
+  // rows hold the same objects.
+  const flowRows: Array<Row | undefined> = [];
+  const busRows: Array<Row | undefined> = [];
+  const sameSensors = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+  const buildRows = (busType: Uint8Array, branchOn: Uint8Array, genOn: Uint8Array): Row[] => {
     const rows: Row[] = [];
     for (let k = 0; k < branchOn.length; k++) {
       const s = branchSensor[k]!;
       if (!branchOn[k] || s < 0 || !sensors[s]!.has) continue;
-      rows.push({ key: `flow:${net.branchIds[k]}`, measurement: { kind: 'flow', target: net.branchIds[k]!, valueMw: sign[k]! * sensors[s]!.value, sigmaMw: sigma.flow }, sensors: [s], island: -1 });
+      // The value is set per run (valuesOf), as for every row.
+      rows.push((flowRows[k] ??= { key: `flow:${net.branchIds[k]}`, measurement: { kind: 'flow', target: net.branchIds[k]!, valueMw: 0, sigmaMw: sigma.flow }, sensors: [s], at: k, loadRead: false }));
     }
     for (let v = 0; v < net.busIds.length; v++) {
       if (busType[v] === 4) continue;
       const gens = gensAt[v]!.filter((g) => genOn[g]);
       if (gens.length === 0 && net.pdMw[v] === 0 && net.gsMw[v] === 0) {
-        rows.push({ key: `zero:${net.busIds[v]}`, measurement: { kind: 'injection', target: net.busIds[v]!, valueMw: 0, sigmaMw: ZERO_INJECTION_SIGMA_MW }, sensors: [], island: -1 });
+        const zero = busRows[v]?.sensors.length === 0 ? busRows[v]! : { key: `zero:${net.busIds[v]}`, measurement: { kind: 'injection' as const, target: net.busIds[v]!, valueMw: 0, sigmaMw: ZERO_INJECTION_SIGMA_MW }, sensors: [], at: v, loadRead: false };
+        rows.push((busRows[v] = zero));
         continue;
       }
       // A bus without load in the case has no load meter: its load is known to be 0. A bus with a
@@ -297,60 +373,92 @@ export function attachLiveEstimator(
       const loadRead = s >= 0 && sensors[s]!.has;
       if (!loadRead && (net.pdMw[v] !== 0 || gens.length === 0)) continue;
       if (gens.some((g) => genSensor[g]! < 0 || !sensors[genSensor[g]!]!.has)) continue;
-      const generation = gens.reduce((sum, g) => sum + sensors[genSensor[g]!]!.value, 0);
-      rows.push({
-        key: `injection:${net.busIds[v]}`,
-        measurement: {
-          kind: 'injection',
-          target: net.busIds[v]!,
-          valueMw: generation - (loadRead ? sensors[s]!.value : 0) - net.gsMw[v]!,
-          sigmaMw: Math.sqrt((loadRead ? sigma.load ** 2 : 0) + gens.length * sigma.generation ** 2),
-        },
-        // The load sensor first (it names the measurement), then the generators; -1 never: an unread load is not a sensor here.
-        sensors: loadRead ? [s, ...gens.map((g) => genSensor[g]!)] : gens.map((g) => genSensor[g]!),
-        island: -1,
-      });
+      // The load sensor first (it names the measurement), then the generators; -1 never: an unread load is not a sensor here.
+      const read = loadRead ? [s, ...gens.map((g) => genSensor[g]!)] : gens.map((g) => genSensor[g]!);
+      const kept = busRows[v];
+      const row: Row = kept !== undefined && kept.sensors.length > 0 && kept.loadRead === loadRead && sameSensors(kept.sensors, read)
+        ? kept
+        : { key: `injection:${net.busIds[v]}`, measurement: { kind: 'injection', target: net.busIds[v]!, valueMw: 0, sigmaMw: Math.sqrt((loadRead ? sigma.load ** 2 : 0) + gens.length * sigma.generation ** 2) }, sensors: read, at: v, loadRead };
+      rows.push((busRows[v] = row));
     }
-    // Generators in service change an injection's σ (its weight): part of what the model is kept for.
-    const topology = `${Buffer.from(branchOn).toString('base64')}|${Buffer.from(busType).toString('base64')}|${Buffer.from(genOn).toString('base64')}`;
-    return { rows, live, topology };
+    return rows;
+  };
+
+  /** The structure of this run: the last one while the topology and the sensors read are the same (no strings per row), else rebuilt, with a new version only when its measurements differ. */
+  const structureNow = (): Structure => {
+    const { busType, branchOn, genOn, topology } = liveTopology();
+    if (structure !== undefined && structure.topology === topology && structure.read === sensorsRead) return structure;
+    const rows = buildRows(busType, branchOn, genOn);
+    const live: GridNetwork = { ...net, busType, branchInService: branchOn, genInService: genOn };
+    // The same model while the topology and the rows (the same objects, in order) are the same.
+    const same = structure !== undefined && structure.topology === topology && structure.rows.length === rows.length && rows.every((r, i) => r === structure!.rows[i]);
+    const version = structure === undefined ? 1 : same ? structure.version : structure.version + 1;
+    structure = { topology, read: sensorsRead, version, rows, live };
+    return structure;
+  };
+
+  /** Each measurement's value from the readings held now (a flow signed by the direction believed), and each injection's generation read. */
+  const valuesOf = (rows: readonly Row[]): { values: Float64Array; generationMw: Float64Array } => {
+    const values = new Float64Array(rows.length);
+    const generationMw = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row.measurement.kind === 'flow') values[i] = sign[row.at]! * sensors[row.sensors[0]!]!.value;
+      else if (row.sensors.length > 0) {
+        let generation = 0;
+        for (let j = row.loadRead ? 1 : 0; j < row.sensors.length; j++) generation += sensors[row.sensors[j]!]!.value;
+        generationMw[i] = generation;
+        values[i] = generation - (row.loadRead ? sensors[row.sensors[0]!]!.value : 0) - net.gsMw[row.at]!;
+      }
+    }
+    return { values, generationMw };
   };
 
   const sensorNames = (row: Row): string => (row.sensors.length === 0 ? `${row.key} (virtual)` : row.sensors.map((s) => sensors[s]!.asset).join(' + '));
 
-  const run = (nowMs: number): EstimationSummary => {
-    const { rows, live, topology } = buildRows();
+  /** A run's start on the event loop: the readings held now become the job's values (readings taken later wait for the next run). */
+  const prepare = (nowMs: number): PendingRun => {
+    const current = structureNow();
+    const { rows, live } = current;
+    const { values, generationMw } = valuesOf(rows);
+    const excluded: number[] = [];
+    for (let i = 0; i < rows.length; i++) if (exclusions.has(rows[i]!.key)) excluded.push(i);
     pendingReadings = 0;
-    lastRunMs = nowMs;
+    const job: EstimationJob = {
+      model: current.version,
+      // Copies: the job's arrays are transferred to the worker (the main side keeps its own).
+      values: values.slice(),
+      excluded: Int32Array.from(excluded),
+      normalizedResidualLimit: limit,
+      flowSigmaMw: sigma.flow,
+      ...(computeHolds === current.version
+        ? {}
+        : {
+            spec: {
+              version: current.version,
+              busType: live.busType.slice(),
+              branchInService: live.branchInService.slice(),
+              genInService: live.genInService.slice(),
+              kinds: Uint8Array.from(rows, (r) => (r.measurement.kind === 'flow' ? SPEC_FLOW : SPEC_INJECTION)),
+              targets: Int32Array.from(rows, (r) => r.at),
+              sigmaMw: Float64Array.from(rows, (r) => (r.measurement as { sigmaMw: number }).sigmaMw),
+            },
+          }),
+    };
+    computeHolds = current.version;
+    return { nowMs, structure: current, values, generationMw, job };
+  };
+
+  /** A run's outcome applied on the event loop: signs, exclusions, bad-data alerts, island summaries, the estimates shown and submitted. */
+  const apply = (pending: PendingRun, outcome: EstimationOutcome): EstimationSummary => {
+    const { nowMs, structure: { rows, live }, values, generationMw } = pending;
     runs++;
-    const key = `${topology}|${rows.map((r) => r.key).join(',')}`;
-    if (model?.key !== key) {
-      earlierFactorisations += model?.model.factorisations ?? 0;
-      model = { key, model: prepareDcEstimation(live, rows.map((r) => r.measurement)), rows, net: live };
-    }
-    const values = Float64Array.from(rows, (r) => (r.measurement.kind === 'angle' ? r.measurement.valueDeg : r.measurement.valueMw));
-    const excluded = rows.flatMap((r, i) => (exclusions.has(r.key) ? [i] : []));
-    let result = model.model.estimate(values, { perIsland: true, normalizedResidualLimit: limit, excluded });
-    // A flow reading is a magnitude: where the estimate (made without the reading when it was removed)
-    // runs the other way by more than the reading's σ, the sign was wrong — flip it and estimate again
-    // (at most twice: the first run after a start or a topology change is where this happens).
-    for (let pass = 0; pass < 2; pass++) {
-      let flipped = 0;
-      rows.forEach((row, i) => {
-        const estimate = result.estimated[i];
-        if (row.measurement.kind !== 'flow' || estimate === null || estimate === undefined) return;
-        if (Math.sign(estimate.value) !== Math.sign(values[i]!) && Math.abs(estimate.value) > sigma.flow && values[i] !== 0) {
-          values[i] = -values[i]!;
-          sign[sensors[row.sensors[0]!]!.at] = Math.sign(values[i]!);
-          (row.measurement as { valueMw: number }).valueMw = values[i]!;
-          flipped++;
-        }
-      });
-      if (flipped === 0) break;
-      result = model.model.estimate(values, { perIsland: true, normalizedResidualLimit: limit, excluded });
-    }
-    lastResult = result;
-    lastRows = rows;
+    lastRunMs = nowMs;
+    factorisations += outcome.factorisations;
+    lastOutcome = outcome;
+    lastStructure = pending.structure;
+    // The flows whose sign the compute corrected.
+    for (let i = 0; i < rows.length; i++) if (outcome.values[i] !== values[i] && rows[i]!.measurement.kind === 'flow') sign[rows[i]!.at] = Math.sign(outcome.values[i]!);
     const alerts: Alert[] = [];
     const alertOn = (asset: string, detail: string): void => {
       const alert = monitorAlert(engine, asset, nowMs / 1000, detail, 'state-estimator');
@@ -360,10 +468,9 @@ export function attachLiveEstimator(
     // Excluded sensors: do they agree with the estimate made without them?
     rows.forEach((row, i) => {
       const exclusion = exclusions.get(row.key);
-      const estimate = result.estimated[i];
-      if (exclusion === undefined || estimate === null || estimate === undefined) return;
-      const m = row.measurement as { valueMw: number; sigmaMw: number };
-      const agrees = Math.abs(m.valueMw - estimate.value) / Math.sqrt(m.sigmaMw ** 2 + estimate.sigma ** 2) <= limit;
+      const estimate = outcome.estimatedMw[i]!;
+      if (exclusion === undefined || Number.isNaN(estimate)) return;
+      const agrees = Math.abs(outcome.values[i]! - estimate) / Math.sqrt((row.measurement as { sigmaMw: number }).sigmaMw ** 2 + outcome.estimatedSigmaMw[i]! ** 2) <= limit;
       exclusion.agreeing = agrees ? exclusion.agreeing + 1 : 0;
       if (exclusion.agreeing >= agreeRuns) {
         exclusions.delete(row.key);
@@ -372,29 +479,28 @@ export function attachLiveEstimator(
     });
     // Bad data this run.
     let islandMap: Map<string, number> | undefined;
-    const islandOfBus = { get: (id: string): number | undefined => (islandMap ??= islandsOf(result, live)).get(id) };
+    const islandOfBus = { get: (id: string): number | undefined => (islandMap ??= islandsOf(outcome.islands, live)).get(id) };
     const removedByIsland = new Map<number, Array<{ sensor: string; normalizedResidual: number }>>();
-    for (const r of result.removed) {
+    for (const r of outcome.removed) {
       const row = rows[r.index]!;
       exclusions.set(row.key, { sinceMs: nowMs, normalizedResidual: r.normalizedResidual, agreeing: 0 });
       const island = islandOfBus.get(busOfMeasurement(row.measurement, live)) ?? -1;
       const list = removedByIsland.get(island) ?? [];
       list.push({ sensor: sensorNames(row), normalizedResidual: r.normalizedResidual });
       removedByIsland.set(island, list);
-      const m = row.measurement as { valueMw: number };
       alertOn(
         sensors[row.sensors[0]!]?.asset ?? row.measurement.target,
-        `bad data: ${row.measurement.kind} ${row.measurement.target} from ${sensorNames(row)} reads ${m.valueMw.toFixed(2)} MW, normalised residual ${r.normalizedResidual.toFixed(1)} (limit ${limit}); left out until it agrees again`,
+        `bad data: ${row.measurement.kind} ${row.measurement.target} from ${sensorNames(row)} reads ${outcome.values[r.index]!.toFixed(2)} MW, normalised residual ${r.normalizedResidual.toFixed(1)} (limit ${limit}); left out until it agrees again`,
       );
     }
     const unobservableByIsland = new Map<number, string[]>();
-    for (const id of result.unobservable) {
+    for (const id of outcome.unobservable) {
       const island = islandOfBus.get(id) ?? -1;
       const list = unobservableByIsland.get(island) ?? [];
       list.push(id);
       unobservableByIsland.set(island, list);
     }
-    islandSummaries = result.islands.map((isl, g) => ({
+    islandSummaries = outcome.islands.map((isl, g) => ({
       reference: isl.reference,
       buses: isl.buses,
       measurements: isl.measurements,
@@ -406,31 +512,36 @@ export function attachLiveEstimator(
       unobservable: unobservableByIsland.get(g) ?? [],
     }));
 
-    // What the twin shows: each read branch's |flow| and each read bus's load, as estimated.
-    const flows = new Map(result.branches.map((b) => [b.id, b]));
-    residualOfSensor.clear();
+    // What the twin shows: each read branch's |flow| and each read bus's load, as estimated; what goes
+    // through the door is the estimates outside the deadband of the asset's value in the twin.
+    residualOfSensor.fill(Number.NaN);
+    judged.fill(0);
     const commands: InputCommand[] = [];
-    const show = (sensor: Sensor, valueMw: number, sigmaMw: number): void => {
+    const show = (s: number, valueMw: number, sigmaMw: number): void => {
+      const sensor = sensors[s]!;
       const value = Math.max(0, Math.round(valueMw * 1e6) / 1e6);
-      shown.set(sensor.asset, { valueMw: value, sigmaMw, atMs: nowMs });
-      if (Math.abs(engine.kernel.view(sensor.actor).load - value) > 1e-6) commands.push({ type: 'telemetry', target: sensor.asset, value });
+      shownMw[s] = value;
+      shownSigmaMw[s] = sigmaMw;
+      shownAtMs[s] = nowMs;
+      if (sensor.setsLoad && Math.abs(engine.kernel.view(sensor.actor).load - value) > (Number.isFinite(sigmaMw) ? Math.max(1e-6, deadband * sigmaMw) : 1e-6)) commands.push({ type: 'telemetry', target: sensor.asset, value });
     };
     rows.forEach((row, i) => {
-      for (const s of row.sensors) residualOfSensor.set(s, result.normalizedResiduals[i] ?? null);
+      const residual = outcome.normalizedResiduals[i]!;
+      for (const s of row.sensors) {
+        residualOfSensor[s] = residual;
+        judged[s] = 1;
+      }
       const m = row.measurement;
       if (m.kind === 'flow') {
-        const k = sensors[row.sensors[0]!]!.at;
-        const flow = flows.get(m.target);
-        if (flow?.pFromMw === null || flow?.pFromMw === undefined) return;
-        if (Math.abs(flow.pFromMw) > 1e-9) sign[k] = flow.pFromMw < 0 ? -1 : 1;
-        show(sensors[row.sensors[0]!]!, Math.abs(flow.pFromMw), flow.sigmaMw!);
-      } else if (m.kind === 'injection' && row.sensors.length > 0) {
-        const estimate = result.estimated[i];
-        if (estimate === null || estimate === undefined) return;
-        const load = sensors[row.sensors[0]!]!;
-        if (load.type !== 'load') return; // a bus with no load meter: nothing of it is shown
-        const generation = row.sensors.slice(1).reduce((sum, s) => sum + sensors[s]!.value, 0);
-        show(load, generation - net.gsMw[load.at]! - estimate.value, estimate.sigma);
+        const flow = outcome.branchFlowMw[row.at]!;
+        if (Number.isNaN(flow)) return;
+        if (Math.abs(flow) > 1e-9) sign[row.at] = flow < 0 ? -1 : 1;
+        show(row.sensors[0]!, Math.abs(flow), outcome.branchSigmaMw[row.at]!);
+      } else if (m.kind === 'injection' && row.loadRead) {
+        // A bus with no load meter: nothing of it is shown.
+        const estimate = outcome.estimatedMw[i]!;
+        if (Number.isNaN(estimate)) return;
+        show(row.sensors[0]!, generationMw[i]! - net.gsMw[row.at]! - estimate, outcome.estimatedSigmaMw[i]!);
       }
     });
     if (commands.length > 0) {
@@ -451,40 +562,73 @@ export function attachLiveEstimator(
     lastRunMs,
     readings: readingsTaken,
     sensors: sensors.length,
-    measurements: lastRows.length,
-    factorisations: earlierFactorisations + (model?.model.factorisations ?? 0),
+    measurements: lastStructure?.rows.length ?? 0,
+    factorisations,
     islands: islandSummaries,
     excluded: [...exclusions].map(([key, e]) => {
-      const row = lastRows.find((r) => r.key === key);
+      const row = lastStructure === undefined ? undefined : (lastStructure.rowByKey ??= new Map(lastStructure.rows.map((r) => [r.key, r]))).get(key);
       return { sensor: row === undefined ? key : sensorNames(row), sinceMs: e.sinceMs, normalizedResidual: e.normalizedResidual, agreeingRuns: e.agreeing };
     }),
   });
 
+  // The one place a run's computation happens: on this thread (inline) or in the worker, the same
+  // EstimationCompute either way; runs one at a time, in order.
+  const local = mode === 'inline' ? new EstimationCompute(net) : undefined;
+  const jobs = mode === 'worker' ? new WorkerJobs<EstimationJob, EstimationOutcome>(new URL('./estimation-worker.mjs', import.meta.url), { net }, 'state estimation') : undefined;
+  let running: Promise<void> | undefined;
+  let detached = false;
+  const start = (nowMs: number): void => {
+    const pending = prepare(nowMs);
+    if (local !== undefined) {
+      apply(pending, local.run(pending.job));
+      return;
+    }
+    running = jobs!
+      .run(pending.job, jobBuffers(pending.job))
+      .then((outcome) => {
+        if (!detached) apply(pending, outcome);
+      })
+      .catch((error: unknown) => {
+        // The worker may have restarted without the model: the next run sends its spec again.
+        computeHolds = undefined;
+        if (!detached) settings.onError?.(error as Error);
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  };
+
   const tick = (virtualMs?: number): void => {
     const nowMs = Math.max(engine.now, virtualMs ?? 0);
     take(nowMs);
-    if (pendingReadings === 0) return;
-    if (pendingReadings >= burst || nowMs - pendingSinceMs >= everyMs) run(nowMs);
+    // Readings taken while a run is in progress wait for the next one.
+    if (pendingReadings === 0 || running !== undefined || detached) return;
+    if (pendingReadings >= burst || nowMs - pendingSinceMs >= everyMs) start(nowMs);
   };
 
-  const sensorExcluded = (s: number): boolean => lastRows.some((r) => r.sensors.includes(s) && exclusions.has(r.key));
+  const sensorExcluded = (s: number): boolean => exclusions.size > 0 && (lastStructure?.rows.some((r) => r.sensors.includes(s) && exclusions.has(r.key)) ?? false);
 
   const off = advances?.onAdvance(tick) ?? (() => undefined);
   return {
     tick,
-    runNow: (virtualMs) => {
+    async runNow(virtualMs) {
+      while (running !== undefined) await running;
       const nowMs = Math.max(engine.now, virtualMs ?? 0);
       take(nowMs);
-      return run(nowMs);
+      start(nowMs);
+      await running;
+      return summary();
+    },
+    async settled() {
+      while (running !== undefined) await running;
     },
     summary,
     assetEstimate(assetId, nowMs = engine.now) {
       const s = sensorOfAsset.get(assetId);
       if (s === undefined) return undefined;
       const sensor = sensors[s]!;
-      const estimate = shown.get(assetId);
       const excluded = sensorExcluded(s);
-      const residual = residualOfSensor.get(s) ?? null;
+      const residual = nullable(residualOfSensor[s]!);
       const trust = trustScore({
         id: assetId,
         nowS: nowMs / 1000,
@@ -501,33 +645,37 @@ export function attachLiveEstimator(
       return {
         asset: assetId,
         sensor: sensor.type,
-        valueMw: estimate?.valueMw ?? null,
-        sigmaMw: estimate?.sigmaMw ?? null,
+        valueMw: nullable(shownMw[s]!),
+        sigmaMw: nullable(shownSigmaMw[s]!),
         readingMw: sensor.has ? sensor.value : null,
         readingAtMs: sensor.has ? sensor.atMs : null,
         normalizedResidual: residual,
         excluded,
         trust,
-        estimatedAtMs: estimate?.atMs ?? null,
+        estimatedAtMs: nullable(shownAtMs[s]!),
       };
     },
     residualOf(assetId) {
       const s = sensorOfAsset.get(assetId);
-      if (s === undefined || lastResult === undefined) return undefined;
+      if (s === undefined || lastOutcome === undefined) return undefined;
       const excluded = sensorExcluded(s);
-      if (!excluded && !residualOfSensor.has(s)) return undefined;
-      return { normalizedResidual: residualOfSensor.get(s) ?? null, removed: excluded };
+      if (!excluded && !judged[s]) return undefined;
+      return { normalizedResidual: nullable(residualOfSensor[s]!), removed: excluded };
     },
     onRun(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    detach: off,
+    detach() {
+      off();
+      detached = true;
+      void jobs?.close();
+    },
   };
 }
 
 /** Island number (as in the result's `islands`) of every bus of the live network, by bus id. */
-function islandsOf(result: EstimationResult, live: GridNetwork): Map<string, number> {
+function islandsOf(islands: readonly IslandEstimate[], live: GridNetwork): Map<string, number> {
   // The result numbers islands as findIslands does; rebuild it from the references by a walk.
   const adjacency: number[][] = live.busIds.map(() => []);
   for (let k = 0; k < live.from.length; k++) {
@@ -536,7 +684,7 @@ function islandsOf(result: EstimationResult, live: GridNetwork): Map<string, num
     adjacency[live.to[k]!]!.push(live.from[k]!);
   }
   const islandOf = new Map<string, number>();
-  result.islands.forEach((island, g) => {
+  islands.forEach((island, g) => {
     const start = live.busIndex.get(island.reference)!;
     const stack = [start];
     islandOf.set(island.reference, g);
@@ -564,8 +712,10 @@ function busOfMeasurement(m: Measurement, live: GridNetwork): string {
  * assets has nothing to estimate and it stays off). `STRATUM_ESTIMATION_EVERY_S` (default 10) is
  * the cadence in virtual seconds, `STRATUM_ESTIMATION_BURST` (default the number of sensors) the readings
  * that start a run at once, `STRATUM_ESTIMATION_SIGMA` (`flow=2,load=3,generation=3`, any subset)
- * the σ per sensor type in MW; `STRATUM_TELEMETRY_INTERVAL_S` (default 60) a healthy sensor's
- * interval for its trust.
+ * the σ per sensor type in MW; `STRATUM_ESTIMATION_DEADBAND_SIGMA` (default 1; 0 sends every
+ * change) the deadband, in the estimate's σ, outside which an estimate is sent to the twin;
+ * `STRATUM_TELEMETRY_INTERVAL_S` (default 60) a healthy sensor's interval for its trust. The runs
+ * compute in a worker thread; `onError` hears one that failed there.
  *
  * @throws RangeError naming the variable when a value is malformed.
  */
@@ -575,6 +725,7 @@ export function liveEstimatorFromEnv(
   control: Pick<Control, 'submitBatch'>,
   advances: { onAdvance(listener: (virtualMs: number) => void): () => void },
   raise: (alerts: Alert[]) => void,
+  onError?: (error: Error) => void,
 ): LiveEstimator | undefined {
   if (env['STRATUM_ESTIMATION'] !== '1') return undefined;
   const positive = (name: string): number | undefined => {
@@ -588,6 +739,9 @@ export function liveEstimatorFromEnv(
   const burst = positive('STRATUM_ESTIMATION_BURST');
   if (burst !== undefined && !Number.isInteger(burst)) throw new RangeError(`STRATUM_ESTIMATION_BURST must be a positive integer (got "${env['STRATUM_ESTIMATION_BURST']}")`);
   const intervalS = positive('STRATUM_TELEMETRY_INTERVAL_S');
+  const deadbandText = env['STRATUM_ESTIMATION_DEADBAND_SIGMA'];
+  const deadbandSigma = deadbandText === undefined || deadbandText === '' ? undefined : Number(deadbandText);
+  if (deadbandSigma !== undefined && !(Number.isFinite(deadbandSigma) && deadbandSigma >= 0)) throw new RangeError(`STRATUM_ESTIMATION_DEADBAND_SIGMA must be a number ≥ 0 (got "${deadbandText}")`);
   let sigmaMw: { flow: number; load: number; generation: number } | undefined;
   const sigmaText = env['STRATUM_ESTIMATION_SIGMA'];
   if (sigmaText !== undefined && sigmaText !== '') {
@@ -604,6 +758,8 @@ export function liveEstimatorFromEnv(
     ...(burst === undefined ? {} : { burst }),
     ...(intervalS === undefined ? {} : { expectedIntervalS: intervalS }),
     ...(sigmaMw === undefined ? {} : { sigmaMw }),
+    ...(deadbandSigma === undefined ? {} : { deadbandSigma }),
+    ...(onError === undefined ? {} : { onError }),
   });
 }
 

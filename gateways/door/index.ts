@@ -13,3 +13,4 @@ export { DEFAULT_SNAPSHOT_SETTINGS, SnapshotKeeper, readSnapshotCompanion, resto
 export type { SnapshotCompanion, SnapshotSettings, SnapshotStart, SnapshotTaken } from './snapshots.ts';
 export { WhatIfRunner } from './whatif-runner.ts';
 export { WorkerJobs, replyOf } from './worker-jobs.ts';
+export type { WorkerReply } from './worker-jobs.ts';

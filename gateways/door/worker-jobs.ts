@@ -17,14 +17,15 @@ export class WorkerJobs<J extends object, R> {
 
   constructor(private readonly entry: URL, private readonly workerData: unknown, private readonly what: string) {}
 
-  run(job: J): Promise<R> {
+  /** `transfer`: buffers of the job's typed arrays to move to the worker instead of copying (the caller gives them up). */
+  run(job: J, transfer: readonly ArrayBuffer[] = []): Promise<R> {
     const worker = this.start();
     const id = this.next++;
     return this.ready!.then(
       () =>
         new Promise<R>((resolve, reject) => {
           this.waiting.set(id, { resolve, reject });
-          worker.postMessage({ ...job, id });
+          worker.postMessage({ ...job, id }, transfer);
         }),
     );
   }
