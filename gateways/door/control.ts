@@ -146,6 +146,11 @@ interface CallerDoor {
  * changes nothing.
  */
 export class Control {
+  /**
+   * While the audit entry of an accepted synchronous action is recorded: the journal positions the
+   * action added ([from, to)), so an audit listener (the ledger) can name exactly its inputs.
+   */
+  actionJournalled: { readonly from: number; readonly to: number } | undefined;
   /** Called after every accepted input with its virtual time (ms; the earliest of several): the server expedites the frame that shows it. */
   onAccepted: ((atMs: number) => void) | undefined;
   /** Guarded operator actions (set by the scenario routes, which own the ledger-backed guard). */
@@ -170,8 +175,18 @@ export class Control {
   audited<T>(principal: Principal | undefined, via: string, action: string, target: string | null, right: Right, fn: () => T, recordAccepted = true): T {
     try {
       this.authorise(principal, right);
+      const from = this.engine.journal.length;
       const result = fn();
-      if (recordAccepted) this.recordOk(principal!, via, action, target);
+      if (recordAccepted) {
+        // `fn` runs synchronously: the journal positions it added are this action's inputs, whatever
+        // other sources (Kafka, the estimator) journal between two actions.
+        this.actionJournalled = { from, to: this.engine.journal.length };
+        try {
+          this.recordOk(principal!, via, action, target);
+        } finally {
+          this.actionJournalled = undefined;
+        }
+      }
       return result;
     } catch (error) {
       this.recordRefusal(principal, via, action, target, error);

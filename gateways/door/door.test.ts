@@ -153,6 +153,19 @@ describe('the one door (issue 12 probes, real server)', () => {
     expect(entry?.kind).toBe('operator-action');
   });
 
+  it('ledgers an operator action with exactly the inputs it journalled, not the readings other sources journalled meanwhile', async () => {
+    const target = loadedAsset(6);
+    const reading = loadedAsset(7);
+    // Another source (a Kafka partition, the field) journals readings between two audited actions.
+    server.control.submitBatch(Array.from({ length: 50 }, (_, i) => ({ type: 'telemetry' as const, target: reading, value: 1 + i })), { source: 'kafka:field:0', sourceSeqs: Array.from({ length: 50 }, (_, i) => 10_000 + i) });
+    const reply = await api('POST', `/api/assets/${encodeURIComponent(target)}/isolate`, TOKENS.operator);
+    expect(reply.status).toBe(202);
+    const ledger = await api('GET', '/api/ledger?limit=20', TOKENS.admin);
+    const entry = (ledger.json.entries as { kind: string; payload?: { target?: string; inputs?: { command: { type: string; target: string } }[] } }[]).findLast((e) => e.payload?.target === target);
+    expect(entry?.kind).toBe('operator-action');
+    expect(entry?.payload?.inputs?.map((i) => i.command)).toEqual([{ type: 'isolate', target }]);
+  });
+
   it('refuses a storm track of 3000 hours at 1-minute steps at once with a 400 naming the field and the limit; /healthz keeps answering', async () => {
     const journal = server.engine.journal.length;
     const started = performance.now();

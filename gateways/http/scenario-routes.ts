@@ -118,15 +118,18 @@ export function registerScenarioRoutes(fastify: FastifyInstance, ctx: ScenarioRo
   const quota = recordingQuota(env);
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
-  // Composition-root tap: the audit log sees every accepted mutation right after it is journalled.
+  // Composition-root tap: the audit log sees every accepted mutation right after it is journalled;
+  // the ledger entry names exactly the inputs that action journalled (`control.actionJournalled`) —
+  // not everything journalled since the previous action, which under a telemetry feed meant
+  // thousands of readings copied and hashed into each operator's entry (and, once they left the
+  // journal's memory window, the journal file read back on the request path).
   const record = ctx.audit.record.bind(ctx.audit);
-  let journalled = engine.journal.length;
   ctx.audit.record = (entry) => {
     record(entry);
-    if (entry.result === 'ok' && engine.journal.length > journalled) {
-      const inputs = engine.journal.since(journalled).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
-      journalled = engine.journal.length;
-      if (!entry.action.startsWith('scenario.')) ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
+    const range = control.actionJournalled;
+    if (entry.result === 'ok' && range !== undefined && range.to > range.from && !entry.action.startsWith('scenario.')) {
+      const inputs = engine.journal.since(range.from).slice(0, range.to - range.from).map((e) => ({ seq: e.seq, time: e.time, command: e.command }));
+      ledger.append(OPERATOR.has(entry.action) ? 'operator-action' : 'injection', entry.who, entry.role, { via: entry.via, action: entry.action, target: entry.target, inputs });
     }
   };
 
