@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBehaviours } from '../../actors/index.ts';
-import { Engine, generateCity, hashCity, InputJournal, journalHeader, listSnapshotFiles, parseCity, readJournalFile, STATES_PER_FRAME } from '../../engine/index.ts';
+import { Engine, generateCity, hashCity, InputJournal, journalHeader, listSnapshotFiles, ManualWallClock, parseCity, readJournalFile, STATES_PER_FRAME } from '../../engine/index.ts';
 import { uninterruptedHash } from '../../test/stratum-child.ts';
-import { startServerWith } from '../server.ts';
+import { startServerWith, type ServerInternals } from '../server.ts';
 import { DEFAULT_SNAPSHOT_SETTINGS, restoreNewestSnapshot, SnapshotKeeper, snapshotSettings } from './snapshots.ts';
 
 const ADMIN = 'admin-token-snapshots';
@@ -15,12 +15,14 @@ const ids = city.assets.map((a) => a.id);
 const env = { STRATUM_SNAPSHOT_EVERY: '40', STRATUM_SNAPSHOT_INTERVAL_S: '0', STRATUM_SNAPSHOT_KEEP: '2', STRATUM_RATE_LIMIT: '1000000' };
 
 
-async function inject(url: string, count: number, offset: number): Promise<void> {
+/** Sends `count` inputs; every ten, the live run's wall clock moves 20 ms (an advance: snapshots are cut after advances). */
+async function inject(server: ServerInternals, wall: ManualWallClock, count: number, offset: number): Promise<void> {
+  const url = server.url;
   for (let i = 0; i < count; i++) {
     const body = i % 5 === 0 ? { type: 'fail', target: ids[(offset + i * 7) % ids.length], severity: 0.7 } : { type: 'telemetry', target: ids[(offset + i) % ids.length], value: (i % 50) + 1 };
     const res = await fetch(`${url}/api/inject`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status).toBe(202);
-    if (i % 10 === 9) await new Promise((r) => setTimeout(r, 20)); // let the clock advance (snapshots are cut after advances)
+    if (i % 10 === 9) await wall.advance(20, () => server.runner.whenSettled());
   }
 }
 
@@ -33,9 +35,11 @@ describe('periodic snapshots of the live server', () => {
   it('are taken every STRATUM_SNAPSHOT_EVERY inputs and on a clean shutdown; a restart loads the newest, replays only the tail and equals the uninterrupted run; a corrupt newest one falls back to the previous', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stratum-snapshots-'));
     const options = { city, seed: SEED, port: 0, quiet: true, speed: 600, adminToken: ADMIN, dataDir: dir };
-    const first = await startServerWith(options, { env });
+    const wall = new ManualWallClock();
+    const first = await startServerWith(options, { env, runnerClock: wall });
     try {
-      await inject(first.url, 130, 0);
+      await inject(first, wall, 130, 0);
+      // The snapshots are written in the background (file I/O): poll for them.
       for (let i = 0; i < 100 && listSnapshotFiles(join(dir, 'snapshots')).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
       const periodic = listSnapshotFiles(join(dir, 'snapshots'));
       expect(periodic.length).toBe(2); // kept: the newest two
@@ -60,12 +64,12 @@ describe('periodic snapshots of the live server', () => {
     expect(atShutdown[0]!.seq).toBe(130);
 
     // Restart (nothing to replay) and 25 more inputs; its clean shutdown takes the snapshot at 155.
-    const second = await startServerWith(options, { env: { ...env, STRATUM_SNAPSHOT_EVERY: '0' } });
+    const second = await startServerWith(options, { env: { ...env, STRATUM_SNAPSHOT_EVERY: '0' }, runnerClock: wall });
     let secondReady: Ready;
     try {
       secondReady = (await (await fetch(`${second.url}/readyz`)).json()) as Ready;
       expect(secondReady.recovery).toMatchObject({ inputs: 130, replayed: 0, snapshot: { seq: 130 } });
-      await inject(second.url, 25, 3);
+      await inject(second, wall, 25, 3);
     } finally {
       await second.close();
     }
