@@ -87,6 +87,14 @@ export function defaultLedgerFile(env: NodeJS.ProcessEnv = process.env): string 
   return env['STRATUM_LEDGER_FILE'] ?? join(env['STRATUM_DATA_DIR'] ?? 'data', 'ledger.ndjson');
 }
 
+/** `--city FILE`, else a generated city of `--assets` assets from `--city-seed` (scenario show, record run). */
+function cityOptions(command: Command): Command {
+  return command
+    .option('--city <file>', 'city file (default: a generated city)')
+    .option('--assets <n>', 'assets of the generated city', number('--assets', 100), 2000)
+    .option('--city-seed <s>', 'seed of the generated city', number('--city-seed', 0), 1);
+}
+
 /**
  * Scenario, recording, replay, training and ledger commands for the `stratum` CLI:
  * `scenario list|show|schema`, `record list|run`, `replay RECORDING`, `train RECORDING`,
@@ -106,13 +114,10 @@ export function registerScenarioCommands(program: Command, io: Io): void {
       if (opts.json) io.out(`${JSON.stringify(entries)}\n`);
       else for (const e of entries) io.out(`${e.name.padEnd(22)} ${e.kind.padEnd(18)} ${e.description}\n`);
     });
-  scenario
+  cityOptions(scenario
     .command('show')
     .description('Validate a scenario (library name or file) and print the inputs it expands to on a city')
-    .argument('<scenario>', 'library name or file (YAML/JSON)')
-    .option('--city <file>', 'city file (default: a generated city)')
-    .option('--assets <n>', 'assets of the generated city', number('--assets', 100), 2000)
-    .option('--city-seed <s>', 'seed of the generated city', number('--city-seed', 0), 1)
+    .argument('<scenario>', 'library name or file (YAML/JSON)'))
     .option('--seed <s>', 'run seed (hazard draws)', number('--seed', 0), 1)
     .option('--json', 'print every input as JSON')
     .action((name: string, opts: { city?: string; assets: number; citySeed: number; seed: number; json?: boolean }) => {
@@ -144,13 +149,10 @@ export function registerScenarioCommands(program: Command, io: Io): void {
       else if (metas.length === 0) io.out('no recordings\n');
       else for (const m of metas) io.out(`${m.id}  ${m.title}  ${m.inputs} inputs  ${(m.untilMs / 3_600_000).toFixed(1)} h  ${m.stateHash.slice(0, 12)}\n`);
     });
-  record
+  cityOptions(record
     .command('run')
     .description('Run a scenario in batch mode and record it')
-    .requiredOption('--scenario <name|file>', 'library name or scenario file')
-    .option('--city <file>', 'city file (default: a generated city)')
-    .option('--assets <n>', 'assets of the generated city', number('--assets', 100), 2000)
-    .option('--city-seed <s>', 'seed of the generated city', number('--city-seed', 0), 1)
+    .requiredOption('--scenario <name|file>', 'library name or scenario file'))
     .option('--seed <s>', 'run seed', number('--seed', 0), 1)
     .option('--until <seconds>', 'virtual seconds to run (default: the scenario\'s duration, else 24 h)', number('--until', 1))
     .option('--snapshot-every <seconds>', 'checkpoint interval', number('--snapshot-every', 1), 3600)
